@@ -1,0 +1,344 @@
+"""Locale-aware formatting of KPI values, deltas, periods and UI labels, on Babel.
+
+Every number an executive reads goes through here, so one scorecard reads the same in the PDF, the
+HTML and the plain-text email, and a German reader gets German separators, currency placement and
+words. Babel supplies the locale data (CLDR), including its non-breaking spaces, which keep a value
+and its unit on one line. Like great-tables' formatters, each function takes a ``context``: HTML gets
+a real minus sign (U+2212, as wide as the plus sign, so signed columns line up), plain text gets an
+ASCII hyphen because some mail clients and terminals lack U+2212.
+
+A missing value (None, NaN or infinity) is shown as "n/a" in the reader's language: the KPI
+contract says a ratio with a zero denominator is missing, never 0 and never inf.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from decimal import Decimal
+from functools import lru_cache
+from typing import Literal
+
+from babel import Locale
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_skeleton
+from babel.numbers import (
+    NumberPattern,
+    format_compact_currency,
+    format_compact_decimal,
+    parse_pattern,
+)
+from babel.units import format_unit
+
+Unit = Literal["money", "percent", "count", "days", "hours", "score", "ratio"]
+Context = Literal["html", "text"]
+
+UNITS: tuple[str, ...] = ("money", "percent", "count", "days", "hours", "score", "ratio")
+
+MINUS_SIGN = "\u2212"
+"""Typographic minus for HTML and PDF."""
+
+NBSP = "\u00a0"
+"""Joins a number to its unit so a line never breaks between them."""
+
+COMPACT_FROM = 1_000_000
+"""Compact tiles abbreviate from a million up. Thousands are short enough in full, and CLDR's
+German has no thousands abbreviation (Babel prints ``12345 €`` without grouping)."""
+
+SMALL_MONEY = 100
+"""Below this, money keeps its cents: a cost per lead of $12.34 would lose meaning as $12."""
+
+_MISSING_KEY = "n/a"
+
+# One row per UI label: English (also the key), German, French. The renderer and the templates look
+# labels up by their English text, so a missing translation degrades to readable English.
+_LABEL_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("Actual", "Ist", "Réel"),
+    ("Plan", "Plan", "Budget"),
+    ("Target", "Ziel", "Objectif"),
+    ("Prior period", "Vorperiode", "Période précédente"),
+    ("Prior year", "Vorjahr", "Année précédente"),
+    ("Forecast", "Prognose", "Prévision"),
+    ("Benchmark", "Benchmark", "Référence"),
+    ("Variance", "Abweichung", "Écart"),
+    ("Achievement", "Zielerreichung", "Réalisation"),
+    ("vs plan", "ggü. Plan", "vs budget"),
+    ("vs target", "ggü. Ziel", "vs objectif"),
+    ("vs prior period", "ggü. Vorperiode", "vs période précédente"),
+    ("vs prior year", "ggü. Vorjahr", "vs année précédente"),
+    ("Status", "Status", "Statut"),
+    ("good", "gut", "bon"),
+    ("warning", "Warnung", "attention"),
+    ("bad", "schlecht", "mauvais"),
+    (_MISSING_KEY, f"k.{NBSP}A.", "n.d."),
+    ("higher is better", "höher ist besser", "plus élevé est mieux"),
+    ("lower is better", "niedriger ist besser", "plus bas est mieux"),
+    ("Page", "Seite", "Page"),
+    ("of", "von", "sur"),
+    ("Contents", "Inhalt", "Sommaire"),
+    ("Report", "Bericht", "Rapport"),
+    ("Scorecard", "Scorecard", "Tableau de bord"),
+    ("Executive summary", "Zusammenfassung", "Synthèse"),
+    ("What changed", "Was sich geändert hat", "Ce qui a changé"),
+    ("Definitions", "Definitionen", "Définitions"),
+    ("Definition", "Definition", "Définition"),
+    ("Data quality", "Datenqualität", "Qualité des données"),
+    ("Recommendations", "Empfehlungen", "Recommandations"),
+    ("Source", "Quelle", "Source"),
+    ("Generated", "Erstellt", "Généré le"),
+    ("Data as of", "Datenstand", "Données au"),
+    ("Unavailable", "Nicht verfügbar", "Indisponible"),
+    ("Rows read", "Gelesene Zeilen", "Lignes lues"),
+    ("Rows rejected", "Verworfene Zeilen", "Lignes rejetées"),
+    ("Date range", "Zeitraum", "Période couverte"),
+    ("Missing values", "Fehlende Werte", "Valeurs manquantes"),
+    ("Note", "Hinweis", "Remarque"),
+    ("Leaderboard", "Rangliste", "Classement"),
+    ("Quota attainment", "Quotenerreichung", "Atteinte des quotas"),
+    ("Pipeline", "Pipeline", "Pipeline"),
+    ("Funnel", "Trichter", "Entonnoir"),
+    ("Leads", "Leads", "Prospects"),
+    ("Opportunities", "Verkaufschancen", "Opportunités"),
+    ("Won", "Gewonnen", "Gagnées"),
+    ("Conversion", "Konversion", "Conversion"),
+    ("Breakdown", "Aufschlüsselung", "Répartition"),
+    ("Trend", "Trend", "Tendance"),
+    ("Rank", "Rang", "Rang"),
+    ("Rep", "Vertriebler", "Commercial"),
+    ("Region", "Region", "Région"),
+    ("Product", "Produkt", "Produit"),
+    ("Channel", "Kanal", "Canal"),
+    ("Customer", "Kunde", "Client"),
+    ("Period", "Periode", "Période"),
+    ("KPI", "KPI", "KPI"),
+    ("Value", "Wert", "Valeur"),
+    ("Unit", "Einheit", "Unité"),
+    ("Change", "Veränderung", "Variation"),
+    ("Total", "Gesamt", "Total"),
+    ("Other", "Sonstige", "Autres"),
+    # Units and period templates ({week}, {year}, {yy} are filled in by format_period*).
+    ("pp", "Pp.", "pts"),
+    ("Week {week}, {year}", "KW {week} {year}", "Semaine {week} {year}"),
+    ("W{week}", "KW{week}", "S{week}"),
+    ("FY{year}", "GJ {year}", "Exercice {year}"),
+    ("FY{yy}", "GJ{yy}", "Ex.{yy}"),
+)
+
+LABELS: dict[str, dict[str, str]] = {
+    "en": {en: en for en, _, _ in _LABEL_ROWS},
+    "de": {en: de for en, de, _ in _LABEL_ROWS},
+    "fr": {en: fr for en, _, fr in _LABEL_ROWS},
+}
+"""UI labels by language, keyed by their English text."""
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+_YEAR = re.compile(r"^(\d{4})$")
+_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+_FISCAL_QUARTER = re.compile(r"^FY(\d{4})-Q([1-4])$")
+_FISCAL_YEAR = re.compile(r"^FY(\d{4})$")
+
+
+def translate(key: str, locale: str) -> str:
+    """The UI label ``key`` in ``locale``'s language.
+
+    Falls back from region to language (de_AT -> de) to English, and finally to the key itself, so a
+    label nobody translated yet shows up in English instead of breaking a report.
+    """
+    for language in (_language(locale), "en"):
+        label = LABELS.get(language, {}).get(key)
+        if label is not None:
+            return label
+    return key
+
+
+def format_value(
+    value: float | None,
+    unit: Unit,
+    *,
+    locale: str = "en_US",
+    currency: str = "USD",
+    context: Context = "html",
+    compact: bool = False,
+) -> str:
+    """A KPI value as the reader expects it: ``$1,234,567``, ``12,3 %``, ``4.5 days``.
+
+    ``compact`` is for tiles, where a million-scale amount must fit: ``$1.24M``. Percent values are
+    fractions (0.1234 is 12.3 %), as the KPI contract computes them.
+    """
+    if _is_missing(value):
+        return translate(_MISSING_KEY, locale)
+    return _with_minus(_format_number(float(value), unit, locale, currency, compact), context)
+
+
+def format_delta(
+    delta: float | None,
+    unit: Unit,
+    *,
+    locale: str = "en_US",
+    currency: str = "USD",
+    context: Context = "html",
+) -> str:
+    """An absolute difference with its sign always shown: ``+$12,300``, ``−1.5 days``.
+
+    The difference of two percentages is in percentage points (``+2.1 pp``), never in percent: 12 %
+    against 10 % is +2 pp, which a "+2 %" would misstate as a relative change.
+    """
+    if _is_missing(delta):
+        return translate(_MISSING_KEY, locale)
+    delta = float(delta)
+    if unit == "percent":
+        magnitude = _format_decimal(abs(delta) * 100, 1, locale) + NBSP + translate("pp", locale)
+    else:
+        magnitude = _format_number(abs(delta), unit, locale, currency, compact=False)
+    return _signed(delta, magnitude, context)
+
+
+def format_change(pct: float | None, *, locale: str = "en_US", context: Context = "html") -> str:
+    """A relative change (a fraction, 0.124) as a signed percent: ``+12.4%``, ``−3,0 %``."""
+    if _is_missing(pct):
+        return translate(_MISSING_KEY, locale)
+    pct = float(pct)
+    return _signed(pct, _format_percent(abs(pct), locale), context)
+
+
+def format_period(label: str, *, locale: str = "en_US") -> str:
+    """A period label from the data (``2025-03``, ``2025-Q1``, ``2025-W07``, ``FY2026-Q1``) for titles.
+
+    Month and quarter names come from CLDR (``März 2025``, ``T1 2025``); an unrecognised label is
+    returned unchanged, because showing the user's own label beats failing the report.
+    """
+    if match := _MONTH.match(label):
+        return format_skeleton("yMMMM", _month_start(match), locale=_babel_locale(locale))
+    if match := _QUARTER.match(label):
+        return f"{_quarter_name(match, locale)} {match[1]}"
+    if _YEAR.match(label):
+        return label
+    if match := _WEEK.match(label):
+        return translate("Week {week}, {year}", locale).format(week=int(match[2]), year=match[1])
+    if match := _FISCAL_QUARTER.match(label):
+        return f"{translate('FY{year}', locale).format(year=match[1])} {_quarter_name(match, locale)}"
+    if match := _FISCAL_YEAR.match(label):
+        return translate("FY{year}", locale).format(year=match[1])
+    return label
+
+
+def format_period_short(label: str, *, locale: str = "en_US") -> str:
+    """A period label short enough for a chart axis: ``Mar 25``, ``Q1 25``, ``KW7``."""
+    if match := _MONTH.match(label):
+        return babel_format_date(_month_start(match), "LLL yy", locale=_babel_locale(locale))
+    if match := _QUARTER.match(label):
+        return f"{_quarter_name(match, locale)} {match[1][2:]}"
+    if match := _WEEK.match(label):
+        return translate("W{week}", locale).format(week=int(match[2]))
+    if match := _FISCAL_QUARTER.match(label):
+        return f"{translate('FY{yy}', locale).format(yy=match[1][2:])} {_quarter_name(match, locale)}"
+    if match := _FISCAL_YEAR.match(label):
+        return translate("FY{yy}", locale).format(yy=match[1][2:])
+    return label
+
+
+def format_date(d: dt.date, *, locale: str = "en_US") -> str:
+    """A date in the locale's medium form: ``Mar 5, 2025``, ``05.03.2025``, ``5 mars 2025``."""
+    return babel_format_date(d, "medium", locale=_babel_locale(locale))
+
+
+def _format_number(value: float, unit: Unit, locale: str, currency: str, compact: bool) -> str:
+    if unit == "money":
+        return _format_money(value, locale, currency, compact)
+    if unit == "count":
+        return _format_count(value, locale, compact)
+    if unit == "percent":
+        return _format_percent(value, locale)
+    if unit == "days":
+        return _format_duration(value, "duration-day", "long", locale)
+    if unit == "hours":
+        return _format_duration(value, "duration-hour", "short", locale)
+    if unit == "score":
+        return _format_decimal(value, 1, locale, drop_zero_fraction=True)
+    if unit == "ratio":
+        return _format_decimal(value, 1, locale) + "x"
+    raise ValueError(f"unknown unit {unit!r}; expected one of {', '.join(UNITS)}")
+
+
+def _format_money(value: float, locale: str, currency: str, compact: bool) -> str:
+    babel_locale = _babel_locale(locale)
+    if compact and abs(value) >= COMPACT_FROM:
+        return format_compact_currency(value, currency, locale=babel_locale, fraction_digits=2)
+    digits = 2 if abs(value) < SMALL_MONEY and value != int(value) else 0
+    pattern = _with_fraction_digits(babel_locale.currency_formats["standard"], digits)
+    return pattern.apply(value, babel_locale, currency=currency, currency_digits=False)
+
+
+def _format_count(value: float, locale: str, compact: bool) -> str:
+    babel_locale = _babel_locale(locale)
+    if compact and abs(value) >= COMPACT_FROM:
+        return format_compact_decimal(value, locale=babel_locale, fraction_digits=2)
+    return _format_decimal(value, 0, locale)
+
+
+def _format_percent(fraction: float, locale: str) -> str:
+    babel_locale = _babel_locale(locale)
+    pattern = _with_fraction_digits(babel_locale.percent_formats[None], 1)
+    return pattern.apply(fraction, babel_locale)
+
+
+def _format_duration(value: float, measurement: str, length: str, locale: str) -> str:
+    # A Decimal with one visible fraction digit makes CLDR's plural rules see "1.0" (English:
+    # "1.0 days") rather than the integer 1 ("1.0 day").
+    # CLDR's German and English unit patterns use a plain space; make it non-breaking like the rest.
+    rounded = Decimal(str(round(value, 1))).quantize(Decimal("0.1"))
+    text = format_unit(rounded, measurement, length=length, format="#,##0.0", locale=_babel_locale(locale))
+    return text.replace(" ", NBSP)
+
+
+def _format_decimal(value: float, digits: int, locale: str, *, drop_zero_fraction: bool = False) -> str:
+    babel_locale = _babel_locale(locale)
+    fraction = "#" * digits if drop_zero_fraction else "0" * digits
+    pattern = parse_pattern("#,##0" + ("." + fraction if digits else ""))
+    return pattern.apply(value, babel_locale)
+
+
+def _with_fraction_digits(pattern: NumberPattern, digits: int) -> NumberPattern:
+    """A copy of a locale's pattern with a fixed number of decimals, keeping its spacing and symbol
+    placement (``#,##0 %`` in German), which a hand-written pattern would lose."""
+    copy = parse_pattern(pattern.pattern)
+    copy.frac_prec = (digits, digits)
+    return copy
+
+
+def _signed(value: float, magnitude: str, context: Context) -> str:
+    if value > 0:
+        return "+" + magnitude
+    if value < 0:
+        return _with_minus("-" + magnitude, context)
+    return magnitude
+
+
+def _with_minus(text: str, context: Context) -> str:
+    if context == "html":
+        return text.replace("-", MINUS_SIGN)
+    return text.replace(MINUS_SIGN, "-")
+
+
+def _is_missing(value: float | None) -> bool:
+    return value is None or not math.isfinite(float(value))
+
+
+def _month_start(match: re.Match[str]) -> dt.date:
+    return dt.date(int(match[1]), int(match[2]), 1)
+
+
+def _quarter_name(match: re.Match[str], locale: str) -> str:
+    first_month = 3 * int(match[2]) - 2
+    return babel_format_date(dt.date(2000, first_month, 1), "QQQ", locale=_babel_locale(locale))
+
+
+def _language(locale: str) -> str:
+    return re.split(r"[_-]", locale, maxsplit=1)[0].lower()
+
+
+@lru_cache(maxsize=32)
+def _babel_locale(locale: str) -> Locale:
+    return Locale.parse(locale.replace("-", "_"))
