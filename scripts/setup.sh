@@ -79,6 +79,9 @@ if [[ "${REPORTGEN_FORCE_PIP:-0}" != "1" && -f "$stamp_file" && "$(cat "$stamp_f
   say "Python dependencies up to date"
 else
   say "installing Python dependencies (pip install -e .[test])"
+  # pyproject force-includes templates/ into the wheel; git keeps no empty folders, so a fresh
+  # clone lacks it until a template is committed, and hatchling then refuses to build.
+  mkdir -p "$repo/templates"
   # Some machines' pip config lists local mirror folders that do not all exist; pip then warns
   # once per package. Drop only that line so real warnings and errors still show.
   "$py" -m pip install -q --disable-pip-version-check -e "$repo[test]" \
