@@ -1,0 +1,697 @@
+"""Charts for scorecards, each returned as an SVG string to inline in HTML.
+
+The design language is IBCS notation with Tufte's and Few's restraint:
+
+* Scenarios always look the same: actual (AC) solid dark, prior year (PY) solid light grey, plan or
+  target (PL) outlined, forecast (FC) hatched. A reader who learnt it once reads every chart.
+* Colour means judgement and nothing else: ``GOOD`` and ``BAD`` mark favourable and unfavourable
+  variances, chosen by the KPI's direction (``higher_is_better``). They are Okabe-Ito bluish green
+  and vermilion, which stay apart for readers with red-green colour vision deficiency.
+* No chart junk: no gridlines, boxes or legends where a direct label will do.
+
+Small charts (sparkline, bullet, variance, breakdown, funnel) are written directly as SVG markup:
+about 0.03 ms each against about 30 ms for matplotlib (see PERFORMANCE.md). Only the trend chart,
+which needs axis layout, uses matplotlib, with ``svg.fonttype: none`` so its text stays text that is
+searchable and selectable in the PDF.
+
+Every SVG has a ``viewBox`` and no fixed size, so CSS sizes it; ``role="img"``, an ``aria-label`` and
+a ``<title>``; ids unique per call, so many charts can share one page; no scripts and no external
+references. A missing value (None or NaN) leaves a gap and is never drawn as zero.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections.abc import Callable, Sequence
+from typing import Literal
+from xml.sax.saxutils import escape, quoteattr
+
+from reportgen.assets import FONT_FAMILY
+
+# --- One palette and one style for all charts --------------------------------------------------
+
+AC_COLOR = "#262626"
+"""Actual: solid, near black."""
+PY_COLOR = "#b8b8b8"
+"""Prior year: solid light grey."""
+PL_COLOR = "#262626"
+"""Plan/target: outline only, in the actual's colour, on white."""
+FC_COLOR = "#262626"
+"""Forecast: hatch lines in the actual's colour, on white."""
+GOOD_COLOR = "#009e73"
+"""Favourable variance: Okabe-Ito bluish green."""
+BAD_COLOR = "#d55e00"
+"""Unfavourable variance: Okabe-Ito vermilion; distinct from GOOD_COLOR in deuteranopia."""
+MUTED_BAR_COLOR = "#9e9e9e"
+"""Bars that are not highlighted when one category is."""
+BAND_COLORS = ("#bdbdbd", "#d4d4d4", "#e3e3e3", "#ededed", "#f5f5f5")
+"""Bullet-chart qualitative bands, darkest for the worst range (Few)."""
+TEXT_COLOR = "#333333"
+MUTED_TEXT_COLOR = "#6b6b6b"
+"""Secondary labels; still above 4.5:1 contrast on white."""
+AXIS_COLOR = "#8a8a8a"
+BACKGROUND = "#ffffff"
+
+FONT_STACK = f"{FONT_FAMILY}, 'Helvetica Neue', Arial, sans-serif"
+FONT_SIZE = 11.0
+"""Labels, in SVG user units; charts are drawn near 1 unit = 1 CSS px."""
+SMALL_FONT_SIZE = 9.5
+"""Value labels and axis ticks."""
+STROKE_WIDTH = 1.0
+MARKER_STROKE_WIDTH = 2.0
+"""Target markers and plan outlines, heavier so they read at small sizes."""
+CHAR_WIDTH_EM = 0.6
+"""Inter's average digit and letter advance is 0.53-0.60 em; used to reserve room for labels."""
+
+MISSING_LABEL = "n/a"
+
+_ids = itertools.count(1)
+
+
+# --- Sparkline ---------------------------------------------------------------------------------
+
+
+def sparkline(
+    values: Sequence[float | None],
+    *,
+    width: int = 120,
+    height: int = 28,
+    higher_is_better: bool = True,
+    title: str = "Trend",
+) -> str:
+    """A word-sized trend line (Tufte): no axes, min and max as faint dots, the last point marked.
+
+    The last point is coloured GOOD or BAD when it moved the favourable or unfavourable way since
+    the previous value, so the direction of the latest change reads at a glance. Missing values
+    break the line.
+    """
+    uid = _new_id("spark")
+    pad = 3.0
+    present = [(i, float(v)) for i, v in enumerate(values) if not _is_missing(v)]
+    body: list[str] = []
+    if present:
+        low, high = min(v for _, v in present), max(v for _, v in present)
+        x_of = _linear(0, max(len(values) - 1, 1), pad, width - pad)
+        y_of = _linear(low, high, height - pad, pad) if high > low else (lambda _v: height / 2)
+        for run in _runs(values):
+            points = [(x_of(i), y_of(v)) for i, v in run]
+            if len(points) == 1:
+                body.append(_circle(*points[0], 1.0, AC_COLOR, cls="rg-ac"))
+            else:
+                body.append(_polyline(points, AC_COLOR, STROKE_WIDTH, cls="rg-ac"))
+        if high > low:
+            i_min = next(i for i, v in present if v == low)
+            i_max = next(i for i, v in present if v == high)
+            body.append(_circle(x_of(i_min), y_of(low), 1.5, PY_COLOR, cls="rg-min"))
+            body.append(_circle(x_of(i_max), y_of(high), 1.5, PY_COLOR, cls="rg-max"))
+        last_i, last_v = present[-1]
+        previous = present[-2][1] if len(present) > 1 else None
+        body.append(_circle(x_of(last_i), y_of(last_v), 2.2, _change_color(previous, last_v, higher_is_better), cls="rg-last"))
+    return _svg(uid, width, height, title, body)
+
+
+# --- Bullet ------------------------------------------------------------------------------------
+
+
+def bullet(
+    actual: float | None,
+    target: float | None,
+    *,
+    ranges: Sequence[float] | None = None,
+    maximum: float | None = None,
+    higher_is_better: bool = True,
+    width: int = 220,
+    height: int = 30,
+    title: str = "Actual against target",
+    missing_label: str = MISSING_LABEL,
+) -> str:
+    """Few's bullet graph: one linear scale from 0, grey qualitative bands, actual as a dark bar,
+    target as a vertical marker.
+
+    ``ranges`` are the upper bounds of the bands in the KPI's unit, ascending. Without them and with
+    a target, the bands follow the default status thresholds (90 % and 100 % of target, mirrored
+    for lower-is-better KPIs), so the grey shades agree with the status the report prints.
+    """
+    uid = _new_id("bullet")
+    bounds = _bullet_bounds(target, ranges, higher_is_better)
+    top = max([maximum or 0.0, *bounds, *(v for v in (actual, target) if not _is_missing(v))])
+    scale_max = maximum if maximum else (top * 1.05 if top > 0 else 1.0)
+    x_of = _linear(0.0, scale_max, 0.0, float(width))
+    band_y, band_h = 2.0, height - 4.0
+    body = [_band_rects(bounds, scale_max, x_of, band_y, band_h, higher_is_better)]
+    if _is_missing(actual):
+        body.append(_text(width / 2, height / 2, missing_label, anchor="middle", baseline="central", color=MUTED_TEXT_COLOR, size=SMALL_FONT_SIZE))
+    else:
+        bar_w = x_of(min(max(float(actual), 0.0), scale_max))
+        bar_h = band_h / 3
+        body.append(_rect(0.0, height / 2 - bar_h / 2, bar_w, bar_h, AC_COLOR, cls="rg-ac"))
+    if not _is_missing(target) and 0 <= float(target) <= scale_max:
+        x = min(max(x_of(float(target)), MARKER_STROKE_WIDTH / 2), width - MARKER_STROKE_WIDTH / 2)
+        marker_h = band_h * 0.7
+        body.append(_line(x, height / 2 - marker_h / 2, x, height / 2 + marker_h / 2, PL_COLOR, MARKER_STROKE_WIDTH, cls="rg-pl"))
+    return _svg(uid, width, height, title, body)
+
+
+def _bullet_bounds(target: float | None, ranges: Sequence[float] | None, higher_is_better: bool) -> list[float]:
+    if ranges:
+        return sorted(float(r) for r in ranges if not _is_missing(r))[:5]
+    if _is_missing(target) or float(target) <= 0:
+        return []
+    target = float(target)
+    return [0.9 * target, target] if higher_is_better else [target, target / 0.9]
+
+
+def _band_rects(
+    bounds: Sequence[float], scale_max: float, x_of: Callable[[float], float], y: float, h: float, higher_is_better: bool
+) -> str:
+    """Bands from 0 to each bound and from the last bound to the end of the scale; the worst range
+    (low values when higher is better) gets the darkest grey."""
+    edges = [0.0, *(b for b in bounds if 0 < b < scale_max), scale_max]
+    count = len(edges) - 1
+    shades = BAND_COLORS[:count] if higher_is_better else BAND_COLORS[:count][::-1]
+    if count == 1:
+        shades = (BAND_COLORS[2],)
+    return "".join(
+        _rect(x_of(lo), y, x_of(hi) - x_of(lo), h, shade, cls="rg-band")
+        for (lo, hi), shade in zip(itertools.pairwise(edges), shades)
+    )
+
+
+# --- Variance bars -----------------------------------------------------------------------------
+
+
+def variance_bars(
+    labels: Sequence[str],
+    deltas: Sequence[float | None],
+    *,
+    higher_is_better: bool,
+    value_format: Callable[[float], str],
+    width: int = 360,
+    row_height: int = 20,
+    title: str = "Variance",
+    missing_label: str = MISSING_LABEL,
+) -> str:
+    """IBCS horizontal variance bars (actual minus PY or PL) around a zero axis.
+
+    Favourable variances are GOOD, unfavourable BAD, judged by the KPI's direction. Each bar carries
+    its formatted value at its outer end; a missing variance shows the missing label, no bar.
+    """
+    _check_same_length(labels, deltas)
+    uid = _new_id("variance")
+    texts = [missing_label if _is_missing(d) else value_format(float(d)) for d in deltas]
+    label_w = _text_width(labels, FONT_SIZE) + 10
+    value_w = _text_width(texts, SMALL_FONT_SIZE) + 6
+    present = [float(d) for d in deltas if not _is_missing(d)]
+    most_negative = -min([0.0, *present])
+    most_positive = max([0.0, *present])
+    span = most_negative + most_positive or 1.0
+    left_room = value_w if most_negative > 0 else 0.0
+    right_room = value_w if most_positive > 0 or not present else 0.0
+    bar_area = max(width - label_w - left_room - right_room, 40.0)
+    zero_x = label_w + left_room + bar_area * most_negative / span
+    per_unit = bar_area / span
+    height = row_height * len(labels) + 4
+    body: list[str] = []
+    for row, (label, delta, text) in enumerate(zip(labels, deltas, texts)):
+        y = 2 + row * row_height
+        mid = y + row_height / 2
+        body.append(_text(label_w - 10, mid, label, anchor="end", baseline="central"))
+        if _is_missing(delta):
+            body.append(_text(zero_x + 4, mid, text, baseline="central", color=MUTED_TEXT_COLOR, size=SMALL_FONT_SIZE))
+            continue
+        delta = float(delta)
+        bar_len = abs(delta) * per_unit
+        favourable = (delta > 0) == higher_is_better
+        color, cls = (GOOD_COLOR, "rg-good") if favourable else (BAD_COLOR, "rg-bad")
+        bar_h = row_height * 0.62
+        if delta >= 0:
+            body.append(_rect(zero_x, mid - bar_h / 2, bar_len, bar_h, color, cls=cls))
+            body.append(_text(zero_x + bar_len + 4, mid, text, baseline="central", size=SMALL_FONT_SIZE))
+        else:
+            body.append(_rect(zero_x - bar_len, mid - bar_h / 2, bar_len, bar_h, color, cls=cls))
+            body.append(_text(zero_x - bar_len - 4, mid, text, anchor="end", baseline="central", size=SMALL_FONT_SIZE))
+    body.append(_line(zero_x, 0, zero_x, height, AC_COLOR, STROKE_WIDTH, cls="rg-axis"))
+    return _svg(uid, width, height, title, body)
+
+
+# --- Breakdown bars ----------------------------------------------------------------------------
+
+
+def breakdown_bars(
+    labels: Sequence[str],
+    values: Sequence[float | None],
+    *,
+    value_format: Callable[[float], str],
+    highlight: str | None = None,
+    width: int = 360,
+    row_height: int = 20,
+    title: str = "Breakdown",
+    missing_label: str = MISSING_LABEL,
+) -> str:
+    """Horizontal bars sorted from largest to smallest, each labelled with its value.
+
+    Bars are actuals, so they are AC dark; with ``highlight`` that one category stays dark and the
+    others turn grey (emphasis without using the judgement colours). Missing values sort last and
+    get the missing label instead of a bar.
+    """
+    _check_same_length(labels, values)
+    uid = _new_id("breakdown")
+    rows = sorted(zip(labels, values), key=lambda row: (_is_missing(row[1]), -float(row[1]) if not _is_missing(row[1]) else 0.0))
+    texts = [missing_label if _is_missing(v) else value_format(float(v)) for _, v in rows]
+    label_w = _text_width([label for label, _ in rows], FONT_SIZE) + 10
+    value_w = _text_width(texts, SMALL_FONT_SIZE) + 6
+    present = [float(v) for _, v in rows if not _is_missing(v)]
+    low, high = min([0.0, *present]), max([0.0, *present])
+    left_room = value_w if low < 0 else 0.0
+    bar_area = max(width - label_w - value_w - left_room, 40.0)
+    x_of = _linear(low, high if high > low else 1.0, label_w + left_room, label_w + left_room + bar_area)
+    zero_x = x_of(0.0)
+    height = row_height * len(rows) + 4
+    body: list[str] = []
+    for row, ((label, value), text) in enumerate(zip(rows, texts)):
+        y = 2 + row * row_height
+        mid = y + row_height / 2
+        emphasised = highlight is None or label == highlight
+        body.append(_text(label_w - 10, mid, label, anchor="end", baseline="central", weight=600 if highlight == label else 400))
+        if _is_missing(value):
+            body.append(_text(zero_x + 4, mid, text, baseline="central", color=MUTED_TEXT_COLOR, size=SMALL_FONT_SIZE))
+            continue
+        x_end = x_of(float(value))
+        bar_h = row_height * 0.62
+        color = AC_COLOR if emphasised else MUTED_BAR_COLOR
+        body.append(_rect(min(zero_x, x_end), mid - bar_h / 2, abs(x_end - zero_x), bar_h, color, cls="rg-ac" if emphasised else "rg-muted"))
+        if float(value) >= 0:
+            body.append(_text(x_end + 4, mid, text, baseline="central", size=SMALL_FONT_SIZE))
+        else:
+            body.append(_text(x_end - 4, mid, text, anchor="end", baseline="central", size=SMALL_FONT_SIZE))
+    if low < 0:
+        body.append(_line(zero_x, 0, zero_x, height, AC_COLOR, STROKE_WIDTH, cls="rg-axis"))
+    return _svg(uid, width, height, title, body)
+
+
+# --- Funnel ------------------------------------------------------------------------------------
+
+
+def funnel(
+    stages: Sequence[tuple[str, float | None]],
+    *,
+    value_format: Callable[[float], str],
+    conversion_format: Callable[[float], str] | None = None,
+    width: int = 360,
+    title: str = "Funnel",
+    missing_label: str = MISSING_LABEL,
+) -> str:
+    """Stages (leads -> opportunities -> won) as centred bars whose width is the stage's count, with
+    the conversion rate from each stage to the next between them.
+
+    ``conversion_format`` formats a fraction (pass the report's locale-aware percent formatter);
+    a conversion from or to a missing or zero stage is missing, as the KPI contract says.
+    """
+    uid = _new_id("funnel")
+    format_conversion = conversion_format or (lambda fraction: f"{fraction:.1%}")
+    bar_h, gap = 24.0, 18.0
+    texts = [missing_label if _is_missing(v) else value_format(float(v)) for _, v in stages]
+    label_w = _text_width([name for name, _ in stages], FONT_SIZE) + 10
+    value_w = _text_width(texts, SMALL_FONT_SIZE) + 8
+    bar_area = max(width - label_w - value_w, 40.0)
+    centre = label_w + bar_area / 2
+    top = max([float(v) for _, v in stages if not _is_missing(v) and float(v) > 0] or [1.0])
+    height = len(stages) * bar_h + max(len(stages) - 1, 0) * gap + 4
+    body: list[str] = []
+    for index, ((name, value), text) in enumerate(zip(stages, texts)):
+        y = 2 + index * (bar_h + gap)
+        mid = y + bar_h / 2
+        body.append(_text(label_w - 10, mid, name, anchor="end", baseline="central"))
+        if _is_missing(value):
+            body.append(_text(centre, mid, text, anchor="middle", baseline="central", color=MUTED_TEXT_COLOR, size=SMALL_FONT_SIZE))
+        else:
+            bar_w = max(bar_area * max(float(value), 0.0) / top, 1.0)
+            body.append(_rect(centre - bar_w / 2, y, bar_w, bar_h, AC_COLOR, cls="rg-ac"))
+            body.append(_text(centre + bar_w / 2 + 4, mid, text, baseline="central", size=SMALL_FONT_SIZE))
+        if index + 1 < len(stages):
+            rate = _conversion(value, stages[index + 1][1])
+            rate_text = missing_label if rate is None else format_conversion(rate)
+            body.append(_text(centre, y + bar_h + gap / 2, f"\u2193 {rate_text}", anchor="middle", baseline="central", color=MUTED_TEXT_COLOR, size=SMALL_FONT_SIZE))
+    return _svg(uid, width, height, title, body)
+
+
+def _conversion(upper: float | None, lower: float | None) -> float | None:
+    if _is_missing(upper) or _is_missing(lower) or float(upper) == 0:
+        return None
+    return float(lower) / float(upper)
+
+
+# --- Trend (matplotlib) ------------------------------------------------------------------------
+
+TrendKind = Literal["auto", "column", "line"]
+MAX_COLUMNS = 18
+"""Above this many periods ``kind="auto"`` draws lines: columns get too thin to read."""
+MAX_VALUE_LABELS = 13
+"""Up to this many columns each carries its value and the y axis is dropped (direct labelling)."""
+
+
+def trend(
+    period_labels: Sequence[str],
+    actual: Sequence[float | None],
+    *,
+    prior_year: Sequence[float | None] | None = None,
+    target: Sequence[float | None] | None = None,
+    forecast: Sequence[float | None] | None = None,
+    value_format: Callable[[float], str] = lambda value: f"{value:,.0f}",
+    width_px: int = 480,
+    height_px: int = 200,
+    kind: TrendKind = "auto",
+    title: str = "Trend",
+) -> str:
+    """Actuals over time in IBCS notation, drawn with matplotlib.
+
+    Columns: AC dark, PY as a light grey column set behind and to the left, PL as an outlined
+    marker across each column, FC as hatched columns where there is a forecast but no actual yet.
+    Lines (long series): AC solid dark, PY light grey, PL thin with hollow markers, FC dashed.
+    Text is kept as SVG text (``svg.fonttype: none``) so the PDF stays searchable.
+    """
+    series = {"actual": actual, "prior_year": prior_year, "target": target, "forecast": forecast}
+    for name, values in series.items():
+        if values is not None:
+            _check_same_length(period_labels, values, name)
+    uid = _new_id("trend")
+    if kind == "auto":
+        kind = "column" if len(period_labels) <= MAX_COLUMNS else "line"
+    svg = _render_trend(period_labels, actual, prior_year, target, forecast, value_format, width_px, height_px, kind)
+    return _clean_matplotlib_svg(svg, uid, title)
+
+
+def _render_trend(
+    period_labels: Sequence[str],
+    actual: Sequence[float | None],
+    prior_year: Sequence[float | None] | None,
+    target: Sequence[float | None] | None,
+    forecast: Sequence[float | None] | None,
+    value_format: Callable[[float], str],
+    width_px: int,
+    height_px: int,
+    kind: Literal["column", "line"],
+) -> str:
+    import io
+
+    from matplotlib import rc_context
+    from matplotlib.figure import Figure
+
+    _register_fonts()
+    n = len(period_labels)
+    xs = list(range(n))
+    values_for_scale = [float(v) for s in (actual, prior_year, target, forecast) if s for v in s if not _is_missing(v)]
+    with rc_context(_MATPLOTLIB_STYLE):
+        # 1 figure point = 1 SVG user unit; 72 dpi makes width_px the viewBox width.
+        figure = Figure(figsize=(width_px / 72, height_px / 72), dpi=72)
+        direct_labels = kind == "column" and n <= MAX_VALUE_LABELS
+        left = 0.02 if direct_labels else _left_margin(values_for_scale, value_format, width_px)
+        axes = figure.add_axes((left, 22 / height_px, 0.98 - left, 1 - 22 / height_px - 16 / height_px))
+        if kind == "column":
+            _draw_columns(axes, xs, actual, prior_year, target, forecast, value_format, direct_labels)
+        else:
+            _draw_lines(axes, xs, actual, prior_year, target, forecast)
+        _style_axes(axes, xs, period_labels, value_format, direct_labels, values_for_scale, width_px, kind)
+        buffer = io.StringIO()
+        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
+    return buffer.getvalue()
+
+
+_MATPLOTLIB_STYLE = {
+    "svg.fonttype": "none",
+    "svg.hashsalt": "reportgen",
+    "font.family": [FONT_FAMILY, "DejaVu Sans"],
+    "font.size": SMALL_FONT_SIZE,
+    "text.color": TEXT_COLOR,
+    "axes.edgecolor": AXIS_COLOR,
+    "axes.linewidth": STROKE_WIDTH,
+    "xtick.color": AXIS_COLOR,
+    "ytick.color": AXIS_COLOR,
+    "xtick.labelcolor": TEXT_COLOR,
+    "ytick.labelcolor": MUTED_TEXT_COLOR,
+    "xtick.labelsize": SMALL_FONT_SIZE,
+    "ytick.labelsize": SMALL_FONT_SIZE,
+    "hatch.color": FC_COLOR,
+    "hatch.linewidth": 0.8,
+    "figure.facecolor": "none",
+    "axes.facecolor": "none",
+}
+
+
+def _draw_columns(axes, xs, actual, prior_year, target, forecast, value_format, direct_labels) -> None:  # noqa: ANN001
+    width = 0.6
+    if prior_year is not None:
+        _bars(axes, xs, prior_year, offset=-0.18, width=width, color=PY_COLOR, gid="rg-py")
+    _bars(axes, xs, actual, offset=0.0, width=width, color=AC_COLOR, gid="rg-ac")
+    if forecast is not None:
+        future = [None if not _is_missing(a) else f for a, f in zip(actual, forecast)]
+        _bars(axes, xs, future, offset=0.0, width=width, color=BACKGROUND, gid="rg-fc", hatch="//////", edgecolor=FC_COLOR)
+    if target is not None:
+        for x, value in zip(xs, target):
+            if not _is_missing(value):
+                axes.hlines(float(value), x - width / 2 - 0.06, x + width / 2 + 0.06, colors=PL_COLOR, linewidth=MARKER_STROKE_WIDTH, gid="rg-pl")
+    if direct_labels:
+        labelled = [a if not _is_missing(a) else (forecast[i] if forecast is not None else None) for i, a in enumerate(actual)]
+        for x, value in zip(xs, labelled):
+            if not _is_missing(value):
+                value = float(value)
+                above = value >= 0
+                # Above the plan marker too, so the marker never strikes through the label.
+                plan = target[x] if target is not None and not _is_missing(target[x]) else value
+                anchor_y = max(value, float(plan)) if above else min(value, float(plan))
+                axes.annotate(
+                    value_format(value), (x, anchor_y), xytext=(0, 4 if above else -4), textcoords="offset points",
+                    ha="center", va="bottom" if above else "top", fontsize=SMALL_FONT_SIZE, color=TEXT_COLOR,
+                )
+
+
+def _bars(axes, xs, values, *, offset, width, color, gid, hatch=None, edgecolor=None) -> None:  # noqa: ANN001
+    """Bars only where a value exists, so a missing period is a gap, not a zero-height column."""
+    present = [(x, float(v)) for x, v in zip(xs, values) if not _is_missing(v)]
+    if not present:
+        return
+    axes.bar(
+        [x + offset for x, _ in present], [v for _, v in present], width=width, color=color,
+        edgecolor=edgecolor or color, linewidth=STROKE_WIDTH if edgecolor else 0, hatch=hatch, gid=gid,
+    )
+
+
+def _draw_lines(axes, xs, actual, prior_year, target, forecast) -> None:  # noqa: ANN001
+    def floats(values):  # noqa: ANN001, ANN202
+        return [math.nan if _is_missing(v) else float(v) for v in values]
+
+    if prior_year is not None:
+        axes.plot(xs, floats(prior_year), color=PY_COLOR, linewidth=MARKER_STROKE_WIDTH, gid="rg-py")
+    if target is not None:
+        axes.plot(xs, floats(target), color=PL_COLOR, linewidth=STROKE_WIDTH, marker="o", markersize=3,
+                  markerfacecolor=BACKGROUND, markeredgecolor=PL_COLOR, gid="rg-pl")
+    if forecast is not None:
+        last_actual = max((i for i, v in enumerate(actual) if not _is_missing(v)), default=-1)
+        future = [math.nan] * len(xs)
+        for i in range(len(xs)):
+            if i > last_actual and not _is_missing(forecast[i]):
+                future[i] = float(forecast[i])
+        if 0 <= last_actual < len(xs) - 1:
+            future[last_actual] = float(actual[last_actual])
+        axes.plot(xs, future, color=FC_COLOR, linewidth=MARKER_STROKE_WIDTH, linestyle=(0, (3, 2)), gid="rg-fc")
+    axes.plot(xs, floats(actual), color=AC_COLOR, linewidth=MARKER_STROKE_WIDTH, gid="rg-ac")
+
+
+def _style_axes(axes, xs, period_labels, value_format, direct_labels, values, width_px, kind) -> None:  # noqa: ANN001
+    from matplotlib.ticker import FuncFormatter
+
+    for side in ("top", "right", "left"):
+        axes.spines[side].set_visible(False)
+    if kind == "column" and values and min(values) < 0:
+        axes.spines["bottom"].set_position(("data", 0))
+    axes.set_xlim(-0.6, len(xs) - 0.4)
+    # Columns encode length and must start at zero; lines encode position and may zoom in (Few).
+    zero_based = kind == "column"
+    low = min([0.0, *values]) if zero_based else min(values, default=0.0)
+    high = max([0.0, *values]) if zero_based else max(values, default=1.0)
+    headroom = (high - low) * (0.14 if direct_labels else 0.08) or 1.0
+    axes.set_ylim(low - (headroom if low < 0 or not zero_based else 0), high + headroom)
+    step = _label_step(period_labels, width_px)
+    axes.set_xticks(xs[::step], [period_labels[i] for i in xs[::step]])
+    axes.tick_params(axis="x", length=0, pad=5)
+    if direct_labels:
+        axes.set_yticks([])
+    else:
+        axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: value_format(value)))
+        axes.yaxis.set_major_locator(_nice_locator())
+        axes.tick_params(axis="y", length=0, pad=3)
+        axes.grid(axis="y", color="#ececec", linewidth=0.6)
+        axes.set_axisbelow(True)
+
+
+def _nice_locator():  # noqa: ANN202
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(nbins=4, min_n_ticks=3)
+
+
+def _left_margin(values: Sequence[float], value_format: Callable[[float], str], width_px: int) -> float:
+    widest = _text_width([value_format(v) for v in values] or ["0"], SMALL_FONT_SIZE)
+    return min((widest + 8) / width_px, 0.3)
+
+
+def _label_step(period_labels: Sequence[str], width_px: int) -> int:
+    """Show every k-th period label so neighbours never overlap."""
+    if not period_labels:
+        return 1
+    label_w = _text_width(period_labels, SMALL_FONT_SIZE) + 8
+    per_period = width_px * 0.92 / len(period_labels)
+    return max(1, math.ceil(label_w / per_period))
+
+
+_fonts_registered = False
+
+
+def _register_fonts() -> None:
+    """Let matplotlib measure text in the shipped Inter instead of falling back to DejaVu Sans."""
+    global _fonts_registered
+    if _fonts_registered:
+        return
+    from matplotlib import font_manager
+
+    from reportgen.assets import matplotlib_font_files
+
+    for path in matplotlib_font_files():
+        font_manager.fontManager.addfont(str(path))
+    _fonts_registered = True
+
+
+_XML_HEADER = re.compile(r"<\?xml[^>]*\?>\s*|<!DOCTYPE[^>]*>\s*", re.DOTALL)
+_METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.DOTALL)
+_SVG_OPEN = re.compile(r"<svg\b[^>]*>")
+_ID_ATTR = re.compile(r'\bid="([^"]+)"')
+_ID_REF = re.compile(r'(url\(#|href="#)([^")]+)')
+_STYLE_BLOCK = re.compile(r"<defs>\s*<style[^>]*>.*?</style>\s*</defs>\s*", re.DOTALL)
+
+
+def _clean_matplotlib_svg(svg: str, uid: str, title: str) -> str:
+    """Make matplotlib's SVG inline-ready: no XML header, DOCTYPE or metadata; no fixed size, so
+    CSS scales it; every id prefixed with this call's id, so two charts on a page never clash."""
+    svg = _XML_HEADER.sub("", svg)
+    svg = _METADATA.sub("", svg)
+    svg = _STYLE_BLOCK.sub("", svg)
+    view_box = re.search(r'viewBox="([^"]+)"', svg)
+    assert view_box, "matplotlib SVG without viewBox"
+    svg = _ID_ATTR.sub(lambda m: f'id="{uid}-{m[1]}"', svg)
+    svg = _ID_REF.sub(lambda m: f"{m[1]}{uid}-{m[2]}", svg)
+    opening = _root_open(uid, view_box[1], title)
+    return _SVG_OPEN.sub(lambda _m: opening, svg, count=1).strip()
+
+
+# --- SVG building blocks -----------------------------------------------------------------------
+
+
+def _new_id(kind: str) -> str:
+    return f"rg-{kind}-{next(_ids)}"
+
+
+def _root_open(uid: str, view_box: str, title: str) -> str:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" id="{uid}" viewBox="{view_box}" '
+        f'role="img" aria-labelledby="{uid}-title" aria-label={quoteattr(title)} '
+        f'font-family={quoteattr(FONT_STACK)} class="rg-chart">'
+        f'<title id="{uid}-title">{escape(title)}</title>'
+    )
+
+
+def _svg(uid: str, width: float, height: float, title: str, body: Sequence[str]) -> str:
+    return _root_open(uid, f"0 0 {_n(width)} {_n(height)}", title) + "".join(body) + "</svg>"
+
+
+def _rect(x: float, y: float, w: float, h: float, fill: str, *, cls: str) -> str:
+    return f'<rect class="{cls}" x="{_n(x)}" y="{_n(y)}" width="{_n(w)}" height="{_n(h)}" fill="{fill}"/>'
+
+
+def _line(x1: float, y1: float, x2: float, y2: float, stroke: str, width: float, *, cls: str) -> str:
+    return (
+        f'<line class="{cls}" x1="{_n(x1)}" y1="{_n(y1)}" x2="{_n(x2)}" y2="{_n(y2)}" '
+        f'stroke="{stroke}" stroke-width="{_n(width)}"/>'
+    )
+
+
+def _circle(cx: float, cy: float, r: float, fill: str, *, cls: str) -> str:
+    return f'<circle class="{cls}" cx="{_n(cx)}" cy="{_n(cy)}" r="{_n(r)}" fill="{fill}"/>'
+
+
+def _polyline(points: Sequence[tuple[float, float]], stroke: str, width: float, *, cls: str) -> str:
+    coords = " ".join(f"{_n(x)},{_n(y)}" for x, y in points)
+    return (
+        f'<polyline class="{cls}" points="{coords}" fill="none" stroke="{stroke}" '
+        f'stroke-width="{_n(width)}" stroke-linejoin="round" stroke-linecap="round"/>'
+    )
+
+
+def _text(
+    x: float,
+    y: float,
+    content: str,
+    *,
+    anchor: str = "start",
+    baseline: str = "auto",
+    color: str = TEXT_COLOR,
+    size: float = FONT_SIZE,
+    weight: int = 400,
+) -> str:
+    # dominant-baseline is not honoured everywhere (WeasyPrint ignores "central"), so "central"
+    # is done by shifting the baseline by about a third of the font size.
+    y_shift = size * 0.35 if baseline == "central" else 0.0
+    weight_attr = f' font-weight="{weight}"' if weight != 400 else ""
+    return (
+        f'<text x="{_n(x)}" y="{_n(y + y_shift)}" text-anchor="{anchor}" font-size="{_n(size)}" '
+        f'fill="{color}"{weight_attr}>{escape(content)}</text>'
+    )
+
+
+def _n(number: float) -> str:
+    """Coordinates with two decimals at most: exact enough on paper, short in the HTML."""
+    return f"{number:.2f}".rstrip("0").rstrip(".") if number != int(number) else str(int(number))
+
+
+# --- Small pure helpers ------------------------------------------------------------------------
+
+
+def _is_missing(value: float | None) -> bool:
+    return value is None or not math.isfinite(float(value))
+
+
+def _runs(values: Sequence[float | None]) -> list[list[tuple[int, float]]]:
+    """Consecutive present values, so a missing value breaks the line instead of bridging it."""
+    runs: list[list[tuple[int, float]]] = []
+    current: list[tuple[int, float]] = []
+    for index, value in enumerate(values):
+        if _is_missing(value):
+            if current:
+                runs.append(current)
+            current = []
+        else:
+            current.append((index, float(value)))
+    if current:
+        runs.append(current)
+    return runs
+
+
+def _linear(d0: float, d1: float, r0: float, r1: float) -> Callable[[float], float]:
+    span = (d1 - d0) or 1.0
+    return lambda value: r0 + (value - d0) * (r1 - r0) / span
+
+
+def _change_color(previous: float | None, latest: float, higher_is_better: bool) -> str:
+    if previous is None or latest == previous:
+        return AC_COLOR
+    return GOOD_COLOR if (latest > previous) == higher_is_better else BAD_COLOR
+
+
+def _text_width(texts: Sequence[str], size: float) -> float:
+    return max((len(text) for text in texts), default=0) * size * CHAR_WIDTH_EM
+
+
+def _check_same_length(labels: Sequence[object], values: Sequence[object], name: str = "values") -> None:
+    if len(labels) != len(values):
+        raise ValueError(f"{len(labels)} labels but {len(values)} {name}; every label needs one value")
