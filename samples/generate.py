@@ -512,7 +512,8 @@ def _timesheets(rng: np.random.Generator, cal: Calendar) -> pd.DataFrame:
                          "selling_hours": np.round(total * share, 1), "total_hours": total})
 
 
-def _monthly_revenue(deals: pd.DataFrame, cal: Calendar) -> np.ndarray:
+def monthly_revenue(deals: pd.DataFrame, cal: Calendar) -> np.ndarray:
+    """Won amount per calendar month by close_date (the spec's revenue KPI), as the plan's basis."""
     won = deals[(deals["stage"] == "won") & deals["close_date"].notna()]
     month = cal.month_index(won["close_date"].to_numpy().astype("datetime64[D]"))
     return np.bincount(month, weights=won["amount"].to_numpy(), minlength=cal.months)
@@ -521,11 +522,11 @@ def _monthly_revenue(deals: pd.DataFrame, cal: Calendar) -> np.ndarray:
 def _forecasts(rng: np.random.Generator, deals: pd.DataFrame, cal: Calendar) -> pd.DataFrame:
     """A forecast per month, off by roughly 5-15% either way, rounded the way a sales team would."""
     error = np.clip(rng.normal(0.0, 0.10, cal.months), -0.25, 0.25)
-    forecast = np.round(_monthly_revenue(deals, cal) * (1.0 + error), -3)
+    forecast = np.round(monthly_revenue(deals, cal) * (1.0 + error), -3)
     return pd.DataFrame({"period": cal.period_labels(), "forecast": forecast})
 
 
-def _plan(actual: np.ndarray, cal: Calendar, stretch: float) -> np.ndarray:
+def seasonal_plan(actual: np.ndarray, cal: Calendar, stretch: float) -> np.ndarray:
     """A plan that follows the seasonal growth curve, fitted to the level achieved, plus a stretch."""
     profile = volume_profile(cal)
     return actual.sum() / profile.sum() * profile * stretch
@@ -535,7 +536,7 @@ def _targets(deals: pd.DataFrame, leads: pd.DataFrame, subs: pd.DataFrame, spend
              cal: Calendar) -> pd.DataFrame:
     """Monthly plan values: company revenue, per-rep quotas and a few company-wide KPI targets."""
     periods = cal.period_labels()
-    revenue_plan = np.round(_plan(_monthly_revenue(deals, cal), cal, 1.05), -3)
+    revenue_plan = np.round(seasonal_plan(monthly_revenue(deals, cal), cal, 1.05), -3)
     rows = [pd.DataFrame({"period": periods, "kpi": "revenue", "value": revenue_plan, "scope": "all"})]
 
     skill = np.array([r.skill for r in REPS])
@@ -559,9 +560,9 @@ def _targets(deals: pd.DataFrame, leads: pd.DataFrame, subs: pd.DataFrame, spend
 
     plan = {
         "win_rate": np.full(cal.months, round(len(won) / max(len(closed), 1) + 0.02, 2)),
-        "deals_won": np.rint(_plan(won_per_month, cal, 1.05)),
-        "new_customers": np.rint(_plan(new_per_month, cal, 1.05)),
-        "leads_created": np.round(_plan(leads_per_month, cal, 1.05), -1),
+        "deals_won": np.rint(seasonal_plan(won_per_month, cal, 1.05)),
+        "new_customers": np.rint(seasonal_plan(new_per_month, cal, 1.05)),
+        "leads_created": np.round(seasonal_plan(leads_per_month, cal, 1.05), -1),
         "mrr": np.round(_mrr_trend(subs, cal) * 1.03, -2),
         "churn_rate": np.full(cal.months, 0.02),
         "cac": np.full(cal.months, round(cac * 0.95, -2)),

@@ -330,3 +330,30 @@ def test_spend_has_both_categories_with_marketing_channels(sample: dict[str, pd.
     assert {"ads", "web", "events"} <= set(spend.loc[spend["category"] == "marketing", "channel"])
     assert pd.to_numeric(spend["amount"]).gt(0).all()
     assert _dates(spend["date"]).between(WINDOW_START, WINDOW_END).all()
+
+
+# --- bench data -----------------------------------------------------------------------------------
+
+
+def test_bench_data_has_canonical_deals_in_csv_and_parquet(tmp_path: Path) -> None:
+    import importlib.util
+
+    import pyarrow.parquet as pq
+
+    spec = importlib.util.spec_from_file_location("make_bench_data", REPO / "bench" / "make_bench_data.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    paths = bench.write_bench_data(tmp_path, 5_000, seed=1)
+
+    csv = pd.read_csv(paths["deals_csv"], dtype=str, keep_default_na=False, na_values=[""])
+    parquet = pq.read_table(paths["deals_parquet"]).to_pandas()
+    assert list(csv.columns) == list(parquet.columns) == list(DATASET_COLUMNS["deals"])
+    assert len(csv) == len(parquet) == 5_000
+    assert csv["deal_id"].is_unique
+    assert set(csv["stage"]) == {"won", "lost", "open"}
+    assert csv.loc[csv["stage"] == "open", "close_date"].isna().all()
+    assert (pd.to_numeric(csv["amount"]).round(2) == parquet["amount"]).all()
+    won = csv[csv["stage"] == "won"]
+    assert won["customer_id"].duplicated().any(), "repeat deals reuse customer ids"
+    assert sorted(pd.read_csv(paths["targets"], dtype=str)["period"]) == [
+        str(p) for p in pd.period_range("2024-01", "2025-12", freq="M")]
