@@ -1,0 +1,602 @@
+"""The KPI engine: base aggregates in DuckDB, formulas and comparisons in pandas.
+
+Flow: resolve the KPIs (built-in definitions merged with config overrides, custom ones added) ->
+find the measures they need -> run one SQL query per (anchor, filter, dimension) over a table of
+periods -> evaluate formulas on the small (segment x period) frame -> attach comparisons (prior
+period, a year ago, target, benchmark, status) -> one tidy table, one row per KPI x period x segment.
+
+Periods before the reported range are computed too (a year and one period back), so the first
+reported period still has its prior-period and year-ago values.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from .catalogue import ANCHORS, BUILTIN_KPIS, LOOKUPS, MEASURES, Anchor, KpiDefinition, Measure
+from .errors import ConfigError, DataError
+from .expressions import Formula, Scope, evaluate, parse_formula, safe_divide
+from .periods import PERIODS_PER_YEAR, Period, months_back, period_containing, period_range
+
+if TYPE_CHECKING:
+    from .config import Config, KpiSpec
+    from .data import DatasetQuality, LoadedData
+
+#: Columns of the metric table, in order.
+METRIC_COLUMNS: list[str] = [
+    "kpi", "name", "unit", "direction", "period", "period_start", "period_end", "dimension", "segment",
+    "value", "prior", "delta_prior", "pct_prior", "year_ago", "delta_year_ago", "pct_year_ago",
+    "target", "achievement", "benchmark", "benchmark_source", "status", "rank",
+]
+
+WHOLE = ""  # dimension and segment of whole-company rows
+
+
+@dataclass(frozen=True)
+class ResolvedKpi:
+    """A KPI as this scorecard computes it: catalogue definition plus the config's overrides."""
+
+    id: str
+    name: str
+    unit: str
+    direction: str
+    objective: str
+    formula: Formula
+    definition: str
+    filter: str | None = None
+    params: dict[str, float] = field(default_factory=dict)
+    additive: bool = False
+    target: float | dict[str, float] | None = None
+    benchmark: float | None = None
+    benchmark_source: str | None = None
+    good: float = 1.0
+    warning: float = 0.9
+    commentary: str | None = None
+    custom_measure: Any = None  # config.Measure for custom aggregate KPIs
+    hidden: bool = False  # computed only because another KPI reads it
+
+    @property
+    def lower_is_better(self) -> bool:
+        return self.direction == "lower"
+
+
+def _from_definition(d: KpiDefinition, hidden: bool = False) -> ResolvedKpi:
+    return ResolvedKpi(d.id, d.name, d.unit, d.direction, d.objective, parse_formula(d.expression), d.definition,
+                       params=dict(d.params), additive=d.additive, hidden=hidden)
+
+
+def resolve_kpis(specs: list["KpiSpec"] | None) -> dict[str, ResolvedKpi]:
+    """Merge config KPI specs with the catalogue; add (hidden) KPIs that formulas read."""
+    resolved: dict[str, ResolvedKpi] = {}
+    if not specs:
+        for d in BUILTIN_KPIS.values():
+            resolved[d.id] = _from_definition(d)
+    for spec in specs or []:
+        base = BUILTIN_KPIS.get(spec.id)
+        if spec.measure is not None:
+            formula = parse_formula(f"custom__{spec.id}")
+            kpi = ResolvedKpi(spec.id, spec.name or spec.id, spec.unit or "count", spec.direction or "higher",
+                              spec.objective or "other", formula, spec.definition or _measure_text(spec.measure),
+                              custom_measure=spec.measure, additive=spec.measure.agg in ("sum", "count"))
+        elif spec.expression is not None:
+            kpi = ResolvedKpi(spec.id, spec.name or spec.id, spec.unit or "ratio", spec.direction or "higher",
+                              spec.objective or "other", parse_formula(spec.expression),
+                              spec.definition or f"Formula: {spec.expression}")
+        elif base is not None:
+            kpi = _from_definition(base)
+        else:  # validated earlier; keep the engine honest anyway
+            raise ConfigError(f"unknown KPI {spec.id!r}")
+        params = {**kpi.params, **spec.params}
+        kpi = replace(
+            kpi, name=spec.name or kpi.name, direction=spec.direction or kpi.direction,
+            objective=spec.objective or kpi.objective, filter=spec.filter, params=params, target=spec.target,
+            benchmark=spec.benchmark.value if spec.benchmark else None,
+            benchmark_source=spec.benchmark.source if spec.benchmark else None,
+            good=spec.thresholds.good, warning=spec.thresholds.warning, commentary=spec.commentary,
+            definition=spec.definition or kpi.definition,
+        )
+        if spec.filter and base is not None:
+            kpi = replace(kpi, definition=f"{kpi.definition} Only rows where {spec.filter}.")
+        resolved[spec.id] = kpi
+    # pull in KPIs that formulas read but the config did not list
+    pending = list(resolved.values())
+    while pending:
+        kpi = pending.pop()
+        for name in kpi.formula.names:
+            if name in BUILTIN_KPIS and name not in resolved:
+                resolved[name] = _from_definition(BUILTIN_KPIS[name], hidden=True)
+                pending.append(resolved[name])
+    return resolved
+
+
+def _measure_text(m: Any) -> str:
+    what = "rows" if m.agg == "count" else f"{m.column}"
+    text = f"{m.agg.replace('_', ' ')} of {what} in {m.dataset} with {m.date} in the period"
+    return text + (f", where {m.filter}" if m.filter else "") + "."
+
+
+# --------------------------------------------------------------------------------------------------
+# Dependencies and availability
+# --------------------------------------------------------------------------------------------------
+
+_COLUMN_REF = re.compile(r"\bt\.([a-z_][a-z0-9_]*)")
+
+
+def measure_columns(measure: Measure) -> set[str]:
+    """Canonical columns a measure reads (``__ts`` helper columns count as their base column)."""
+    anchor = ANCHORS[measure.anchor]
+    cols = set(_COLUMN_REF.findall(measure.sql + " " + anchor.join))
+    if anchor.relation != "SELECT * FROM base":
+        cols |= set(re.findall(r"\b(close_date|customer_id|stage)\b", anchor.relation))
+        cols -= {"first_close"}
+    return {c.removesuffix("__ts") for c in cols}
+
+
+def kpi_order(kpis: dict[str, ResolvedKpi]) -> list[str]:
+    """KPI ids so that every KPI comes after the KPIs its formula reads."""
+    order: list[str] = []
+    state: dict[str, int] = {}
+
+    def visit(kid: str, chain: tuple[str, ...]) -> None:
+        if state.get(kid) == 2:
+            return
+        if state.get(kid) == 1:
+            raise ConfigError(f"KPI formulas form a cycle: {' -> '.join(chain + (kid,))}")
+        state[kid] = 1
+        for name in sorted(kpis[kid].formula.names):
+            if name in kpis:
+                visit(name, chain + (kid,))
+        state[kid] = 2
+        order.append(kid)
+
+    for kid in kpis:
+        visit(kid, ())
+    return order
+
+
+def _needs(kpi: ResolvedKpi, kpis: dict[str, ResolvedKpi]) -> tuple[set[str], set[tuple[str, str]]]:
+    """Datasets and (dataset, column) pairs a KPI needs, through the KPIs it reads."""
+    datasets: set[str] = set()
+    columns: set[tuple[str, str]] = set()
+    if kpi.custom_measure is not None:
+        m = kpi.custom_measure
+        datasets.add(m.dataset)
+        columns |= {(m.dataset, m.date)} | ({(m.dataset, m.column)} if m.column else set())
+    for name in kpi.formula.names:
+        if name in MEASURES:
+            ds = MEASURES[name].dataset
+            datasets.add(ds)
+            columns |= {(ds, c) for c in measure_columns(MEASURES[name])}
+        elif name in kpis and name != kpi.id:
+            d, c = _needs(kpis[name], kpis)
+            datasets |= d
+            columns |= c
+    for name in kpi.formula.lookups:
+        datasets.add(LOOKUPS[name])
+    return datasets, columns
+
+
+def availability(kpis: dict[str, ResolvedKpi], data: "LoadedData") -> dict[str, str]:
+    """KPI id -> why it cannot be computed (missing dataset or column); available KPIs are absent."""
+    out: dict[str, str] = {}
+    for kid, kpi in kpis.items():
+        datasets, columns = _needs(kpi, kpis)
+        missing_ds = sorted(d for d in datasets if not data.has(d))
+        if missing_ds:
+            out[kid] = "unavailable: needs dataset " + ", ".join(missing_ds)
+            continue
+        missing_cols = sorted(f"{d}.{c}" for d, c in columns if not data.has(d, c))
+        if missing_cols:
+            out[kid] = "unavailable: needs column " + ", ".join(missing_cols)
+    return out
+
+
+def kpi_datasets(kpi: ResolvedKpi, kpis: dict[str, ResolvedKpi]) -> set[str]:
+    return _needs(kpi, kpis)[0]
+
+
+# --------------------------------------------------------------------------------------------------
+# SQL: base aggregates per period (and segment)
+# --------------------------------------------------------------------------------------------------
+
+def _q(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _periods_frame(periods: list[Period]) -> pd.DataFrame:
+    return pd.DataFrame({
+        "ord": [p.ordinal for p in periods],
+        "start": [p.start for p in periods],
+        "end": [p.end for p in periods],
+        "day_before": [p.start.toordinal() - 1 for p in periods],
+        "start_12m": [months_back(p.end, 12) for p in periods],
+    }).assign(day_before=lambda f: f["day_before"].map(date.fromordinal))
+
+
+@dataclass(frozen=True)
+class MeasureQuery:
+    """One SQL query: several measures sharing an anchor, a row filter and a segmentation."""
+
+    anchor: Anchor
+    filter: str | None
+    dimension: str
+    measures: tuple[tuple[str, str], ...]  # (column name in the result, aggregate SQL)
+
+    def sql(self) -> str:
+        segment = "''" if self.dimension == WHOLE else f"coalesce(CAST({_q(self.dimension)} AS VARCHAR), '(blank)')"
+        where = f"WHERE {self.filter}" if self.filter else ""
+        relation = self.anchor.relation
+        aggs = ",\n       ".join(f"coalesce({sql}, 0) AS {_q(col)}" if _is_additive(sql) else f"{sql} AS {_q(col)}"
+                                 for col, sql in self.measures)
+        return (f"WITH base AS (SELECT *, {segment} AS segment FROM {_q(self.anchor.dataset)} {where}),\n"
+                f"     rel AS ({relation})\n"
+                f"SELECT p.ord, t.segment,\n       {aggs}\n"
+                f"FROM periods p JOIN rel t ON {self.anchor.join}\n"
+                f"GROUP BY p.ord, t.segment")
+
+
+def _is_additive(sql: str) -> bool:
+    s = sql.lstrip().lower()
+    return s.startswith("sum(") or s.startswith("count(")
+
+
+def _measure_key(measure_id: str, filter: str | None) -> str:
+    return measure_id if not filter else f"{measure_id}|{filter}"
+
+
+def _custom_anchor(m: Any) -> tuple[Anchor, str]:
+    anchor = Anchor(f"custom_{m.dataset}_{m.date}", m.dataset, f"t.{_q(m.date)} BETWEEN p.start AND p.\"end\"")
+    col = f"t.{_q(m.column)}" if m.column else "*"
+    sql = {"sum": f"sum({col})", "count": "count(*)" if not m.column else f"count({col})",
+           "count_distinct": f"count(DISTINCT {col})", "avg": f"avg({col})", "min": f"min({col})",
+           "max": f"max({col})"}[m.agg]
+    if m.filter:
+        sql += f" FILTER (WHERE {m.filter})"
+    return anchor, sql
+
+
+def plan_queries(kpis: dict[str, ResolvedKpi], dimension: str) -> list[MeasureQuery]:
+    """Group every measure the KPIs need into as few queries as possible."""
+    groups: dict[tuple[str, str | None], tuple[Anchor, dict[str, str]]] = {}
+    for kpi in kpis.values():
+        if kpi.custom_measure is not None:
+            anchor, sql = _custom_anchor(kpi.custom_measure)
+            groups.setdefault((anchor.id, None), (anchor, {}))[1][f"custom__{kpi.id}"] = sql
+            continue
+        for name in kpi.formula.names:
+            if name in MEASURES:
+                m = MEASURES[name]
+                groups.setdefault((m.anchor, kpi.filter), (ANCHORS[m.anchor], {}))[1][
+                    _measure_key(name, kpi.filter)] = m.sql
+    return [MeasureQuery(anchor, flt, dimension, tuple(sorted(ms.items())))
+            for (_, flt), (anchor, ms) in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))]
+
+
+def additive_columns(queries: list[MeasureQuery]) -> set[str]:
+    """Result columns that are sums or counts (zero over no rows)."""
+    return {col for q in queries for col, sql in q.measures if _is_additive(sql)}
+
+
+def run_queries(data: "LoadedData", queries: list[MeasureQuery], periods: list[Period]) -> pd.DataFrame:
+    """Run the queries; return measures on a (segment, ord) index (rows only where data exists)."""
+    con = data.con
+    con.register("periods_df", _periods_frame(periods))
+    con.execute("CREATE OR REPLACE TEMP TABLE periods AS SELECT * FROM periods_df")
+    frames = []
+    for query in queries:
+        try:
+            frame = con.execute(query.sql()).df()
+        except Exception as exc:
+            where = f" (filter: {query.filter})" if query.filter else ""
+            raise DataError(f"while computing measures on {query.anchor.dataset}{where}: "
+                            f"{str(exc).splitlines()[0]}") from exc
+        frames.append(frame.set_index(["segment", "ord"]))
+    if not frames:
+        return pd.DataFrame(index=pd.MultiIndex.from_tuples([], names=["segment", "ord"]))
+    out = pd.concat(frames, axis=1)
+    return out.T.groupby(level=0).first().T if out.columns.duplicated().any() else out
+
+
+def segments_of(data: "LoadedData", datasets: set[str], dimension: str) -> list[str]:
+    """Distinct segment values of a dimension over the given datasets (missing values as '(blank)')."""
+    values: set[str] = set()
+    for ds in sorted(datasets):
+        if data.has(ds, dimension):
+            rows = data.con.execute(
+                f"SELECT DISTINCT coalesce(CAST({_q(dimension)} AS VARCHAR), '(blank)') FROM {_q(ds)}").fetchall()
+            values |= {r[0] for r in rows}
+    return sorted(values)
+
+
+# --------------------------------------------------------------------------------------------------
+# Targets and lookups per period
+# --------------------------------------------------------------------------------------------------
+
+def period_values(rows: pd.DataFrame, periods: list[Period], additive: bool) -> pd.Series:
+    """Value per period ordinal from a small (period label -> value) table.
+
+    The spec's rule for coarser grains: a period's own row when present; otherwise, for additive
+    quantities, the sum of its months when every month has a row; else missing.
+    """
+    by_label = dict(zip(rows["period"].astype(str), rows["value"].astype(float))) if len(rows) else {}
+    out = {}
+    for p in periods:
+        if p.label in by_label:
+            out[p.ordinal] = by_label[p.label]
+        elif additive and p.grain in ("quarter", "year"):
+            months = [m.label for m in period_range(period_containing(p.start, "month"), period_containing(p.end, "month"))]
+            out[p.ordinal] = sum(by_label[m] for m in months) if all(m in by_label for m in months) else np.nan
+        else:
+            out[p.ordinal] = np.nan
+    return pd.Series(out, dtype="float64")
+
+
+def _targets_table(data: "LoadedData") -> pd.DataFrame:
+    if not data.has("targets"):
+        return pd.DataFrame(columns=["period", "kpi", "value", "scope"])
+    scope = "coalesce(scope, 'all')" if data.has("targets", "scope") else "'all'"
+    return data.con.execute(
+        f"SELECT period, kpi, value, {scope} AS scope FROM targets WHERE value IS NOT NULL AND period IS NOT NULL"
+    ).df()
+
+
+def _lookup_table(data: "LoadedData", name: str) -> pd.DataFrame:
+    ds = LOOKUPS[name]
+    if not data.has(ds):
+        return pd.DataFrame(columns=["period", "value"])
+    return data.con.execute(f"SELECT period, {name} AS value FROM {_q(ds)} WHERE {name} IS NOT NULL").df()
+
+
+# --------------------------------------------------------------------------------------------------
+# Evaluation
+# --------------------------------------------------------------------------------------------------
+
+@dataclass
+class _Grid:
+    """Everything computed for one segmentation, on a complete (segment, ord) index."""
+
+    index: pd.MultiIndex
+    measures: pd.DataFrame
+    values: dict[str, pd.Series]
+    targets: dict[str, pd.Series]
+
+
+def _grid_index(segments: list[str], periods: list[Period]) -> pd.MultiIndex:
+    return pd.MultiIndex.from_product([segments, [p.ordinal for p in periods]], names=["segment", "ord"])
+
+
+def _evaluate_grid(kpis: dict[str, ResolvedKpi], order: list[str], measures: pd.DataFrame,
+                   index: pd.MultiIndex, periods: list[Period], target_rows: pd.DataFrame,
+                   lookups: dict[str, pd.DataFrame], grain: str, additive: set[str]) -> _Grid:
+    measures = measures.reindex(index).astype("float64")
+    # sums and counts over no rows are zero (an absent row means no rows); custom avg/min/max stay missing
+    zero_fill = [c for c in measures.columns if c in additive]
+    measures[zero_fill] = measures[zero_fill].fillna(0.0)
+    values: dict[str, pd.Series] = {}
+    targets: dict[str, pd.Series] = {}
+    segments = list(index.get_level_values(0).unique())
+
+    def shift(series: pd.Series, n: int) -> pd.Series:
+        return series.groupby(level=0).shift(n)
+
+    def target_of(kid: str) -> pd.Series:
+        if kid not in targets:
+            targets[kid] = _target_series(kpis.get(kid), kid, target_rows, segments, periods, index)
+        return targets[kid]
+
+    def lookup_of(name: str) -> pd.Series:
+        per_period = period_values(lookups[name], periods, additive=True)
+        return pd.Series(index.get_level_values(1).map(per_period).astype("float64"), index=index)
+
+    for kid in order:
+        kpi = kpis[kid]
+
+        def value(name: str, kpi: ResolvedKpi = kpi) -> pd.Series:
+            if name.startswith("custom__"):
+                return measures[name]
+            if name in MEASURES:
+                return measures[_measure_key(name, kpi.filter)]
+            if name in values:
+                return values[name]
+            raise DataError(f"KPI {kpi.id!r} reads {name!r}, which is unavailable")
+
+        scope = Scope(value=value, shift=shift, year_offset=PERIODS_PER_YEAR[grain], target=target_of,
+                      lookup=lookup_of, params=kpi.params, index=index)
+        try:
+            values[kid] = evaluate(kpi.formula, scope)
+        except (DataError, ConfigError):
+            raise
+        except Exception as exc:  # a bug or a surprising value: name the KPI, as mkdocs names the page
+            raise DataError(f"while computing KPI {kid!r}: {exc}") from exc
+    for kid in order:
+        target_of(kid)
+    return _Grid(index, measures, values, targets)
+
+
+def _target_series(kpi: ResolvedKpi | None, kid: str, rows: pd.DataFrame, segments: list[str],
+                   periods: list[Period], index: pd.MultiIndex) -> pd.Series:
+    """Target per (segment, period): targets dataset first (scope 'all' or the segment), then config."""
+    additive = bool(kpi and kpi.additive)
+    mine = rows[rows["kpi"] == kid] if len(rows) else rows
+    parts = []
+    for segment in segments:
+        scope = "all" if segment == WHOLE else segment
+        seg_rows = mine[mine["scope"] == scope] if len(mine) else mine
+        series = period_values(seg_rows, periods, additive)
+        if segment == WHOLE and kpi is not None and kpi.target is not None:
+            series = series.fillna(_config_target(kpi.target, periods))
+        parts.append(pd.Series(series.values, index=pd.MultiIndex.from_product([[segment], series.index])))
+    out = pd.concat(parts) if parts else pd.Series(dtype="float64")
+    return out.reindex(index).astype("float64")
+
+
+def _config_target(target: float | dict[str, float], periods: list[Period]) -> pd.Series:
+    if isinstance(target, dict):
+        return pd.Series({p.ordinal: float(target.get(p.label, np.nan)) for p in periods}, dtype="float64")
+    return pd.Series({p.ordinal: float(target) for p in periods}, dtype="float64")
+
+
+# --------------------------------------------------------------------------------------------------
+# The result
+# --------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Metrics:
+    """The engine's output: the tidy metric table and what the renderers need to explain it."""
+
+    table: pd.DataFrame
+    kpis: dict[str, ResolvedKpi]
+    unavailable: dict[str, str]
+    periods: list[Period]
+    quality: dict[str, "DatasetQuality"]
+    grain: str
+
+    @property
+    def company(self) -> pd.DataFrame:
+        """Whole-company rows only."""
+        return self.table[self.table["dimension"] == WHOLE]
+
+    def series(self, kpi: str, column: str = "value") -> pd.Series:
+        """One KPI's whole-company values by period label, in period order."""
+        rows = self.company[self.company["kpi"] == kpi]
+        return pd.Series(rows[column].to_numpy(dtype="float64"), index=rows["period"].to_list())
+
+    def row(self, kpi: str, period: str) -> pd.Series | None:
+        rows = self.company[(self.company["kpi"] == kpi) & (self.company["period"] == period)]
+        return None if rows.empty else rows.iloc[0]
+
+    def breakdown(self, kpi: str, dimension: str, period: str) -> pd.DataFrame:
+        t = self.table
+        return t[(t["kpi"] == kpi) & (t["dimension"] == dimension) & (t["period"] == period)].sort_values("rank")
+
+
+def compute_metrics(data: "LoadedData", kpis: dict[str, ResolvedKpi], periods: list[Period], *,
+                    breakdowns: list[str] = (), breakdown_kpis: list[str] | None = None) -> Metrics:
+    """Compute every available KPI for ``periods`` (whole company, and per segment of each breakdown)."""
+    if not periods:
+        raise DataError("no periods to compute")
+    grain = periods[0].grain
+    unavailable = availability(kpis, data)
+    usable = {k: v for k, v in kpis.items() if k not in unavailable}
+    order = kpi_order(usable)
+    ppy = PERIODS_PER_YEAR[grain]
+    extended = period_range(periods[0].shift(-(ppy + 1)), periods[-1])
+    target_rows = _targets_table(data)
+    lookups = {name: _lookup_table(data, name) for name in LOOKUPS}
+    wanted = {p.ordinal for p in periods}
+    frames = []
+
+    queries = plan_queries(usable, WHOLE)
+    grid = _evaluate_grid(usable, order, run_queries(data, queries, extended), _grid_index([WHOLE], extended),
+                          extended, target_rows, lookups, grain, additive_columns(queries))
+    frames.append(_tidy(usable, grid, extended, wanted, WHOLE, ppy))
+
+    for dimension in breakdowns:
+        dim_kpis = {k: v for k, v in usable.items()
+                    if (breakdown_kpis is None or k in breakdown_kpis or k in _all_reads(v, usable))
+                    and all(data.has(ds, dimension) for ds in kpi_datasets(v, usable))}
+        dim_kpis = {k: v for k, v in dim_kpis.items() if not v.formula.lookups}
+        if not dim_kpis:
+            continue
+        datasets = set().union(*(kpi_datasets(v, usable) for v in dim_kpis.values()))
+        segments = segments_of(data, datasets, dimension)
+        if not segments:
+            continue
+        dim_order = [k for k in order if k in dim_kpis]
+        queries = plan_queries(dim_kpis, dimension)
+        grid = _evaluate_grid(dim_kpis, dim_order, run_queries(data, queries, extended),
+                              _grid_index(segments, extended), extended, target_rows, lookups, grain,
+                              additive_columns(queries))
+        tidy = _tidy(dim_kpis, grid, extended, wanted, dimension, ppy)
+        if breakdown_kpis is not None:
+            tidy = tidy[tidy["kpi"].isin(breakdown_kpis)]
+        # a KPI is shown only for segments that occur in its own datasets
+        allowed = {k: set(segments_of(data, kpi_datasets(v, usable), dimension)) for k, v in dim_kpis.items()}
+        keep = [seg in allowed[k] for k, seg in zip(tidy["kpi"], tidy["segment"])]
+        frames.append(tidy[keep])
+    table = pd.concat(frames, ignore_index=True)[METRIC_COLUMNS]
+    return Metrics(table, kpis, unavailable, periods, data.quality, grain)
+
+
+def _all_reads(kpi: ResolvedKpi, kpis: dict[str, ResolvedKpi]) -> set[str]:
+    return {n for n in kpi.formula.names if n in kpis}
+
+
+def _tidy(kpis: dict[str, ResolvedKpi], grid: _Grid, periods: list[Period], wanted: set[int],
+          dimension: str, ppy: int) -> pd.DataFrame:
+    by_ord = {p.ordinal: p for p in periods}
+    parts = []
+    for kid, kpi in kpis.items():
+        if kpi.hidden:
+            continue
+        value = grid.values[kid]
+        prior = value.groupby(level=0).shift(1)
+        year_ago = value.groupby(level=0).shift(ppy)
+        target = grid.targets.get(kid, pd.Series(np.nan, index=grid.index))
+        frame = pd.DataFrame({"value": value, "prior": prior, "year_ago": year_ago, "target": target})
+        frame = frame[frame.index.get_level_values(1).isin(wanted)].reset_index()
+        frame["kpi"] = kid
+        parts.append(_comparisons(frame, kpi))
+    if not parts:
+        return pd.DataFrame(columns=METRIC_COLUMNS)
+    out = pd.concat(parts, ignore_index=True)
+    out["period"] = out["ord"].map(lambda o: by_ord[o].label)
+    out["period_start"] = out["ord"].map(lambda o: by_ord[o].start.isoformat())
+    out["period_end"] = out["ord"].map(lambda o: by_ord[o].end.isoformat())
+    out["dimension"] = dimension
+    out["name"] = out["kpi"].map(lambda k: kpis[k].name)
+    out["unit"] = out["kpi"].map(lambda k: kpis[k].unit)
+    out["direction"] = out["kpi"].map(lambda k: kpis[k].direction)
+    out["rank"] = _ranks(out, kpis) if dimension != WHOLE else np.nan
+    kpi_pos = {k: i for i, k in enumerate(kpis)}
+    out = out.sort_values(by=["kpi", "ord", "segment"], key=lambda c: c.map(kpi_pos) if c.name == "kpi" else c)
+    return out.reset_index(drop=True)
+
+
+def _comparisons(frame: pd.DataFrame, kpi: ResolvedKpi) -> pd.DataFrame:
+    """Deltas, achievement and status for one KPI (spec: "Comparisons every KPI value carries")."""
+    value = frame["value"]
+    frame["delta_prior"] = value - frame["prior"]
+    frame["pct_prior"] = safe_divide(value, frame["prior"]) - 1
+    frame["delta_year_ago"] = value - frame["year_ago"]
+    frame["pct_year_ago"] = safe_divide(value, frame["year_ago"]) - 1
+    frame["benchmark"] = kpi.benchmark if kpi.benchmark is not None else np.nan
+    frame["benchmark_source"] = kpi.benchmark_source or ""
+    if kpi.lower_is_better:
+        frame["achievement"] = safe_divide(frame["target"], value)
+    else:
+        frame["achievement"] = safe_divide(value, frame["target"])
+    frame["status"] = [_status(v, t, b, kpi) for v, t, b in zip(value, frame["target"], frame["benchmark"])]
+    return frame
+
+
+def _status(value: float, target: float, benchmark: float, kpi: ResolvedKpi) -> str:
+    """good / warning / bad against the target, else against the benchmark; '' with neither."""
+    reference = target if not np.isnan(target) else benchmark
+    if np.isnan(value) or np.isnan(reference):
+        return ""
+    if kpi.lower_is_better:
+        if value <= 0:
+            return "good" if reference >= value else "bad"
+        ratio = reference / value
+    else:
+        if reference == 0:
+            return "good" if value >= 0 else "bad"
+        ratio = value / reference if reference > 0 else (2 - value / reference)
+    if ratio >= kpi.good:
+        return "good"
+    if ratio >= kpi.warning:
+        return "warning"
+    return "bad"
+
+
+def _ranks(frame: pd.DataFrame, kpis: dict[str, ResolvedKpi]) -> pd.Series:
+    """Rank of each segment within (KPI, period): 1 = best by the KPI's direction; missing last."""
+    ascending = frame["kpi"].map(lambda k: kpis[k].lower_is_better)
+    key = frame["value"].where(ascending, -frame["value"])
+    return key.groupby([frame["kpi"], frame["ord"]]).rank(method="min", na_option="keep")

@@ -1,0 +1,440 @@
+"""The scorecard config: one YAML file, one set of pydantic models, errors that point at a line.
+
+Validation runs in two passes, as dbt-semantic-interfaces does: *shape* (pydantic: types, unknown
+keys) and *meaning* (a KPI that does not exist, an audience naming an unknown KPI, a formula reading
+an unknown name). Every problem found is collected and reported together, each with where
+(file:line:column), what was expected, what was found and the nearest valid name.
+"""
+from __future__ import annotations
+
+import difflib
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .catalogue import BUILTIN_KPIS, CANONICAL_DATASETS, LOOKUPS, MEASURES, OBJECTIVES, UNITS
+from .errors import ConfigError
+from .expressions import parse_formula
+from .yamlmarks import KeyPath, MarkedYaml, load_marked_yaml
+
+try:  # delivery models live with the delivery code; the config embeds them
+    from .delivery.models import DeliverySpec, SmtpSettings
+except ImportError:  # pragma: no cover - only while the delivery package is being written
+    DeliverySpec = dict  # type: ignore[misc,assignment]
+    SmtpSettings = dict  # type: ignore[misc,assignment]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Scorecard(_Model):
+    """What the scorecard is about and how it reads."""
+
+    title: str = Field("Sales scorecard", description="Title on the cover, the running header and the email subject.")
+    company: str = Field("", description="Company or client name shown on the scorecard.")
+    currency: str = Field("USD", description="ISO 4217 code of the money in the data (no conversion is made).")
+    locale: str = Field("en_US", description="Locale for numbers, dates and labels, e.g. en_US, de_DE, fr_FR.")
+    grain: Literal["month", "quarter", "year", "week"] = Field("month", description="Reporting period grain.")
+    fiscal_year_start: int = Field(1, ge=1, le=12, description="First month of the fiscal year (1 = calendar year).")
+    as_of: date | Literal["latest"] = Field(
+        "latest",
+        description="The scorecard reports on the period containing this date; 'latest' means the last "
+        "complete period at run time.",
+    )
+    history: int = Field(12, ge=2, le=60, description="How many periods the trend charts and sparklines show.")
+    forecast_periods: int = Field(3, ge=0, le=3, description="How many future periods to forecast (0 = none).")
+    forecast_method: Literal["moving_average", "linear_trend"] = Field(
+        "linear_trend", description="Forecast method: moving average of the last 3 periods or a linear trend.")
+    logo: str | None = Field(None, description="Path to a logo image (PNG or SVG), relative to the config file.")
+    primary_color: str = Field("#1f3a5f", description="Brand colour for headings and rules (CSS colour).")
+    accent_color: str = Field("#4f7cac", description="Secondary brand colour (CSS colour).")
+    font_family: str | None = Field(None, description="Font family to use instead of the shipped Inter.")
+    page_size: Literal["A4", "Letter"] = Field("A4", description="PDF page size.")
+    orientation: Literal["portrait", "landscape"] = Field("portrait", description="PDF page orientation.")
+    pdf_a: bool = Field(False, description="Write PDF/A-3b for archiving.")
+    author: str = Field("reportgen", description="PDF author metadata.")
+    output_dir: str = Field("out", description="Folder for built scorecards, relative to the config file.")
+    template_dirs: list[str] = Field(
+        default_factory=list,
+        description="Folders searched before the built-in templates; a template there can extend "
+        "'builtin:executive.html' and override one block.")
+    breakdowns: list[str] = Field(
+        default_factory=lambda: ["region", "rep", "product", "source"],
+        description="Dimension columns to break KPIs down by (the sales manager and client audiences show them).")
+
+
+class Lookup(_Model):
+    """Join columns from a second file onto a dataset, e.g. a rep's region from a team list."""
+
+    path: str = Field(description="File to read (CSV, Excel or Parquet), relative to the config file.")
+    on: str = Field(description="Column in the dataset (source name, before mapping) to match.")
+    key: str | None = Field(None, description="Column in the lookup file to match (default: same as 'on').")
+    columns: dict[str, str] = Field(description="Lookup columns to bring in: source name -> canonical name.")
+    delimiter: str = Field(",", description="CSV delimiter of the lookup file.")
+    encoding: str = Field("utf-8", description="Text encoding of the lookup file.")
+
+
+class Dataset(_Model):
+    """Where one dataset lives and how its columns map onto the canonical ones."""
+
+    path: str | None = Field(None, description="File path (CSV, Excel, Parquet), relative to the config file.")
+    format: Literal["csv", "excel", "parquet", "sql"] | None = Field(
+        None, description="Source format; inferred from the file extension or 'url' when omitted.")
+    delimiter: str = Field(",", description="CSV field delimiter.")
+    encoding: str = Field("utf-8", description="CSV text encoding: utf-8 (a BOM is accepted) or latin-1.")
+    decimal: Literal[".", ","] = Field(".", description="Decimal separator of numbers in a CSV.")
+    sheet: str | int | None = Field(None, description="Excel sheet name or index (default: the first).")
+    url: str | None = Field(None, description="SQLAlchemy URL of a SQL database, e.g. sqlite:///crm.db. "
+                            "Use ${ENV_VAR} for secrets; they are expanded at run time.")
+    table: str | None = Field(None, description="Table to read from the SQL database.")
+    query: str | None = Field(None, description="SQL query to read instead of a table.")
+    columns: dict[str, str | list[str]] = Field(
+        default_factory=dict,
+        description="Column mapping: the source's column name -> the canonical name (e.g. engage_date: created_date); "
+        "a list maps one source column to several canonical ones.")
+    constants: dict[str, str | float | int] = Field(
+        default_factory=dict,
+        description="Canonical columns the source lacks, filled with one value (e.g. stage: won for an order list).")
+    stages: dict[Literal["won", "lost", "open"], list[str]] | None = Field(
+        None, description="Deals only: raw stage values for won, lost and open. An unmapped value is an error.")
+    values: dict[str, dict[str, list[str]]] = Field(
+        default_factory=dict,
+        description="Value mapping for category columns: column -> canonical value -> raw values.")
+    date_formats: dict[str, str] = Field(
+        default_factory=dict,
+        description="strptime formats per canonical date column (e.g. close_date: '%m/%d/%Y'); ISO is the default "
+        "and M/D/Y vs D/M/Y is detected when unambiguous.")
+    lookups: list[Lookup] = Field(default_factory=list, description="Columns joined in from other files.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "Dataset":
+        if not self.path and not self.url:
+            raise ValueError("a dataset needs 'path' (a file) or 'url' (a SQL database)")
+        if self.url and not (self.table or self.query):
+            raise ValueError("a SQL dataset needs 'table' or 'query'")
+        return self
+
+
+class Measure(_Model):
+    """A custom base aggregate: agg(column) over rows of a dataset dated in the period."""
+
+    dataset: str = Field(description="Dataset name (a key of 'datasets').")
+    agg: Literal["sum", "count", "count_distinct", "avg", "min", "max"] = Field(description="Aggregate function.")
+    column: str | None = Field(None, description="Canonical column to aggregate (not needed for count).")
+    date: str = Field(description="Date column that places a row in a period.")
+    filter: str | None = Field(None, description="SQL condition on the dataset's canonical columns.")
+
+
+class Thresholds(_Model):
+    """Status bands on achievement (value / target, or target / value when lower is better)."""
+
+    good: float = Field(1.0, description="Achievement at or above which the status is good.")
+    warning: float = Field(0.9, description="Achievement at or above which the status is warning (else bad).")
+
+
+class Benchmark(_Model):
+    """An external reference value (e.g. an industry median) and where it comes from."""
+
+    value: float = Field(description="Benchmark value in the KPI's unit (fractions for percents).")
+    source: str = Field(description="Where the benchmark comes from, printed beside it.")
+
+
+class KpiSpec(_Model):
+    """A KPI on the scorecard: a built-in picked by id (optionally overridden) or a custom one."""
+
+    id: str = Field(description="Built-in KPI id (see `reportgen kpis`) or the id of a custom KPI.")
+    name: str | None = Field(None, description="Display name (default: the catalogue's).")
+    unit: Literal["money", "percent", "count", "days", "hours", "score", "ratio"] | None = Field(
+        None, description="Unit of a custom KPI.")
+    direction: Literal["higher", "lower"] | None = Field(None, description="Whether higher or lower is better.")
+    objective: str | None = Field(None, description="Business objective the KPI is grouped under.")
+    expression: str | None = Field(None, description="Formula over other KPI ids, e.g. revenue / opportunities_created.")
+    measure: Measure | None = Field(None, description="A custom aggregate (instead of an expression).")
+    filter: str | None = Field(None, description="SQL condition restricting the rows of a built-in KPI's datasets.")
+    params: dict[str, float] = Field(default_factory=dict, description="Parameters, e.g. customer_lifespan_years: 4.")
+    target: float | dict[str, float] | None = Field(
+        None, description="Target: one value for every period, or period label -> value. The targets dataset wins.")
+    benchmark: Benchmark | None = Field(None, description="External benchmark with its source.")
+    thresholds: Thresholds = Field(default_factory=Thresholds, description="Status thresholds.")
+    commentary: str | None = Field(None, description="Commentary shown beside the generated text.")
+    definition: str | None = Field(None, description="Definition text for the appendix (custom KPIs).")
+
+
+class Audience(_Model):
+    """A named selection of KPIs rendered with one template."""
+
+    template: Literal["executive", "sales_manager", "client"] | str = Field(
+        description="Built-in template (executive, sales_manager, client) or a user template file name.")
+    title: str | None = Field(None, description="Title for this audience's scorecard (default: scorecard title).")
+    kpis: list[str] = Field(default_factory=list, description="KPI ids shown (default: every KPI in the config).")
+    max_pages: int | None = Field(None, description="Page budget; the build fails when the PDF is longer.")
+    recommendations: list[str] = Field(default_factory=list, description="Recommendations printed in a client report.")
+    summary: str | None = Field(None, description="Executive summary text written by a person.")
+
+
+class Config(_Model):
+    """A whole reportgen config file."""
+
+    scorecard: Scorecard = Field(default_factory=Scorecard, description="Title, period, locale and branding.")
+    datasets: dict[str, Dataset] = Field(description="Datasets by name: deals, leads, activities, ...")
+    kpis: list[KpiSpec] = Field(default_factory=list, description="KPIs on the scorecard (default: every built-in "
+                                "whose datasets are present).")
+    objectives: dict[str, list[str]] = Field(
+        default_factory=dict, description="Business objectives -> KPI ids, for grouping tiles (default: the catalogue's).")
+    audiences: dict[str, Audience] = Field(default_factory=dict, description="Audiences by name.")
+    smtp: SmtpSettings | None = Field(None, description="Mail server used by deliveries.")  # type: ignore[valid-type]
+    deliveries: list[DeliverySpec] = Field(default_factory=list, description="Scheduled email deliveries.")  # type: ignore[valid-type]
+    ledger: str = Field("reportgen-ledger.sqlite", description="Delivery ledger file, relative to the config file.")
+
+    @field_validator("kpis", mode="before")
+    @classmethod
+    def _ids_as_specs(cls, value: Any) -> Any:
+        """Let a KPI be written as a bare id (``- revenue``) or as a mapping."""
+        if isinstance(value, list):
+            return [{"id": v} if isinstance(v, str) else v for v in value]
+        return value
+
+
+class LoadedConfig:
+    """A validated config plus where it came from (for relative paths and error positions)."""
+
+    def __init__(self, config: Config, path: Path, source: MarkedYaml | None, text: str = "") -> None:
+        self.config = config
+        self.path = path
+        self.source = source
+        self.text = text
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    def resolve(self, relative: str) -> Path:
+        p = Path(relative).expanduser()
+        return p if p.is_absolute() else (self.base_dir / p)
+
+    def where(self, path: KeyPath) -> str:
+        return str(self.source.mark(path)) if self.source else str(self.path)
+
+
+# ----------------------------------------------------------------------------------------------
+# Loading and error messages
+# ----------------------------------------------------------------------------------------------
+
+def load_config(path: str | Path) -> LoadedConfig:
+    """Read, parse and validate a config file; raise one ``ConfigError`` listing every problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    return parse_config(text, path)
+
+
+def parse_config(text: str, path: str | Path) -> LoadedConfig:
+    """Validate config text; ``path`` is used for messages and relative paths."""
+    path = Path(path)
+    marked = load_marked_yaml(text, path)
+    if not isinstance(marked.data, dict):
+        raise ConfigError(f"{path}:1:1: a config must be a mapping with at least 'datasets'")
+    try:
+        config = Config.model_validate(marked.data)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc, marked)) from None
+    loaded = LoadedConfig(config, path, marked, text)
+    problems = check_meaning(loaded)
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return loaded
+
+
+def _model_at(loc: tuple, model: type[BaseModel] = Config) -> type[BaseModel] | None:
+    """The pydantic model class that validates the mapping at ``loc`` (to suggest its field names)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            if field is None:
+                # a dict of models: the key is a user name (dataset or audience), keep the value type
+                continue
+            current = _inner_model(field.annotation)
+        else:
+            return None
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _inner_model(annotation: Any) -> Any:
+    """Find the BaseModel inside list[...], dict[str, ...], X | None annotations."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _format_validation_error(exc: ValidationError, marked: MarkedYaml) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        where = marked.mark(loc)
+        dotted = _dotted(loc)
+        if err["type"] == "extra_forbidden":
+            key = str(loc[-1])
+            parent = _model_at(loc[:-1])
+            valid = sorted(parent.model_fields) if parent else []
+            hint = _did_you_mean(key, valid)
+            if key == "password" and "password_env" in valid:
+                hint = " - a password is never written in the config; name an environment variable in password_env"
+            lines.append(f"{where}: unknown key {key!r} in {_dotted(loc[:-1]) or 'the config'}{hint}"
+                         + (f" (valid keys: {', '.join(valid)})" if valid and not hint else ""))
+        elif err["type"] == "missing":
+            lines.append(f"{where}: {dotted}: required key missing")
+        else:
+            found = err.get("input")
+            found_text = f"; found {found!r}" if not isinstance(found, (dict, list)) else ""
+            lines.append(f"{where}: {dotted}: {err['msg']}{found_text}")
+    return "\n".join(lines)
+
+
+def _dotted(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _did_you_mean(name: str, candidates: list[str] | set[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(candidates), n=1, cutoff=0.6)
+    return f" - did you mean {close[0]!r}?" if close else ""
+
+
+# ----------------------------------------------------------------------------------------------
+# Meaning: names that must exist
+# ----------------------------------------------------------------------------------------------
+
+def check_meaning(loaded: LoadedConfig) -> list[str]:
+    """Second pass: every name the config uses refers to something real. Returns all problems."""
+    problems: list[str] = []
+    for check in (_check_datasets, _check_kpis, _check_audiences, _check_objectives):
+        problems.extend(check(loaded))
+    return problems
+
+
+def _check_datasets(loaded: LoadedConfig) -> list[str]:
+    problems = []
+    for name, ds in loaded.config.datasets.items():
+        canonical = CANONICAL_DATASETS.get(name)
+        if canonical is None:
+            continue  # a custom dataset: any columns
+        valid = {c.name for c in canonical}
+        pairs = [(src, d) for src, dst in ds.columns.items() for d in ([dst] if isinstance(dst, str) else dst)]
+        for src, dst in pairs:
+            if dst not in valid and dst in _close_canonical(dst, valid):
+                problems.append(
+                    f"{loaded.source.value_mark(('datasets', name, 'columns', src))}: column mapping "
+                    f"{src!r} -> {dst!r}: {dst!r} is not a column of {name}{_did_you_mean(dst, valid)} "
+                    f"(canonical columns: {', '.join(sorted(valid))})"
+                )
+        for col in ds.constants:
+            if col not in valid:
+                problems.append(f"{loaded.where(('datasets', name, 'constants', col))}: {col!r} is not a column "
+                                f"of {name}{_did_you_mean(col, valid)}")
+        if ds.stages is not None and name != "deals":
+            problems.append(f"{loaded.where(('datasets', name, 'stages'))}: 'stages' applies to deals only")
+    return problems
+
+
+def _close_canonical(name: str, valid: set[str]) -> list[str]:
+    """A mapping target close to (but not equal to) a canonical name is a typo; anything else is a new dimension."""
+    return [name] if difflib.get_close_matches(name, sorted(valid), n=1, cutoff=0.75) else []
+
+
+def kpi_ids(config: Config) -> list[str]:
+    return [k.id for k in config.kpis]
+
+
+def _check_kpis(loaded: LoadedConfig) -> list[str]:
+    problems = []
+    config = loaded.config
+    custom = {k.id for k in config.kpis if k.expression or k.measure}
+    known = set(BUILTIN_KPIS) | custom
+    seen: set[str] = set()
+    for i, spec in enumerate(config.kpis):
+        where = loaded.source.value_mark(("kpis", i, "id")) if loaded.source else loaded.path
+        if spec.id in seen:
+            problems.append(f"{where}: KPI {spec.id!r} is listed twice")
+        seen.add(spec.id)
+        if spec.id not in known:
+            problems.append(f"{where}: unknown KPI {spec.id!r}{_did_you_mean(spec.id, known)} "
+                            "(a custom KPI needs 'expression' or 'measure'; `reportgen kpis` lists the built-ins)")
+            continue
+        if spec.expression and spec.measure:
+            problems.append(f"{where}: KPI {spec.id!r} has both 'expression' and 'measure'; keep one")
+        if spec.id in custom and spec.id in BUILTIN_KPIS:
+            problems.append(f"{where}: {spec.id!r} is a built-in KPI; give the custom KPI another id "
+                            "(or use 'filter'/'params' to override the built-in)")
+        if spec.id in MEASURES:
+            problems.append(f"{where}: {spec.id!r} is the name of a base measure; choose another id")
+        if spec.expression:
+            try:
+                formula = parse_formula(spec.expression)
+            except ConfigError as exc:
+                problems.append(f"{loaded.where(('kpis', i, 'expression'))}: {exc}")
+                continue
+            readable = known | set(MEASURES) | set(spec.params) | {"customer_lifespan_years"}
+            for name in sorted(formula.names - readable):
+                problems.append(f"{loaded.where(('kpis', i, 'expression'))}: formula of {spec.id!r} reads unknown "
+                                f"name {name!r}{_did_you_mean(name, readable)}")
+            for name in sorted(formula.lookups - set(LOOKUPS)):
+                problems.append(f"{loaded.where(('kpis', i, 'expression'))}: lookup({name}) is not available "
+                                f"(available: {', '.join(LOOKUPS)})")
+            if not spec.unit:
+                problems.append(f"{where}: custom KPI {spec.id!r} needs a 'unit' "
+                                f"(one of {', '.join(UNITS)})")
+        if spec.measure:
+            if spec.measure.dataset not in config.datasets:
+                problems.append(f"{loaded.where(('kpis', i, 'measure', 'dataset'))}: measure of {spec.id!r} reads "
+                                f"dataset {spec.measure.dataset!r}, which is not declared under 'datasets'"
+                                f"{_did_you_mean(spec.measure.dataset, set(config.datasets))}")
+            if spec.measure.agg != "count" and not spec.measure.column:
+                problems.append(f"{loaded.where(('kpis', i, 'measure'))}: {spec.measure.agg} needs a 'column'")
+            if not spec.unit:
+                problems.append(f"{where}: custom KPI {spec.id!r} needs a 'unit' (one of {', '.join(UNITS)})")
+    return problems
+
+
+def _check_audiences(loaded: LoadedConfig) -> list[str]:
+    problems = []
+    config = loaded.config
+    known = set(kpi_ids(config)) or set(BUILTIN_KPIS)
+    for name, audience in config.audiences.items():
+        for j, kpi in enumerate(audience.kpis):
+            if kpi not in known:
+                problems.append(f"{loaded.where(('audiences', name, 'kpis', j))}: audience {name!r} lists unknown "
+                                f"KPI {kpi!r}{_did_you_mean(kpi, known)}")
+    return problems
+
+
+def _check_objectives(loaded: LoadedConfig) -> list[str]:
+    problems = []
+    known = set(kpi_ids(loaded.config)) or set(BUILTIN_KPIS)
+    for name, kpis in loaded.config.objectives.items():
+        for j, kpi in enumerate(kpis):
+            if kpi not in known:
+                problems.append(f"{loaded.where(('objectives', name, j))}: objective {name!r} lists unknown KPI "
+                                f"{kpi!r}{_did_you_mean(kpi, known)}")
+    return problems
+
+
+def default_objectives(kpis: list[str]) -> dict[str, list[str]]:
+    """Group KPIs under the catalogue's objectives, in the catalogue's order."""
+    groups: dict[str, list[str]] = {o: [] for o in OBJECTIVES}
+    for kpi in kpis:
+        groups.setdefault(BUILTIN_KPIS[kpi].objective if kpi in BUILTIN_KPIS else "other", []).append(kpi)
+    return {k: v for k, v in groups.items() if v}

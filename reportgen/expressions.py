@@ -1,0 +1,141 @@
+"""A tiny, safe expression language for KPI formulas.
+
+Formulas such as ``revenue / opportunities_created`` come from user configs, so they are parsed with
+``ast`` and walked against a whitelist; nothing is ever passed to ``eval``. Evaluation is vectorised
+over pandas Series aligned on (segment, period), and follows the spec's rule for ratios: a division
+by zero or by a missing value is *missing* (NaN), never 0 and never infinity.
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from .errors import ConfigError
+
+#: Functions a formula may call, with their arity.
+FUNCTIONS: dict[str, int] = {"prior": 1, "year_ago": 1, "abs": 1, "target": 1, "lookup": 1}
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A parsed formula and the names it reads (for dependency ordering and validation)."""
+
+    text: str
+    tree: ast.Expression
+    names: frozenset[str]
+    targets: frozenset[str]
+    lookups: frozenset[str]
+
+
+def parse_formula(text: str) -> Formula:
+    """Parse and validate a formula; raise ``ConfigError`` naming the offending part."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ConfigError(f"formula {text!r} is not valid: {exc.msg} at column {exc.offset}") from None
+    names: set[str] = set()
+    targets: set[str] = set()
+    lookups: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+                raise ConfigError(
+                    f"formula {text!r}: unknown function {ast.unparse(node.func)!r}; "
+                    f"allowed: {', '.join(sorted(FUNCTIONS))}"
+                )
+            if node.keywords or len(node.args) != FUNCTIONS[node.func.id]:
+                raise ConfigError(f"formula {text!r}: {node.func.id}() takes exactly one argument")
+            if node.func.id in ("target", "lookup"):
+                arg = node.args[0]
+                if not isinstance(arg, ast.Name):
+                    raise ConfigError(f"formula {text!r}: {node.func.id}() takes a name, e.g. target(revenue)")
+                (targets if node.func.id == "target" else lookups).add(arg.id)
+        elif isinstance(node, ast.Name):
+            names.add(node.id)
+        elif isinstance(node, ast.BinOp):
+            if not isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)):
+                raise ConfigError(f"formula {text!r}: only + - * / are allowed")
+        elif isinstance(node, ast.UnaryOp):
+            if not isinstance(node.op, (ast.USub, ast.UAdd)):
+                raise ConfigError(f"formula {text!r}: only unary minus is allowed")
+        elif isinstance(node, ast.Constant):
+            if not isinstance(node.value, (int, float)) or isinstance(node.value, bool):
+                raise ConfigError(f"formula {text!r}: only numbers are allowed as constants")
+        elif not isinstance(node, (ast.Expression, ast.Load, ast.operator, ast.unaryop)):
+            raise ConfigError(f"formula {text!r}: {type(node).__name__} is not allowed")
+    return Formula(text, tree, frozenset(_value_names(tree.body)), frozenset(targets), frozenset(lookups))
+
+
+def _value_names(node: ast.AST) -> set[str]:
+    """Names read as values: function names and target()/lookup() arguments are not."""
+    if isinstance(node, ast.Name):
+        return {node.id}
+    if isinstance(node, ast.Call):
+        if node.func.id in ("target", "lookup"):  # type: ignore[attr-defined]
+            return set()
+        return set().union(*(_value_names(a) for a in node.args))
+    return set().union(*(_value_names(c) for c in ast.iter_child_nodes(node)))
+
+
+def safe_divide(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
+    """Element-wise division where a zero or missing denominator gives missing."""
+    num = numerator.astype("float64")
+    den = denominator.astype("float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = num / den.where(den != 0)
+    return out.where(np.isfinite(out))
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a formula can read while it is evaluated."""
+
+    value: Callable[[str], pd.Series]
+    shift: Callable[[pd.Series, int], pd.Series]
+    year_offset: int
+    target: Callable[[str], pd.Series]
+    lookup: Callable[[str], pd.Series]
+    params: dict[str, float]
+    index: pd.Index
+
+
+def evaluate(formula: Formula, scope: Scope) -> pd.Series:
+    """Evaluate a parsed formula to a float Series on ``scope.index``."""
+    return _eval(formula.tree.body, scope).astype("float64")
+
+
+def _eval(node: ast.AST, scope: Scope) -> pd.Series:
+    if isinstance(node, ast.Constant):
+        return pd.Series(float(node.value), index=scope.index)
+    if isinstance(node, ast.Name):
+        if node.id in scope.params:
+            return pd.Series(float(scope.params[node.id]), index=scope.index)
+        return scope.value(node.id)
+    if isinstance(node, ast.UnaryOp):
+        operand = _eval(node.operand, scope)
+        return -operand if isinstance(node.op, ast.USub) else operand
+    if isinstance(node, ast.BinOp):
+        left, right = _eval(node.left, scope), _eval(node.right, scope)
+        if isinstance(node.op, ast.Div):
+            return safe_divide(left, right)
+        if isinstance(node.op, ast.Add):
+            return left + right
+        if isinstance(node.op, ast.Sub):
+            return left - right
+        return left * right
+    if isinstance(node, ast.Call):
+        fn = node.func.id  # type: ignore[attr-defined]
+        arg = node.args[0]
+        if fn == "target":
+            return scope.target(arg.id)  # type: ignore[attr-defined]
+        if fn == "lookup":
+            return scope.lookup(arg.id)  # type: ignore[attr-defined]
+        inner = _eval(arg, scope)
+        if fn == "abs":
+            return inner.abs()
+        return scope.shift(inner, 1 if fn == "prior" else scope.year_offset)
+    raise ConfigError(f"cannot evaluate {ast.unparse(node)!r}")  # unreachable after parse_formula

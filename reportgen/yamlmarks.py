@@ -1,0 +1,93 @@
+"""Load YAML safely while remembering where every key and value came from.
+
+Config errors must point at ``file:line:column`` (the user fixes a file, not a Python object), so the
+loader keeps a table from key path (``("kpis", 3, "id")``) to source position. Duplicate keys are
+rejected: PyYAML silently keeps the last one, which hides typos like a second ``target:``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+
+KeyPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A 1-based position in a source file."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class MarkedYaml:
+    """Plain Python data plus where each node was written (key marks and value marks)."""
+
+    data: Any
+    key_marks: dict[KeyPath, Mark]
+    value_marks: dict[KeyPath, Mark]
+    file: str
+
+    def mark(self, path: KeyPath) -> Mark:
+        """Best position for a path: the key if it exists, else the value, else the nearest parent."""
+        for length in range(len(path), -1, -1):
+            sub = tuple(path[:length])
+            if sub in self.key_marks:
+                return self.key_marks[sub]
+            if sub in self.value_marks:
+                return self.value_marks[sub]
+        return Mark(self.file, 1, 1)
+
+    def value_mark(self, path: KeyPath) -> Mark:
+        return self.value_marks.get(tuple(path)) or self.mark(path)
+
+
+def _mark(node: yaml.Node, file: str) -> Mark:
+    return Mark(file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _walk(node: yaml.Node, path: KeyPath, file: str, keys: dict, values: dict) -> None:
+    values[path] = _mark(node, file)
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, Mark] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if key in seen:
+                raise ConfigError(
+                    f"{_mark(key_node, file)}: duplicate key {key!r} (first at line {seen[key].line}); "
+                    "YAML would silently keep only the last one - remove or rename one of them"
+                )
+            seen[key] = _mark(key_node, file)
+            keys[path + (key,)] = seen[key]
+            _walk(value_node, path + (key,), file, keys, values)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            keys[path + (index,)] = _mark(item, file)
+            _walk(item, path + (index,), file, keys, values)
+
+
+def load_marked_yaml(text: str, file: str | Path) -> MarkedYaml:
+    """Parse ``text`` with the safe loader and record marks. Syntax errors become ``ConfigError``."""
+    file = str(file)
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506 - SafeLoader
+    except yaml.MarkedYAMLError as exc:
+        where = exc.problem_mark
+        pos = f"{file}:{where.line + 1}:{where.column + 1}" if where else file
+        raise ConfigError(f"{pos}: invalid YAML: {exc.problem}") from None
+    keys: dict[KeyPath, Mark] = {}
+    values: dict[KeyPath, Mark] = {}
+    if node is not None:
+        _walk(node, (), file, keys, values)
+    return MarkedYaml(data if data is not None else {}, keys, values, file)
