@@ -300,7 +300,7 @@ def _leads(rng: np.random.Generator, cal: Calendar, scale: float) -> pd.DataFram
     })
 
 
-def _deals(rng: np.random.Generator, leads: pd.DataFrame, cal: Calendar, scale: float) -> pd.DataFrame:
+def _deals(rng: np.random.Generator, leads: pd.DataFrame, cal: Calendar) -> pd.DataFrame:
     """Opportunities from converted leads (new prospects) plus repeat deals of existing customers."""
     from_leads = leads[leads["converted"].notna()]
     new = draw_deal_outcomes(rng, from_leads["converted"].to_numpy().astype("datetime64[D]"),
@@ -378,7 +378,8 @@ def _subscriptions(rng: np.random.Generator, deals: pd.DataFrame, cal: Calendar)
 # Everything around the funnel
 
 
-def _activities(rng: np.random.Generator, leads: pd.DataFrame, deals: pd.DataFrame, cal: Calendar) -> pd.DataFrame:
+def _activities(rng: np.random.Generator, leads: pd.DataFrame, deals: pd.DataFrame,
+                cal: Calendar) -> pd.DataFrame:
     """Calls, emails, meetings and follow-ups: prospecting on leads, then working the deal."""
     contacted = leads[leads["first_contact"].notna()]
     lead_deal = deals.dropna(subset=["lead_id"]).set_index("lead_id")["deal_id"]
@@ -444,10 +445,12 @@ def _spend(rng: np.random.Generator, cal: Calendar, scale: float) -> pd.DataFram
         noise = rng.lognormal(0.0, 0.35 if channel == "events" else 0.12, len(dates))
         frames.append(pd.DataFrame({"date": dates, "category": category,
                                     "amount": np.round(per_row * noise, 2), "channel": channel}))
-    return pd.concat(frames).sort_values(["date", "category", "channel"], kind="stable").reset_index(drop=True)
+    spend = pd.concat(frames).sort_values(["date", "category", "channel"], kind="stable")
+    return spend.reset_index(drop=True)
 
 
-def _customers_before(rng: np.random.Generator, dates: np.ndarray, first: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def _customers_before(rng: np.random.Generator, dates: np.ndarray,
+                      first: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """A random customer already won before each date; dates with no customer yet are dropped."""
     became = first["close_date"].to_numpy().astype("datetime64[D]")
     eligible = np.searchsorted(became, dates, side="left")
@@ -501,7 +504,9 @@ def _timesheets(rng: np.random.Generator, cal: Calendar) -> pd.DataFrame:
     month = days.astype("datetime64[M]")
     month_of_year = month.astype(int) % 12 + 1
     day_of_month = (days - month.astype("datetime64[D]")).astype(int) + 1
-    holiday = ((month_of_year == 1) & (day_of_month == 1)) | ((month_of_year == 12) & np.isin(day_of_month, [25, 26]))
+    new_year = (month_of_year == 1) & (day_of_month == 1)
+    christmas = (month_of_year == 12) & np.isin(day_of_month, [25, 26])
+    holiday = new_year | christmas
     workdays = days[(weekday < 5) & ~holiday]
     rep_idx = np.tile(np.arange(len(REPS)), len(workdays))
     dates = np.repeat(workdays, len(REPS))
@@ -695,7 +700,7 @@ def build_datasets(*, seed: int = 7, start: str = "2024-01-01", months: int = 24
                     "timesheets", "forecasts", "quirks"),
                    (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(10))))
     leads = _leads(rng["leads"], cal, scale)
-    deals = _deals(rng["deals"], leads, cal, scale)
+    deals = _deals(rng["deals"], leads, cal)
     subs = _subscriptions(rng["subs"], deals, cal)
     spend = _spend(rng["spend"], cal, scale)
     typed = {
