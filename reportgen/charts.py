@@ -449,9 +449,12 @@ def _draw_columns(axes, xs, actual, prior_year, target, forecast, value_format, 
         future = [None if not _is_missing(a) else f for a, f in zip(actual, forecast)]
         _bars(axes, xs, future, offset=0.0, width=width, color=BACKGROUND, gid="rg-fc", hatch="//////", edgecolor=FC_COLOR)
     if target is not None:
-        for x, value in zip(xs, target):
-            if not _is_missing(value):
-                axes.hlines(float(value), x - width / 2 - 0.06, x + width / 2 + 0.06, colors=PL_COLOR, linewidth=MARKER_STROKE_WIDTH, gid="rg-pl")
+        planned = [(x, float(v)) for x, v in zip(xs, target) if not _is_missing(v)]
+        if planned:
+            axes.hlines(
+                [v for _, v in planned], [x - width / 2 - 0.06 for x, _ in planned], [x + width / 2 + 0.06 for x, _ in planned],
+                colors=PL_COLOR, linewidth=MARKER_STROKE_WIDTH, gid="rg-pl",
+            )
     if direct_labels:
         labelled = [a if not _is_missing(a) else (forecast[i] if forecast is not None else None) for i, a in enumerate(actual)]
         for x, value in zip(xs, labelled):
@@ -472,10 +475,12 @@ def _bars(axes, xs, values, *, offset, width, color, gid, hatch=None, edgecolor=
     present = [(x, float(v)) for x, v in zip(xs, values) if not _is_missing(v)]
     if not present:
         return
-    axes.bar(
+    container = axes.bar(
         [x + offset for x, _ in present], [v for _, v in present], width=width, color=color,
-        edgecolor=edgecolor or color, linewidth=STROKE_WIDTH if edgecolor else 0, hatch=hatch, gid=gid,
+        edgecolor=edgecolor or color, linewidth=STROKE_WIDTH if edgecolor else 0, hatch=hatch,
     )
+    for (x, _), patch in zip(present, container.patches):
+        patch.set_gid(f"{gid}-{x}")  # one id per period, so tests and CSS can find each column
 
 
 def _draw_lines(axes, xs, actual, prior_year, target, forecast) -> None:  # noqa: ANN001
@@ -568,7 +573,19 @@ _METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.DOTALL)
 _SVG_OPEN = re.compile(r"<svg\b[^>]*>")
 _ID_ATTR = re.compile(r'\bid="([^"]+)"')
 _ID_REF = re.compile(r'(url\(#|href="#)([^")]+)')
+_STYLE_ATTR = re.compile(r'\bstyle="([^"]*)"')
 _STYLE_BLOCK = re.compile(r"<defs>\s*<style[^>]*>.*?</style>\s*</defs>\s*", re.DOTALL)
+
+
+def _style_as_attributes(match: re.Match[str]) -> str:
+    """``style="fill: #333; stroke-width: 2"`` as presentation attributes ``fill="#333" stroke-width="2"``.
+
+    WeasyPrint reads inline SVG ``style`` attributes with its HTML CSS parser too, and logs every SVG
+    property there as unknown; presentation attributes mean the same to every SVG renderer and keep
+    the logs clean, so a real warning stands out.
+    """
+    declarations = (part.split(":", 1) for part in match[1].split(";") if ":" in part)
+    return " ".join(f"{name.strip()}={quoteattr(value.strip())}" for name, value in declarations)
 
 
 def _clean_matplotlib_svg(svg: str, uid: str, title: str) -> str:
@@ -579,6 +596,7 @@ def _clean_matplotlib_svg(svg: str, uid: str, title: str) -> str:
     svg = _STYLE_BLOCK.sub("", svg)
     view_box = re.search(r'viewBox="([^"]+)"', svg)
     assert view_box, "matplotlib SVG without viewBox"
+    svg = _STYLE_ATTR.sub(_style_as_attributes, svg)
     svg = _ID_ATTR.sub(lambda m: f'id="{uid}-{m[1]}"', svg)
     svg = _ID_REF.sub(lambda m: f"{m[1]}{uid}-{m[2]}", svg)
     opening = _root_open(uid, view_box[1], title)

@@ -1,0 +1,252 @@
+"""Charts: inline-ready SVG, IBCS notation, missing values as gaps, and text that survives into the PDF."""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from reportgen import charts
+from reportgen.assets import FONT_FAMILY, font_faces_css
+
+SVG = "{http://www.w3.org/2000/svg}"
+MONTHS = ["Jan 25", "Feb 25", "Mar 25", "Apr 25", "May 25", "Jun 25"]
+
+
+def money(value: float) -> str:
+    return f"${value:,.0f}"
+
+
+def signed_money(value: float) -> str:
+    sign = "+" if value >= 0 else "\u2212"
+    return f"{sign}${abs(value):,.0f}"
+
+
+CHART_BUILDERS = {
+    "sparkline": lambda: charts.sparkline([3.0, 4.0, None, 5.0, 6.0]),
+    "bullet": lambda: charts.bullet(85.0, 100.0),
+    "variance": lambda: charts.variance_bars(
+        ["North", "South"], [1200.0, -800.0], higher_is_better=True, value_format=signed_money
+    ),
+    "breakdown": lambda: charts.breakdown_bars(["North", "South"], [1200.0, 800.0], value_format=money),
+    "funnel": lambda: charts.funnel([("Leads", 100.0), ("Won", 20.0)], value_format=money),
+    "trend": lambda: charts.trend(
+        MONTHS, [1.0, 2.0, None, 4.0, None, None], prior_year=[1.0] * 6, target=[2.0] * 6,
+        forecast=[None, None, None, None, 5.0, 6.0], value_format=money,
+    ),
+}
+
+
+def parse(svg: str) -> ET.Element:
+    return ET.fromstring(svg)
+
+
+def elements_with_class(root: ET.Element, cls: str) -> list[ET.Element]:
+    return [el for el in root.iter() if cls in el.get("class", "").split()]
+
+
+def ids_of(svg: str) -> list[str]:
+    return [el.get("id") for el in parse(svg).iter() if el.get("id")]
+
+
+@pytest.mark.parametrize("name", CHART_BUILDERS)
+def test_chart_is_inline_ready_svg(name):
+    svg = CHART_BUILDERS[name]()
+    root = parse(svg)  # well-formed XML
+    assert root.tag == f"{SVG}svg"
+    assert not svg.lstrip().startswith("<?xml") and "<!DOCTYPE" not in svg
+    assert re.fullmatch(r"0 0 [\d.]+ [\d.]+", root.get("viewBox"))
+    assert root.get("width") is None and root.get("height") is None  # CSS decides the size
+    assert root.get("role") == "img" and root.get("aria-label")
+    assert root.find(f"{SVG}title").text
+    assert "<script" not in svg and "<style" not in svg
+    assert 'href="http' not in svg and "url(http" not in svg
+
+
+@pytest.mark.parametrize("name", CHART_BUILDERS)
+def test_ids_are_unique_across_calls_and_references_stay_inside_the_chart(name):
+    first, second = CHART_BUILDERS[name](), CHART_BUILDERS[name]()
+    all_ids = ids_of(first) + ids_of(second)
+    assert len(all_ids) == len(set(all_ids))
+    for svg in (first, second):
+        references = re.findall(r'(?:url\(#|href="#)([^")]+)', svg)
+        assert set(references) <= set(ids_of(svg))
+
+
+def test_sparkline_breaks_the_line_at_missing_values():
+    root = parse(charts.sparkline([1.0, 2.0, None, 3.0, 4.0, math.nan, 5.0]))
+    lines = elements_with_class(root, "rg-ac")
+    assert [el.tag for el in lines] == [f"{SVG}polyline", f"{SVG}polyline", f"{SVG}circle"]
+    assert [len(el.get("points").split()) for el in lines[:2]] == [2, 2]
+
+
+def test_sparkline_last_point_colour_follows_direction():
+    rising = [1.0, 2.0, 3.0]
+    last_up_good = elements_with_class(parse(charts.sparkline(rising)), "rg-last")[0]
+    last_up_bad = elements_with_class(parse(charts.sparkline(rising, higher_is_better=False)), "rg-last")[0]
+    assert last_up_good.get("fill") == charts.GOOD_COLOR
+    assert last_up_bad.get("fill") == charts.BAD_COLOR
+
+
+def test_sparkline_with_no_values_is_an_empty_chart():
+    root = parse(charts.sparkline([None, None]))
+    assert not elements_with_class(root, "rg-ac")
+
+
+def test_bullet_scale_starts_at_zero_and_marks_the_target():
+    root = parse(charts.bullet(50.0, 100.0, maximum=200.0, width=200))
+    bar = elements_with_class(root, "rg-ac")[0]
+    marker = elements_with_class(root, "rg-pl")[0]
+    assert float(bar.get("x")) == 0 and float(bar.get("width")) == pytest.approx(50.0)
+    assert float(marker.get("x1")) == pytest.approx(100.0)
+    assert len(elements_with_class(root, "rg-band")) == 3  # below 90 %, 90-100 %, above target
+
+
+def test_bullet_without_actual_shows_an_empty_track_and_na():
+    root = parse(charts.bullet(None, 100.0))
+    assert not elements_with_class(root, "rg-ac")
+    assert [t.text for t in root.iter(f"{SVG}text")] == ["n/a"]
+    assert elements_with_class(root, "rg-band")
+
+
+def test_bullet_bands_darken_towards_the_bad_end():
+    def band_fills(higher_is_better: bool) -> list[str]:
+        root = parse(charts.bullet(10.0, 20.0, ranges=[10.0, 20.0], maximum=30.0, higher_is_better=higher_is_better))
+        return [band.get("fill") for band in elements_with_class(root, "rg-band")]
+
+    assert band_fills(True)[0] == band_fills(False)[-1] == charts.BAND_COLORS[0]
+
+
+def test_variance_colours_follow_direction_and_missing_has_no_bar():
+    def bars(higher_is_better: bool) -> ET.Element:
+        return parse(
+            charts.variance_bars(
+                ["North", "South", "East"], [1200.0, -800.0, None],
+                higher_is_better=higher_is_better, value_format=signed_money,
+            )
+        )
+
+    higher = bars(True)
+    assert len(elements_with_class(higher, "rg-good")) == 1 and len(elements_with_class(higher, "rg-bad")) == 1
+    north = elements_with_class(higher, "rg-good")[0]
+    south = elements_with_class(higher, "rg-bad")[0]
+    assert north.get("fill") == charts.GOOD_COLOR and south.get("fill") == charts.BAD_COLOR
+    assert float(south.get("x")) + float(south.get("width")) == pytest.approx(float(north.get("x")))  # both meet at 0
+    assert float(north.get("width")) == pytest.approx(1.5 * float(south.get("width")))
+    lower = bars(False)
+    assert elements_with_class(lower, "rg-bad")[0].get("y") == north.get("y")  # +1200 is bad for a cost
+    texts = [t.text for t in higher.iter(f"{SVG}text")]
+    assert {"+$1,200", "\u2212$800", "n/a"} <= set(texts)
+
+
+def test_no_red_or_green_outside_variances():
+    neutral = [CHART_BUILDERS[name]() for name in ("bullet", "breakdown", "funnel", "trend")]
+    for svg in neutral:
+        assert charts.GOOD_COLOR not in svg.lower() and charts.BAD_COLOR not in svg.lower()
+
+
+def test_breakdown_sorts_descending_and_leaves_missing_without_a_bar():
+    root = parse(
+        charts.breakdown_bars(["A", "B", "C"], [10.0, None, 30.0], value_format=money, highlight="A")
+    )
+    labels = [t.text for t in root.iter(f"{SVG}text") if not t.text.startswith("$") and t.text != "n/a"]
+    assert labels == ["C", "A", "B"]
+    dark, muted = elements_with_class(root, "rg-ac"), elements_with_class(root, "rg-muted")
+    assert len(dark) == 1 and len(muted) == 1  # A highlighted, C muted, B has no bar
+    assert float(muted[0].get("width")) == pytest.approx(3 * float(dark[0].get("width")), rel=1e-3)
+
+
+def test_funnel_shows_conversion_between_stages_and_skips_missing():
+    svg = charts.funnel(
+        [("Leads", 200.0), ("Opportunities", 50.0), ("Won", None)],
+        value_format=money, conversion_format=lambda p: f"{p * 100:.1f} %",
+    )
+    root = parse(svg)
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert "\u2193 25.0 %" in texts and "\u2193 n/a" in texts
+    widths = [float(bar.get("width")) for bar in elements_with_class(root, "rg-ac")]
+    assert len(widths) == 2 and widths[0] == pytest.approx(4 * widths[1])
+
+
+def test_trend_draws_gaps_for_missing_actuals_and_hatches_forecasts_only_after():
+    svg = CHART_BUILDERS["trend"]()
+    actual_columns = sorted(int(i.rsplit("-", 1)[1]) for i in ids_of(svg) if "-rg-ac-" in i)
+    forecast_columns = sorted(int(i.rsplit("-", 1)[1]) for i in ids_of(svg) if "-rg-fc-" in i)
+    assert actual_columns == [0, 1, 3]  # March is missing: no column at all, not a zero one
+    assert forecast_columns == [4, 5]
+    assert "<pattern" in svg  # the hatch is an SVG pattern
+
+
+def test_trend_text_stays_text():
+    root = parse(CHART_BUILDERS["trend"]())
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert "Jan 25" in texts and "$4" in texts
+    assert not list(root.iter(f"{SVG}use"))  # glyphs drawn as paths would be <use> references
+    assert all(FONT_FAMILY in t.get("font-family", "") for t in root.iter(f"{SVG}text"))
+
+
+def test_trend_switches_to_lines_for_long_series_and_keeps_gaps():
+    labels = [f"P{i}" for i in range(30)]
+    values = [float(i) for i in range(30)]
+    values[10] = None
+    svg = charts.trend(labels, values, value_format=lambda v: f"{v:.0f}")
+    root = parse(svg)
+    line = next(el for el in root.iter() if (el.get("id") or "").endswith("-rg-ac"))
+    path = line.find(f"{SVG}path").get("d")
+    assert path.count("M ") == 2  # the missing period splits the line in two
+
+
+def test_mismatched_lengths_are_a_clear_error():
+    with pytest.raises(ValueError, match="2 labels but 3 values"):
+        charts.breakdown_bars(["a", "b"], [1.0, 2.0, 3.0], value_format=money)
+
+
+# --- Rendering through WeasyPrint: the font is embedded and chart text stays text -----------------
+
+
+def test_page_with_all_charts_renders_to_pdf_with_embedded_inter_and_searchable_text(tmp_path, caplog):
+    import pypdf
+    import weasyprint
+
+    body = "".join(f'<div class="chart">{build()}</div>' for build in CHART_BUILDERS.values())
+    html = (
+        f"<html><head><style>{font_faces_css(embed=False)}"
+        f"body {{ font-family: {FONT_FAMILY}; }} .chart {{ width: 12cm; margin: 4mm 0; }}</style></head>"
+        f"<body><h1>Charts</h1>{body}</body></html>"
+    )
+    with caplog.at_level(logging.WARNING, logger="weasyprint"):
+        pdf = weasyprint.HTML(string=html).write_pdf()
+    assert not [r for r in caplog.records if r.name.startswith("weasyprint")], caplog.text
+
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert "Feb 25" in text  # matplotlib axis label
+    assert "North" in text and "Leads" in text  # direct-SVG labels
+    font_names = {
+        str(font.get_object()["/BaseFont"])
+        for page in reader.pages
+        for font in page["/Resources"]["/Font"].values()
+    }
+    assert font_names and all("Inter" in name for name in font_names), font_names
+
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm not installed")
+    pdf_path = tmp_path / "charts.pdf"
+    pdf_path.write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", "60", "-png", "-f", "1", "-l", "1", str(pdf_path), str(tmp_path / "page")], check=True)
+    from PIL import Image
+
+    image = Image.open(next(tmp_path.glob("page*.png"))).convert("RGB")
+    colours = {colour for _count, colour in image.getcolors(maxcolors=1 << 20)}
+    assert _near(colours, charts.GOOD_COLOR) and _near(colours, charts.BAD_COLOR)
+
+
+def _near(colours: set[tuple[int, int, int]], hex_colour: str) -> bool:
+    target = tuple(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return any(sum(abs(a - b) for a, b in zip(colour, target)) < 12 for colour in colours)
