@@ -71,11 +71,12 @@ if [[ ! -x "$py" ]] || ! "$py" -c 'import sys' >/dev/null 2>&1; then
   python3 -m venv "$repo/.venv"
 fi
 
-# The stamp records what the last successful install was made from: pyproject.toml and the
+# The stamp records what the last successful install was made from: the checkout path,
+# pyproject.toml and the
 # interpreter. Same stamp -> nothing to do (pip's own no-op check costs several seconds because
 # an editable install rebuilds the project metadata in an isolated build environment).
 stamp_file="$repo/.venv/.reportgen-setup-stamp"
-stamp="$( { cat "$repo/pyproject.toml"; "$py" -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1)"
+stamp="$( { echo "$repo"; cat "$repo/pyproject.toml"; "$py" -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1)"
 if [[ "${REPORTGEN_FORCE_PIP:-0}" != "1" && -f "$stamp_file" && "$(cat "$stamp_file")" == "$stamp" ]]; then
   say "Python dependencies up to date"
 else
