@@ -72,8 +72,7 @@ if [[ ! -x "$py" ]] || ! "$py" -c 'import sys' >/dev/null 2>&1; then
 fi
 
 # The stamp records what the last successful install was made from: the checkout path,
-# pyproject.toml and the
-# interpreter. Same stamp -> nothing to do (pip's own no-op check costs several seconds because
+# pyproject.toml and the interpreter. Same stamp -> nothing to do (pip's own no-op check costs several seconds because
 # an editable install rebuilds the project metadata in an isolated build environment).
 stamp_file="$repo/.venv/.reportgen-setup-stamp"
 stamp="$( { echo "$repo"; cat "$repo/pyproject.toml"; "$py" -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1)"
