@@ -494,7 +494,8 @@ def compute_metrics(data: "LoadedData", kpis: dict[str, ResolvedKpi], periods: l
     queries = plan_queries(usable, WHOLE)
     grid = _evaluate_grid(usable, order, run_queries(data, queries, extended), _grid_index([WHOLE], extended),
                           extended, target_rows, lookups, grain, additive_columns(queries))
-    frames.append(_tidy(usable, grid, extended, wanted, WHOLE, ppy))
+    coverage = {name: q.first_date for name, q in data.quality.items()}
+    frames.append(_tidy(usable, grid, extended, wanted, WHOLE, ppy, coverage))
 
     for dimension in breakdowns:
         dim_kpis = {k: v for k, v in usable.items()
@@ -512,7 +513,7 @@ def compute_metrics(data: "LoadedData", kpis: dict[str, ResolvedKpi], periods: l
         grid = _evaluate_grid(dim_kpis, dim_order, run_queries(data, queries, extended),
                               _grid_index(segments, extended), extended, target_rows, lookups, grain,
                               additive_columns(queries))
-        tidy = _tidy(dim_kpis, grid, extended, wanted, dimension, ppy)
+        tidy = _tidy(dim_kpis, grid, extended, wanted, dimension, ppy, coverage)
         if breakdown_kpis is not None:
             tidy = tidy[tidy["kpi"].isin(breakdown_kpis)]
         # a KPI is shown only for segments that occur in its own datasets
@@ -528,15 +529,23 @@ def _all_reads(kpi: ResolvedKpi, kpis: dict[str, ResolvedKpi]) -> set[str]:
 
 
 def _tidy(kpis: dict[str, ResolvedKpi], grid: _Grid, periods: list[Period], wanted: set[int],
-          dimension: str, ppy: int) -> pd.DataFrame:
+          dimension: str, ppy: int, coverage: dict[str, date | None]) -> pd.DataFrame:
     by_ord = {p.ordinal: p for p in periods}
     parts = []
     for kid, kpi in kpis.items():
         if kpi.hidden:
             continue
         value = grid.values[kid]
-        prior = value.groupby(level=0).shift(1)
-        year_ago = value.groupby(level=0).shift(ppy)
+        # a comparison period that ends before the data begins is unknown, not zero: an executive
+        # must not read "+100% vs last year" when last year simply is not in the export
+        starts = [coverage.get(ds) for ds in kpi_datasets(kpi, kpis)]
+        begins = max((d for d in starts if d is not None), default=None)
+        known = value.copy()
+        if begins is not None:
+            ends = pd.Series(value.index.get_level_values(1).map(lambda o: by_ord[o].end), index=value.index)
+            known = value.where(ends >= begins)
+        prior = known.groupby(level=0).shift(1)
+        year_ago = known.groupby(level=0).shift(ppy)
         target = grid.targets.get(kid, pd.Series(np.nan, index=grid.index))
         frame = pd.DataFrame({"value": value, "prior": prior, "year_ago": year_ago, "target": target})
         frame = frame[frame.index.get_level_values(1).isin(wanted)].reset_index()

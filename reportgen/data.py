@@ -467,3 +467,31 @@ def _quality(con: "duckdb.DuckDBPyConnection", name: str, table: str, specs: tup
         hi = "greatest(" + ", ".join(f"max({_q(c)})" for c in date_cols) + ")" if len(date_cols) > 1 else f"max({_q(date_cols[0])})"
         first, last = con.execute(f"SELECT {lo}, {hi} FROM {_q(table)}").fetchone()
     return DatasetQuality(name, source_desc, total, rejected, first, last, missing, formats)
+
+
+def restrict_to_segment(data: LoadedData, dimension: str, value: str) -> LoadedData:
+    """Keep only one segment's rows, for a scorecard sent to that segment's owner.
+
+    A dataset with the dimension column keeps only the matching rows. A dataset *without* it cannot be
+    attributed to the segment, so it is dropped (its KPIs become unavailable) rather than showing
+    company-wide numbers to a regional manager. Targets keep the rows scoped to the segment, which
+    then act as the segment's own (``all``) targets.
+    """
+    if not any(dimension in cols for cols in data.columns.values()):
+        raise DataError(f"cannot burst by {dimension!r}: no dataset has that column")
+    con = data.con
+    columns = dict(data.columns)
+    for name, cols in data.columns.items():
+        if name == "targets":
+            if "scope" in cols:
+                con.execute("DELETE FROM targets WHERE coalesce(scope, 'all') <> ?", [value])
+                con.execute("UPDATE targets SET scope = 'all'")
+            else:
+                con.execute("DELETE FROM targets")
+            continue
+        if dimension in cols:
+            con.execute(f"DELETE FROM {_q(name)} WHERE {_q(dimension)} IS DISTINCT FROM ?", [value])
+        else:
+            con.execute(f"DROP TABLE {_q(name)}")
+            del columns[name]
+    return LoadedData(con, columns, data.quality)

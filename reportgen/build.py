@@ -1,0 +1,159 @@
+"""The whole pipeline on one screen: config -> data -> compute -> render -> files.
+
+``build()`` is what `reportgen build` runs; ``compute_for_config()`` is the part `compute`,
+`validate`, the email sender and the batch workers share. Every output file is written atomically
+(temp file + rename) and a PDF is parsed back before it is called done, so a crash never leaves a
+half-written scorecard for a scheduler to pick up.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .config import Audience, LoadedConfig, Scorecard
+from .errors import ReportgenError
+from .periods import Period, last_complete_period, parse_period, period_containing, period_range
+
+if TYPE_CHECKING:
+    from .compute import Metrics
+    from .data import LoadedData
+
+DEFAULT_AUDIENCE = Audience(template="executive")
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A slice of the data (for bursting): only rows whose ``dimension`` equals ``value``."""
+
+    dimension: str
+    value: str
+
+
+@dataclass(frozen=True)
+class BuiltScorecard:
+    """Files written for one audience and how long each stage took."""
+
+    audience: str
+    html: Path
+    pdf: Path
+    csv: Path | None
+    xlsx: Path | None
+    pages: int
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def reporting_period(scorecard: Scorecard, *, now: datetime, period: str | None = None) -> Period:
+    """The period a scorecard reports on: an explicit label, the period containing ``as_of``, or the
+    last complete period at ``now``."""
+    grain, fys = scorecard.grain, scorecard.fiscal_year_start
+    if period:
+        try:
+            return parse_period(period, grain, fys)
+        except ValueError as exc:
+            raise ReportgenError(f"--period {period!r}: {exc}") from None
+    if isinstance(scorecard.as_of, date):
+        return period_containing(scorecard.as_of, grain, fys)
+    return last_complete_period(now.date(), grain, fys)
+
+
+def load_data(loaded: LoadedConfig, segment: Segment | None = None) -> "LoadedData":
+    from .data import load_datasets, restrict_to_segment
+
+    data = load_datasets(loaded)
+    return restrict_to_segment(data, segment.dimension, segment.value) if segment else data
+
+
+def compute_for_config(loaded: LoadedConfig, *, now: datetime, period: str | None = None,
+                       first: str | None = None, segment: Segment | None = None,
+                       data: "LoadedData | None" = None) -> "Metrics":
+    """Load the data and compute every KPI of the config over its history window."""
+    from .compute import compute_metrics, resolve_kpis
+
+    sc = loaded.config.scorecard
+    report = reporting_period(sc, now=now, period=period)
+    start = parse_period(first, sc.grain, sc.fiscal_year_start) if first else report.shift(-(sc.history - 1))
+    data = data or load_data(loaded, segment)
+    kpis = resolve_kpis(loaded.config.kpis)
+    breakdowns = [d for d in sc.breakdowns if any(d in cols for cols in data.columns.values())]
+    if segment:
+        breakdowns = [d for d in breakdowns if d != segment.dimension]
+    return compute_metrics(data, kpis, period_range(start, report), breakdowns=breakdowns)
+
+
+def audiences_of(loaded: LoadedConfig, only: str | None = None) -> dict[str, Audience]:
+    audiences = dict(loaded.config.audiences) or {"executive": DEFAULT_AUDIENCE}
+    if only is None:
+        return audiences
+    if only not in audiences:
+        import difflib
+
+        close = difflib.get_close_matches(only, list(audiences), n=1)
+        hint = f" - did you mean {close[0]!r}?" if close else ""
+        raise ReportgenError(f"audience {only!r} is not declared in {loaded.path}{hint} "
+                             f"(declared: {', '.join(audiences)})")
+    return {only: audiences[only]}
+
+
+def output_stem(loaded: LoadedConfig, audience: str, segment: Segment | None = None) -> str:
+    stem = f"{loaded.path.stem}-{audience}"
+    if segment:
+        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in segment.value)
+        stem += f"-{segment.dimension}-{safe}"
+    return stem
+
+
+def build(loaded: LoadedConfig, *, now: datetime, audience: str | None = None, period: str | None = None,
+          output_dir: Path | None = None, segment: Segment | None = None,
+          exports: bool = True) -> list[BuiltScorecard]:
+    """Build every (or one) audience's scorecard: HTML + PDF (+ CSV/XLSX exports of the metrics)."""
+    from .atomic import atomic_write_bytes, atomic_write_text, check_pdf
+    from .render import render_audience
+
+    t0 = time.perf_counter()
+    metrics = compute_for_config(loaded, now=now, period=period, segment=segment)
+    t_data = time.perf_counter() - t0
+    out_dir = output_dir or loaded.resolve(loaded.config.scorecard.output_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    built = []
+    for name, aud in audiences_of(loaded, audience).items():
+        stem = output_stem(loaded, name, segment)
+        rendered = render_audience(metrics, loaded, name, aud, now=now, segment=segment)
+        pages = check_pdf(rendered.pdf)
+        if aud.max_pages and pages > aud.max_pages:
+            raise ReportgenError(f"audience {name!r}: the PDF has {pages} pages, over its budget of "
+                                 f"{aud.max_pages} (audiences.{name}.max_pages); show fewer KPIs")
+        html_path, pdf_path = out_dir / f"{stem}.html", out_dir / f"{stem}.pdf"
+        atomic_write_text(html_path, rendered.html)
+        atomic_write_bytes(pdf_path, rendered.pdf)
+        csv_path = xlsx_path = None
+        if exports:
+            csv_path, xlsx_path = out_dir / f"{stem}-metrics.csv", out_dir / f"{stem}-metrics.xlsx"
+            write_metric_exports(metrics, aud, csv_path, xlsx_path)
+        timings = {"data": t_data, **rendered.timings}
+        built.append(BuiltScorecard(name, html_path, pdf_path, csv_path, xlsx_path, pages, timings))
+    return built
+
+
+def metric_frame(metrics: "Metrics", kpis: list[str] | None = None):
+    """The metric table as users get it in CSV/XLSX: missing stays empty, never 0."""
+    table = metrics.table
+    if kpis:
+        table = table[table["kpi"].isin(kpis)]
+    return table
+
+
+def write_metric_exports(metrics: "Metrics", audience: Audience, csv_path: Path, xlsx_path: Path | None) -> None:
+    """Write the audience's metric rows as CSV (and XLSX) atomically."""
+    import io
+
+    from .atomic import atomic_write_bytes, atomic_write_text
+
+    frame = metric_frame(metrics, audience.kpis or None)
+    atomic_write_text(csv_path, frame.to_csv(index=False))
+    if xlsx_path is not None:
+        buffer = io.BytesIO()
+        frame.to_excel(buffer, index=False, sheet_name="metrics", engine="openpyxl")
+        atomic_write_bytes(xlsx_path, buffer.getvalue())

@@ -1,0 +1,197 @@
+"""The command line: thin click commands that parse options and call library functions.
+
+User errors (``ReportgenError``) print as one clear line per problem, with no traceback, and exit
+non-zero; ``--verbose`` shows the traceback. Heavy libraries are imported inside the commands that
+need them so ``reportgen --help`` answers at once.
+"""
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+
+from .errors import ReportgenError
+
+EXIT_USER_ERROR = 2
+
+
+class _Group(click.Group):
+    """Turn ReportgenError into one line on stderr and exit code 2."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except ReportgenError as exc:
+            if ctx.obj and ctx.obj.get("verbose"):
+                raise
+            for line in str(exc).splitlines() or [exc.__class__.__name__]:
+                click.echo(f"error: {line}", err=True)
+            sys.exit(EXIT_USER_ERROR)
+
+
+@click.group(cls=_Group)
+@click.option("--verbose", "-v", is_flag=True, help="Show tracebacks for errors.")
+@click.version_option(package_name="reportgen")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
+    """reportgen: sales KPI scorecards from CRM data."""
+    ctx.obj = {"verbose": verbose}
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _load(config: Path):
+    from .config import load_config
+
+    return load_config(config)
+
+
+@main.command("kpis")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table", show_default=True)
+def kpis_command(fmt: str) -> None:
+    """List the built-in KPI catalogue."""
+    from .catalogue import BUILTIN_KPIS
+    from .compute import _from_definition, kpi_datasets
+
+    resolved = {k: _from_definition(d) for k, d in BUILTIN_KPIS.items()}
+    rows = [(d.id, d.name, d.unit, d.direction, ", ".join(sorted(kpi_datasets(resolved[d.id], resolved))),
+             d.expression, d.definition) for d in BUILTIN_KPIS.values()]
+    if fmt == "csv":
+        import csv
+
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["id", "name", "unit", "better", "datasets", "formula", "definition"])
+        writer.writerows(rows)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("id", "name", "unit", "better", "datasets", "definition", show_lines=False, expand=True)
+    for kid, name, unit, direction, datasets, _formula, definition in rows:
+        table.add_row(kid, name, unit, direction, datasets, definition)
+    Console().print(table)
+
+
+@main.command("validate")
+@click.argument("config", type=click.Path(path_type=Path))
+def validate_command(config: Path) -> None:
+    """Check a config and its data (columns, stages, dates) without rendering."""
+    from .build import compute_for_config
+
+    loaded = _load(config)
+    metrics = compute_for_config(loaded, now=_now())
+    click.echo(f"{config}: config valid; {len(loaded.config.datasets)} datasets read")
+    for name, q in metrics.quality.items():
+        rejected = ", ".join(f"{v} {k}" for k, v in q.rows_rejected.items()) or "none rejected"
+        span = f"{q.first_date} .. {q.last_date}" if q.first_date else "no dates"
+        click.echo(f"  {name}: {q.rows_read} rows ({rejected}); {span}")
+    for kpi, reason in sorted(metrics.unavailable.items()):
+        if kpi in {k.id for k in loaded.config.kpis} or not loaded.config.kpis:
+            click.echo(f"  warning: KPI {kpi} {reason}")
+    report = metrics.periods[-1]
+    click.echo(f"  reporting period {report.label} ({report.start} .. {report.end}); "
+               f"{metrics.table['kpi'].nunique()} KPIs computed")
+
+
+@main.command("compute")
+@click.argument("config", type=click.Path(path_type=Path), required=False)
+@click.option("--datasets", "datasets_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="A folder of canonical CSVs (deals.csv, leads.csv, ...): compute every built-in KPI, no config.")
+@click.option("--from", "first", help="First period (YYYY-MM, YYYY-Qn, ...).")
+@click.option("--to", "last", help="Last period.")
+@click.option("--grain", type=click.Choice(["month", "quarter", "year", "week"]), help="Period grain.")
+@click.option("--by", "by", multiple=True, help="Add breakdown rows by this dimension (repeatable).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="CSV file to write.")
+def compute_command(config: Path | None, datasets_dir: Path | None, first: str | None, last: str | None,
+                    grain: str | None, by: tuple[str, ...], output: Path) -> None:
+    """Write the metric table (one row per KPI x period x segment) as CSV; empty value = missing."""
+    from .atomic import atomic_write_text
+    from .compute import compute_metrics, resolve_kpis
+
+    if datasets_dir is not None:
+        from .data import load_canonical_folder
+
+        if not (first and last):
+            raise ReportgenError("--datasets needs --from and --to (e.g. --from 2025-01 --to 2025-12)")
+        grain = grain or "month"
+        periods = _period_span(first, last, grain)
+        data = load_canonical_folder(datasets_dir)
+        metrics = compute_metrics(data, resolve_kpis(None), periods, breakdowns=list(by))
+    elif config is not None:
+        from .build import compute_for_config
+
+        loaded = _load(config)
+        if grain and grain != loaded.config.scorecard.grain:
+            loaded = _with_grain(loaded, grain)
+        metrics = compute_for_config(loaded, now=_now(), period=_convert_label(last, grain) if last else None,
+                                     first=_convert_label(first, grain) if first else None)
+        if by:
+            from .compute import compute_metrics as _cm
+            from .data import load_datasets
+
+            metrics = _cm(load_datasets(loaded), resolve_kpis(loaded.config.kpis), metrics.periods,
+                          breakdowns=list(by))
+    else:
+        raise ReportgenError("give a CONFIG file or --datasets DIR")
+    for kpi, reason in sorted(metrics.unavailable.items()):
+        click.echo(f"note: KPI {kpi} {reason}", err=True)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(output, metrics.table.to_csv(index=False))
+    click.echo(f"wrote {output} ({len(metrics.table)} rows, {metrics.periods[0].label} .. {metrics.periods[-1].label})")
+
+
+def _convert_label(label: str | None, grain: str | None) -> str | None:
+    """Accept a month label where a coarser grain is asked for (2025-01 -> 2025-Q1)."""
+    if not label or not grain:
+        return label
+    from .periods import grain_of_label, parse_period, period_containing
+
+    try:
+        if grain_of_label(label) == "month" and grain != "month":
+            return period_containing(parse_period(label, "month").start, grain).label
+    except ValueError as exc:
+        raise ReportgenError(str(exc)) from None
+    return label
+
+
+def _period_span(first: str, last: str, grain: str):
+    from .periods import parse_period, period_containing, period_range
+
+    try:
+        a = period_containing(parse_period(first).start, grain)
+        b = period_containing(parse_period(last).end, grain)
+    except ValueError as exc:
+        raise ReportgenError(str(exc)) from None
+    if b.ordinal < a.ordinal:
+        raise ReportgenError(f"--from {first} is after --to {last}")
+    return period_range(a, b)
+
+
+def _with_grain(loaded, grain: str):
+    from .config import LoadedConfig
+
+    sc = loaded.config.scorecard.model_copy(update={"grain": grain})
+    return LoadedConfig(loaded.config.model_copy(update={"scorecard": sc}), loaded.path, loaded.source, loaded.text)
+
+
+@main.command("build")
+@click.argument("config", type=click.Path(path_type=Path))
+@click.option("--audience", help="Build only this audience (default: every audience in the config).")
+@click.option("--period", help="Report on this period (e.g. 2025-06) instead of the config's as_of.")
+@click.option("-o", "--output-dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Folder for the files (default: scorecard.output_dir).")
+def build_command(config: Path, audience: str | None, period: str | None, output_dir: Path | None) -> None:
+    """Build scorecards: NAME-AUDIENCE.html and .pdf (+ metric CSV/XLSX)."""
+    from .build import build
+
+    loaded = _load(config)
+    for built in build(loaded, now=_now(), audience=audience, period=period, output_dir=output_dir):
+        click.echo(f"{built.audience}: {built.pdf} ({built.pages} pages), {built.html}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
