@@ -216,7 +216,8 @@ class LoadedConfig:
         return p if p.is_absolute() else (self.base_dir / p)
 
     def where(self, path: KeyPath) -> str:
-        return str(self.source.mark(path)) if self.source else str(self.path)
+        """Position of the value at ``path`` (meaning errors are about values)."""
+        return str(self.source.value_mark(path)) if self.source else str(self.path)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -282,7 +283,12 @@ def _format_validation_error(exc: ValidationError, marked: MarkedYaml) -> str:
     lines = []
     for err in exc.errors():
         loc = tuple(err["loc"])
-        where = marked.mark(loc)
+        # an unknown key is pointed at by its key; a wrong value by the value itself
+        where = marked.mark(loc) if err["type"] in ("extra_forbidden", "missing") else marked.value_mark(loc)
+        if isinstance(err.get("input"), dict):  # a model-level check naming one of the mapping's keys
+            named = [k for k in err["input"] if f".{k} " in err["msg"] or f"'{k}'" in err["msg"]]
+            if named:
+                where = marked.mark(loc + (named[0],))
         dotted = _dotted(loc)
         if err["type"] == "extra_forbidden":
             key = str(loc[-1])
@@ -298,7 +304,8 @@ def _format_validation_error(exc: ValidationError, marked: MarkedYaml) -> str:
         else:
             found = err.get("input")
             found_text = f"; found {found!r}" if not isinstance(found, (dict, list)) else ""
-            lines.append(f"{where}: {dotted}: {err['msg']}{found_text}")
+            message = err["msg"].removeprefix("Value error, ")
+            lines.append(f"{where}: {dotted}: {message}{found_text}")
     return "\n".join(lines)
 
 
