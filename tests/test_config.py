@@ -134,7 +134,7 @@ def test_password_in_yaml_is_refused() -> None:
           from_address: a@example.com
           password: hunter2
         """))
-    assert msg.startswith("configs/x.yaml:8:3: smtp: smtp.password is not allowed")
+    assert msg.startswith("configs/x.yaml:7:3: smtp: smtp.password is not allowed")
     assert "password_env" in msg
 
 
