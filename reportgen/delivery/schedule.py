@@ -1,0 +1,149 @@
+"""When is a delivery due, and which period does it report?
+
+Cron expressions are read in the delivery's own timezone, as wall-clock times. Daylight saving
+time changes make some wall-clock times special; the rule is:
+
+* A time that does not exist (spring forward, e.g. 02:30 on the last Sunday of March in
+  Europe/Berlin) runs at the first valid instant after it (03:00 CEST, the moment of the change).
+* A time that occurs twice (fall back, e.g. 01:00 on the first Sunday of November in
+  America/New_York) runs once, at its first occurrence (01:00 EDT).
+
+So a daily job runs exactly once on every local day, and no slot is ever produced twice (two cron
+times that fall into the same gap collapse into one run).
+
+Catch-up: slots after the last recorded run and up to ``now`` are returned as *due* if at most
+``grace`` old, otherwise as *missed* (to be logged, not sent: a "March" scorecard arriving in May
+helps nobody). With no recorded run, only slots within ``grace`` of ``now`` count.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from croniter import croniter
+
+Grain = Literal["week", "month", "quarter", "year"]
+
+
+def due_slots(
+    cron: str, tz: str, *, last_run: datetime | None, now: datetime, grace: timedelta
+) -> tuple[list[datetime], list[datetime]]:
+    """Slots in ``(last_run, now]`` split into ``(due, missed)``, oldest first, as aware local times."""
+    _require_aware(now, "now")
+    zone = ZoneInfo(tz)
+    after = now - grace if last_run is None else last_run
+    _require_aware(after, "last_run")
+    slots = _slots_between(cron, zone, after, now)
+    due = [slot for slot in slots if now - slot <= grace]
+    missed = [slot for slot in slots if now - slot > grace]
+    return due, missed
+
+
+def last_complete_period(now: datetime, tz: str, grain: Grain = "month") -> str:
+    """Label of the last period that has fully ended in ``tz``: '2025-03', '2025-Q1', '2025-W07', '2024'."""
+    _require_aware(now, "now")
+    today = now.astimezone(ZoneInfo(tz)).date()
+    if grain == "month":
+        year, month = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
+        return f"{year}-{month:02d}"
+    if grain == "quarter":
+        quarter = (today.month - 1) // 3 + 1
+        year, quarter = (today.year, quarter - 1) if quarter > 1 else (today.year - 1, 4)
+        return f"{year}-Q{quarter}"
+    if grain == "week":
+        iso_year, iso_week, _ = (today - timedelta(weeks=1)).isocalendar()
+        return f"{iso_year}-W{iso_week:02d}"
+    if grain == "year":
+        return str(today.year - 1)
+    raise ValueError(f"unknown period grain {grain!r}; expected week, month, quarter or year")
+
+
+def period_start(label: str) -> date:
+    """First day of a period label from :func:`last_complete_period` (for data filters and titles)."""
+    if "-W" in label:
+        year, week = label.split("-W")
+        return date.fromisocalendar(int(year), int(week), 1)
+    if "-Q" in label:
+        year, quarter = label.split("-Q")
+        return date(int(year), 3 * (int(quarter) - 1) + 1, 1)
+    if "-" in label:
+        year, month = label.split("-")
+        return date(int(year), int(month), 1)
+    return date(int(label), 1, 1)
+
+
+def run_forever(
+    tick: Callable[[datetime], None],
+    *,
+    clock: Callable[[], datetime],
+    sleep: Callable[[float], None],
+    stop: Callable[[], bool],
+) -> None:
+    """Call ``tick(now)`` once a minute, just after each minute boundary, until ``stop()`` is true.
+
+    ``tick`` decides what is due (via :func:`due_slots` and the ledger), so a late wake-up or a
+    long tick only delays work, never skips it. Exceptions from ``tick`` propagate: it should
+    catch and log what it can handle itself.
+    """
+    while not stop():
+        tick(clock())
+        if stop():
+            break
+        sleep(seconds_until_next_minute(clock()))
+
+
+def seconds_until_next_minute(now: datetime) -> float:
+    """Seconds from ``now`` to the next whole minute (a full minute when exactly on one)."""
+    into_minute = now.second + now.microsecond / 1_000_000
+    return 60.0 - into_minute
+
+
+def _slots_between(cron: str, zone: ZoneInfo, after: datetime, until: datetime) -> list[datetime]:
+    """Run instants in ``(after, until]``, by walking cron in wall-clock time and mapping each to an instant."""
+    # Start the walk a day early in wall-clock terms: around a DST change the wall-clock order and
+    # the instant order disagree by up to the size of the shift.
+    start_wall = after.astimezone(zone).replace(tzinfo=None) - timedelta(days=1)
+    walker = croniter(cron, start_wall)
+    slots: list[datetime] = []
+    while True:
+        instant = _wall_to_instant(walker.get_next(datetime), zone)
+        if instant > until:
+            return slots
+        if instant > after and (not slots or instant != slots[-1]):
+            slots.append(instant)
+
+
+def _wall_to_instant(wall: datetime, zone: ZoneInfo) -> datetime:
+    """Apply the DST rule: nonexistent -> first valid instant after; repeated -> first occurrence."""
+    first = wall.replace(tzinfo=zone, fold=0)
+    if _exists(first):
+        return first
+    return _first_instant_after_gap(wall, zone)
+
+
+def _exists(local: datetime) -> bool:
+    round_trip = local.astimezone(timezone.utc).astimezone(local.tzinfo)
+    return round_trip.replace(tzinfo=None) == local.replace(tzinfo=None)
+
+
+def _first_instant_after_gap(wall: datetime, zone: ZoneInfo) -> datetime:
+    """The instant the clock jumps over ``wall``: the earliest instant whose local time is later than it."""
+    # fold=1 reads the wall time with the pre-gap offset, fold=0 with the post-gap one (zoneinfo's
+    # convention for gaps); the change happens between the two instants. Bisect to the second.
+    low = wall.replace(tzinfo=zone, fold=1).astimezone(timezone.utc)
+    high = wall.replace(tzinfo=zone, fold=0).astimezone(timezone.utc)
+    low, high = min(low, high), max(low, high)
+    while high - low > timedelta(seconds=1):
+        middle = low + (high - low) / 2
+        if middle.astimezone(zone).replace(tzinfo=None) > wall:
+            high = middle
+        else:
+            low = middle
+    return high.replace(microsecond=0).astimezone(zone)
+
+
+def _require_aware(value: datetime, name: str) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware, got naive {value.isoformat()}")
