@@ -159,9 +159,11 @@ def kpi_order(kpis: dict[str, ResolvedKpi]) -> list[str]:
     return order
 
 
-def _needs(kpi: ResolvedKpi, kpis: dict[str, ResolvedKpi]) -> tuple[set[str], set[tuple[str, str]]]:
+def _needs(kpi: ResolvedKpi, kpis: dict[str, ResolvedKpi],
+           _seen: frozenset[str] = frozenset()) -> tuple[set[str], set[tuple[str, str]]]:
     """Datasets and (dataset, column) pairs a KPI needs, through the KPIs it reads."""
     datasets: set[str] = set()
+    _seen = _seen | {kpi.id}
     columns: set[tuple[str, str]] = set()
     if kpi.custom_measure is not None:
         m = kpi.custom_measure
@@ -172,8 +174,8 @@ def _needs(kpi: ResolvedKpi, kpis: dict[str, ResolvedKpi]) -> tuple[set[str], se
             ds = MEASURES[name].dataset
             datasets.add(ds)
             columns |= {(ds, c) for c in measure_columns(MEASURES[name])}
-        elif name in kpis and name != kpi.id:
-            d, c = _needs(kpis[name], kpis)
+        elif name in kpis and name not in _seen:  # a cycle is reported by kpi_order()
+            d, c = _needs(kpis[name], kpis, _seen)
             datasets |= d
             columns |= c
     for name in kpi.formula.lookups:
@@ -481,6 +483,7 @@ def compute_metrics(data: "LoadedData", kpis: dict[str, ResolvedKpi], periods: l
     if not periods:
         raise DataError("no periods to compute")
     grain = periods[0].grain
+    kpi_order(kpis)  # fail early on formula cycles
     unavailable = availability(kpis, data)
     usable = {k: v for k, v in kpis.items() if k not in unavailable}
     order = kpi_order(usable)

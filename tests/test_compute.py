@@ -1,0 +1,161 @@
+"""The engine on hand-worked examples: the seed articles' numbers, overrides, custom KPIs, status."""
+from __future__ import annotations
+
+import math
+import textwrap
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from reportgen.build import Segment, compute_for_config
+from reportgen.config import parse_config
+from reportgen.errors import ConfigError
+
+NOW = datetime(2026, 1, 15, tzinfo=timezone.utc)
+
+DEALS = """\
+deal_id,created_date,close_date,stage,amount,rep,region,product,customer_id
+D1,2025-01-05,2025-01-20,Closed Won,100000,ann,North,Core,C1
+D2,2025-01-10,2025-02-10,Closed Won,60000,ann,North,Pro,C2
+D3,2025-01-12,2025-02-14,Closed Won,60000,bob,South,Core,C3
+D4,2025-01-15,2025-02-20,Closed Lost,50000,bob,South,Core,C4
+D5,2025-02-01,,In Negotiation,40000,bob,South,Core,C5
+D6,2025-02-03,2025-02-25,Closed Lost,10000,ann,North,Core,C6
+"""
+
+
+def scorecard(tmp_path: Path, kpis: str, extra: str = "", deals: str = DEALS) -> Path:
+    (tmp_path / "deals.csv").write_text(deals)
+    cfg = tmp_path / "sc.yaml"
+    cfg.write_text(textwrap.dedent("""\
+        scorecard: {as_of: 2025-02-28, history: 2, breakdowns: [region, rep]}
+        datasets:
+          deals:
+            path: deals.csv
+            stages: {won: [Closed Won], lost: [Closed Lost], open: [In Negotiation]}
+        """) + kpis + extra)
+    return cfg
+
+
+def compute(cfg: Path, **kw):
+    from reportgen.config import load_config
+
+    return compute_for_config(load_config(cfg), now=NOW, **kw)
+
+
+def value(metrics, kpi: str, period: str, column: str = "value") -> float:
+    row = metrics.row(kpi, period)
+    assert row is not None, f"no row for {kpi} {period}"
+    return float(row[column])
+
+
+def test_seed_revenue_growth_and_target_achievement(tmp_path: Path) -> None:
+    """Seed: $100,000 -> $120,000 is 20% growth; $120,000 of a $150,000 target is 80%."""
+    cfg = scorecard(tmp_path, "kpis:\n  - id: revenue\n    target: {2025-02: 150000}\n"
+                              "  - revenue_growth\n  - target_achievement\n")
+    m = compute(cfg)
+    assert value(m, "revenue", "2025-01") == 100_000
+    assert value(m, "revenue", "2025-02") == 120_000
+    assert value(m, "revenue_growth", "2025-02") == pytest.approx(0.20)
+    assert value(m, "target_achievement", "2025-02") == pytest.approx(0.80)
+    assert math.isnan(value(m, "target_achievement", "2025-01"))  # no target: missing, not 0
+    row = m.row("revenue", "2025-02")
+    assert (row["prior"], row["delta_prior"], row["pct_prior"]) == (100_000, 20_000, pytest.approx(0.2))
+    assert row["target"] == 150_000 and row["achievement"] == pytest.approx(0.8) and row["status"] == "bad"
+
+
+def test_win_rate_pipeline_and_open_deal_dates(tmp_path: Path) -> None:
+    m = compute(scorecard(tmp_path, "kpis: [win_rate, pipeline_value, open_opportunities, sales_cycle_days]\n"))
+    assert value(m, "win_rate", "2025-01") == 1.0          # 1 won, 0 lost
+    assert value(m, "win_rate", "2025-02") == pytest.approx(2 / 4)
+    # open at 2025-01-31: D2, D3, D4 (closed in Feb); at 2025-02-28: D5 (open)
+    assert value(m, "pipeline_value", "2025-01") == 170_000
+    assert value(m, "open_opportunities", "2025-02") == 1
+    assert value(m, "sales_cycle_days", "2025-02") == pytest.approx((31 + 33) / 2)
+
+
+def test_filter_override_and_custom_kpis(tmp_path: Path) -> None:
+    kpis = textwrap.dedent("""\
+        kpis:
+          - id: revenue
+            name: Core revenue
+            filter: "product = 'Core'"
+          - deals_won
+          - id: revenue_per_deal_won
+            expression: deals_won_amount / deals_won
+            unit: money
+          - id: deals_won_amount
+            measure: {dataset: deals, agg: sum, column: amount, date: close_date, filter: "stage = 'won'"}
+            unit: money
+          - id: biggest_deal
+            measure: {dataset: deals, agg: max, column: amount, date: created_date}
+            unit: money
+        """)
+    m = compute(scorecard(tmp_path, kpis))
+    assert value(m, "revenue", "2025-02") == 60_000       # only D3 is Core among February wins
+    assert m.kpis["revenue"].name == "Core revenue"
+    assert value(m, "deals_won_amount", "2025-02") == 120_000
+    assert value(m, "revenue_per_deal_won", "2025-02") == 60_000
+    assert value(m, "biggest_deal", "2025-01") == 100_000
+    assert "Only rows where product = 'Core'" in m.kpis["revenue"].definition
+
+
+def test_expression_cycle_is_a_config_error(tmp_path: Path) -> None:
+    kpis = "kpis:\n  - {id: a, unit: count, expression: b + 1}\n  - {id: b, unit: count, expression: a + 1}\n"
+    with pytest.raises(ConfigError, match="cycle"):
+        compute(scorecard(tmp_path, kpis))
+
+
+def test_breakdown_restricts_numerator_and_denominator_and_ranks(tmp_path: Path) -> None:
+    m = compute(scorecard(tmp_path, "kpis: [revenue, win_rate]\n"))
+    north = m.breakdown("win_rate", "region", "2025-02").set_index("segment")
+    assert north.loc["North", "value"] == pytest.approx(1 / 2)   # D2 won, D6 lost
+    assert north.loc["South", "value"] == pytest.approx(1 / 2)   # D3 won, D4 lost
+    rev = m.breakdown("revenue", "rep", "2025-01").set_index("segment")
+    assert rev.loc["ann", "value"] == 100_000 and rev.loc["bob", "value"] == 0
+    assert (rev.loc["ann", "rank"], rev.loc["bob", "rank"]) == (1, 2)
+
+
+def test_benchmark_gives_status_and_lower_is_better_inverts(tmp_path: Path) -> None:
+    kpis = textwrap.dedent("""\
+        kpis:
+          - id: win_rate
+            benchmark: {value: 0.6, source: "Industry median"}
+          - id: sales_cycle_days
+            target: 40
+        """)
+    m = compute(scorecard(tmp_path, kpis))
+    wr = m.row("win_rate", "2025-02")
+    assert wr["benchmark_source"] == "Industry median"
+    assert wr["status"] == "bad"                # 0.5 / 0.6 = 83% < 90%
+    cyc = m.row("sales_cycle_days", "2025-02")  # 32 days against a 40-day target: good
+    assert cyc["achievement"] == pytest.approx(40 / 32) and cyc["status"] == "good"
+
+
+def test_unavailable_kpi_names_missing_dataset(tmp_path: Path) -> None:
+    m = compute(scorecard(tmp_path, "kpis: [revenue, churn_rate, cac]\n"))
+    assert m.unavailable["churn_rate"] == "unavailable: needs dataset subscriptions"
+    assert "spend" in m.unavailable["cac"]
+    assert set(m.table["kpi"]) == {"revenue"}
+
+
+def test_unmapped_stage_is_an_error_naming_the_value(tmp_path: Path) -> None:
+    from reportgen.errors import DataError
+
+    deals = DEALS + "D7,2025-02-05,2025-02-06,Closed - Pending,1,ann,North,Core,C7\n"
+    with pytest.raises(DataError, match=r"unmapped stage value\(s\) 'Closed - Pending' \(1 rows\)"):
+        compute(scorecard(tmp_path, "kpis: [revenue]\n", deals=deals))
+
+
+def test_segment_restriction_keeps_only_that_segment(tmp_path: Path) -> None:
+    m = compute(scorecard(tmp_path, "kpis: [revenue, deals_won]\n"), segment=Segment("region", "South"))
+    assert value(m, "revenue", "2025-02") == 60_000
+    assert value(m, "deals_won", "2025-01") == 0
+    assert "region" not in set(m.table["dimension"])
+
+
+def test_missing_denominator_is_missing_not_zero(tmp_path: Path) -> None:
+    m = compute(scorecard(tmp_path, "kpis: [average_deal_size, win_rate]\n"), period="2025-03")
+    assert math.isnan(value(m, "average_deal_size", "2025-03"))
+    assert math.isnan(value(m, "win_rate", "2025-03"))
