@@ -70,8 +70,9 @@ class Lookup(_Model):
     """Join columns from a second file onto a dataset, e.g. a rep's region from a team list."""
 
     path: str = Field(description="File to read (CSV, Excel or Parquet), relative to the config file.")
-    on: str = Field(description="Column in the dataset (source name, before mapping) to match.")
-    key: str | None = Field(None, description="Column in the lookup file to match (default: same as 'on').")
+    column: str = Field(description="Column in the dataset (source name, before mapping) to match. "
+                        "(Not called 'on': YAML reads a bare on as true.)")
+    key: str | None = Field(None, description="Column in the lookup file to match (default: same as 'column').")
     columns: dict[str, str] = Field(description="Lookup columns to bring in: source name -> canonical name.")
     delimiter: str = Field(",", description="CSV delimiter of the lookup file.")
     encoding: str = Field("utf-8", description="Text encoding of the lookup file.")

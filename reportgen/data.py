@@ -233,9 +233,9 @@ def _with_lookups(con: "duckdb.DuckDBPyConnection", view: str, name: str, ds: "D
                         f"all_varchar = true, header = true, delim = {_lit(lk.delimiter)}, "
                         f"encoding = {_lit(_duckdb_encoding(lk.encoding))})")
         lk_cols = _columns_of(con, lk_view)
-        key = lk.key or lk.on
-        if lk.on not in found:
-            raise DataError(f"dataset {name!r}: lookup joins on column {lk.on!r}, which is not in the source "
+        key = lk.key or lk.column
+        if lk.column not in found:
+            raise DataError(f"dataset {name!r}: lookup joins on column {lk.column!r}, which is not in the source "
                             f"(columns found: {', '.join(found)})")
         for col in [key, *lk.columns]:
             if col not in lk_cols:
@@ -246,7 +246,7 @@ def _with_lookups(con: "duckdb.DuckDBPyConnection", view: str, name: str, ds: "D
         joins.append(f"LEFT JOIN (SELECT {_q(key)} AS __key, "
                      + ", ".join(f"any_value({_q(c)}) AS {_q(c)}" for c in lk.columns)
                      + f" FROM {_q(lk_view)} GROUP BY {_q(key)}) {alias} "
-                       f"ON CAST(r.{_q(lk.on)} AS VARCHAR) = {alias}.__key")
+                       f"ON CAST(r.{_q(lk.column)} AS VARCHAR) = {alias}.__key")
         select += [f"{alias}.{_q(c)} AS {_q(c)}" for c in lk.columns if c not in found]
     joined = f"{view}__joined"
     con.execute(f"CREATE OR REPLACE TEMP VIEW {_q(joined)} AS SELECT {', '.join(select)} FROM {_q(view)} r "
@@ -299,26 +299,58 @@ def _timestamp_sql(expr: str, source_type: str, fmt: str | None) -> str:
     return f"TRY_CAST({text} AS TIMESTAMP)"
 
 
-def _detect_date_format(con: "duckdb.DuckDBPyConnection", view: str, src: str) -> str | None:
-    """Pick the one format that parses every value of a non-ISO text date column.
+def _detect_formats(con: "duckdb.DuckDBPyConnection", view: str, specs: tuple[ColumnSpec, ...],
+                    mapping: dict[str, str], found: dict[str, str], ds: "Dataset") -> dict[str, str]:
+    """strptime format per canonical date column: configured, else detected (None = ISO)."""
+    candidates: dict[str, list[str]] = {}
+    for spec in specs:
+        if spec.type not in ("date", "timestamp") or spec.name in ds.date_formats or spec.name in ds.constants:
+            continue
+        src = mapping.get(spec.name, spec.name)
+        if src in found and found[src].upper() == "VARCHAR":
+            formats = _date_candidates(con, view, src)
+            if formats is not None:
+                candidates[spec.name] = formats
+    return {**choose_date_formats(candidates), **ds.date_formats}
 
-    Returns None when ISO parsing already works (or nothing parses); raises when two formats both
-    parse everything (e.g. only days <= 12): guessing D/M vs M/D would silently move revenue.
-    """
+
+def _date_candidates(con: "duckdb.DuckDBPyConnection", view: str, src: str) -> list[str] | None:
+    """Formats that parse every value of a text date column; None when ISO parsing already works."""
     col = f"NULLIF(trim(CAST({_q(src)} AS VARCHAR)), '')"
     total, iso_bad = con.execute(
         f"SELECT count({col}), count({col}) - count(TRY_CAST({col} AS TIMESTAMP)) FROM {_q(view)}").fetchone()
     if total == 0 or iso_bad == 0:
         return None
-    ok = []
-    for fmt in DATE_FORMATS:
-        bad = con.execute(f"SELECT count({col}) - count(try_strptime({col}, {_lit(fmt)})) FROM {_q(view)}").fetchone()[0]
-        if bad == 0:
-            ok.append(fmt)
-    if len(ok) > 1 and not (set(ok) <= {"%m/%d/%Y", "%m/%d/%Y %H:%M"} or set(ok) <= {"%d/%m/%Y", "%d/%m/%Y %H:%M"}):
-        raise DataError(f"column {src!r}: dates parse as both {ok[0]!r} and {ok[1]!r}; set date_formats for it "
-                        "in the dataset config")
-    return ok[0] if ok else None
+    checks = ", ".join(f"count({col}) - count(try_strptime({col}, {_lit(fmt)}))" for fmt in DATE_FORMATS)
+    bad = con.execute(f"SELECT {checks} FROM {_q(view)}").fetchone()
+    return [fmt for fmt, n in zip(DATE_FORMATS, bad) if n == 0]
+
+
+def _day_first(fmt: str) -> bool:
+    return fmt.startswith("%d")
+
+
+def choose_date_formats(candidates: dict[str, list[str]]) -> dict[str, str]:
+    """Pick one format per column, using the dataset's unambiguous columns to settle ambiguous ones.
+
+    A column whose values all have day <= 12 parses both as M/D and D/M; another column of the same
+    export usually settles the order. If none does, guessing would silently move revenue between
+    months, so it is an error asking for ``date_formats``.
+    """
+    settled = {c: f[0] for c, f in candidates.items() if len({_day_first(x) for x in f}) == 1 and f}
+    orders = {_day_first(f) for f in settled.values()}
+    chosen = dict(settled)
+    for column, formats in candidates.items():
+        if column in chosen or not formats:
+            continue
+        if len(orders) == 1:
+            day_first = orders.pop()
+            orders.add(day_first)
+            chosen[column] = next(f for f in formats if _day_first(f) == day_first)
+        else:
+            raise DataError(f"column {column!r}: dates parse as both {formats[0]!r} and {formats[1]!r}; "
+                            "set date_formats for it in the dataset config")
+    return chosen
 
 
 def load_dataset(con: "duckdb.DuckDBPyConnection", name: str, ds: "Dataset",
@@ -340,7 +372,7 @@ def load_dataset(con: "duckdb.DuckDBPyConnection", name: str, ds: "Dataset",
         return _load_custom(con, name, view, mapping, source_desc)
     select: list[str] = []
     present: list[str] = []
-    formats: dict[str, str] = {}
+    formats: dict[str, str] = _detect_formats(con, view, specs, mapping, found, ds)
     for spec in specs:
         src = mapping.get(spec.name, spec.name if spec.name in found and spec.name not in ds.columns else None)
         if spec.name in ds.constants:
@@ -361,12 +393,7 @@ def load_dataset(con: "duckdb.DuckDBPyConnection", name: str, ds: "Dataset",
             select.append(f"{_number_sql(expr, src_type, ds.decimal)} AS {_q(spec.name)}")
             select.append(f"NULLIF(trim(CAST({expr} AS VARCHAR)), '') AS {_q(spec.name + '__raw')}")
         elif spec.type in ("date", "timestamp"):
-            fmt = ds.date_formats.get(spec.name)
-            if fmt is None and spec.name not in ds.constants and src_type.upper() == "VARCHAR":
-                fmt = _detect_date_format(con, view, src)  # type: ignore[arg-type]
-            if fmt:
-                formats[spec.name] = fmt
-            ts = _timestamp_sql(expr, src_type, fmt)
+            ts = _timestamp_sql(expr, src_type, formats.get(spec.name))
             select.append(f"CAST({ts} AS DATE) AS {_q(spec.name)}")
             select.append(f"{ts} AS {_q(spec.name + '__ts')}")
             select.append(f"NULLIF(trim(CAST({expr} AS VARCHAR)), '') AS {_q(spec.name + '__raw')}")
