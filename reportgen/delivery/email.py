@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage, MIMEPart
 from email.policy import SMTP
-from email.utils import formatdate
+from email.utils import formatdate, make_msgid
 
 from reportgen.atomic import atomic_write_bytes
 from reportgen.delivery.models import check_address
@@ -101,8 +101,8 @@ def compose_message(
 ) -> EmailMessage:
     """One recipient's message. ``inline_images`` maps a Content-ID (as used in ``cid:`` URLs) to PNG bytes.
 
-    Pass ``message_id`` from :func:`make_message_id` for exactly-once auditing; without it one is
-    derived from sender, recipient and subject.
+    Pass ``message_id`` from :func:`make_message_id` for exactly-once auditing; without it a
+    random unique one is generated.
     """
     for role, address in (("sender", sender), ("recipient", recipient)):
         _check_header_address(address, role)
@@ -115,7 +115,7 @@ def compose_message(
     msg["To"] = recipient
     msg["Subject"] = subject
     msg["Date"] = formatdate(localtime=False, usegmt=True)
-    msg["Message-ID"] = message_id or make_message_id(str(sender), subject, str(recipient), message_id_domain)
+    msg["Message-ID"] = message_id or make_msgid(domain=message_id_domain)
     msg["MIME-Version"] = "1.0"
     for name, value in body.items():
         msg[name] = value

@@ -175,8 +175,11 @@ def _send_once(
         error = _refusal_summary(attempt.refused) if attempt.refused else None
         return _Outcome(status, tuple(attempt.accepted), tuple(attempt.refused), error=error)
     except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as exc:
-        if isinstance(exc, ssl.SSLCertVerificationError):
-            raise
+        # smtplib's exceptions are OSErrors too; a permanent (5xx) reply is not worth retrying.
+        if isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500:
+            raise DeliveryError(
+                f"SMTP server {settings.host}:{settings.port} refused the session: {exc.smtp_code} {_text(exc.smtp_error)}"
+            ) from None
         raise _Temporary(f"connection lost before the message was sent ({_describe(exc)})") from exc
     finally:
         _close(server)
