@@ -139,9 +139,9 @@ ANCHORS: dict[str, Anchor] = {
                "t.stage = 'won' AND t.close_date BETWEEN p.start_12m AND p.\"end\"",
                description="won deals closed in the 12 months ending P.end"),
         Anchor("deals_first_won", "deals", "t.first_close BETWEEN p.start AND p.\"end\"",
-               relation=("SELECT customer_id, segment, min(close_date) AS first_close FROM base "
+               relation=("SELECT customer_id, __segment, min(close_date) AS first_close FROM base "
                          "WHERE stage = 'won' AND close_date IS NOT NULL AND customer_id IS NOT NULL "
-                         "GROUP BY customer_id, segment"),
+                         "GROUP BY customer_id, __segment"),
                description="customers whose first-ever won deal closed in P"),
         Anchor("leads_created", "leads", "t.created_date BETWEEN p.start AND p.\"end\"",
                description="leads created in P"),

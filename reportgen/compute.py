@@ -235,11 +235,11 @@ class MeasureQuery:
         relation = self.anchor.relation
         aggs = ",\n       ".join(f"coalesce({sql}, 0) AS {_q(col)}" if _is_additive(sql) else f"{sql} AS {_q(col)}"
                                  for col, sql in self.measures)
-        return (f"WITH base AS (SELECT *, {segment} AS segment FROM {_q(self.anchor.dataset)} {where}),\n"
+        return (f"WITH base AS (SELECT *, {segment} AS __segment FROM {_q(self.anchor.dataset)} {where}),\n"
                 f"     rel AS ({relation})\n"
-                f"SELECT p.ord, t.segment,\n       {aggs}\n"
+                f"SELECT p.ord, t.__segment AS segment,\n       {aggs}\n"
                 f"FROM periods p JOIN rel t ON {self.anchor.join}\n"
-                f"GROUP BY p.ord, t.segment")
+                f"GROUP BY p.ord, t.__segment")
 
 
 def _is_additive(sql: str) -> bool:
