@@ -160,6 +160,14 @@ def test_unreachable_server_is_retried_then_reported(unused_port: int) -> None:
     assert sleep.delays == [0.01, 0.02]
 
 
+def test_oversized_message_is_refused_before_connecting(smtp_server: SmtpServerHandle) -> None:
+    with pytest.raises(DeliveryError, match=r"^message is \d+ bytes, over the 100 bytes limit of smtp.max_message_bytes; "):
+        send_message(
+            message_to("ana@example.com"), settings_for(smtp_server, max_message_bytes=100), username=None, password=None
+        )
+    assert smtp_server.messages() == []
+
+
 def test_starttls_demanded_but_not_offered_is_a_clear_error(smtp_server: SmtpServerHandle) -> None:
     with pytest.raises(DeliveryError, match="does not offer STARTTLS; set smtp.security to 'ssl'"):
         send_message(

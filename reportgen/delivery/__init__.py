@@ -1,5 +1,14 @@
 """Delivery: turn a rendered scorecard (bytes) into emails, sent exactly once, on schedule.
 
-``models`` (config), ``email`` (MIME), ``smtp`` (transport), ``ledger`` (exactly-once record),
-``schedule`` (cron slots and periods). Import from the submodules; this package only documents them.
+One module per responsibility; import from them directly:
+
+* ``models``   config: ``SmtpSettings``, ``Recipient``, ``DeliverySpec``, ``read_recipients_csv``
+* ``email``    MIME: ``compose_message``, ``make_address``, ``make_message_id``, ``render_subject``,
+               ``check_size``, ``message_size``, ``write_eml``, ``Attachment``
+* ``smtp``     transport: ``send_message`` -> ``SendResult``, ``credentials_from_env``
+* ``ledger``   exactly-once record: ``Ledger``, ``send_once`` (claim, send, record)
+* ``schedule`` timing: ``due_slots``, ``last_complete_period``, ``period_start``, ``run_forever``
+
+A run, per recipient: ``compose_message`` (with ``make_message_id``) -> ``send_once``, which
+checks the size, claims the ledger row, sends, and records sent / failed / unknown.
 """

@@ -170,7 +170,7 @@ def check_size(msg: EmailMessage, limit: int) -> int:
     size = message_size(msg)
     if size > limit:
         raise DeliveryError(
-            f"message is {_megabytes(size)} MB, over the {_megabytes(limit)} MB limit of smtp.max_message_bytes; "
+            f"message is {_human_size(size)}, over the {_human_size(limit)} limit of smtp.max_message_bytes; "
             f"attach fewer formats or lower chart resolution"
         )
     return size
@@ -215,5 +215,10 @@ def _check_inline_images(html_body: str, inline_images: Mapping[str, bytes]) -> 
         raise DeliveryError(f"HTML body refers to inline image(s) {missing} that were not supplied; the chart would show as broken")
 
 
-def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f}".removesuffix(".0")
+def _human_size(size: int) -> str:
+    """'12.4 MB' / '10 MB' as in the limit's own unit; small sizes in KB or bytes so they never read '0 MB'."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f}".removesuffix(".0") + " MB"
+    if size >= 1024:
+        return f"{size / 1024:.1f}".removesuffix(".0") + " KB"
+    return f"{size} bytes"

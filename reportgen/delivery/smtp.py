@@ -29,6 +29,7 @@ from email.policy import SMTP
 from email.utils import getaddresses
 from typing import Literal
 
+from reportgen.delivery.email import check_size
 from reportgen.delivery.models import SmtpSettings
 from reportgen.errors import DeliveryError
 
@@ -95,12 +96,13 @@ def send_message(
 ) -> SendResult:
     """Send ``msg`` to the addresses in its To/Cc/Bcc headers from ``settings.from_address``.
 
-    Raises ``DeliveryError`` for problems no retry can fix (TLS certificate, login refused,
-    server unreachable after all retries); returns a :class:`SendResult` otherwise.
+    Raises ``DeliveryError`` for problems no retry can fix (message over ``max_message_bytes``,
+    TLS certificate, login refused, server unreachable after all retries); returns a :class:`SendResult` otherwise.
     """
     recipients = _envelope_recipients(msg)
     if not recipients:
         raise DeliveryError("message has no recipients in To, Cc or Bcc")
+    check_size(msg, settings.max_message_bytes)  # refuse before connecting, never send a stripped copy
     message_id = str(msg.get("Message-ID", ""))
     content = _wire_bytes(msg)
     attempts = 0
