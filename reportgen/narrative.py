@@ -1,0 +1,275 @@
+"""Generated sentences from the numbers: the "What changed" box an executive reads first.
+
+Pure functions over :class:`~reportgen.compute.Metrics` (or a single metric row), so they are tested
+with small hand-made tables and exact sentences. Every number goes through :mod:`reportgen.fmt`, so a
+German reader gets "1,8 Mio. $" and "um 29,1 %", and the sentence patterns themselves exist in
+English, German and French (other languages fall back to English, never crash).
+
+Three kinds of statement:
+
+* the change of a KPI on the prior period, with its position against plan
+  ("Sales revenue rose 29.1% on last month to $1.76M, 20.3% above plan."),
+* status changes, computed with the same thresholds as the current status because the prior
+  period's row carries its own status ("Churn rate slipped from good to bad (3.6%; plan 2.0%)."),
+* top movers: the largest relative changes, judged by the KPI's direction (a falling cost is good).
+
+A rate (unit ``percent``) moves in percentage points, never in percent of itself, so "win rate rose
+8.6 pp", not "17.8%".
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from .fmt import format_delta, format_value, translate
+
+if TYPE_CHECKING:
+    from .compute import Metrics, ResolvedKpi
+
+Tone = Literal["good", "bad", "neutral"]
+
+UNCHANGED_BELOW = 0.0005
+"""A relative change under 0.05 % prints as 0.0 %, so it is called unchanged."""
+
+# Sentence patterns per language. {grain} is the prior-period phrase of the grain below.
+_PATTERNS: dict[str, dict[str, str]] = {
+    "en": {
+        "up": "{name} rose {change} on {grain} to {value}",
+        "down": "{name} fell {change} on {grain} to {value}",
+        "flat": "{name} was unchanged on {grain} at {value}",
+        "no_prior": "{name} was {value}",
+        "missing": "{name} is not available for this period",
+        "above": "{gap} above plan",
+        "below": "{gap} below plan",
+        "on_plan": "on plan",
+        "status": "{name} slipped from {before} to {after} ({value}; {ref_label} {ref})",
+    },
+    "de": {
+        "up": "{name} stieg gegenüber {grain} um {change} auf {value}",
+        "down": "{name} sank gegenüber {grain} um {change} auf {value}",
+        "flat": "{name} blieb gegenüber {grain} unverändert bei {value}",
+        "no_prior": "{name} lag bei {value}",
+        "missing": "{name} ist für diese Periode nicht verfügbar",
+        "above": "{gap} über Plan",
+        "below": "{gap} unter Plan",
+        "on_plan": "im Plan",
+        "status": "{name} fiel von {before} auf {after} ({value}; {ref_label} {ref})",
+    },
+    "fr": {
+        "up": "{name} a progressé de {change} par rapport {grain}, à {value}",
+        "down": "{name} a reculé de {change} par rapport {grain}, à {value}",
+        "flat": "{name} est stable par rapport {grain}, à {value}",
+        "no_prior": "{name} s’établit à {value}",
+        "missing": "{name} n’est pas disponible pour cette période",
+        "above": "{gap} au-dessus du budget",
+        "below": "{gap} en dessous du budget",
+        "on_plan": "conforme au budget",
+        "status": "{name} est passé de {before} à {after} ({value} ; {ref_label} {ref})",
+    },
+}
+
+_GRAIN_PHRASES: dict[str, dict[str, str]] = {
+    "en": {"month": "last month", "quarter": "last quarter", "year": "last year", "week": "last week"},
+    "de": {"month": "dem Vormonat", "quarter": "dem Vorquartal", "year": "dem Vorjahr", "week": "der Vorwoche"},
+    "fr": {"month": "au mois précédent", "quarter": "au trimestre précédent", "year": "à l’année précédente",
+           "week": "à la semaine précédente"},
+}
+
+_STATUS_ORDER = {"good": 2, "warning": 1, "bad": 0}
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One generated sentence, the KPI it is about and whether the news is good for the business."""
+
+    kpi: str
+    text: str
+    tone: Tone
+
+
+def _language(locale: str) -> str:
+    lang = locale.replace("-", "_").split("_", 1)[0].lower()
+    return lang if lang in _PATTERNS else "en"
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return value is None or not math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return True
+
+
+def _unsigned(text: str) -> str:
+    """fmt's signed deltas without their sign: the verb ("rose", "fell") carries the direction."""
+    return text.lstrip("+\u2212-")
+
+
+def tone_of(change: float, direction: str) -> Tone:
+    """good when the KPI moved the way its direction prefers, bad the other way, neutral when flat."""
+    if _missing(change) or abs(change) < UNCHANGED_BELOW:
+        return "neutral"
+    return "good" if (change > 0) == (direction != "lower") else "bad"
+
+
+def change_sentence(name: str, unit: str, row: Mapping[str, Any], *, grain: str = "month",
+                    locale: str = "en_US", currency: str = "USD") -> str:
+    """One KPI's change on the prior period, and where it stands against plan, as a sentence.
+
+    ``row`` needs ``value``, ``prior``, ``pct_prior``, ``delta_prior`` and ``target`` (NaN when
+    missing), i.e. a row of the metric table.
+    """
+    lang = _language(locale)
+    patterns = _PATTERNS[lang]
+    value, prior = row.get("value"), row.get("prior")
+    if _missing(value):
+        return patterns["missing"].format(name=name) + "."
+    value_text = format_value(value, unit, locale=locale, currency=currency, compact=True)
+    grain_text = _GRAIN_PHRASES[lang].get(grain, _GRAIN_PHRASES[lang]["month"])
+    if _missing(prior):
+        sentence = patterns["no_prior"].format(name=name, value=value_text)
+    else:
+        delta = float(value) - float(prior)
+        pct = row.get("pct_prior")
+        if unit == "percent":
+            flat = round(abs(delta) * 100, 1) == 0
+            change = _unsigned(format_delta(abs(delta), "percent", locale=locale))
+        else:
+            flat = _missing(pct) or abs(float(pct)) < UNCHANGED_BELOW
+            change = _unsigned(format_value(abs(float(pct)), "percent", locale=locale)) if not flat else ""
+        key = "flat" if flat else ("up" if delta > 0 else "down")
+        sentence = patterns[key].format(name=name, change=change, grain=grain_text, value=value_text)
+    plan = plan_clause(unit, value, row.get("target"), locale=locale)
+    return sentence + (", " + plan if plan else "") + "."
+
+
+def plan_clause(unit: str, value: Any, target: Any, *, locale: str = "en_US") -> str:
+    """"3.0% above plan", "2.1 pp below plan", "on plan"; empty without a target.
+
+    Rates compare in percentage points, amounts relative to the plan.
+    """
+    if _missing(value) or _missing(target):
+        return ""
+    patterns = _PATTERNS[_language(locale)]
+    value, target = float(value), float(target)
+    if unit == "percent":
+        gap = value - target
+        if round(abs(gap) * 100, 1) == 0:
+            return patterns["on_plan"]
+        gap_text = _unsigned(format_delta(abs(gap), "percent", locale=locale))
+    else:
+        if target == 0:
+            return ""
+        gap = value / target - 1
+        if abs(gap) < UNCHANGED_BELOW:
+            return patterns["on_plan"]
+        gap_text = format_value(abs(gap), "percent", locale=locale)
+    return patterns["above" if gap > 0 else "below"].format(gap=gap_text)
+
+
+def status_sentence(name: str, unit: str, before: str, after: str, row: Mapping[str, Any], *,
+                    locale: str = "en_US", currency: str = "USD") -> str:
+    """"Churn rate slipped from good to bad (3.6%; plan 2.0%)." The reference is the target, else the
+    benchmark, as for the status itself."""
+    target, benchmark = row.get("target"), row.get("benchmark")
+    use_target = not _missing(target)
+    lang = _language(locale)
+    ref_label = translate("Plan" if use_target else "Benchmark", locale)
+    return _PATTERNS[lang]["status"].format(
+        name=name, before=translate(before, locale), after=translate(after, locale),
+        value=format_value(row.get("value"), unit, locale=locale, currency=currency, compact=True),
+        ref_label=ref_label if lang == "de" else ref_label.lower(),  # German nouns keep their capital
+        ref=format_value(target if use_target else benchmark, unit, locale=locale, currency=currency, compact=True),
+    ) + "."
+
+
+def worsened(before: str, after: str) -> bool:
+    """True when the status got worse (good -> warning/bad, warning -> bad)."""
+    return before in _STATUS_ORDER and after in _STATUS_ORDER and _STATUS_ORDER[after] < _STATUS_ORDER[before]
+
+
+@dataclass(frozen=True)
+class Mover:
+    """A KPI with a large relative change on the prior period."""
+
+    kpi: str
+    pct: float
+    tone: Tone
+
+
+def top_movers(metrics: "Metrics", kpis: Sequence[str], n: int = 3) -> list[Mover]:
+    """The ``n`` KPIs with the largest relative change on the prior period (either way).
+
+    A change across zero (prior and value of opposite signs, or a zero prior) has no meaningful
+    relative size and is left out.
+    """
+    period = metrics.periods[-1].label
+    found = []
+    for kid in kpis:
+        row = metrics.row(kid, period)
+        if row is None or _missing(row["pct_prior"]) or _missing(row["prior"]):
+            continue
+        if float(row["prior"]) == 0 or (float(row["prior"]) > 0) != (float(row["value"]) > 0):
+            continue
+        pct = float(row["pct_prior"])
+        if abs(pct) < UNCHANGED_BELOW:
+            continue
+        found.append(Mover(kid, pct, tone_of(pct, str(row["direction"]))))
+    return sorted(found, key=lambda m: -abs(m.pct))[:n]
+
+
+def status_changes(metrics: "Metrics", kpis: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(kpi, status before, status now) for KPIs whose status got worse since the prior period."""
+    if len(metrics.periods) < 2:
+        return []
+    now, before = metrics.periods[-1].label, metrics.periods[-2].label
+    out = []
+    for kid in kpis:
+        row_now, row_before = metrics.row(kid, now), metrics.row(kid, before)
+        if row_now is None or row_before is None:
+            continue
+        if worsened(str(row_before["status"]), str(row_now["status"])):
+            out.append((kid, str(row_before["status"]), str(row_now["status"])))
+    return out
+
+
+def what_changed(metrics: "Metrics", kpis: Sequence[str], *, locale: str = "en_US", currency: str = "USD",
+                 limit: int = 5) -> list[Statement]:
+    """The summary on top of a scorecard: the headline KPI, status slips, then the top movers.
+
+    Each KPI is mentioned once; at most ``limit`` statements, so the box stays a summary.
+    """
+    period = metrics.periods[-1].label
+    shown = [k for k in kpis if k in metrics.kpis and k not in metrics.unavailable]
+    statements: list[Statement] = []
+    mentioned: set[str] = set()
+
+    def kpi_name(kid: str) -> str:
+        return metrics.kpis[kid].name
+
+    def add_change(kid: str) -> None:
+        row = metrics.row(kid, period)
+        if row is None or kid in mentioned:
+            return
+        kpi: ResolvedKpi = metrics.kpis[kid]
+        text = change_sentence(kpi.name, kpi.unit, row, grain=metrics.grain, locale=locale, currency=currency)
+        statements.append(Statement(kid, text, tone_of(float(row["pct_prior"]) if not _missing(row["pct_prior"])
+                                                       else math.nan, kpi.direction)))
+        mentioned.add(kid)
+
+    if shown:
+        add_change(shown[0])
+    for kid, before, after in status_changes(metrics, shown):
+        if kid in mentioned:
+            continue
+        kpi = metrics.kpis[kid]
+        row = metrics.row(kid, period)
+        statements.append(Statement(kid, status_sentence(kpi_name(kid), kpi.unit, before, after, row,
+                                                         locale=locale, currency=currency), "bad"))
+        mentioned.add(kid)
+    for mover in top_movers(metrics, shown, n=len(shown)):
+        if len(statements) >= limit:
+            break
+        add_change(mover.kpi)
+    return statements[:limit]
