@@ -304,14 +304,18 @@ def run_queries(data: "LoadedData", queries: list[MeasureQuery], periods: list[P
     return out.T.groupby(level=0).first().T if out.columns.duplicated().any() else out
 
 
-def segments_of(data: "LoadedData", datasets: set[str], dimension: str) -> list[str]:
+def segments_of(data: "LoadedData", datasets: set[str], dimension: str,
+                cache: dict[tuple[str, str], set[str]] | None = None) -> list[str]:
     """Distinct segment values of a dimension over the given datasets (missing values as '(blank)')."""
+    cache = {} if cache is None else cache
     values: set[str] = set()
     for ds in sorted(datasets):
         if data.has(ds, dimension):
-            rows = data.con.execute(
-                f"SELECT DISTINCT coalesce(CAST({_q(dimension)} AS VARCHAR), '(blank)') FROM {_q(ds)}").fetchall()
-            values |= {r[0] for r in rows}
+            if (ds, dimension) not in cache:
+                rows = data.con.execute(
+                    f"SELECT DISTINCT coalesce(CAST({_q(dimension)} AS VARCHAR), '(blank)') FROM {_q(ds)}").fetchall()
+                cache[ds, dimension] = {r[0] for r in rows}
+            values |= cache[ds, dimension]
     return sorted(values)
 
 
@@ -425,6 +429,8 @@ def _target_series(kpi: ResolvedKpi | None, kid: str, rows: pd.DataFrame, segmen
     """Target per (segment, period): targets dataset first (scope 'all' or the segment), then config."""
     additive = bool(kpi and kpi.additive)
     mine = rows[rows["kpi"] == kid] if len(rows) else rows
+    if len(mine) == 0 and (kpi is None or kpi.target is None):
+        return pd.Series(np.nan, index=index, dtype="float64")
     parts = []
     for segment in segments:
         scope = "all" if segment == WHOLE else segment
@@ -492,6 +498,7 @@ def compute_metrics(data: "LoadedData", kpis: dict[str, ResolvedKpi], periods: l
     target_rows = _targets_table(data)
     lookups = {name: _lookup_table(data, name) for name in LOOKUPS}
     wanted = {p.ordinal for p in periods}
+    seen_segments: dict[tuple[str, str], set[str]] = {}
     frames = []
 
     queries = plan_queries(usable, WHOLE)
@@ -508,7 +515,7 @@ def compute_metrics(data: "LoadedData", kpis: dict[str, ResolvedKpi], periods: l
         if not dim_kpis:
             continue
         datasets = set().union(*(kpi_datasets(v, usable) for v in dim_kpis.values()))
-        segments = segments_of(data, datasets, dimension)
+        segments = segments_of(data, datasets, dimension, seen_segments)
         if not segments:
             continue
         dim_order = [k for k in order if k in dim_kpis]
@@ -520,7 +527,8 @@ def compute_metrics(data: "LoadedData", kpis: dict[str, ResolvedKpi], periods: l
         if breakdown_kpis is not None:
             tidy = tidy[tidy["kpi"].isin(breakdown_kpis)]
         # a KPI is shown only for segments that occur in its own datasets
-        allowed = {k: set(segments_of(data, kpi_datasets(v, usable), dimension)) for k, v in dim_kpis.items()}
+        allowed = {k: set(segments_of(data, kpi_datasets(v, usable), dimension, seen_segments))
+                   for k, v in dim_kpis.items()}
         keep = [seg in allowed[k] for k, seg in zip(tidy["kpi"], tidy["segment"])]
         frames.append(tidy[keep])
     table = pd.concat(frames, ignore_index=True)[METRIC_COLUMNS]
