@@ -1,0 +1,96 @@
+"""The command line as a user meets it: real processes, one-line errors, exit codes."""
+from __future__ import annotations
+
+import csv
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CONFORMANCE = Path(__file__).resolve().parents[2] / "shared" / "conformance"
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "reportgen.cli", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=300)
+
+
+def test_help_is_fast_and_lists_commands() -> None:
+    result = run("--help")
+    assert result.returncode == 0
+    for command in ("build", "compute", "kpis", "validate"):
+        assert command in result.stdout
+
+
+def test_kpis_catalogue_csv_has_every_builtin_with_definition() -> None:
+    from reportgen.catalogue import BUILTIN_KPIS
+
+    result = run("kpis", "--format", "csv")
+    rows = list(csv.DictReader(result.stdout.splitlines()))
+    assert [r["id"] for r in rows] == list(BUILTIN_KPIS)
+    assert all(r["definition"] and r["datasets"] and r["unit"] for r in rows)
+    churn = next(r for r in rows if r["id"] == "churn_rate")
+    assert (churn["better"], churn["datasets"]) == ("lower", "subscriptions")
+
+
+def test_compute_datasets_shortcut_matches_conformance_quarter(tmp_path: Path) -> None:
+    case = CONFORMANCE / "seed-examples"
+    out = tmp_path / "q.csv"
+    result = run("compute", "--datasets", str(case / "data"), "--from", "2025-01", "--to", "2025-06",
+                 "--grain", "quarter", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    got = {(r["period"], r["kpi"]): r["value"] for r in csv.DictReader(out.open())}
+    for r in csv.DictReader((case / "expected_quarter.csv").open()):
+        value = got[(r["period"], r["kpi"])]
+        if r["value"] == "":
+            assert value == "", (r, value)   # missing stays an empty cell, never 0
+        else:
+            assert math.isclose(float(value), float(r["value"]), rel_tol=1e-9, abs_tol=1e-9)
+
+
+def test_compute_by_dimension_adds_breakdown_rows(tmp_path: Path) -> None:
+    out = tmp_path / "m.csv"
+    result = run("compute", "--datasets", str(CONFORMANCE / "seed-examples" / "data"), "--from", "2025-01",
+                 "--to", "2025-02", "--by", "region", "--by", "rep", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(out.open()))
+    assert {"period", "kpi", "value", "dimension", "segment"} <= set(rows[0])
+    assert {r["dimension"] for r in rows} == {"", "region", "rep"}
+    whole = [r for r in rows if r["dimension"] == ""]
+    assert all(r["segment"] == "" for r in whole)
+
+
+def test_config_error_is_one_line_per_problem_exit_2(tmp_path: Path) -> None:
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("datasets:\n  deals: {path: d.csv}\nkpis: [revenue, win_rte]\n")
+    result = run("validate", str(cfg))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: {cfg}:3:17: unknown KPI 'win_rte' - did you mean 'win_rate'? (a custom KPI needs 'expression' "
+        "or 'measure'; `reportgen kpis` lists the built-ins)"]
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_data_file_is_one_line(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("datasets:\n  deals: {path: nowhere.csv}\n")
+    result = run("validate", str(cfg))
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: dataset file not found: {tmp_path / 'nowhere.csv'}"
+
+
+def test_validate_reports_data_quality(repo_root: Path) -> None:
+    result = run("validate", str(repo_root / "configs" / "example.yaml"))
+    assert result.returncode == 0, result.stderr
+    assert "deals: 2761 rows (1 unreadable amount, 3 missing created_date, 2 won/lost without close_date)" \
+        in result.stdout
+    assert "reporting period 2025-12" in result.stdout
+
+
+def test_unknown_audience_suggests(repo_root: Path, tmp_path: Path) -> None:
+    result = run("build", str(repo_root / "configs" / "example.yaml"), "--audience", "executiv", "-o", str(tmp_path))
+    assert result.returncode == 2
+    assert "audience 'executiv' is not declared" in result.stderr and "did you mean 'executive'?" in result.stderr
+    assert not list(tmp_path.iterdir())  # nothing half-written
