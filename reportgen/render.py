@@ -154,24 +154,16 @@ class RefusedURL(ValueError):
     """A document asked for something that is not one of the project's own assets."""
 
 
-def _fetcher_base() -> type:
-    from weasyprint.urls import URLFetcher
-
-    return URLFetcher
-
-
 class AssetFetcher:
-    """Serves ``data:`` URLs, files under the allowed folders (fonts, templates) or listed exactly
-    (the logo), and in-memory assets; refuses everything else, http(s) above all.
-
-    Built lazily on WeasyPrint's ``URLFetcher`` (see :func:`asset_fetcher`) so importing this module
-    stays cheap.
-    """
+    """Marker base of the fetchers :func:`asset_fetcher` builds (on WeasyPrint's ``URLFetcher``,
+    subclassed lazily so importing this module does not import WeasyPrint)."""
 
 
 def asset_fetcher(roots: Sequence[Path] = (), files: Sequence[Path] = (),
                   memory: Mapping[str, tuple[bytes, str]] | None = None) -> Any:
-    """A WeasyPrint URL fetcher restricted to the project's own assets (see :class:`AssetFetcher`)."""
+    """A WeasyPrint URL fetcher that serves ``data:`` URLs, files under ``roots`` (fonts, templates) or
+    listed in ``files`` (the logo), and ``reportgen-asset:<name>`` from ``memory``; it refuses
+    everything else, http(s) above all, so a template can never make a scorecard phone home."""
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     allowed_roots = [Path(r).resolve() for r in roots]
@@ -474,7 +466,9 @@ def funnel_view(metrics: "Metrics", formats: Formats) -> Markup | None:
     stages = []
     for kid, label in FUNNEL_KPIS:
         row = metrics.row(kid, period) if kid in metrics.kpis else None
-        stages.append((formats.t(label), None if row is None else _num(row["value"])))
+        # Two leading no-break spaces: charts sizes the label column from an average glyph width,
+        # which underestimates wide words such as "Opportunities" in Inter by a few pixels.
+        stages.append(("\u00a0\u00a0" + formats.t(label), None if row is None else _num(row["value"])))
     if all(v is None for _, v in stages):
         return None
     return Markup(charts.funnel(stages, value_format=lambda v: formats.value(v, "count"),
@@ -572,7 +566,8 @@ def build_context(metrics: "Metrics", loaded: LoadedConfig, audience_name: str, 
         dims = [d for d in ("region", "product", "source") if d in set(metrics.table["dimension"])]
         extra = [k for k in ("deals_won", "win_rate") if k in metrics.kpis]
         ctx["breakdowns"] = [b for d in dims if (b := breakdown_view(metrics, "revenue", d, formats, extra))]
-        ctx["activity"] = [v for v in views if v.id in ACTIVITY_KPIS]
+        # fresh views: the overview table shows the same KPIs, and SVG ids must be unique per page
+        ctx["activity"] = [kpi_view(metrics, k, formats, period_word=period_word) for k in ids if k in ACTIVITY_KPIS]
         ctx["pipeline"] = [v for v in views if v.id in ("pipeline_value", "open_opportunities",
                                                          "opportunities_created", "leads_created",
                                                          "lead_conversion_rate", "win_rate")]

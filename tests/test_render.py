@@ -1,0 +1,258 @@
+"""Rendering: every audience of configs/example.yaml built once per session into real WeasyPrint
+PDFs (read back with pypdf/pdfplumber, rasterised with pdftoppm) and self-contained HTML (loaded in
+headless Chromium at laptop and phone widths). WeasyPrint warnings count as failures."""
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+import jinja2
+import pytest
+
+from reportgen import fmt
+from reportgen.build import build, compute_for_config
+from reportgen.config import load_config, parse_config
+from reportgen.render import (
+    Formats,
+    RefusedURL,
+    asset_fetcher,
+    config_hash,
+    make_environment,
+    render_audience,
+    write_pdf,
+)
+from tests.fixtures.browser import inspect_html
+from tests.pdftools import (
+    pdf_font_info,
+    pdf_metadata,
+    pdf_outline_titles,
+    pdf_pages,
+    pdf_text,
+    render_png,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+CONFIG = REPO / "configs" / "example.yaml"
+NOW = datetime(2026, 1, 5, 8, 0, tzinfo=timezone.utc)
+AUDIENCES = ("executive", "sales_manager", "client")
+
+
+class _Warnings(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(f"{record.name}: {record.getMessage()}")
+
+
+@pytest.fixture(scope="session")
+def loaded():
+    return load_config(CONFIG)
+
+
+@pytest.fixture(scope="session")
+def built(loaded, tmp_path_factory):
+    """All three audiences built once, with every WeasyPrint warning recorded."""
+    handler = _Warnings()
+    logging.getLogger("weasyprint").addHandler(handler)
+    try:
+        out = build(loaded, now=NOW, output_dir=tmp_path_factory.mktemp("scorecards"), exports=False)
+    finally:
+        logging.getLogger("weasyprint").removeHandler(handler)
+    return {b.audience: b for b in out}, handler.records
+
+
+@pytest.fixture(scope="session")
+def metrics(loaded):
+    return compute_for_config(loaded, now=NOW)
+
+
+def _variant(loaded, **scorecard) -> object:
+    """The example config with scorecard keys replaced, same path (so relative paths still resolve)."""
+    text = loaded.text
+    for key, value in scorecard.items():
+        if re.search(rf"^  {key}:", text, flags=re.M):
+            text = re.sub(rf"^  {key}:.*$", f"  {key}: {value}", text, flags=re.M)
+        else:
+            text = text.replace("scorecard:\n", f"scorecard:\n  {key}: {value}\n", 1)
+    return parse_config(text, loaded.path)
+
+
+def test_weasyprint_logged_no_warnings(built):
+    _, warnings = built
+    assert warnings == []
+
+
+@pytest.mark.parametrize("audience", AUDIENCES)
+def test_page_count_within_budget(built, loaded, audience):
+    pages = pdf_pages(built[0][audience].pdf)
+    assert 1 <= pages <= loaded.config.audiences[audience].max_pages
+    if audience == "executive":
+        assert pages <= 2
+
+
+@pytest.mark.parametrize("audience", AUDIENCES)
+def test_fonts_are_inter_and_embedded(built, audience):
+    fonts = pdf_font_info(built[0][audience].pdf)
+    assert fonts and all(f.embedded for f in fonts.values()), fonts
+    assert all(name.startswith("Inter") for name in fonts), fonts
+
+
+def test_executive_shows_every_headline_value_as_formatted(built, metrics, loaded):
+    text = pdf_text(built[0]["executive"].pdf).replace("\n", " ")
+    period = metrics.periods[-1].label
+    for kid in loaded.config.audiences["executive"].kpis:
+        row = metrics.row(kid, period)
+        expected = fmt.format_value(row["value"], row["unit"], locale="en_US", currency="USD", compact=True)
+        assert expected.replace("\u00a0", " ") in text.replace("\u00a0", " "), (kid, expected)
+    assert "What changed" in text and "Sales revenue rose 29.1% on last month to $1.76M" in text
+
+
+def test_sales_manager_shows_leaderboard_funnel_and_breakdowns(built, metrics):
+    text = pdf_text(built[0]["sales_manager"].pdf)
+    period = metrics.periods[-1].label
+    reps = metrics.breakdown("revenue", "rep", period)
+    best = reps.iloc[0]
+    assert best["segment"] in text
+    assert fmt.format_value(best["value"], "money") in text
+    assert fmt.format_value(best["achievement"], "percent") in text
+    for stage in ("Leads", "Opportunities", "Won"):
+        assert stage in text
+    for label in ("Region", "Product", "Channel", "Activity"):
+        assert label in text
+
+
+def test_client_has_cover_benchmarks_appendices(built, metrics, loaded):
+    text = pdf_text(built[0]["client"].pdf)
+    first_page = text.split("\f")[0]
+    assert "Sales Performance Review" in first_page and "Northwind Analytics" in first_page
+    assert "December 2025" in first_page
+    assert "Industry median B2B win rate (illustrative)" in text
+    for rec in loaded.config.audiences["client"].recommendations:
+        assert rec.split(";")[0][:40] in text.replace("\n", " ")
+    flat = text.replace("\n", " ")
+    for kid in loaded.config.audiences["client"].kpis:
+        assert metrics.kpis[kid].name in flat
+    assert "Data quality" in text and "won/lost without close_date" in flat
+    assert "2,761" in text  # deals rows read
+
+
+@pytest.mark.parametrize("audience", AUDIENCES)
+def test_bookmarks_and_metadata(built, loaded, audience):
+    pdf = built[0][audience].pdf
+    titles = pdf_outline_titles(pdf)
+    assert len(titles) >= 3, titles
+    meta = pdf_metadata(pdf)
+    assert meta["Title"].startswith(loaded.config.audiences[audience].title or loaded.config.scorecard.title)
+    assert meta["Author"] == loaded.config.scorecard.author
+    assert f"config-sha256:{config_hash(loaded)}" in meta["Keywords"]
+    assert "December 2025" in meta["Subject"]
+    assert meta.get("CreationDate", "").startswith("D:20260105")
+
+
+def test_multi_page_reports_have_a_table_of_contents_with_page_numbers(built):
+    text = pdf_text(built[0]["client"].pdf)
+    contents = text.split("\f")[1]
+    assert re.search(r"Definitions\s*\.+\s*\d", contents), contents[:400]
+
+
+@pytest.mark.parametrize("audience", AUDIENCES)
+def test_pages_render_to_png(built, audience, tmp_path):
+    pdf = built[0][audience].pdf
+    pngs = render_png(pdf, tmp_path)
+    assert len(pngs) == pdf_pages(pdf)
+    assert all(p.stat().st_size > 5000 for p in pngs)  # not blank
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("audience", AUDIENCES)
+def test_html_is_self_contained_and_fits_in_chromium(built, chromium, audience, width):
+    html = built[0][audience].html
+    report = inspect_html(chromium, html, width)
+    assert report.clean, report.summary()
+
+
+def test_html_has_no_external_references(built):
+    for b in built[0].values():
+        text = b.html.read_text(encoding="utf-8")
+        assert not re.search(r"""(src|href)=["']?(https?:|file:|//)""", text)
+        assert "url(\"file:" not in text and "data:font/woff2;base64," in text
+
+
+def test_german_locale_renders_german_numbers(loaded, metrics):
+    de = _variant(loaded, locale="de_DE", currency="EUR")
+    rendered = render_audience(metrics, de, "executive", de.config.audiences["executive"], now=NOW)
+    assert rendered.warnings == ()
+    revenue = metrics.row("revenue", metrics.periods[-1].label)["value"]
+    expected = fmt.format_value(revenue, "money", locale="de_DE", currency="EUR", compact=True)
+    assert expected == "1,76\u00a0Mio.\u00a0€"
+    assert expected in rendered.html
+    assert "1.461.000\u00a0€" in rendered.html or "1,46\u00a0Mio.\u00a0€" in rendered.html
+    assert "Umsatz" not in rendered.html  # KPI names are the config's, labels are German:
+    assert "Was sich geändert hat" in rendered.html and "Seite" in rendered.html
+    assert "stieg gegenüber dem Vormonat um 29,1\u00a0%" in rendered.html
+
+
+def test_french_locale_renders(loaded, metrics):
+    fr = _variant(loaded, locale="fr_FR", currency="EUR")
+    rendered = render_audience(metrics, fr, "client", fr.config.audiences["client"], now=NOW)
+    assert rendered.warnings == () and "Synthèse" in rendered.html
+
+
+def test_user_template_extends_builtin_and_overrides_one_block(loaded, metrics, tmp_path):
+    (tmp_path / "executive.html").write_text(
+        '{% extends "builtin:executive.html" %}'
+        '{% block summary %}<p id="custom-summary">Board pack: {{ company }}</p>{% endblock %}',
+        encoding="utf-8")
+    custom = _variant(loaded, template_dirs=f'["{tmp_path}"]')
+    rendered = render_audience(metrics, custom, "executive", custom.config.audiences["executive"], now=NOW)
+    assert 'id="custom-summary">Board pack: Northwind Analytics' in rendered.html
+    assert "What changed" not in rendered.html  # the overridden block
+    assert 'id="kpi-revenue"' in rendered.html  # the rest of the built-in template
+    out = tmp_path / "x.pdf"
+    out.write_bytes(rendered.pdf)
+    assert "Board pack: Northwind Analytics" in pdf_text(out)
+
+
+def test_environment_escapes_everything_and_fails_on_undefined(tmp_path):
+    (tmp_path / "page.txt").write_text("{{ x }}", encoding="utf-8")
+    env = make_environment([tmp_path], Formats("de_DE", "EUR"))
+    assert env.get_template("page.txt").render(x="<script>") == "&lt;script&gt;"
+    with pytest.raises(jinja2.UndefinedError):
+        env.from_string("{{ missing }}").render()
+    assert env.from_string("{{ 1234567|value('money') }}").render() == "1.234.567\u00a0€"
+
+
+def test_fetcher_refuses_remote_urls(tmp_path):
+    fetcher = asset_fetcher(roots=[tmp_path])
+    with pytest.raises(RefusedURL):
+        fetcher.fetch("http://example.com/logo.png")
+    with pytest.raises(RefusedURL):
+        fetcher.fetch("file:///etc/passwd")
+    pdf, warnings = write_pdf('<p>x</p><img src="http://example.com/tracker.png">',
+                              base_url=tmp_path.as_uri() + "/", fetcher=fetcher)
+    assert pdf.startswith(b"%PDF")
+    assert any("refused 'http://example.com/tracker.png'" in w for w in warnings), warnings
+
+
+def test_fetcher_serves_own_files_and_data_urls(tmp_path):
+    (tmp_path / "a.css").write_text("p{}", encoding="utf-8")
+    fetcher = asset_fetcher(roots=[tmp_path])
+    assert fetcher.fetch((tmp_path / "a.css").as_uri()).read() == b"p{}"
+    assert fetcher.fetch("data:text/plain;base64,aGk=").read() == b"hi"
+
+
+def test_pdf_a_variant(tmp_path):
+    pdf, warnings = write_pdf("<title>t</title><p>archive</p>", base_url=tmp_path.as_uri() + "/",
+                              fetcher=asset_fetcher(), pdf_a=True)
+    import io
+
+    from pypdf import PdfReader
+
+    root = PdfReader(io.BytesIO(pdf)).trailer["/Root"]
+    xmp = root["/Metadata"].get_object().get_data()
+    assert b'pdfaid:part="3"' in xmp and b'pdfaid:conformance="B"' in xmp
+    assert "/OutputIntents" in root and warnings == []
