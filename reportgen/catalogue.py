@@ -114,11 +114,24 @@ CANONICAL_DATASETS: dict[str, tuple[ColumnSpec, ...]] = {
 
 @dataclass(frozen=True)
 class Anchor:
+    """How rows meet periods. ``join`` is the general condition (any anchor can run as a range join);
+    an anchor that places each row on one day also names that ``day`` column (and a row ``where``),
+    so the engine can use a fast equi-join on a day -> period table instead."""
+
     id: str
     dataset: str
     join: str
     relation: str = "SELECT * FROM base"
     description: str = ""
+    day: str | None = None
+    where: str | None = None
+    days_table: str = "days"  # "days_12m" maps a day to every period whose 12-month window holds it
+    split_dimensions: bool = False  # one query per dimension: faster for DISTINCT over exploded rows
+
+    @property
+    def per_segment_relation(self) -> bool:
+        """True when the relation itself depends on the segment (first-ever won deal per segment)."""
+        return "__segment" in self.relation
 
 
 ANCHORS: dict[str, Anchor] = {
@@ -126,42 +139,43 @@ ANCHORS: dict[str, Anchor] = {
     for a in (
         Anchor("deals_closed", "deals",
                "t.stage IN ('won', 'lost') AND t.close_date BETWEEN p.start AND p.\"end\"",
-               description="won or lost deals with close_date in P"),
+               day="close_date", where="t.stage IN ('won', 'lost')", description="won or lost deals with close_date in P"),
         Anchor("deals_created", "deals", "t.created_date BETWEEN p.start AND p.\"end\"",
-               description="deals with created_date in P"),
+               day="created_date", description="deals with created_date in P"),
         Anchor("deals_open_at_end", "deals",
                "t.created_date <= p.\"end\" AND (t.stage = 'open' OR "
                "(t.stage IN ('won', 'lost') AND t.close_date > p.\"end\"))",
                description="deals open at P.end (an open deal's expected close date is ignored)"),
         Anchor("deals_quoted", "deals", "t.quote_date BETWEEN p.start AND p.\"end\"",
-               description="deals with quote_date in P"),
+               day="quote_date", description="deals with quote_date in P"),
         Anchor("deals_won_12m", "deals",
                "t.stage = 'won' AND t.close_date BETWEEN p.start_12m AND p.\"end\"",
+               day="close_date", where="t.stage = 'won'", days_table="days_12m", split_dimensions=True,
                description="won deals closed in the 12 months ending P.end"),
         Anchor("deals_first_won", "deals", "t.first_close BETWEEN p.start AND p.\"end\"",
                relation=("SELECT customer_id, __segment, min(close_date) AS first_close FROM base "
                          "WHERE stage = 'won' AND close_date IS NOT NULL AND customer_id IS NOT NULL "
                          "GROUP BY customer_id, __segment"),
-               description="customers whose first-ever won deal closed in P"),
+               day="first_close", description="customers whose first-ever won deal closed in P"),
         Anchor("leads_created", "leads", "t.created_date BETWEEN p.start AND p.\"end\"",
-               description="leads created in P"),
+               day="created_date", description="leads created in P"),
         Anchor("leads_converted", "leads", "t.converted_date BETWEEN p.start AND p.\"end\"",
-               description="leads converted in P"),
+               day="converted_date", description="leads converted in P"),
         Anchor("activities_in", "activities", "t.date BETWEEN p.start AND p.\"end\"",
-               description="activities dated in P"),
+               day="date", description="activities dated in P"),
         Anchor("subs_base", "subscriptions",
                "t.start_date <= p.day_before AND (t.end_date IS NULL OR t.end_date > p.day_before)",
                description="subscriptions active on the day before P.start"),
         Anchor("subs_at_end", "subscriptions",
                "t.start_date <= p.\"end\" AND (t.end_date IS NULL OR t.end_date > p.\"end\")",
                description="subscriptions active at P.end"),
-        Anchor("spend_in", "spend", "t.date BETWEEN p.start AND p.\"end\"", description="spend dated in P"),
+        Anchor("spend_in", "spend", "t.date BETWEEN p.start AND p.\"end\"", day="date", description="spend dated in P"),
         Anchor("surveys_in", "surveys", "t.response_date BETWEEN p.start AND p.\"end\"",
-               description="survey responses in P"),
+               day="response_date", description="survey responses in P"),
         Anchor("tickets_in", "tickets", "t.created_date BETWEEN p.start AND p.\"end\"",
-               description="tickets created in P"),
+               day="created_date", description="tickets created in P"),
         Anchor("timesheets_in", "timesheets", "t.date BETWEEN p.start AND p.\"end\"",
-               description="timesheet rows dated in P"),
+               day="date", description="timesheet rows dated in P"),
     )
 }
 

@@ -215,31 +215,87 @@ def _periods_frame(periods: list[Period]) -> pd.DataFrame:
         "ord": [p.ordinal for p in periods],
         "start": [p.start for p in periods],
         "end": [p.end for p in periods],
-        "day_before": [p.start.toordinal() - 1 for p in periods],
+        "day_before": [date.fromordinal(p.start.toordinal() - 1) for p in periods],
         "start_12m": [months_back(p.end, 12) for p in periods],
-    }).assign(day_before=lambda f: f["day_before"].map(date.fromordinal))
+    })
+
+
+def _days_frame(periods: list[Period], window_months: int = 0) -> pd.DataFrame:
+    """Every day of the periods (or of their trailing ``window_months`` windows) with the period's
+    ordinal: turns "date in P" and "date in the 12 months ending P.end" into equi-joins."""
+    days, ords = [], []
+    for p in periods:
+        first = (months_back(p.end, window_months) if window_months else p.start).toordinal()
+        for n in range(p.end.toordinal() - first + 1):
+            days.append(date.fromordinal(first + n))
+            ords.append(p.ordinal)
+    return pd.DataFrame({"dday": days, "ord": ords})
 
 
 @dataclass(frozen=True)
 class MeasureQuery:
-    """One SQL query: several measures sharing an anchor, a row filter and a segmentation."""
+    """One SQL query: the measures sharing an anchor and a row filter, for the whole company and
+    every breakdown dimension at once (GROUPING SETS), so each dataset is joined to periods once."""
 
     anchor: Anchor
     filter: str | None
-    dimension: str
+    dimensions: tuple[str, ...]  # WHOLE ("") and/or dimension columns
     measures: tuple[tuple[str, str], ...]  # (column name in the result, aggregate SQL)
 
     def sql(self) -> str:
-        segment = "''" if self.dimension == WHOLE else f"coalesce(CAST({_q(self.dimension)} AS VARCHAR), '(blank)')"
+        a = self.anchor
+        dims = [d for d in self.dimensions if d != WHOLE]
         where = f"WHERE {self.filter}" if self.filter else ""
-        relation = self.anchor.relation
+        segment = ""
+        if a.per_segment_relation:  # one dimension per query: the relation groups by it
+            seg_expr = "''" if not dims else f"coalesce(CAST({_q(dims[0])} AS VARCHAR), '(blank)')"
+            segment = f", {seg_expr} AS __segment"
         aggs = ",\n       ".join(f"coalesce({sql}, 0) AS {_q(col)}" if _is_additive(sql) else f"{sql} AS {_q(col)}"
-                                 for col, sql in self.measures)
-        return (f"WITH base AS (SELECT *, {segment} AS __segment FROM {_q(self.anchor.dataset)} {where}),\n"
-                f"     rel AS ({relation})\n"
-                f"SELECT p.ord, t.__segment AS segment,\n       {aggs}\n"
-                f"FROM periods p JOIN rel t ON {self.anchor.join}\n"
-                f"GROUP BY p.ord, t.__segment")
+                                  for col, sql in self.measures)
+        if a.day:
+            source = f"rel t JOIN {a.days_table} d ON t.{_q(a.day)} = d.dday" + (f" WHERE {a.where}" if a.where else "")
+            ord_col = "d.ord"
+        else:
+            source = f"periods p JOIN rel t ON {a.join}"
+            ord_col = "p.ord"
+        if a.per_segment_relation:
+            select = f"{ord_col} AS ord, t.__segment AS __s0"
+            group = f"GROUP BY {ord_col}, t.__segment"
+        elif dims:
+            flags = ", ".join(f"GROUPING(t.{_q(d)}) AS __g{i}, coalesce(CAST(t.{_q(d)} AS VARCHAR), '(blank)') AS __s{i}"
+                              for i, d in enumerate(dims))
+            select = f"{ord_col} AS ord, {flags}"
+            sets = [f"({ord_col})"] if WHOLE in self.dimensions else []
+            sets += [f"({ord_col}, t.{_q(d)})" for d in dims]
+            group = f"GROUP BY GROUPING SETS ({', '.join(sets)})"
+        else:
+            select = f"{ord_col} AS ord"
+            group = f"GROUP BY {ord_col}"
+        return (f"WITH base AS (SELECT *{segment} FROM {_q(a.dataset)} {where}),\n"
+                f"     rel AS ({a.relation})\n"
+                f"SELECT {select},\n       {aggs}\n"
+                f"FROM {source}\n{group}")
+
+    def split(self, frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+        """Cut the query result into one (segment, ord)-indexed frame per dimension."""
+        cols = [c for c, _ in self.measures]
+        dims = [d for d in self.dimensions if d != WHOLE]
+        out: dict[str, pd.DataFrame] = {}
+        if self.anchor.per_segment_relation:
+            dim = dims[0] if dims else WHOLE
+            out[dim] = frame.assign(segment=frame["__s0"] if dims else WHOLE).set_index(["segment", "ord"])[cols]
+            return out
+        if not dims:
+            out[WHOLE] = frame.assign(segment=WHOLE).set_index(["segment", "ord"])[cols]
+            return out
+        flags = frame[[f"__g{i}" for i in range(len(dims))]]
+        if WHOLE in self.dimensions:
+            rows = frame[(flags == 1).all(axis=1)]
+            out[WHOLE] = rows.assign(segment=WHOLE).set_index(["segment", "ord"])[cols]
+        for i, dim in enumerate(dims):
+            rows = frame[frame[f"__g{i}"] == 0]
+            out[dim] = rows.assign(segment=rows[f"__s{i}"]).set_index(["segment", "ord"])[cols]
+        return out
 
 
 def _is_additive(sql: str) -> bool:
@@ -252,7 +308,8 @@ def _measure_key(measure_id: str, filter: str | None) -> str:
 
 
 def _custom_anchor(m: Any) -> tuple[Anchor, str]:
-    anchor = Anchor(f"custom_{m.dataset}_{m.date}", m.dataset, f"t.{_q(m.date)} BETWEEN p.start AND p.\"end\"")
+    anchor = Anchor(f"custom_{m.dataset}_{m.date}", m.dataset, f"t.{_q(m.date)} BETWEEN p.start AND p.\"end\"",
+                    day=m.date)
     col = f"t.{_q(m.column)}" if m.column else "*"
     sql = {"sum": f"sum({col})", "count": "count(*)" if not m.column else f"count({col})",
            "count_distinct": f"count(DISTINCT {col})", "avg": f"avg({col})", "min": f"min({col})",
@@ -262,8 +319,13 @@ def _custom_anchor(m: Any) -> tuple[Anchor, str]:
     return anchor, sql
 
 
-def plan_queries(kpis: dict[str, ResolvedKpi], dimension: str) -> list[MeasureQuery]:
-    """Group every measure the KPIs need into as few queries as possible."""
+def plan_queries(kpis: dict[str, ResolvedKpi], dimensions: dict[str, list[str]] | None = None) -> list[MeasureQuery]:
+    """Group every measure the KPIs need into as few queries as possible.
+
+    ``dimensions`` maps a dataset to the breakdown dimensions it has; the whole company is always
+    included. An anchor whose relation depends on the segment gets one query per dimension.
+    """
+    dimensions = dimensions or {}
     groups: dict[tuple[str, str | None], tuple[Anchor, dict[str, str]]] = {}
     for kpi in kpis.values():
         if kpi.custom_measure is not None:
@@ -275,8 +337,15 @@ def plan_queries(kpis: dict[str, ResolvedKpi], dimension: str) -> list[MeasureQu
                 m = MEASURES[name]
                 groups.setdefault((m.anchor, kpi.filter), (ANCHORS[m.anchor], {}))[1][
                     _measure_key(name, kpi.filter)] = m.sql
-    return [MeasureQuery(anchor, flt, dimension, tuple(sorted(ms.items())))
-            for (_, flt), (anchor, ms) in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))]
+    queries = []
+    for (_, flt), (anchor, ms) in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
+        dims = (WHOLE, *dimensions.get(anchor.dataset, []))
+        measures = tuple(sorted(ms.items()))
+        if anchor.per_segment_relation or anchor.split_dimensions:
+            queries += [MeasureQuery(anchor, flt, (d,), measures) for d in dims]
+        else:
+            queries.append(MeasureQuery(anchor, flt, dims, measures))
+    return queries
 
 
 def additive_columns(queries: list[MeasureQuery]) -> set[str]:
@@ -284,12 +353,22 @@ def additive_columns(queries: list[MeasureQuery]) -> set[str]:
     return {col for q in queries for col, sql in q.measures if _is_additive(sql)}
 
 
-def run_queries(data: "LoadedData", queries: list[MeasureQuery], periods: list[Period]) -> pd.DataFrame:
-    """Run the queries; return measures on a (segment, ord) index (rows only where data exists)."""
+def explain(queries: list[MeasureQuery]) -> str:
+    """The SQL that would run, for `reportgen compute --explain`."""
+    return ";\n\n".join(q.sql() for q in queries) + ";"
+
+
+def run_queries(data: "LoadedData", queries: list[MeasureQuery], periods: list[Period]) -> dict[str, pd.DataFrame]:
+    """Run the queries; return, per dimension (WHOLE = ""), measures on a (segment, ord) index."""
     con = data.con
     con.register("periods_df", _periods_frame(periods))
     con.execute("CREATE OR REPLACE TEMP TABLE periods AS SELECT * FROM periods_df")
-    frames = []
+    con.register("days_df", _days_frame(periods))
+    con.execute("CREATE OR REPLACE TEMP TABLE days AS SELECT * FROM days_df")
+    if any(q.anchor.days_table == "days_12m" for q in queries):
+        con.register("days_12m_df", _days_frame(periods, window_months=12))
+        con.execute("CREATE OR REPLACE TEMP TABLE days_12m AS SELECT * FROM days_12m_df")
+    parts: dict[str, list[pd.DataFrame]] = {}
     for query in queries:
         try:
             frame = con.execute(query.sql()).df()
@@ -297,11 +376,13 @@ def run_queries(data: "LoadedData", queries: list[MeasureQuery], periods: list[P
             where = f" (filter: {query.filter})" if query.filter else ""
             raise DataError(f"while computing measures on {query.anchor.dataset}{where}: "
                             f"{str(exc).splitlines()[0]}") from exc
-        frames.append(frame.set_index(["segment", "ord"]))
-    if not frames:
-        return pd.DataFrame(index=pd.MultiIndex.from_tuples([], names=["segment", "ord"]))
-    out = pd.concat(frames, axis=1)
-    return out.T.groupby(level=0).first().T if out.columns.duplicated().any() else out
+        for dim, part in query.split(frame).items():
+            parts.setdefault(dim, []).append(part)
+    out: dict[str, pd.DataFrame] = {}
+    for dim, frames in parts.items():
+        joined = pd.concat(frames, axis=1)
+        out[dim] = joined.loc[:, ~joined.columns.duplicated()]
+    return out
 
 
 def segments_of(data: "LoadedData", datasets: set[str], dimension: str,
@@ -501,17 +582,23 @@ def compute_metrics(data: "LoadedData", kpis: dict[str, ResolvedKpi], periods: l
     seen_segments: dict[tuple[str, str], set[str]] = {}
     frames = []
 
-    queries = plan_queries(usable, WHOLE)
-    grid = _evaluate_grid(usable, order, run_queries(data, queries, extended), _grid_index([WHOLE], extended),
-                          extended, target_rows, lookups, grain, additive_columns(queries))
+    datasets_used = set().union(*(kpi_datasets(v, usable) for v in usable.values())) if usable else set()
+    dims_by_dataset = {ds: [d for d in breakdowns if data.has(ds, d)] for ds in datasets_used}
+    queries = plan_queries(usable, dims_by_dataset)
+    results = run_queries(data, queries, extended)
+    additive = additive_columns(queries)
+    empty = pd.DataFrame(index=pd.MultiIndex.from_tuples([], names=["segment", "ord"]))
     coverage = {name: q.first_date for name, q in data.quality.items()}
+
+    grid = _evaluate_grid(usable, order, results.get(WHOLE, empty), _grid_index([WHOLE], extended), extended,
+                          target_rows, lookups, grain, additive)
     frames.append(_tidy(usable, grid, extended, wanted, WHOLE, ppy, coverage))
 
     for dimension in breakdowns:
         dim_kpis = {k: v for k, v in usable.items()
                     if (breakdown_kpis is None or k in breakdown_kpis or k in _all_reads(v, usable))
-                    and all(data.has(ds, dimension) for ds in kpi_datasets(v, usable))}
-        dim_kpis = {k: v for k, v in dim_kpis.items() if not v.formula.lookups}
+                    and all(data.has(ds, dimension) for ds in kpi_datasets(v, usable))
+                    and not v.formula.lookups}
         if not dim_kpis:
             continue
         datasets = set().union(*(kpi_datasets(v, usable) for v in dim_kpis.values()))
@@ -519,10 +606,8 @@ def compute_metrics(data: "LoadedData", kpis: dict[str, ResolvedKpi], periods: l
         if not segments:
             continue
         dim_order = [k for k in order if k in dim_kpis]
-        queries = plan_queries(dim_kpis, dimension)
-        grid = _evaluate_grid(dim_kpis, dim_order, run_queries(data, queries, extended),
-                              _grid_index(segments, extended), extended, target_rows, lookups, grain,
-                              additive_columns(queries))
+        grid = _evaluate_grid(dim_kpis, dim_order, results.get(dimension, empty), _grid_index(segments, extended),
+                              extended, target_rows, lookups, grain, additive)
         tidy = _tidy(dim_kpis, grid, extended, wanted, dimension, ppy, coverage)
         if breakdown_kpis is not None:
             tidy = tidy[tidy["kpi"].isin(breakdown_kpis)]
