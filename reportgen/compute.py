@@ -626,78 +626,86 @@ def _all_reads(kpi: ResolvedKpi, kpis: dict[str, ResolvedKpi]) -> set[str]:
 
 def _tidy(kpis: dict[str, ResolvedKpi], grid: _Grid, periods: list[Period], wanted: set[int],
           dimension: str, ppy: int, coverage: dict[str, date | None]) -> pd.DataFrame:
-    by_ord = {p.ordinal: p for p in periods}
-    parts = []
-    for kid, kpi in kpis.items():
-        if kpi.hidden:
-            continue
-        value = grid.values[kid]
-        # a comparison period that ends before the data begins is unknown, not zero: an executive
-        # must not read "+100% vs last year" when last year simply is not in the export
-        starts = [coverage.get(ds) for ds in kpi_datasets(kpi, kpis)]
-        begins = max((d for d in starts if d is not None), default=None)
-        known = value.copy()
-        if begins is not None:
-            ends = pd.Series(value.index.get_level_values(1).map(lambda o: by_ord[o].end), index=value.index)
-            known = value.where(ends >= begins)
-        prior = known.groupby(level=0).shift(1)
-        year_ago = known.groupby(level=0).shift(ppy)
-        target = grid.targets.get(kid, pd.Series(np.nan, index=grid.index))
-        frame = pd.DataFrame({"value": value, "prior": prior, "year_ago": year_ago, "target": target})
-        frame = frame[frame.index.get_level_values(1).isin(wanted)].reset_index()
-        frame["kpi"] = kid
-        parts.append(_comparisons(frame, kpi))
-    if not parts:
+    """One long frame for all visible KPIs of a grid, comparisons computed column-wise at once."""
+    visible = [k for k, v in kpis.items() if not v.hidden]
+    if not visible:
         return pd.DataFrame(columns=METRIC_COLUMNS)
-    out = pd.concat(parts, ignore_index=True)
+    by_ord = {p.ordinal: p for p in periods}
+    values = pd.DataFrame({k: grid.values[k] for k in visible})
+    # a comparison period that ends before the data begins is unknown, not zero: an executive
+    # must not read "+100% vs last year" when last year simply is not in the export
+    ends = pd.Series(values.index.get_level_values(1).map(lambda o: by_ord[o].end), index=values.index)
+    known = values.copy()
+    for kid in visible:
+        starts = [coverage.get(ds) for ds in kpi_datasets(kpis[kid], kpis)]
+        begins = max((d for d in starts if d is not None), default=None)
+        if begins is not None:
+            known[kid] = values[kid].where(ends >= begins)
+    prior = known.groupby(level=0).shift(1)
+    year_ago = known.groupby(level=0).shift(ppy)
+    targets = pd.DataFrame({k: grid.targets.get(k, pd.Series(np.nan, index=grid.index)) for k in visible})
+    keep = values.index.get_level_values(1).isin(wanted)
+
+    def long(frame: pd.DataFrame, name: str) -> pd.Series:
+        return frame[keep].stack(future_stack=True).rename(name)
+
+    out = pd.concat([long(values, "value"), long(prior, "prior"), long(year_ago, "year_ago"),
+                     long(targets, "target")], axis=1)
+    out.index = out.index.set_names(["segment", "ord", "kpi"])
+    out = out.reset_index()
+    out = _comparisons(out, kpis)
     out["period"] = out["ord"].map(lambda o: by_ord[o].label)
     out["period_start"] = out["ord"].map(lambda o: by_ord[o].start.isoformat())
     out["period_end"] = out["ord"].map(lambda o: by_ord[o].end.isoformat())
     out["dimension"] = dimension
-    out["name"] = out["kpi"].map(lambda k: kpis[k].name)
-    out["unit"] = out["kpi"].map(lambda k: kpis[k].unit)
-    out["direction"] = out["kpi"].map(lambda k: kpis[k].direction)
+    out["name"] = out["kpi"].map({k: kpis[k].name for k in visible})
+    out["unit"] = out["kpi"].map({k: kpis[k].unit for k in visible})
+    out["direction"] = out["kpi"].map({k: kpis[k].direction for k in visible})
     out["rank"] = _ranks(out, kpis) if dimension != WHOLE else np.nan
     kpi_pos = {k: i for i, k in enumerate(kpis)}
     out = out.sort_values(by=["kpi", "ord", "segment"], key=lambda c: c.map(kpi_pos) if c.name == "kpi" else c)
     return out.reset_index(drop=True)
 
 
-def _comparisons(frame: pd.DataFrame, kpi: ResolvedKpi) -> pd.DataFrame:
-    """Deltas, achievement and status for one KPI (spec: "Comparisons every KPI value carries")."""
+def _comparisons(frame: pd.DataFrame, kpis: dict[str, ResolvedKpi]) -> pd.DataFrame:
+    """Deltas, achievement and status (spec: "Comparisons every KPI value carries"), vectorised."""
     value = frame["value"]
+    kid = frame["kpi"]
+    lower = kid.map({k: v.lower_is_better for k, v in kpis.items()}).astype(bool)
     frame["delta_prior"] = value - frame["prior"]
     frame["pct_prior"] = safe_divide(value, frame["prior"]) - 1
     frame["delta_year_ago"] = value - frame["year_ago"]
     frame["pct_year_ago"] = safe_divide(value, frame["year_ago"]) - 1
-    frame["benchmark"] = kpi.benchmark if kpi.benchmark is not None else np.nan
-    frame["benchmark_source"] = kpi.benchmark_source or ""
-    if kpi.lower_is_better:
-        frame["achievement"] = safe_divide(frame["target"], value)
-    else:
-        frame["achievement"] = safe_divide(value, frame["target"])
-    frame["status"] = [_status(v, t, b, kpi) for v, t, b in zip(value, frame["target"], frame["benchmark"])]
+    frame["benchmark"] = kid.map({k: v.benchmark for k, v in kpis.items()}).astype("float64")
+    frame["benchmark_source"] = kid.map({k: v.benchmark_source or "" for k, v in kpis.items()})
+    frame["achievement"] = safe_divide(value, frame["target"]).where(~lower, safe_divide(frame["target"], value))
+    frame["status"] = status(value, frame["target"].fillna(frame["benchmark"]), lower,
+                             kid.map({k: v.good for k, v in kpis.items()}).astype("float64"),
+                             kid.map({k: v.warning for k, v in kpis.items()}).astype("float64"))
     return frame
 
 
-def _status(value: float, target: float, benchmark: float, kpi: ResolvedKpi) -> str:
-    """good / warning / bad against the target, else against the benchmark; '' with neither."""
-    reference = target if not np.isnan(target) else benchmark
-    if np.isnan(value) or np.isnan(reference):
-        return ""
-    if kpi.lower_is_better:
-        if value <= 0:
-            return "good" if reference >= value else "bad"
-        ratio = reference / value
-    else:
-        if reference == 0:
-            return "good" if value >= 0 else "bad"
-        ratio = value / reference if reference > 0 else (2 - value / reference)
-    if ratio >= kpi.good:
-        return "good"
-    if ratio >= kpi.warning:
-        return "warning"
-    return "bad"
+def status(value: pd.Series, reference: pd.Series, lower_is_better: pd.Series,
+           good: pd.Series | float = 1.0, warning: pd.Series | float = 0.9) -> pd.Series:
+    """good / warning / bad of each value against its reference (target, else benchmark); '' with none.
+
+    Achievement is value / reference, or reference / value where lower is better. Edge cases an
+    executive would otherwise see wrongly: a lower-is-better value of 0 (no churn) meets any
+    non-negative reference; a reference of 0 is met by any non-negative value; a negative reference
+    (a growth target of -5%) is compared as 2 - value / reference so that beating it still reads good.
+    """
+    v = value.to_numpy(dtype="float64")
+    r = reference.to_numpy(dtype="float64")
+    low = np.asarray(lower_is_better, dtype=bool)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(low, r / v, np.where(r > 0, v / r, 2 - v / r))
+    ratio = np.where(low & (v <= 0), np.where(r >= v, np.inf, -np.inf), ratio)
+    ratio = np.where(~low & (r == 0), np.where(v >= 0, np.inf, -np.inf), ratio)
+    g = np.broadcast_to(np.asarray(good, dtype="float64"), v.shape)
+    w = np.broadcast_to(np.asarray(warning, dtype="float64"), v.shape)
+    out = np.where(ratio >= g, "good", np.where(ratio >= w, "warning", "bad")).astype(object)
+    out[np.isnan(v) | np.isnan(r)] = ""
+    return pd.Series(out, index=value.index, dtype=object)
 
 
 def _ranks(frame: pd.DataFrame, kpis: dict[str, ResolvedKpi]) -> pd.Series:

@@ -159,3 +159,18 @@ def test_missing_denominator_is_missing_not_zero(tmp_path: Path) -> None:
     m = compute(scorecard(tmp_path, "kpis: [average_deal_size, win_rate]\n"), period="2025-03")
     assert math.isnan(value(m, "average_deal_size", "2025-03"))
     assert math.isnan(value(m, "win_rate", "2025-03"))
+
+
+def test_status_thresholds_and_edges() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from reportgen.compute import status
+
+    value = pd.Series([100.0, 95.0, 80.0, 0.0, 5.0, np.nan, 3.0, -0.02])
+    ref = pd.Series([100.0, 100.0, 100.0, 0.02, 4.0, 10.0, np.nan, -0.05])
+    lower = pd.Series([False, False, False, True, True, False, False, False])
+    got = status(value, ref, lower).tolist()
+    # 100% good; 95% warning; 80% bad; zero churn meets a 2% churn target; 5 days against a 4-day
+    # target is 80% (bad); missing value or reference: no status; -2% growth beats a -5% target
+    assert got == ["good", "warning", "bad", "good", "bad", "", "", "good"]
