@@ -1,0 +1,236 @@
+"""Run many scorecard jobs at once: in this process, in worker processes, or on a Dask cluster.
+
+A job is a small frozen value (config path, audience, optional segment, output folder, ...) that
+pickles cheaply; the worker loads the config itself, so nothing heavy crosses a process boundary
+and a job runs the same on a laptop pool and on a cluster node that shares the filesystem. Every job
+returns a :class:`JobResult` (status, pages, seconds, error) instead of raising, so one broken
+report never stops the others and the caller gets a complete summary.
+
+Worker processes are started with the ``spawn`` method (no inherited DuckDB connections, locks or
+threads from the parent; the same on Linux and macOS) and import the heavy libraries (pandas,
+DuckDB, matplotlib, WeasyPrint) once, in :func:`warm_up`, not once per job.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from .errors import ReportgenError
+
+if TYPE_CHECKING:
+    from .build import Segment
+
+Status = Literal["ok", "failed"]
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """How one job went. ``details`` carries per-message outcomes of a delivery job."""
+
+    config: str
+    audience: str
+    segment: str | None
+    status: Status
+    pages: int | None = None
+    seconds: float = 0.0
+    error: str | None = None
+    outputs: tuple[Path, ...] = ()
+    details: tuple = ()
+    server_down: bool = False
+
+    def line(self) -> str:
+        """``FAILED configs/x.yaml [executive]: cannot read ...``: one line, for logs and summaries."""
+        where = f"{self.config} [{self.audience}{', ' + self.segment if self.segment else ''}]"
+        return f"{'ok' if self.status == 'ok' else 'FAILED'} {where}" + (f": {self.error}" if self.error else "")
+
+
+class Job(Protocol):
+    """Anything with a ``run()`` returning a :class:`JobResult` and a picklable body."""
+
+    def run(self) -> JobResult: ...
+
+
+@dataclass(frozen=True)
+class BuildJob:
+    """Build one audience (optionally one segment) of one config into ``output_dir``."""
+
+    config: Path
+    audience: str
+    output_dir: Path | None = None
+    segment: "Segment | None" = None
+    period: str | None = None
+    now: datetime | None = None
+
+    def run(self) -> JobResult:
+        from .build import build
+        from .config import load_config
+
+        now = self.now or _utcnow()
+        built = build(load_config(self.config), now=now, audience=self.audience, period=self.period,
+                      output_dir=self.output_dir, segment=self.segment)
+        outputs = tuple(p for b in built for p in (b.pdf, b.html, b.csv, b.xlsx) if p is not None)
+        return JobResult(str(self.config), self.audience, self.segment.value if self.segment else None, "ok",
+                         pages=sum(b.pages for b in built), outputs=outputs)
+
+
+@dataclass(frozen=True)
+class SendJob:
+    """Build one delivery group's scorecard and mail it (see :func:`reportgen.deliver.send_group`)."""
+
+    group: "object"  # reportgen.deliver.SendGroup; typed loosely so this module imports nothing heavy
+
+    def run(self) -> JobResult:
+        from .config import load_config
+        from .deliver import send_group
+
+        group = self.group
+        loaded = load_config(group.config)  # type: ignore[attr-defined]
+        spec = next(s for s in loaded.config.deliveries if s.name == group.delivery)  # type: ignore[attr-defined]
+        result = send_group(loaded, spec, group)  # type: ignore[arg-type]
+        failed = [o for o in result.outcomes if not o.ok]
+        return JobResult(str(group.config), spec.audience, group.segment, "failed" if failed else "ok",  # type: ignore[attr-defined]
+                         pages=result.pages, error=failed[0].detail if failed else None,
+                         outputs=tuple({o.pdf for o in result.outcomes if o.pdf}), details=result.outcomes,
+                         server_down=result.server_down)
+
+
+def run_job(job: Job) -> JobResult:
+    """Run one job and time it; any error becomes a failed result with one readable line."""
+    start = time.perf_counter()
+    try:
+        result = job.run()
+    except Exception as exc:  # noqa: BLE001 - the summary reports it; one report never stops the batch
+        result = failed_result(job, exc)
+    return _with_seconds(result, time.perf_counter() - start)
+
+
+def failed_result(job: object, exc: BaseException | str) -> JobResult:
+    """A failed result for ``job`` from an exception (ReportgenError: its message; a bug: type + message)."""
+    if isinstance(exc, str):
+        text = exc
+    else:
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        text = first if isinstance(exc, ReportgenError) else f"{type(exc).__name__}: {first}".rstrip(": ")
+    config, audience, segment = _job_identity(job)
+    return JobResult(config, audience, segment, "failed", error=text)
+
+
+def warm_up() -> None:
+    """Import the heavy libraries once per worker process, before the first job arrives."""
+    import duckdb  # noqa: F401
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import pandas  # noqa: F401
+    import weasyprint  # noqa: F401
+
+    from . import build, compute, data, render  # noqa: F401
+
+
+ResultCallback = Callable[[JobResult], None]
+
+
+def run_jobs(jobs: Sequence[Job], *, workers: int = 1, cluster: str | None = None,
+             on_result: ResultCallback | None = None) -> list[JobResult]:
+    """Run ``jobs`` and return their results in the order given; ``on_result`` sees each as it finishes.
+
+    ``workers=1`` without a cluster runs in this process (no start-up cost; what tests and single
+    deliveries want). ``cluster`` is a Dask scheduler address such as ``tcp://10.0.0.5:8786``.
+    """
+    notify = on_result or (lambda _result: None)
+    if cluster:
+        return _run_on_dask(jobs, cluster, notify)
+    if workers <= 1 or len(jobs) <= 1:
+        results = []
+        for job in jobs:
+            results.append(run_job(job))
+            notify(results[-1])
+        return results
+    return _run_in_processes(jobs, workers, notify)
+
+
+def _run_in_processes(jobs: Sequence[Job], workers: int, notify: ResultCallback) -> list[JobResult]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    results: list[JobResult | None] = [None] * len(jobs)
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context, initializer=warm_up) as pool:
+        futures = {pool.submit(run_job, job): i for i, job in enumerate(jobs)}
+        for future in as_completed(futures):
+            i = futures[future]
+            try:
+                results[i] = future.result()
+            except Exception as exc:  # noqa: BLE001 - a worker that died (BrokenProcessPool) fails its job only
+                results[i] = failed_result(jobs[i], f"worker process failed: {type(exc).__name__}: {exc}")
+            notify(results[i])  # type: ignore[arg-type]
+    return results  # type: ignore[return-value]
+
+
+def _run_on_dask(jobs: Sequence[Job], address: str, notify: ResultCallback) -> list[JobResult]:
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise ReportgenError("--cluster needs Dask: pip install 'reportgen[cluster]'") from None
+    try:
+        client = Client(address, timeout="15s")
+    except (OSError, TimeoutError) as exc:
+        raise ReportgenError(f"cannot connect to the Dask scheduler at {address}: {exc}") from None
+    results: list[JobResult | None] = [None] * len(jobs)
+    with client:
+        client.run(warm_up)
+        futures = [client.submit(run_job, job, pure=False) for job in jobs]
+        index = {future.key: i for i, future in enumerate(futures)}
+        for future in as_completed(futures):
+            i = index[future.key]
+            try:
+                results[i] = future.result()
+            except Exception as exc:  # noqa: BLE001 - a lost worker fails its job, not the batch
+                results[i] = failed_result(jobs[i], f"Dask worker failed: {type(exc).__name__}: {exc}")
+            notify(results[i])  # type: ignore[arg-type]
+    return results  # type: ignore[return-value]
+
+
+def build_jobs(configs: Sequence[Path], *, audience: str | None = None, output_dir: Path | None = None,
+               period: str | None = None, now: datetime | None = None) -> tuple[list[BuildJob], list[JobResult]]:
+    """One job per (config, audience); configs that do not load become failed results straight away."""
+    from .build import audiences_of
+    from .config import load_config
+
+    jobs, failures = [], []
+    for path in configs:
+        try:
+            names = list(audiences_of(load_config(path), audience))
+        except ReportgenError as exc:
+            failures.append(JobResult(str(path), audience or "*", None, "failed", error=str(exc).splitlines()[0]))
+            continue
+        jobs += [BuildJob(path, name, output_dir, None, period, now) for name in names]
+    return jobs, failures
+
+
+def _job_identity(job: object) -> tuple[str, str, str | None]:
+    if isinstance(job, BuildJob):
+        return str(job.config), job.audience, job.segment.value if job.segment else None
+    group = getattr(job, "group", None)
+    if group is not None:
+        return str(group.config), group.delivery, group.segment
+    return repr(job), "", None
+
+
+def _with_seconds(result: JobResult, seconds: float) -> JobResult:
+    from dataclasses import replace
+
+    return replace(result, seconds=seconds)
+
+
+def _utcnow() -> datetime:
+    from datetime import timezone
+
+    return datetime.now(timezone.utc)
+
+
+__all__ = ["BuildJob", "JobResult", "SendJob", "build_jobs", "failed_result", "run_job", "run_jobs", "warm_up"]

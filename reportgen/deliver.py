@@ -1,0 +1,503 @@
+"""Mail a delivery's scorecard for one period: build, check, compose, send each message exactly once.
+
+The flow for one delivery and period (``deliver``)::
+
+    recipients (inline + CSV) -> groups (one, or one per burst segment)
+      per group: build the scorecard from that group's rows -> check the PDF
+        per recipient: body in their locale -> compose -> size check -> ledger claim -> SMTP -> record
+
+A group is the unit of work a batch worker or a Dask worker runs (``send_group``), so bursting a
+hundred regions spreads over processes or machines; the ledger (SQLite on the shared filesystem)
+makes each (delivery, period, recipient) go out once however many processes race for it.
+
+Failure never spreads sideways: a segment whose scorecard cannot be built fails only its own
+recipients, a recipient the server refuses fails only that message. The one exception is the mail
+server itself (unreachable, TLS, login refused): the remaining messages of that group are reported
+as not attempted instead of each waiting through the same retries; nothing of theirs was claimed,
+so the next run sends them.
+"""
+from __future__ import annotations
+
+import difflib
+import logging
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+from zoneinfo import ZoneInfo
+
+from .config import LoadedConfig
+from .delivery.email import Attachment, check_size, compose_message, make_address, make_message_id, render_subject
+from .delivery.email import write_eml
+from .delivery.models import DeliverySpec, Recipient, SmtpSettings, read_recipients_csv
+from .errors import DeliveryError, ReportgenError
+
+if TYPE_CHECKING:
+    from .batch import JobResult
+    from .build import BuiltScorecard, Segment
+    from .compute import Metrics
+    from .delivery.ledger import Ledger
+
+log = logging.getLogger(__name__)
+
+Outcome = Literal["sent", "written", "already_sent", "failed", "unknown"]
+OK_OUTCOMES = frozenset({"sent", "written", "already_sent"})
+DONE_IN_LEDGER = frozenset({"sent", "unknown"})
+"""Ledger states that need no scorecard built: sent, or waiting for a person to check the mail log."""
+
+
+@dataclass(frozen=True)
+class MessageOutcome:
+    """What happened to one recipient's message for one period."""
+
+    delivery: str
+    period: str
+    recipient: str
+    segment: str | None
+    status: Outcome
+    detail: str = ""
+    pdf: Path | None = None
+    eml: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status in OK_OUTCOMES
+
+    def line(self) -> str:
+        """One line for a log or terminal: ``failed  exec 2025-03 ana@x.com [North]: reason``."""
+        where = f" [{self.segment}]" if self.segment else ""
+        detail = f": {self.detail}" if self.detail else ""
+        return f"{self.status:<12} {self.delivery} {self.period} {self.recipient}{where}{detail}"
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """Every message of one delivery run, and whether the mail server itself was unusable."""
+
+    delivery: str
+    period: str
+    outcomes: tuple[MessageOutcome, ...]
+    server_down: bool = False
+
+    @property
+    def failures(self) -> list[MessageOutcome]:
+        return [o for o in self.outcomes if not o.ok]
+
+
+# ------------------------------------------------------------------------------------------------
+# Planning: which period, which recipients, which groups
+# ------------------------------------------------------------------------------------------------
+
+def delivery_period(loaded: LoadedConfig, spec: DeliverySpec, *, now: datetime) -> str:
+    """The period label a delivery reports at ``now``: its fixed label, or the last complete period.
+
+    "Last complete" is judged on the calendar of the delivery's timezone (a 07:00 Berlin run on
+    1 April reports March even though it is still 31 March in UTC) and the scorecard's grain and
+    fiscal year.
+    """
+    if spec.period != "last_complete":
+        return spec.period
+    from .periods import last_complete_period
+
+    sc = loaded.config.scorecard
+    local_day = now.astimezone(ZoneInfo(spec.timezone)).date()
+    return last_complete_period(local_day, sc.grain, sc.fiscal_year_start).label
+
+
+def select_deliveries(loaded: LoadedConfig, names: tuple[str, ...] = (), audience: str | None = None) -> list[DeliverySpec]:
+    """The deliveries to run: all, or those named / of one audience; an unknown name is an error with a hint."""
+    specs = list(loaded.config.deliveries)
+    if not specs:
+        raise DeliveryError(f"{loaded.path} has no 'deliveries:' section; see configs/delivery-example.yaml")
+    known = [s.name for s in specs]
+    for name in names:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" - did you mean {close[0]!r}?" if close else ""
+            raise DeliveryError(f"delivery {name!r} is not declared in {loaded.path}{hint} (declared: {', '.join(known)})")
+    if names:
+        specs = [s for s in specs if s.name in names]
+    if audience is not None:
+        specs = [s for s in specs if s.audience == audience]
+        if not specs:
+            raise DeliveryError(f"no delivery in {loaded.path} sends audience {audience!r}")
+    return specs
+
+
+def resolve_recipients(loaded: LoadedConfig, spec: DeliverySpec) -> list[Recipient]:
+    """Inline recipients, then the CSV's rows for this audience; the first entry of an address wins."""
+    recipients = list(spec.recipients)
+    if spec.recipients_csv is not None:
+        recipients += read_recipients_csv(loaded.resolve(str(spec.recipients_csv)), audience=spec.audience)
+    unique: dict[str, Recipient] = {}
+    for recipient in recipients:
+        unique.setdefault(recipient.email.lower(), recipient)
+    if not unique:
+        raise DeliveryError(f"delivery {spec.name!r} has no recipients (inline 'recipients' or 'recipients_csv')")
+    return list(unique.values())
+
+
+def plan_groups(spec: DeliverySpec, recipients: list[Recipient]) -> tuple[dict[str | None, list[Recipient]], list[Recipient]]:
+    """Recipients by segment (one ``None`` group without bursting), and those a burst cannot place.
+
+    A recipient without a segment in a burst delivery would otherwise have to get either nothing or
+    the whole company's numbers; both are wrong, so they are reported instead.
+    """
+    if spec.burst_by is None:
+        return {None: recipients}, []
+    groups: dict[str | None, list[Recipient]] = {}
+    unplaced = []
+    for recipient in recipients:
+        if recipient.segment is None:
+            unplaced.append(recipient)
+        else:
+            groups.setdefault(recipient.segment, []).append(recipient)
+    return groups, unplaced
+
+
+def smtp_settings(loaded: LoadedConfig) -> SmtpSettings:
+    if loaded.config.smtp is None:
+        raise DeliveryError(f"{loaded.path} has no 'smtp:' section; deliveries need a mail server "
+                            f"(see configs/delivery-example.yaml)")
+    return loaded.config.smtp
+
+
+def ledger_path(loaded: LoadedConfig) -> Path:
+    return loaded.resolve(loaded.config.ledger)
+
+
+def default_output_dir(loaded: LoadedConfig, spec: DeliverySpec, period: str) -> Path:
+    """Where a delivery's scorecards are kept: ``<output_dir>/deliveries/<name>/<period>/``."""
+    return loaded.resolve(loaded.config.scorecard.output_dir) / "deliveries" / spec.name / period
+
+
+# ------------------------------------------------------------------------------------------------
+# Running a delivery
+# ------------------------------------------------------------------------------------------------
+
+GroupRunner = Callable[[list["SendGroup"]], list["JobResult"]]
+
+
+@dataclass(frozen=True)
+class SendGroup:
+    """One build-and-send unit: a delivery's recipients of one segment (or all of them)."""
+
+    config: Path
+    delivery: str
+    period: str
+    segment: str | None
+    recipients: tuple[Recipient, ...]
+    now: datetime
+    output_dir: Path
+    dry_run_dir: Path | None = None
+
+
+def deliver(loaded: LoadedConfig, spec: DeliverySpec, *, period: str, now: datetime,
+            dry_run_dir: Path | None = None, output_dir: Path | None = None,
+            environ: Mapping[str, str] = os.environ, runner: GroupRunner | None = None) -> DeliveryReport:
+    """Send (or with ``dry_run_dir``, write as .eml) every message of ``spec`` for ``period``.
+
+    Configuration problems that concern every message (no smtp section, a credential variable not
+    set, an unreadable recipients file) raise ``DeliveryError`` before anything is built. ``runner``
+    runs the groups elsewhere (worker processes, a Dask cluster); by default they run here, in turn.
+    """
+    from .delivery.smtp import credentials_from_env
+
+    smtp_settings(loaded)
+    if dry_run_dir is None:
+        credentials_from_env(smtp_settings(loaded), environ)  # fail before building anything
+    recipients = resolve_recipients(loaded, spec)
+    groups, unplaced = plan_groups(spec, recipients)
+    outcomes = [MessageOutcome(spec.name, period, r.email, None, "failed",
+                               f"no segment for burst_by {spec.burst_by!r}: add one in the recipients list")
+                for r in unplaced]
+    out_dir = output_dir or default_output_dir(loaded, spec, period)
+    jobs = [SendGroup(loaded.path, spec.name, period, segment, tuple(members), now, out_dir, dry_run_dir)
+            for segment, members in groups.items()]
+    server_down = False
+    if runner is None:
+        for job in jobs:
+            group = send_group(loaded, spec, job, environ=environ)
+            outcomes += group.outcomes
+            server_down = server_down or group.server_down
+    else:
+        for job, result in zip(jobs, runner(jobs)):
+            if result.details:
+                outcomes += list(result.details)
+                server_down = server_down or bool(result.server_down)
+            else:  # the worker died before it could report per message
+                outcomes += [MessageOutcome(spec.name, period, r.email, job.segment, "failed", result.error or "worker failed")
+                             for r in job.recipients]
+    return DeliveryReport(spec.name, period, tuple(outcomes), server_down)
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    outcomes: tuple[MessageOutcome, ...]
+    server_down: bool = False
+    pages: int | None = None
+
+
+def send_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, *,
+               environ: Mapping[str, str] = os.environ) -> GroupResult:
+    """Build one group's scorecard and send it to the group's recipients; never raises for one message."""
+    from .delivery.ledger import Ledger
+
+    ledger = None if job.dry_run_dir is not None else Ledger(ledger_path(loaded))
+    pending = list(job.recipients)
+    outcomes: list[MessageOutcome] = []
+    if ledger is not None:
+        done = _ledger_states(ledger, spec.name, job.period)
+        for r in job.recipients:
+            if done.get(r.email) in DONE_IN_LEDGER:
+                outcomes.append(_outcome(job, r, "already_sent" if done[r.email] == "sent" else "unknown",
+                                         "" if done[r.email] == "sent" else "awaiting review (reportgen history --unknown)"))
+        pending = [r for r in job.recipients if done.get(r.email) not in DONE_IN_LEDGER]
+    if not pending:
+        return GroupResult(tuple(outcomes))
+    try:
+        built, metrics = build_for_group(loaded, spec, job)
+    except ReportgenError as exc:
+        return GroupResult(tuple(outcomes + [_outcome(job, r, "failed", _building_failed(job, exc)) for r in pending]))
+    except Exception as exc:  # a bug in one segment must not stop the others; the log keeps the traceback
+        log.exception("building %s for %s failed", spec.name, job.segment or "all")
+        return GroupResult(tuple(outcomes + [_outcome(job, r, "failed", _building_failed(job, exc)) for r in pending]))
+    sent = _send_messages(loaded, spec, job, built, metrics, pending, ledger, environ)
+    return GroupResult(tuple(outcomes + sent.outcomes), sent.server_down, built.pages)
+
+
+def build_for_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup) -> tuple["BuiltScorecard", "Metrics"]:
+    """The group's scorecard files and metrics; a burst segment must occur in the data.
+
+    Without that check a typo in the recipients CSV ('Nrth') would mail a scorecard of zeros.
+    """
+    from .atomic import check_pdf
+    from .build import Segment, build, compute_for_config, load_data
+
+    segment = Segment(spec.burst_by, job.segment) if spec.burst_by and job.segment is not None else None
+    data = load_data(loaded)
+    if segment is not None:
+        check_segment_exists(data, segment)
+        from .data import restrict_to_segment
+
+        data = restrict_to_segment(data, segment.dimension, segment.value)
+    metrics = compute_for_config(loaded, now=job.now, period=job.period, segment=segment, data=data)
+    job.output_dir.mkdir(parents=True, exist_ok=True)
+    exports = any(fmt in spec.attach for fmt in ("csv", "xlsx"))
+    [built] = build(loaded, now=job.now, audience=spec.audience, period=job.period, output_dir=job.output_dir,
+                    segment=segment, exports=exports)
+    check_pdf(built.pdf)
+    return built, metrics
+
+
+def check_segment_exists(data: object, segment: "Segment") -> None:
+    """Raise ``DeliveryError`` naming the nearest value if no row of any dataset has this segment."""
+    values: set[str] = set()
+    for table, columns in data.columns.items():  # type: ignore[attr-defined]
+        if segment.dimension in columns and table != "targets":
+            rows = data.con.execute(  # type: ignore[attr-defined]
+                f'SELECT DISTINCT CAST("{segment.dimension}" AS VARCHAR) FROM "{table}" '
+                f'WHERE "{segment.dimension}" IS NOT NULL').fetchall()
+            values.update(value for (value,) in rows)
+    if segment.value not in values:
+        close = difflib.get_close_matches(segment.value, sorted(values), n=1)
+        hint = f" - did you mean {close[0]!r}?" if close else f" (values: {', '.join(sorted(values)[:10])})"
+        raise DeliveryError(f"{segment.dimension} {segment.value!r} does not occur in the data{hint}")
+
+
+@dataclass(frozen=True)
+class _Sent:
+    outcomes: list[MessageOutcome]
+    server_down: bool
+
+
+def _send_messages(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, built: "BuiltScorecard",
+                   metrics: "Metrics", recipients: list[Recipient], ledger: "Ledger | None",
+                   environ: Mapping[str, str]) -> _Sent:
+    from .delivery.ledger import send_once
+    from .delivery.smtp import credentials_from_env
+
+    settings = smtp_settings(loaded)
+    attachments = attachments_for(spec, built, job.period)
+    bodies = _BodyCache(loaded, spec, metrics, job.segment)
+    sender = make_address(settings.from_address, settings.from_name)
+    domain = settings.from_address.partition("@")[2]
+    outcomes: list[MessageOutcome] = []
+    for index, recipient in enumerate(recipients):
+        try:
+            locale = recipient.locale or loaded.config.scorecard.locale
+            body = bodies.get(locale)
+            msg = compose_message(
+                sender=sender, recipient=make_address(recipient.email, recipient.name),
+                subject=subject_for(loaded, spec, job.period, job.segment, locale),
+                html_body=body.html, text_body=body.text, inline_images=body.images, attachments=attachments,
+                message_id_domain=domain, message_id=make_message_id(spec.name, job.period, recipient.email, domain),
+            )
+            check_size(msg, settings.max_message_bytes)
+        except ReportgenError as exc:
+            outcomes.append(_outcome(job, recipient, "failed", str(exc), built.pdf))
+            continue
+        if ledger is None:
+            eml = job.dry_run_dir / eml_name(spec.name, job.period, recipient.email)  # type: ignore[operator]
+            job.dry_run_dir.mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
+            write_eml(msg, eml)
+            outcomes.append(_outcome(job, recipient, "written", str(eml), built.pdf, eml))
+            continue
+        try:
+            username, password = credentials_from_env(settings, environ)
+            result = send_once(ledger, delivery=spec.name, period=job.period, recipient=recipient.email, msg=msg,
+                               settings=settings, username=username, password=password)
+        except DeliveryError as exc:  # the server, not this message: stop hammering it
+            outcomes.append(_outcome(job, recipient, "failed", str(exc), built.pdf))
+            outcomes += [_outcome(job, r, "failed", f"not attempted: {exc}", built.pdf) for r in recipients[index + 1:]]
+            return _Sent(outcomes, server_down=True)
+        outcomes.append(_from_send_result(job, recipient, result, built.pdf))
+    return _Sent(outcomes, server_down=False)
+
+
+def _from_send_result(job: SendGroup, recipient: Recipient, result: object, pdf: Path) -> MessageOutcome:
+    if result is None:  # the ledger said no: sent meanwhile by another process, or in flight
+        return _outcome(job, recipient, "already_sent", "claimed by another run", pdf)
+    status = result.status  # type: ignore[attr-defined]
+    if status == "sent" or (status == "partial" and recipient.email in result.accepted):  # type: ignore[attr-defined]
+        return _outcome(job, recipient, "sent", str(result.message_id), pdf)  # type: ignore[attr-defined]
+    if status == "unknown":
+        return _outcome(job, recipient, "unknown", f"{result.error}; check the mail log, then "  # type: ignore[attr-defined]
+                        f"`reportgen resolve`", pdf)
+    return _outcome(job, recipient, "failed", result.error or status, pdf)  # type: ignore[attr-defined]
+
+
+class _BodyCache:
+    """One body per locale: charts and tables are drawn once however many readers share a language."""
+
+    def __init__(self, loaded: LoadedConfig, spec: DeliverySpec, metrics: "Metrics", segment: str | None) -> None:
+        from .build import audiences_of
+
+        self._loaded, self._spec, self._metrics, self._segment = loaded, spec, metrics, segment
+        self._audience = audiences_of(loaded, spec.audience)[spec.audience]
+        self._bodies: dict[str, object] = {}
+
+    def get(self, locale: str):  # noqa: ANN201 - EmailBody, imported lazily
+        if locale not in self._bodies:
+            from .emailbody import render_email_body
+
+            self._bodies[locale] = render_email_body(self._metrics, self._loaded, self._audience, locale=locale,
+                                                     segment_label=segment_label(self._spec, self._segment, locale))
+        return self._bodies[locale]
+
+
+def subject_for(loaded: LoadedConfig, spec: DeliverySpec, period: str, segment: str | None, locale: str) -> str:
+    """The delivery's subject template filled in, with the period written in the reader's language."""
+    from .build import audiences_of
+    from .fmt import format_period
+
+    sc = loaded.config.scorecard
+    audience = audiences_of(loaded, spec.audience)[spec.audience]
+    return render_subject(spec.subject, title=audience.title or sc.title, period=format_period(period, locale=locale),
+                          company=sc.company, segment=segment)
+
+
+def segment_label(spec: DeliverySpec, segment: str | None, locale: str) -> str:
+    """'Region: North' in the reader's language, as the PDF's title shows it."""
+    if segment is None or spec.burst_by is None:
+        return ""
+    from .fmt import translate
+    from .render import DIMENSION_LABELS
+
+    word = DIMENSION_LABELS.get(spec.burst_by, spec.burst_by.capitalize())
+    return f"{translate(word, locale)}: {segment}"
+
+
+def attachments_for(spec: DeliverySpec, built: "BuiltScorecard", period: str) -> list[Attachment]:
+    """The ``attach:`` formats as attachments, byte for byte as written to disk."""
+    files = {"pdf": built.pdf, "html": built.html, "csv": built.csv, "xlsx": built.xlsx}
+    attachments = []
+    for fmt in spec.attach:
+        path = files[fmt]
+        if path is None:
+            raise DeliveryError(f"delivery {spec.name!r} attaches {fmt} but the build wrote none")
+        attachments.append(Attachment.for_format(fmt, f"{path.stem}-{period}{path.suffix}", path.read_bytes()))
+    return attachments
+
+
+def eml_name(delivery: str, period: str, recipient: str) -> str:
+    """A file name for a dry-run message that sorts by delivery and period and is safe on every OS."""
+    return re.sub(r"[^A-Za-z0-9@._-]", "_", f"{delivery}-{period}-{recipient}") + ".eml"
+
+
+def _ledger_states(ledger: "Ledger", delivery: str, period: str) -> dict[str, str]:
+    return {e.recipient: e.status for e in ledger.history(delivery, limit=1_000_000) if e.period == period}
+
+
+def _outcome(job: SendGroup, recipient: Recipient, status: Outcome, detail: str = "", pdf: Path | None = None,
+             eml: Path | None = None) -> MessageOutcome:
+    return MessageOutcome(job.delivery, job.period, recipient.email, job.segment, status, detail, pdf, eml)
+
+
+def _building_failed(job: SendGroup, exc: BaseException) -> str:
+    what = f"the scorecard for {job.segment!r}" if job.segment is not None else "the scorecard"
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    prefix = "" if isinstance(exc, ReportgenError) else f"{type(exc).__name__}: "
+    return f"building {what} failed: {prefix}{text}"
+
+
+# ------------------------------------------------------------------------------------------------
+# Scheduled runs
+# ------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SlotRun:
+    """One schedule slot of one delivery: sent (with its report) or missed (beyond grace)."""
+
+    delivery: str
+    slot: datetime
+    status: Literal["sent", "missed"]
+    report: DeliveryReport | None = None
+
+    def line(self) -> str:
+        local = self.slot.isoformat(timespec="minutes")
+        if self.status == "missed":
+            return f"missed       {self.delivery} slot {local}: more than the grace period late, not sent"
+        assert self.report is not None
+        failed = len(self.report.failures)
+        return (f"ran          {self.delivery} slot {local} period {self.report.period}: "
+                f"{len(self.report.outcomes) - failed} ok, {failed} failed")
+
+
+def run_due(loaded: LoadedConfig, *, now: datetime, environ: Mapping[str, str] = os.environ,
+            runner: GroupRunner | None = None, deliveries: list[DeliverySpec] | None = None) -> list[SlotRun]:
+    """Handle every slot that came due since each delivery's last recorded run (cron/systemd entry point).
+
+    Due slots are sent (period = the last complete period at the slot time), missed ones (older than
+    ``grace_hours``) are only reported; both are then recorded in the ledger so they are never
+    handled twice. A slot whose run found the mail server unusable is *not* recorded, so the next
+    invocation within the grace period tries it again (messages already sent are skipped by the
+    ledger). A delivery that fails as a whole (e.g. a credential missing) is reported and the other
+    deliveries still run.
+    """
+    from .delivery.ledger import Ledger
+    from .delivery.schedule import due_slots
+
+    ledger = Ledger(ledger_path(loaded))
+    runs: list[SlotRun] = []
+    for spec in deliveries if deliveries is not None else loaded.config.deliveries:
+        due, missed = due_slots(spec.schedule, spec.timezone, last_run=ledger.last_run(spec.name), now=now,
+                                grace=timedelta(hours=spec.grace_hours))
+        runs += [SlotRun(spec.name, slot, "missed") for slot in missed]
+        if missed:
+            ledger.record_run(spec.name, missed[-1])
+        for slot in due:
+            period = delivery_period(loaded, spec, now=slot)
+            try:
+                report = deliver(loaded, spec, period=period, now=now, environ=environ, runner=runner)
+            except ReportgenError as exc:
+                report = DeliveryReport(spec.name, period, (MessageOutcome(spec.name, period, "*", None, "failed",
+                                                                           str(exc)),), server_down=True)
+            runs.append(SlotRun(spec.name, slot, "sent", report))
+            if report.server_down:
+                break  # leave this and later slots unrecorded: retried next time, within grace
+            ledger.record_run(spec.name, slot)
+    return runs

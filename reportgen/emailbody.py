@@ -1,0 +1,239 @@
+"""The email itself: headline KPIs as an email-safe HTML body and the same numbers as plain text.
+
+Mail clients are not browsers. Outlook on Windows lays HTML out with Word's engine (no flexbox, no
+grid, patchy CSS), Gmail drops ``<style>`` blocks in some views and proxies or blocks remote images,
+and nobody shows SVG. So the HTML body is nested tables with inline styles, at most 600 px wide, and
+its charts are small PNGs carried inside the message (``multipart/related``, referenced as
+``cid:...``): the body never fetches anything. The plain-text part carries the same numbers for
+text-only readers and for spam filters that compare the two parts; it uses fmt's ``context="text"``
+(ASCII hyphen instead of U+2212).
+
+The PDF scorecard is the document of record and is attached; the body is its summary, so it shows
+only the audience's first few KPIs, each with its value, the variance against plan and prior year
+and its status written out as a word (colour alone is invisible to colour-blind readers and lost
+when a message is printed in black and white).
+"""
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from . import fmt
+
+if TYPE_CHECKING:
+    from .compute import Metrics
+    from .config import Audience, LoadedConfig
+
+HEADLINE_LIMIT = 6
+"""KPIs in the body; the attached scorecard has the rest (a phone screen shows about six rows)."""
+
+CHART_PREFERENCE = ("revenue", "pipeline_value", "deals_won", "win_rate", "mrr", "new_customers")
+"""Trend charts in the body: the first two of these the audience shows (falls back to its first KPIs)."""
+
+MAX_CHARTS = 2
+CHART_WIDTH_PX, CHART_HEIGHT_PX = 560, 150
+"""Display size in CSS pixels; the PNG has twice as many pixels so it stays sharp on HiDPI screens."""
+
+STATUS_TEXT_COLORS = {"good": "#00704f", "warning": "#8a5a00", "bad": "#b33c00"}
+"""Darker than the chart colours so the status word keeps a 4.5:1 contrast on white (WCAG AA)."""
+
+TEMPLATE = "email/scorecard.html"
+
+
+@dataclass(frozen=True)
+class HeadlineKpi:
+    """One KPI row of the email, every value already formatted for one locale and context."""
+
+    id: str
+    name: str
+    value: str
+    vs_plan: str | None
+    vs_prior_year: str | None
+    status: str
+    status_text: str
+    status_color: str
+
+
+@dataclass(frozen=True)
+class EmailChart:
+    """An inline chart: its Content-ID, PNG bytes and the sentence shown when images are blocked."""
+
+    cid: str
+    png: bytes
+    title: str
+    alt: str
+
+
+@dataclass(frozen=True)
+class EmailBody:
+    """Both alternatives of a message body and the images the HTML refers to by Content-ID."""
+
+    html: str
+    text: str
+    images: dict[str, bytes]
+
+
+def headline_kpis(metrics: "Metrics", kpi_ids: list[str], *, locale: str, currency: str,
+                  context: fmt.Context = "html", limit: int = HEADLINE_LIMIT) -> list[HeadlineKpi]:
+    """The first ``limit`` KPIs of ``kpi_ids`` that have a value in the reported period."""
+    period = metrics.periods[-1].label
+    rows = []
+    for kid in kpi_ids:
+        row = metrics.row(kid, period) if kid in metrics.kpis and kid not in metrics.unavailable else None
+        if row is None or _missing(row["value"]):
+            continue
+        kpi = metrics.kpis[kid]
+        value = float(row["value"])
+        status = str(row["status"] or "")
+        rows.append(HeadlineKpi(
+            id=kid,
+            name=kpi.name,
+            value=fmt.format_value(value, kpi.unit, locale=locale, currency=currency, context=context),
+            vs_plan=variance_text(value, row["target"], kpi.unit, locale=locale, currency=currency, context=context),
+            vs_prior_year=variance_text(value, row["year_ago"], kpi.unit, locale=locale, currency=currency,
+                                        context=context),
+            status=status,
+            status_text=fmt.translate(status, locale) if status else "",
+            status_color=STATUS_TEXT_COLORS.get(status, "#595959"),
+        ))
+        if len(rows) == limit:
+            break
+    return rows
+
+
+def variance_text(value: float, reference: Any, unit: fmt.Unit, *, locale: str, currency: str,
+                  context: fmt.Context) -> str | None:
+    """``+$12,300 (+3.0%)`` against a reference; rates vary in points only (``+2.1 pp``); None if no reference.
+
+    A relative change of a percentage ("+20% of 10%") is easily misread, so percent KPIs show the
+    difference in percentage points alone, as the PDF does.
+    """
+    if _missing(reference):
+        return None
+    reference = float(reference)
+    delta = value - reference
+    text = fmt.format_delta(delta, unit, locale=locale, currency=currency, context=context)
+    if unit != "percent" and reference != 0:
+        text += f" ({fmt.format_change(delta / abs(reference), locale=locale, context=context)})"
+    return text
+
+
+def chart_kpis(metrics: "Metrics", kpi_ids: list[str], limit: int = MAX_CHARTS) -> list[str]:
+    """Which KPIs get a trend chart: preferred ones the audience shows first, then its others."""
+    usable = [k for k in kpi_ids if k in metrics.kpis and k not in metrics.unavailable
+              and metrics.series(k).notna().sum() >= 2]
+    ordered = [k for k in CHART_PREFERENCE if k in usable] + [k for k in usable if k not in CHART_PREFERENCE]
+    return ordered[:limit]
+
+
+def trend_png(metrics: "Metrics", kid: str, *, locale: str, currency: str) -> bytes:
+    """A small column chart of one KPI over the history window, as an indexed-colour PNG of a few KB.
+
+    Matplotlib's Agg backend through a bare ``Figure`` (no pyplot: no global state, safe in worker
+    threads). The reported period is dark, earlier ones grey, as in the PDF's trend charts.
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+    from PIL import Image
+
+    from .charts import AC_COLOR, AXIS_COLOR, MUTED_BAR_COLOR, TEXT_COLOR
+
+    kpi = metrics.kpis[kid]
+    series = metrics.series(kid)
+    labels = [fmt.format_period_short(label, locale=locale) for label in series.index]
+    values = [0.0 if _missing(v) else float(v) for v in series.to_list()]
+    dpi = 200
+    fig = Figure(figsize=(CHART_WIDTH_PX / 100, CHART_HEIGHT_PX / 100), dpi=dpi)
+    axes = fig.add_axes((0.11, 0.2, 0.87, 0.74))
+    colors = [MUTED_BAR_COLOR] * (len(values) - 1) + [AC_COLOR]
+    axes.bar(range(len(values)), values, color=colors, width=0.7)
+    axes.yaxis.set_major_locator(MaxNLocator(3))
+    axes.yaxis.set_major_formatter(FuncFormatter(
+        lambda y, _pos: fmt.format_value(y, kpi.unit, locale=locale, currency=currency, context="text", compact=True)))
+    step = max(1, math.ceil(len(labels) / 6))
+    axes.set_xticks(range(0, len(labels), step), labels[::step])
+    axes.tick_params(labelsize=7, colors=TEXT_COLOR, length=0)
+    for side in ("top", "right", "left"):
+        axes.spines[side].set_visible(False)
+    axes.spines["bottom"].set_color(AXIS_COLOR)
+    axes.grid(axis="y", color="#e6e6e6", linewidth=0.6)
+    axes.set_axisbelow(True)
+    raw = io.BytesIO()
+    fig.savefig(raw, format="png", dpi=dpi, facecolor="white")
+    # 16 colours are plenty for grey bars and text; the palette PNG is a fraction of the RGBA one.
+    image = Image.open(io.BytesIO(raw.getvalue())).convert("RGB").quantize(colors=16)
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def email_charts(metrics: "Metrics", kpi_ids: list[str], *, locale: str, currency: str) -> list[EmailChart]:
+    """Up to two trend charts with Content-IDs that are stable within one message."""
+    charts = []
+    history = len(metrics.periods)
+    for kid in chart_kpis(metrics, kpi_ids):
+        name = metrics.kpis[kid].name
+        latest = metrics.series(kid).iloc[-1]
+        value = fmt.format_value(None if _missing(latest) else float(latest), metrics.kpis[kid].unit,
+                                 locale=locale, currency=currency, context="text")
+        period = fmt.format_period(metrics.periods[-1].label, locale=locale)
+        charts.append(EmailChart(
+            cid=f"trend-{kid.replace('_', '-')}",
+            png=trend_png(metrics, kid, locale=locale, currency=currency),
+            title=name,
+            alt=f"{name}, {history} periods; {period}: {value}",
+        ))
+    return charts
+
+
+def render_email_body(metrics: "Metrics", loaded: "LoadedConfig", audience: "Audience", *, locale: str,
+                      segment_label: str = "", charts: list[EmailChart] | None = None) -> EmailBody:
+    """The HTML and plain-text bodies for readers of one locale (the PDF is attached separately).
+
+    ``charts`` defaults to :func:`email_charts`; pass them in to draw them once for many recipients.
+    """
+    from .render import Formats, audience_kpis, make_environment
+
+    sc = loaded.config.scorecard
+    ids = audience_kpis(metrics, loaded, audience)
+    if charts is None:
+        charts = email_charts(metrics, ids, locale=locale, currency=sc.currency)
+    title = audience.title or sc.title
+    period = fmt.format_period(metrics.periods[-1].label, locale=locale)
+    html_rows = headline_kpis(metrics, ids, locale=locale, currency=sc.currency, context="html")
+    text_rows = headline_kpis(metrics, ids, locale=locale, currency=sc.currency, context="text")
+    env = make_environment(formats=Formats(locale, sc.currency))
+    html = env.get_template(TEMPLATE).render(
+        title=title, company=sc.company, period=period, segment_label=segment_label, kpis=html_rows,
+        charts=charts, lang=locale.split("_")[0], primary_color=sc.primary_color,
+        more=max(0, len(ids) - len(html_rows)),
+    )
+    text = plain_text_body(title=title, company=sc.company, period=period, segment_label=segment_label,
+                           kpis=text_rows, locale=locale)
+    return EmailBody(html=html, text=text, images={chart.cid: chart.png for chart in charts})
+
+
+def plain_text_body(*, title: str, company: str, period: str, segment_label: str, kpis: list[HeadlineKpi],
+                    locale: str) -> str:
+    """The text/plain alternative: same numbers as the HTML, one KPI per block, no layout to break."""
+    t = lambda key: fmt.translate(key, locale)  # noqa: E731
+    heading = " - ".join(part for part in (title, segment_label) if part)
+    lines = [heading, " - ".join(part for part in (company, period) if part), ""]
+    for kpi in kpis:
+        status = f"  [{t('Status')}: {kpi.status_text}]" if kpi.status_text else ""
+        lines.append(f"{kpi.name}: {kpi.value}{status}")
+        variances = [f"{t(label)} {text}" for label, text in (("vs plan", kpi.vs_plan),
+                                                            ("vs prior year", kpi.vs_prior_year)) if text]
+        if variances:
+            lines.append("    " + "; ".join(variances))
+    lines += ["", t("The full scorecard is attached as a PDF.")]
+    return "\n".join(lines) + "\n"
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return not math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return True
