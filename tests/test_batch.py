@@ -1,0 +1,80 @@
+"""`reportgen batch` and reportgen.batch: parallel builds in spawned worker processes, one failure isolated."""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from reportgen.atomic import check_pdf
+from reportgen.batch import BuildJob, JobResult, run_jobs
+from tests.test_deliver import SAMPLES, run_cli
+
+
+def small_config(path: Path, *, title: str, deals: Path = SAMPLES / "deals.csv") -> Path:
+    path.write_text(textwrap.dedent(f"""\
+        scorecard:
+          title: {title}
+          as_of: 2025-12-31
+          history: 6
+          forecast_periods: 0
+          breakdowns: []
+        datasets:
+          deals: {{path: {deals}}}
+        kpis: [revenue, deals_won, win_rate]
+        audiences:
+          executive: {{template: executive}}
+        """))
+    return path
+
+
+def test_batch_builds_the_good_configs_and_names_the_broken_one(tmp_path: Path) -> None:
+    good = [small_config(tmp_path / "east.yaml", title="East"), small_config(tmp_path / "west.yaml", title="West")]
+    broken = small_config(tmp_path / "broken.yaml", title="Broken", deals=tmp_path / "missing" / "deals.csv")
+    out = tmp_path / "out"
+
+    result = run_cli("batch", good[0], broken, good[1], "--workers", "2", "-o", out, "--now", "2026-01-02T00:00Z")
+
+    assert result.exit_code == 1
+    for config in good:
+        pdf = out / f"{config.stem}-executive.pdf"
+        assert check_pdf(pdf) >= 1
+    assert not (out / "broken-executive.pdf").exists()
+    failure_lines = [line for line in result.stderr.splitlines() if line.startswith("FAILED")]
+    assert len(failure_lines) == 1
+    assert failure_lines[0].startswith(f"FAILED {broken} [executive]: ")
+    assert "missing/deals.csv" in failure_lines[0]
+    assert "batch summary" in result.stdout and "failed" in result.stdout
+    assert result.stdout.count(" ok ") == 2
+
+
+def test_a_config_that_does_not_load_is_a_failed_row_not_a_crash(tmp_path: Path) -> None:
+    good = small_config(tmp_path / "good.yaml", title="Good")
+    invalid = tmp_path / "invalid.yaml"
+    invalid.write_text("datasets: {deals: {path: x.csv}}\nkpis: [revenu]\n")
+
+    result = run_cli("batch", good, invalid, "-o", tmp_path / "out")
+
+    assert result.exit_code == 1
+    assert check_pdf(tmp_path / "out" / "good-executive.pdf") >= 1
+    [line] = [line for line in result.stderr.splitlines() if line.startswith("FAILED")]
+    assert line == f"FAILED {invalid} [*]: {invalid}:2:8: unknown KPI 'revenu' - did you mean 'revenue'? " \
+                   "(a custom KPI needs 'expression' or 'measure'; `reportgen kpis` lists the built-ins)"
+
+
+class _Explodes:
+    """A job with a bug in it (not a ReportgenError): reported with its type, the others still run."""
+
+    def run(self) -> JobResult:
+        raise ZeroDivisionError("division by zero")
+
+
+def test_run_jobs_in_process_keeps_order_and_isolates_a_bug(tmp_path: Path) -> None:
+    config = small_config(tmp_path / "a.yaml", title="A")
+    seen: list[str] = []
+
+    results = run_jobs([_Explodes(), BuildJob(config, "executive", tmp_path / "out")],
+                       on_result=lambda r: seen.append(r.status))
+
+    assert [r.status for r in results] == ["failed", "ok"] == seen
+    assert results[0].error == "ZeroDivisionError: division by zero"
+    assert results[1].pages and results[1].seconds > 0
+    assert check_pdf(tmp_path / "out" / "a-executive.pdf") == results[1].pages
