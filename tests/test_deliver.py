@@ -321,3 +321,20 @@ def test_delivery_period_uses_the_delivery_timezone(tmp_path: Path) -> None:
     # 23:30 UTC on 31 January is already 1 February in Berlin: January is complete there
     assert delivery_period(loaded, spec, now=datetime(2026, 1, 31, 23, 30, tzinfo=timezone.utc)) == "2026-01"
     assert delivery_period(loaded, spec, now=datetime(2026, 1, 31, 22, 30, tzinfo=timezone.utc)) == "2025-12"
+
+
+def test_delivery_example_config_is_valid_and_its_regions_exist_in_the_sample_data() -> None:
+    from reportgen.build import Segment, load_data
+    from reportgen.deliver import check_segment_exists, plan_groups, resolve_recipients
+
+    loaded = load_config(REPO / "configs" / "delivery-example.yaml")
+    specs = {spec.name: spec for spec in loaded.config.deliveries}
+    assert set(specs) == {"executive-monthly", "regional-monthly"}
+    assert (specs["executive-monthly"].schedule, specs["executive-monthly"].timezone) == ("0 7 1 * *", "Europe/Berlin")
+    assert loaded.config.smtp is not None and loaded.config.smtp.password_env == "REPORTGEN_SMTP_PASSWORD"
+    regional = specs["regional-monthly"]
+    groups, unplaced = plan_groups(regional, resolve_recipients(loaded, regional))
+    assert unplaced == [] and set(groups) == set(REGIONS)
+    data = load_data(loaded)
+    for region in groups:
+        check_segment_exists(data, Segment("region", region))  # raises on a typo in the CSV
