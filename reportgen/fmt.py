@@ -117,6 +117,13 @@ _LABEL_ROWS: tuple[tuple[str, str, str], ...] = (
     ("Change", "Veränderung", "Variation"),
     ("Total", "Gesamt", "Total"),
     ("Other", "Sonstige", "Autres"),
+    ("Growth", "Wachstum", "Croissance"),
+    ("Efficiency", "Effizienz", "Efficacité"),
+    ("Customers", "Kunden", "Clients"),
+    ("Activity", "Aktivität", "Activité"),
+    ("KPI overview", "KPI-Übersicht", "Vue d'ensemble des KPI"),
+    ("Formula", "Formel", "Formule"),
+    ("Win rate", "Gewinnquote", "Taux de réussite"),
     # Units and period templates ({week}, {year}, {yy} are filled in by format_period*).
     ("pp", "Pp.", "pts"),
     ("Week {week}, {year}", "KW {week} {year}", "Semaine {week} {year}"),
