@@ -105,12 +105,19 @@ def validate_command(config: Path) -> None:
 @click.option("--to", "last", help="Last period.")
 @click.option("--grain", type=click.Choice(["month", "quarter", "year", "week"]), help="Period grain.")
 @click.option("--by", "by", multiple=True, help="Add breakdown rows by this dimension (repeatable).")
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="CSV file to write.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="CSV file to write.")
+@click.option("--explain", is_flag=True, help="Print the SQL the engine would run, and exit.")
 def compute_command(config: Path | None, datasets_dir: Path | None, first: str | None, last: str | None,
-                    grain: str | None, by: tuple[str, ...], output: Path) -> None:
+                    grain: str | None, by: tuple[str, ...], output: Path | None, explain: bool) -> None:
     """Write the metric table (one row per KPI x period x segment) as CSV; empty value = missing."""
     from .atomic import atomic_write_text
     from .compute import compute_metrics, resolve_kpis
+
+    if explain:
+        _explain(config, datasets_dir, list(by))
+        return
+    if output is None:
+        raise ReportgenError("compute needs -o/--output FILE (or --explain)")
 
     if datasets_dir is not None:
         from .data import load_canonical_folder
@@ -142,6 +149,25 @@ def compute_command(config: Path | None, datasets_dir: Path | None, first: str |
     output.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(output, metrics.table.to_csv(index=False))
     click.echo(f"wrote {output} ({len(metrics.table)} rows, {metrics.periods[0].label} .. {metrics.periods[-1].label})")
+
+
+def _explain(config: Path | None, datasets_dir: Path | None, by: list[str]) -> None:
+    from .compute import availability, explain, plan_for, resolve_kpis
+
+    if datasets_dir is not None:
+        from .data import load_canonical_folder
+
+        data, kpis = load_canonical_folder(datasets_dir), resolve_kpis(None)
+    elif config is not None:
+        from .data import load_datasets
+
+        loaded = _load(config)
+        data, kpis = load_datasets(loaded), resolve_kpis(loaded.config.kpis)
+        by = by or [d for d in loaded.config.scorecard.breakdowns if any(d in c for c in data.columns.values())]
+    else:
+        raise ReportgenError("give a CONFIG file or --datasets DIR")
+    missing = availability(kpis, data)
+    click.echo(explain(plan_for(data, {k: v for k, v in kpis.items() if k not in missing}, by)))
 
 
 def _convert_label(label: str | None, grain: str | None) -> str | None:

@@ -348,6 +348,13 @@ def plan_queries(kpis: dict[str, ResolvedKpi], dimensions: dict[str, list[str]] 
     return queries
 
 
+def plan_for(data: "LoadedData", kpis: dict[str, ResolvedKpi], breakdowns: list[str] | tuple[str, ...] = ()
+             ) -> list[MeasureQuery]:
+    """The queries for these (available) KPIs with the breakdowns each dataset supports."""
+    used = set().union(*(kpi_datasets(v, kpis) for v in kpis.values())) if kpis else set()
+    return plan_queries(kpis, {ds: [d for d in breakdowns if data.has(ds, d)] for ds in used})
+
+
 def additive_columns(queries: list[MeasureQuery]) -> set[str]:
     """Result columns that are sums or counts (zero over no rows)."""
     return {col for q in queries for col, sql in q.measures if _is_additive(sql)}
@@ -582,9 +589,7 @@ def compute_metrics(data: "LoadedData", kpis: dict[str, ResolvedKpi], periods: l
     seen_segments: dict[tuple[str, str], set[str]] = {}
     frames = []
 
-    datasets_used = set().union(*(kpi_datasets(v, usable) for v in usable.values())) if usable else set()
-    dims_by_dataset = {ds: [d for d in breakdowns if data.has(ds, d)] for ds in datasets_used}
-    queries = plan_queries(usable, dims_by_dataset)
+    queries = plan_for(data, usable, breakdowns)
     results = run_queries(data, queries, extended)
     additive = additive_columns(queries)
     empty = pd.DataFrame(index=pd.MultiIndex.from_tuples([], names=["segment", "ord"]))

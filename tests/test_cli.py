@@ -94,3 +94,10 @@ def test_unknown_audience_suggests(repo_root: Path, tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "audience 'executiv' is not declared" in result.stderr and "did you mean 'executive'?" in result.stderr
     assert not list(tmp_path.iterdir())  # nothing half-written
+
+
+def test_compute_explain_prints_the_sql(repo_root: Path) -> None:
+    result = run("compute", str(repo_root / "configs" / "crm-sales-opportunities.yaml"), "--explain")
+    assert result.returncode == 0, result.stderr
+    assert "GROUP BY GROUPING SETS ((d.ord), (d.ord, t.\"region\")" in result.stdout
+    assert result.stdout.count("WITH base AS") >= 5
