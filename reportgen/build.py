@@ -68,8 +68,9 @@ def load_data(loaded: LoadedConfig, segment: Segment | None = None) -> "LoadedDa
 
 def compute_for_config(loaded: LoadedConfig, *, now: datetime, period: str | None = None,
                        first: str | None = None, segment: Segment | None = None,
-                       data: "LoadedData | None" = None) -> "Metrics":
-    """Load the data and compute every KPI of the config over its history window."""
+                       data: "LoadedData | None" = None, with_breakdowns: bool = True) -> "Metrics":
+    """Load the data and compute every KPI of the config over its history window (and, unless
+    ``with_breakdowns`` is False, per segment of every configured breakdown dimension)."""
     from .compute import compute_metrics, resolve_kpis
 
     sc = loaded.config.scorecard
@@ -78,6 +79,8 @@ def compute_for_config(loaded: LoadedConfig, *, now: datetime, period: str | Non
     data = data or load_data(loaded, segment)
     kpis = resolve_kpis(loaded.config.kpis)
     breakdowns = [d for d in sc.breakdowns if any(d in cols for cols in data.columns.values())]
+    if not with_breakdowns:
+        breakdowns = []
     if segment:
         breakdowns = [d for d in breakdowns if d != segment.dimension]
     return compute_metrics(data, kpis, period_range(start, report), breakdowns=breakdowns)
@@ -113,12 +116,15 @@ def build(loaded: LoadedConfig, *, now: datetime, audience: str | None = None, p
     from .render import render_audience
 
     t0 = time.perf_counter()
-    metrics = compute_for_config(loaded, now=now, period=period, segment=segment)
+    audiences = audiences_of(loaded, audience)
+    # the built-in executive and client templates show no breakdowns: skip computing them
+    needs_breakdowns = any(a.template not in ("executive", "client") for a in audiences.values())
+    metrics = compute_for_config(loaded, now=now, period=period, segment=segment, with_breakdowns=needs_breakdowns)
     t_data = time.perf_counter() - t0
     out_dir = output_dir or loaded.resolve(loaded.config.scorecard.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     built = []
-    for name, aud in audiences_of(loaded, audience).items():
+    for name, aud in audiences.items():
         stem = output_stem(loaded, name, segment)
         rendered = render_audience(metrics, loaded, name, aud, now=now, segment=segment)
         pages = check_pdf(rendered.pdf)
