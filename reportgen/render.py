@@ -439,11 +439,14 @@ def trend_view(metrics: "Metrics", view: KpiView, formats: Formats, *, periods: 
 
 
 def leaderboard(metrics: "Metrics", formats: Formats) -> list[dict[str, Any]]:
-    """Reps by revenue with quota attainment (revenue against the rep's target), deals won, win rate."""
+    """Reps ranked by quota attainment (revenue against the rep's own target; revenue breaks ties and
+    ranks reps without a quota last), with deals won and win rate."""
     period = metrics.periods[-1].label
     frame = metrics.breakdown("revenue", "rep", period) if "revenue" in metrics.kpis else None
     if frame is None or frame.empty:
         return []
+    frame = frame.sort_values(["achievement", "value"], ascending=False, na_position="last")
+    frame = frame.assign(rank=range(1, len(frame) + 1))
     extra = {k: metrics.breakdown(k, "rep", period).set_index("segment")["value"]
              for k in ("deals_won", "win_rate", "pipeline_value") if k in metrics.kpis}
     top = max([_num(v) for v in frame["achievement"] if not _missing(v)] + [1.2])

@@ -544,8 +544,13 @@ def _targets(deals: pd.DataFrame, leads: pd.DataFrame, subs: pd.DataFrame, spend
     revenue_plan = np.round(seasonal_plan(monthly_revenue(deals, cal), cal, 1.05), -3)
     rows = [pd.DataFrame({"period": periods, "kpi": "revenue", "value": revenue_plan, "scope": "all"})]
 
-    skill = np.array([r.skill for r in REPS])
-    quota_share = (1.0 + 0.3 * (skill - 1.0)) / (1.0 + 0.3 * (skill - 1.0)).sum()
+    # quotas are set the way sales leaders set them: from each rep's track record, pulled halfway to
+    # an even split, so strong reps carry more quota and attainment spreads around 100%
+    won_deals = deals[(deals["stage"] == "won") & deals["close_date"].notna()]
+    amounts = pd.to_numeric(won_deals["amount"], errors="coerce")
+    by_rep = amounts.groupby(won_deals["rep_idx"]).sum()
+    history_share = np.array([by_rep.get(i, 0.0) for i in range(len(REPS))]) / max(by_rep.sum(), 1.0)
+    quota_share = 0.5 * history_share + 0.5 / len(REPS)
     for rep, share in zip(REPS, quota_share):
         rows.append(pd.DataFrame({"period": periods, "kpi": "revenue",
                                   "value": np.round(revenue_plan * share, -2), "scope": rep.name}))
