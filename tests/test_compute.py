@@ -174,3 +174,18 @@ def test_status_thresholds_and_edges() -> None:
     # 100% good; 95% warning; 80% bad; zero churn meets a 2% churn target; 5 days against a 4-day
     # target is 80% (bad); missing value or reference: no status; -2% growth beats a -5% target
     assert got == ["good", "warning", "bad", "good", "bad", "", "", "good"]
+
+
+def test_fiscal_quarter_and_iso_week_grains(tmp_path: Path) -> None:
+    cfg = scorecard(tmp_path, "kpis: [revenue, deals_won]\n")
+    text = cfg.read_text().replace("scorecard: {as_of: 2025-02-28, history: 2,",
+                                   "scorecard: {as_of: 2025-02-28, history: 2, grain: quarter, fiscal_year_start: 2,")
+    cfg.write_text(text)
+    m = compute(cfg)
+    # fiscal year starting in February: FY2026-Q1 is Feb-Apr 2025, FY2025-Q4 is Nov 2024-Jan 2025
+    assert [p.label for p in m.periods] == ["FY2025-Q4", "FY2026-Q1"]
+    assert value(m, "revenue", "FY2025-Q4") == 100_000 and value(m, "revenue", "FY2026-Q1") == 120_000
+    cfg.write_text(text.replace("grain: quarter, fiscal_year_start: 2,", "grain: week,"))
+    m = compute(cfg, period="2025-W07")
+    # D2 closes Mon 2025-02-10 and D3 Fri 2025-02-14: both in ISO week 7
+    assert value(m, "revenue", "2025-W07") == 120_000 and value(m, "deals_won", "2025-W06") == 0
