@@ -387,20 +387,25 @@ def load_dataset(con: "duckdb.DuckDBPyConnection", name: str, ds: "Dataset",
                     f"Map it under datasets.{name}.columns (source name: {spec.name})")
             continue
         present.append(spec.name)
+        # the raw text is kept (until the table is final) only where a value can be unreadable:
+        # a typed source column (Parquet, SQL) has no unparseable values to count
+        textual = src_type.upper().startswith("VARCHAR") or src_type.upper() == "TEXT"
+        raw = f"NULLIF(trim(CAST({expr} AS VARCHAR)), '') AS {_q(spec.name + '__raw')}"
         if spec.type in ("id", "text"):
             select.append(f"NULLIF(trim(CAST({expr} AS VARCHAR)), '') AS {_q(spec.name)}")
         elif spec.type == "number":
             select.append(f"{_number_sql(expr, src_type, ds.decimal)} AS {_q(spec.name)}")
-            select.append(f"NULLIF(trim(CAST({expr} AS VARCHAR)), '') AS {_q(spec.name + '__raw')}")
+            select += [raw] if textual else []
         elif spec.type in ("date", "timestamp"):
             ts = _timestamp_sql(expr, src_type, formats.get(spec.name))
             select.append(f"CAST({ts} AS DATE) AS {_q(spec.name)}")
-            select.append(f"{ts} AS {_q(spec.name + '__ts')}")
-            select.append(f"NULLIF(trim(CAST({expr} AS VARCHAR)), '') AS {_q(spec.name + '__raw')}")
+            if spec.type == "timestamp":  # hours matter (lead response time): keep the time of day
+                select.append(f"{ts} AS {_q(spec.name + '__ts')}")
+            select += [raw] if textual else []
         elif spec.type == "category":
             value_map = ds.stages if spec.name == "stage" and ds.stages else ds.values.get(spec.name)
             select.append(f"{_category_sql(expr, spec, value_map)} AS {_q(spec.name)}")
-            select.append(f"NULLIF(trim(CAST({expr} AS VARCHAR)), '') AS {_q(spec.name + '__raw')}")
+            select.append(raw)
     for dim, src in _extra_dimensions(loaded, found, mapping, specs).items():
         select.append(f"NULLIF(trim(CAST({_q(src)} AS VARCHAR)), '') AS {_q(dim)}")
         present.append(dim)
@@ -408,8 +413,9 @@ def load_dataset(con: "duckdb.DuckDBPyConnection", name: str, ds: "Dataset",
     con.execute(f"CREATE OR REPLACE TEMP TABLE {_q(stage_table)} AS SELECT {', '.join(select)} FROM {_q(view)}")
     if name == "deals":
         _check_unmapped_stages(con, stage_table, source_desc)
-    quality = _quality(con, name, stage_table, specs, present, source_desc, formats)
-    keep = ", ".join(_q(c) for c in _final_columns(con, stage_table) if not c.endswith("__raw"))
+    staged_columns = _final_columns(con, stage_table)
+    quality = _quality(con, name, stage_table, specs, present, source_desc, formats, staged_columns)
+    keep = ", ".join(_q(c) for c in staged_columns if not c.endswith("__raw"))
     con.execute(f"CREATE OR REPLACE TABLE {_q(name)} AS SELECT {keep} FROM {_q(stage_table)}")
     con.execute(f"DROP TABLE {_q(stage_table)}")
     return present, quality
@@ -463,12 +469,13 @@ def _check_unmapped_stages(con: "duckdb.DuckDBPyConnection", table: str, source_
 
 
 def _quality(con: "duckdb.DuckDBPyConnection", name: str, table: str, specs: tuple[ColumnSpec, ...],
-             present: list[str], source_desc: str, formats: dict[str, str]) -> DatasetQuality:
+             present: list[str], source_desc: str, formats: dict[str, str],
+             staged_columns: list[str]) -> DatasetQuality:
     """Count rows read, values that could not be parsed, and rows a KPI will have to leave out."""
     by_name = {s.name: s for s in specs}
     cols = [c for c in present if c in by_name]
     parts = ["count(*)"] + [f"count(*) - count({_q(c)})" for c in cols]
-    unparseable = [c for c in cols if by_name[c].type in ("number", "date", "timestamp", "category")]
+    unparseable = [c for c in cols if c + "__raw" in staged_columns]
     parts += [f"count({_q(c + '__raw')}) - count({_q(c)})" for c in unparseable]
     row = con.execute(f"SELECT {', '.join(parts)} FROM {_q(table)}").fetchone()
     total = int(row[0])
