@@ -89,7 +89,9 @@ class SendJob:
 
         group = self.group
         loaded = load_config(group.config)  # type: ignore[attr-defined]
-        spec = next(s for s in loaded.config.deliveries if s.name == group.delivery)  # type: ignore[attr-defined]
+        from .deliver import select_deliveries
+
+        [spec] = select_deliveries(loaded, (group.delivery,))  # type: ignore[attr-defined]
         result = send_group(loaded, spec, group)  # type: ignore[arg-type]
         failed = [o for o in result.outcomes if not o.ok]
         return JobResult(str(group.config), spec.audience, group.segment, "failed" if failed else "ok",  # type: ignore[attr-defined]

@@ -34,7 +34,8 @@ _WORKERS_OPTION = click.option("--workers", type=click.IntRange(min=1), default=
                                help="Worker processes for building scorecards / burst segments in parallel.")
 _CLUSTER_OPTION = click.option("--cluster", metavar="ADDRESS",
                                help="Run the jobs on a Dask scheduler instead, e.g. tcp://10.0.0.5:8786 "
-                                    "(workers must share the filesystem with this machine).")
+                                    "(workers must share the filesystem with this machine, and to send mail they need "
+                                    "the SMTP credential variables in their environment).")
 
 
 def parse_now(text: str | None) -> datetime:

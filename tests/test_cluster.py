@@ -38,8 +38,8 @@ def dask_scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     processes = [subprocess.Popen([str(DASK), "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
                                    "--no-dashboard"], cwd=workdir, stdout=log, stderr=log)]
     processes += [
-        subprocess.Popen([str(DASK), "worker", address, "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1",
-                          "--local-directory", str(workdir / f"w{i}"), "--name", f"w{i}"],
+        subprocess.Popen([str(DASK), "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
+                          "--host", "127.0.0.1", "--local-directory", str(workdir / f"w{i}"), "--name", f"w{i}"],
                          cwd=workdir, stdout=log, stderr=log)
         for i in range(2)
     ]
@@ -48,9 +48,10 @@ def dask_scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             client.wait_for_workers(2, timeout=60)
         yield address
     finally:
-        for process in reversed(processes):
+        # workers first, while their scheduler is still there to say goodbye to; a worker whose
+        # scheduler vanished first waits out its connect timeout (30 s) before exiting
+        for process in [*processes[1:], processes[0]]:
             process.terminate()
-        for process in processes:
             try:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:

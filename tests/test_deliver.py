@@ -25,7 +25,7 @@ from reportgen.cli import main
 from reportgen.config import load_config, parse_config
 from reportgen.delivery.ledger import Ledger
 from reportgen.errors import ConfigError
-from reportgen.fmt import format_value
+from reportgen.fmt import format_change, format_delta, format_value
 from tests.fixtures.smtp import SmtpServerHandle
 
 REPO = Path(__file__).resolve().parent.parent
@@ -78,11 +78,17 @@ def pdf_text(data: bytes) -> str:
         return "\n".join(page.extract_text() or "" for page in pdf.pages)
 
 
-def december_revenue() -> tuple[float, dict[str, float]]:
-    """Won amount closed in December 2025: company total and by region, straight from deals.csv."""
+def december_revenue(year: int = 2025) -> tuple[float, dict[str, float]]:
+    """Won amount closed in December: company total and by region, straight from deals.csv."""
     deals = pd.read_csv(SAMPLES / "deals.csv", parse_dates=["close_date"])
-    won = deals[(deals["stage"] == "won") & (deals["close_date"].dt.strftime("%Y-%m") == PERIOD)]
+    won = deals[(deals["stage"] == "won") & (deals["close_date"].dt.strftime("%Y-%m") == f"{year}-12")]
     return float(won["amount"].sum()), {r: float(v) for r, v in won.groupby("region")["amount"].sum().items()}
+
+
+def revenue_target() -> float:
+    targets = pd.read_csv(SAMPLES / "targets.csv")
+    [value] = targets[(targets["period"] == PERIOD) & (targets["kpi"] == "revenue") & (targets["scope"] == "all")]["value"]
+    return float(value)
 
 
 def attachment(msg: EmailMessage, content_type: str) -> EmailMessage:
@@ -100,6 +106,7 @@ COMPANY = """\
   schedule: "0 7 1 * *"
   timezone: Europe/Berlin
   subject: "{company}: {title} {period}"
+  attach: [pdf, csv]
   recipients:
     - {email: ceo@example.com, name: Ana Müller}
     - {email: cfo@example.com, name: Ben Ode, locale: de_DE}
@@ -126,7 +133,7 @@ def test_send_company_scorecard_once_with_html_text_charts_and_the_built_pdf(
     assert msg["To"] == "Ana Müller <ceo@example.com>"
     assert [p.get_content_type() for p in msg.walk()] == [
         "multipart/mixed", "multipart/related", "multipart/alternative", "text/plain", "text/html",
-        "image/png", "image/png", "application/pdf",
+        "image/png", "image/png", "application/pdf", "text/csv",
     ]
     html = msg.get_body(("html",)).get_content()
     text = msg.get_body(("plain",)).get_content()
@@ -141,6 +148,16 @@ def test_send_company_scorecard_once_with_html_text_charts_and_the_built_pdf(
     assert format_value(total, "money", context="html") in html
     assert format_value(total, "money", context="text") in text
     assert "December 2025" in html and "December 2025" in text
+    # revenue against plan (targets.csv) and prior year, signed, with its status as a word
+    target, year_ago = revenue_target(), december_revenue(year=2024)[0]
+    for body, context in ((html, "html"), (text, "text")):
+        vs_plan = format_delta(total - target, "money", context=context)
+        assert f"{vs_plan} ({format_change((total - target) / target, context=context)})" in body
+        vs_year = format_delta(total - year_ago, "money", context=context)
+        assert f"{vs_year} ({format_change((total - year_ago) / year_ago, context=context)})" in body
+    status = "good" if total >= target else "warning" if total >= 0.9 * target else "bad"
+    assert f"Sales revenue: {format_value(total, 'money', context='text')}  [Status: {status}]" in text
+    assert re.search(rf"color:#[0-9a-f]{{6}};\">● {status}</td>", html)
 
     # the attachment is byte for byte the PDF written to disk
     on_disk = tmp_path / "out" / "deliveries" / "monthly-exec" / PERIOD / "sales-executive.pdf"
@@ -148,6 +165,8 @@ def test_send_company_scorecard_once_with_html_text_charts_and_the_built_pdf(
     assert pdf_part.get_filename() == "sales-executive-2025-12.pdf"
     assert pdf_part.get_content() == on_disk.read_bytes()
     assert len(PdfReader(io.BytesIO(pdf_part.get_content())).pages) >= 1
+    csv_part = attachment(msg, "text/csv")
+    assert csv_part.get_content().encode() == on_disk.with_name("sales-executive-metrics.csv").read_bytes()
 
     # second run: only the CFO, who failed, is sent; in German, with German numbers
     smtp_server.configure()
