@@ -219,5 +219,10 @@ def build_command(config: Path, audience: str | None, period: str | None, output
         click.echo(f"{built.audience}: {built.pdf} ({built.pages} pages), {built.html}")
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
+# delivery commands (send, deliver, schedule, batch, history, resolve) register themselves on `main`
+from . import cli_delivery  # noqa: E402,F401
+
+if __name__ == "__main__":  # pragma: no cover - `python -m reportgen` is the documented way
+    from reportgen.cli import main as _main  # the module instance the delivery commands registered on
+
+    _main()

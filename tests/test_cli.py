@@ -13,14 +13,14 @@ CONFORMANCE = Path(__file__).resolve().parents[2] / "shared" / "conformance"
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "reportgen.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "reportgen", *args], capture_output=True, text=True,
                           cwd=cwd, timeout=300)
 
 
 def test_help_is_fast_and_lists_commands() -> None:
     result = run("--help")
     assert result.returncode == 0
-    for command in ("build", "compute", "kpis", "validate"):
+    for command in ("build", "compute", "kpis", "validate", "send", "deliver", "schedule", "batch", "history"):
         assert command in result.stdout
 
 
