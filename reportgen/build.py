@@ -110,8 +110,11 @@ def output_stem(loaded: LoadedConfig, audience: str, segment: Segment | None = N
 
 def build(loaded: LoadedConfig, *, now: datetime, audience: str | None = None, period: str | None = None,
           output_dir: Path | None = None, segment: Segment | None = None,
-          exports: bool = True) -> list[BuiltScorecard]:
-    """Build every (or one) audience's scorecard: HTML + PDF (+ CSV/XLSX exports of the metrics)."""
+          exports: bool = True, metrics: "Metrics | None" = None) -> list[BuiltScorecard]:
+    """Build every (or one) audience's scorecard: HTML + PDF (+ CSV/XLSX exports of the metrics).
+
+    ``metrics`` already computed for the same config, period and segment (the email sender needs
+    them for the message body) are used as they are instead of being computed again."""
     from .atomic import atomic_write_bytes, atomic_write_text, check_pdf
     from .render import render_audience
 
@@ -119,7 +122,9 @@ def build(loaded: LoadedConfig, *, now: datetime, audience: str | None = None, p
     audiences = audiences_of(loaded, audience)
     # the built-in executive and client templates show no breakdowns: skip computing them
     needs_breakdowns = any(a.template not in ("executive", "client") for a in audiences.values())
-    metrics = compute_for_config(loaded, now=now, period=period, segment=segment, with_breakdowns=needs_breakdowns)
+    if metrics is None:
+        metrics = compute_for_config(loaded, now=now, period=period, segment=segment,
+                                     with_breakdowns=needs_breakdowns)
     t_data = time.perf_counter() - t0
     out_dir = output_dir or loaded.resolve(loaded.config.scorecard.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -288,7 +288,7 @@ def build_for_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup) ->
     job.output_dir.mkdir(parents=True, exist_ok=True)
     exports = any(fmt in spec.attach for fmt in ("csv", "xlsx"))
     [built] = build(loaded, now=job.now, audience=spec.audience, period=job.period, output_dir=job.output_dir,
-                    segment=segment, exports=exports)
+                    segment=segment, exports=exports, metrics=metrics)
     check_pdf(built.pdf)
     return built, metrics
 

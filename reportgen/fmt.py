@@ -117,6 +117,8 @@ _LABEL_ROWS: tuple[tuple[str, str, str], ...] = (
     ("Change", "Veränderung", "Variation"),
     ("Total", "Gesamt", "Total"),
     ("Other", "Sonstige", "Autres"),
+    ("The full scorecard is attached as a PDF.", "Die vollständige Scorecard liegt als PDF bei.",
+     "Le tableau de bord complet est joint en PDF."),
     ("Growth", "Wachstum", "Croissance"),
     ("Efficiency", "Effizienz", "Efficacité"),
     ("Customers", "Kunden", "Clients"),
