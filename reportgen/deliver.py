@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 from .config import LoadedConfig
 from .delivery.email import Attachment, check_size, compose_message, make_address, make_message_id, render_subject
 from .delivery.email import write_eml
-from .delivery.models import DeliverySpec, Recipient, SmtpSettings, read_recipients_csv
+from .delivery.models import DeliverySpec, Recipient, SmtpSettings, read_recipients_csv, read_recipients_sql
 from .errors import DeliveryError, ReportgenError
 
 if TYPE_CHECKING:
@@ -132,11 +132,13 @@ def resolve_recipients(loaded: LoadedConfig, spec: DeliverySpec) -> list[Recipie
     recipients = list(spec.recipients)
     if spec.recipients_csv is not None:
         recipients += read_recipients_csv(loaded.resolve(str(spec.recipients_csv)), audience=spec.audience)
+    if spec.recipients_url and spec.recipients_query:
+        recipients += read_recipients_sql(spec.recipients_url, spec.recipients_query, audience=spec.audience)
     unique: dict[str, Recipient] = {}
     for recipient in recipients:
         unique.setdefault(recipient.email.lower(), recipient)
     if not unique:
-        raise DeliveryError(f"delivery {spec.name!r} has no recipients (inline 'recipients' or 'recipients_csv')")
+        raise DeliveryError(f"delivery {spec.name!r} has no recipients (inline 'recipients', 'recipients_csv' or 'recipients_query')")
     return list(unique.values())
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import string
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -169,6 +170,13 @@ class DeliverySpec(BaseModel):
     recipients_csv: Path | None = Field(
         default=None, description="CSV file of further recipients with columns segment,email[,name,locale,audience]."
     )
+    recipients_url: str | None = Field(
+        default=None, description="SQLAlchemy URL of a database holding recipients (use ${ENV_VAR} for secrets)."
+    )
+    recipients_query: str | None = Field(
+        default=None,
+        description="SQL query on recipients_url returning columns segment,email[,name,locale,audience].",
+    )
     burst_by: str | None = Field(
         default=None, description="Dimension to split by: each recipient gets the scorecard of their segment."
     )
@@ -227,6 +235,12 @@ class DeliverySpec(BaseModel):
             )
         return value
 
+    @model_validator(mode="after")
+    def _query_needs_url(self) -> "DeliverySpec":
+        if bool(self.recipients_url) != bool(self.recipients_query):
+            raise ValueError("recipients_url and recipients_query go together: give both or neither")
+        return self
+
     @field_validator("attach")
     @classmethod
     def _no_duplicate_formats(cls, value: list[str]) -> list[str]:
@@ -235,39 +249,66 @@ class DeliverySpec(BaseModel):
         return value
 
 
-def read_recipients_csv(path: Path, *, audience: str) -> list[Recipient]:
-    """Recipients from a CSV with columns segment,email[,name,locale,audience].
+RECIPIENT_COLUMNS = ("segment", "email", "name", "locale", "audience")
+
+
+def recipients_from_rows(rows: Iterable[tuple[str, Mapping[str, object]]], header: Sequence[str], *,
+                         audience: str, source: str) -> list[Recipient]:
+    """Recipients from (position, row) pairs with columns segment,email[,name,locale,audience].
 
     Rows with an empty or missing ``audience`` apply to every delivery; otherwise only to the
-    delivery of that audience. Errors name the file and line so the sales-ops owner can fix them.
+    delivery of that audience. Errors name the source and position so the sales-ops owner can fix them.
     """
+    missing = {"segment", "email"} - set(header)
+    if missing:
+        raise DeliveryError(f"{source}: missing column(s) {sorted(missing)}; found {list(header)}")
+    unknown = set(header) - set(RECIPIENT_COLUMNS)
+    if unknown:
+        raise DeliveryError(f"{source}: unknown column(s) {sorted(unknown)}; allowed: {','.join(RECIPIENT_COLUMNS)}")
+
+    def text(row: Mapping[str, object], key: str) -> str:
+        value = row.get(key)
+        return "" if value is None else str(value).strip()
+
+    recipients: list[Recipient] = []
+    for where, row in rows:
+        row_audience = text(row, "audience")
+        if row_audience and row_audience != audience:
+            continue
+        try:
+            recipients.append(Recipient(email=text(row, "email"), name=text(row, "name") or None,
+                                        locale=text(row, "locale") or None, segment=text(row, "segment") or None))
+        except ValueError as exc:
+            first = exc.errors()[0]["msg"] if hasattr(exc, "errors") else str(exc)
+            raise DeliveryError(f"{source}:{where}: {first}") from exc
+    return recipients
+
+
+def read_recipients_csv(path: Path, *, audience: str) -> list[Recipient]:
+    """Recipients from a CSV file (see :func:`recipients_from_rows`); errors give file and line."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
-            header = reader.fieldnames or []
-            missing = {"segment", "email"} - set(header)
-            if missing:
-                raise DeliveryError(f"{path}: missing column(s) {sorted(missing)}; found {header}")
-            unknown = set(header) - {"segment", "email", "name", "locale", "audience"}
-            if unknown:
-                raise DeliveryError(f"{path}: unknown column(s) {sorted(unknown)}; allowed: segment,email,name,locale,audience")
-            recipients: list[Recipient] = []
-            for row in reader:
-                row_audience = (row.get("audience") or "").strip()
-                if row_audience and row_audience != audience:
-                    continue
-                try:
-                    recipients.append(
-                        Recipient(
-                            email=(row["email"] or "").strip(),
-                            name=(row.get("name") or "").strip() or None,
-                            locale=(row.get("locale") or "").strip() or None,
-                            segment=(row["segment"] or "").strip() or None,
-                        )
-                    )
-                except ValueError as exc:
-                    first = exc.errors()[0]["msg"] if hasattr(exc, "errors") else str(exc)
-                    raise DeliveryError(f"{path}:{reader.line_num}: {first}") from exc
+            rows = ((reader.line_num, row) for row in reader)
+            return recipients_from_rows(rows, reader.fieldnames or [], audience=audience, source=str(path))
     except OSError as exc:
         raise DeliveryError(f"cannot read recipients file {path}: {exc.strerror or exc}") from exc
-    return recipients
+
+
+def read_recipients_sql(url: str, query: str, *, audience: str) -> list[Recipient]:
+    """Recipients from a SQL query (columns as for the CSV); errors give the row number."""
+    import sqlalchemy
+
+    from ..data import expand_env
+
+    engine = sqlalchemy.create_engine(expand_env(url))
+    try:
+        with engine.connect() as conn:
+            result = conn.execute(sqlalchemy.text(query))
+            header = list(result.keys())
+            rows = list(enumerate((dict(r._mapping) for r in result), start=1))
+    except sqlalchemy.exc.SQLAlchemyError as exc:
+        raise DeliveryError(f"recipients query failed: {str(exc).splitlines()[0]}") from None
+    finally:
+        engine.dispose()
+    return recipients_from_rows(rows, header, audience=audience, source="recipients_query row")
