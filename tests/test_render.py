@@ -256,3 +256,59 @@ def test_pdf_a_variant(tmp_path):
     xmp = root["/Metadata"].get_object().get_data()
     assert b'pdfaid:part="3"' in xmp and b'pdfaid:conformance="B"' in xmp
     assert "/OutputIntents" in root and warnings == []
+
+
+# ---- page layout, read back from the PDF: nothing split, no stranded heading -------------------
+
+def _lines(path: Path) -> list[list[tuple[float, float, str]]]:
+    """Per page: (top, bottom, text) of each text line, top to bottom (running header/footer excluded)."""
+    import pdfplumber
+
+    pages = []
+    with pdfplumber.open(str(path)) as pdf:
+        for page in pdf.pages:
+            body = page.crop((0, page.height * 0.06, page.width, page.height * 0.94))
+            lines: dict[int, list] = {}
+            for w in body.extract_words():
+                lines.setdefault(round(w["top"] / 3), []).append(w)
+            pages.append([(min(w["top"] for w in ws), max(w["bottom"] for w in ws),
+                           " ".join(w["text"] for w in sorted(ws, key=lambda w: w["x0"])))
+                          for _, ws in sorted(lines.items())])
+    return pages
+
+
+def test_executive_tiles_are_never_split_across_pages(built, metrics) -> None:
+    """Each tile's KPI name, its actual value and its last comparison row sit on one page."""
+    scorecards, _ = built
+    pages = [" ".join(t for _, _, t in page) for page in _lines(scorecards["executive"].pdf)]
+    period = metrics.periods[-1].label
+    for kid in ("revenue", "win_rate", "nps", "follow_up_rate"):
+        name = metrics.kpis[kid].name
+        value = fmt.format_value(metrics.row(kid, period)["value"], metrics.kpis[kid].unit, compact=True)
+        holders = [i for i, text in enumerate(pages) if name in text]
+        assert holders, name
+        assert value in pages[holders[0]], f"{name}: value {value} not on the page of its title"
+
+
+def test_headings_are_never_stranded_at_a_page_bottom(built) -> None:
+    """A section heading is followed on its own page by at least two lines of its content."""
+    scorecards, _ = built
+    headings = {"What changed", "Growth", "Efficiency", "Customers", "Activity", "Leaderboard: quota attainment",
+                "Pipeline & funnel", "Executive summary", "Trends", "Recommendations", "Definitions",
+                "Data quality", "KPI overview"}
+    for audience, b in scorecards.items():
+        for number, page in enumerate(_lines(b.pdf), start=1):
+            texts = [t for _, _, t in page]
+            for i, text in enumerate(texts):
+                if text in headings:
+                    assert len(texts) - i - 1 >= 2, f"{audience} page {number}: heading {text!r} stranded at the bottom"
+
+
+def test_table_rows_are_never_split(built) -> None:
+    """Every leaderboard row (rank, rep, revenue ... win rate) is one text line on one page."""
+    scorecards, _ = built
+    rows = [t for page in _lines(scorecards["sales_manager"].pdf) for _, _, t in page
+            if re.match(r"^\d{1,2} [A-Z][a-z]+ [A-Z][a-z]+ ", t)]
+    assert len(rows) >= 12
+    for text in rows:
+        assert re.search(r"\d+\.\d%$", text), f"leaderboard row cut: {text!r}"
