@@ -126,6 +126,11 @@ class Anchor:
     day: str | None = None
     where: str | None = None
     days_table: str = "days"  # "days_12m" maps a day to every period whose 12-month window holds it
+    since: str | None = None  # column whose first date is where this anchor's history begins (default: day)
+
+    @property
+    def coverage_column(self) -> str | None:
+        return self.since or self.day
     split_dimensions: bool = False  # one query per dimension: faster for DISTINCT over exploded rows
 
     @property
@@ -145,7 +150,7 @@ ANCHORS: dict[str, Anchor] = {
         Anchor("deals_open_at_end", "deals",
                "t.created_date <= p.\"end\" AND (t.stage = 'open' OR "
                "(t.stage IN ('won', 'lost') AND t.close_date > p.\"end\"))",
-               description="deals open at P.end (an open deal's expected close date is ignored)"),
+               since="created_date", description="deals open at P.end (an open deal's expected close date is ignored)"),
         Anchor("deals_quoted", "deals", "t.quote_date BETWEEN p.start AND p.\"end\"",
                day="quote_date", description="deals with quote_date in P"),
         Anchor("deals_won_12m", "deals",
@@ -156,7 +161,7 @@ ANCHORS: dict[str, Anchor] = {
                relation=("SELECT customer_id, __segment, min(close_date) AS first_close FROM base "
                          "WHERE stage = 'won' AND close_date IS NOT NULL AND customer_id IS NOT NULL "
                          "GROUP BY customer_id, __segment"),
-               day="first_close", description="customers whose first-ever won deal closed in P"),
+               day="first_close", since="close_date", description="customers whose first-ever won deal closed in P"),
         Anchor("leads_created", "leads", "t.created_date BETWEEN p.start AND p.\"end\"",
                day="created_date", description="leads created in P"),
         Anchor("leads_converted", "leads", "t.converted_date BETWEEN p.start AND p.\"end\"",
@@ -165,10 +170,10 @@ ANCHORS: dict[str, Anchor] = {
                day="date", description="activities dated in P"),
         Anchor("subs_base", "subscriptions",
                "t.start_date <= p.day_before AND (t.end_date IS NULL OR t.end_date > p.day_before)",
-               description="subscriptions active on the day before P.start"),
+               since="start_date", description="subscriptions active on the day before P.start"),
         Anchor("subs_at_end", "subscriptions",
                "t.start_date <= p.\"end\" AND (t.end_date IS NULL OR t.end_date > p.\"end\")",
-               description="subscriptions active at P.end"),
+               since="start_date", description="subscriptions active at P.end"),
         Anchor("spend_in", "spend", "t.date BETWEEN p.start AND p.\"end\"", day="date", description="spend dated in P"),
         Anchor("surveys_in", "surveys", "t.response_date BETWEEN p.start AND p.\"end\"",
                day="response_date", description="survey responses in P"),

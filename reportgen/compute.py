@@ -202,6 +202,33 @@ def kpi_datasets(kpi: ResolvedKpi, kpis: dict[str, ResolvedKpi]) -> set[str]:
     return _needs(kpi, kpis)[0]
 
 
+def history_start(kpi: ResolvedKpi, kpis: dict[str, ResolvedKpi], quality: dict[str, "DatasetQuality"],
+                  _seen: frozenset[str] = frozenset()) -> date | None:
+    """The first day the data can speak for this KPI: the latest first date over the date columns
+    its measures place rows by (a pipeline export whose first close is in March 2017 says nothing
+    about revenue in 2016, even though its first *created* date is in October 2016)."""
+    starts: list[date] = []
+
+    def first_of(dataset: str, column: str | None) -> None:
+        q = quality.get(dataset)
+        if q is not None:
+            d = q.first_dates.get(column or "", q.first_date)
+            if d is not None:
+                starts.append(d)
+
+    if kpi.custom_measure is not None:
+        first_of(kpi.custom_measure.dataset, kpi.custom_measure.date)
+    for name in kpi.formula.names:
+        if name in MEASURES:
+            anchor = ANCHORS[MEASURES[name].anchor]
+            first_of(anchor.dataset, anchor.coverage_column)
+        elif name in kpis and name not in _seen:
+            d = history_start(kpis[name], kpis, quality, _seen | {kpi.id})
+            if d is not None:
+                starts.append(d)
+    return max(starts, default=None)
+
+
 # --------------------------------------------------------------------------------------------------
 # SQL: base aggregates per period (and segment)
 # --------------------------------------------------------------------------------------------------
@@ -593,11 +620,10 @@ def compute_metrics(data: "LoadedData", kpis: dict[str, ResolvedKpi], periods: l
     results = run_queries(data, queries, extended)
     additive = additive_columns(queries)
     empty = pd.DataFrame(index=pd.MultiIndex.from_tuples([], names=["segment", "ord"]))
-    coverage = {name: q.first_date for name, q in data.quality.items()}
 
     grid = _evaluate_grid(usable, order, results.get(WHOLE, empty), _grid_index([WHOLE], extended), extended,
                           target_rows, lookups, grain, additive)
-    frames.append(_tidy(usable, grid, extended, wanted, WHOLE, ppy, coverage))
+    frames.append(_tidy(usable, grid, extended, wanted, WHOLE, ppy, data.quality))
 
     for dimension in breakdowns:
         dim_kpis = {k: v for k, v in usable.items()
@@ -613,7 +639,7 @@ def compute_metrics(data: "LoadedData", kpis: dict[str, ResolvedKpi], periods: l
         dim_order = [k for k in order if k in dim_kpis]
         grid = _evaluate_grid(dim_kpis, dim_order, results.get(dimension, empty), _grid_index(segments, extended),
                               extended, target_rows, lookups, grain, additive)
-        tidy = _tidy(dim_kpis, grid, extended, wanted, dimension, ppy, coverage)
+        tidy = _tidy(dim_kpis, grid, extended, wanted, dimension, ppy, data.quality)
         if breakdown_kpis is not None:
             tidy = tidy[tidy["kpi"].isin(breakdown_kpis)]
         # a KPI is shown only for segments that occur in its own datasets
@@ -630,7 +656,7 @@ def _all_reads(kpi: ResolvedKpi, kpis: dict[str, ResolvedKpi]) -> set[str]:
 
 
 def _tidy(kpis: dict[str, ResolvedKpi], grid: _Grid, periods: list[Period], wanted: set[int],
-          dimension: str, ppy: int, coverage: dict[str, date | None]) -> pd.DataFrame:
+          dimension: str, ppy: int, quality: dict[str, "DatasetQuality"]) -> pd.DataFrame:
     """One long frame for all visible KPIs of a grid, comparisons computed column-wise at once."""
     visible = [k for k, v in kpis.items() if not v.hidden]
     if not visible:
@@ -642,8 +668,7 @@ def _tidy(kpis: dict[str, ResolvedKpi], grid: _Grid, periods: list[Period], want
     ends = pd.Series(values.index.get_level_values(1).map(lambda o: by_ord[o].end), index=values.index)
     known = values.copy()
     for kid in visible:
-        starts = [coverage.get(ds) for ds in kpi_datasets(kpis[kid], kpis)]
-        begins = max((d for d in starts if d is not None), default=None)
+        begins = history_start(kpis[kid], kpis, quality)
         if begins is not None:
             known[kid] = values[kid].where(ends >= begins)
     prior = known.groupby(level=0).shift(1)

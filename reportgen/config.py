@@ -440,9 +440,11 @@ def _check_objectives(loaded: LoadedConfig) -> list[str]:
     return problems
 
 
-def default_objectives(kpis: list[str]) -> dict[str, list[str]]:
-    """Group KPIs under the catalogue's objectives, in the catalogue's order."""
+def default_objectives(kpis: list[str], objective_of: dict[str, str] | None = None) -> dict[str, list[str]]:
+    """Group KPIs under their objective (the config's ``objective:``, else the catalogue's), in the
+    catalogue's order of objectives; custom objectives follow."""
     groups: dict[str, list[str]] = {o: [] for o in OBJECTIVES}
     for kpi in kpis:
-        groups.setdefault(BUILTIN_KPIS[kpi].objective if kpi in BUILTIN_KPIS else "other", []).append(kpi)
+        objective = (objective_of or {}).get(kpi) or (BUILTIN_KPIS[kpi].objective if kpi in BUILTIN_KPIS else "other")
+        groups.setdefault(objective, []).append(kpi)
     return {k: v for k, v in groups.items() if v}

@@ -43,6 +43,7 @@ class DatasetQuality:
     last_date: date | None
     missing_values: dict[str, int]
     date_formats: dict[str, str] = field(default_factory=dict)
+    first_dates: dict[str, date] = field(default_factory=dict)  # earliest value per date column
 
     @property
     def total_rejected(self) -> int:
@@ -496,11 +497,15 @@ def _quality(con: "duckdb.DuckDBPyConnection", name: str, table: str, specs: tup
     rejected = {k: v for k, v in rejected.items() if v > 0}
     date_cols = [c for c in cols if by_name[c].type in ("date", "timestamp")]
     first = last = None
+    firsts: dict[str, date] = {}
     if date_cols:
-        lo = "least(" + ", ".join(f"min({_q(c)})" for c in date_cols) + ")" if len(date_cols) > 1 else f"min({_q(date_cols[0])})"
-        hi = "greatest(" + ", ".join(f"max({_q(c)})" for c in date_cols) + ")" if len(date_cols) > 1 else f"max({_q(date_cols[0])})"
-        first, last = con.execute(f"SELECT {lo}, {hi} FROM {_q(table)}").fetchone()
-    return DatasetQuality(name, source_desc, total, rejected, first, last, missing, formats)
+        bounds = con.execute("SELECT " + ", ".join(f"min({_q(c)}), max({_q(c)})" for c in date_cols)
+                             + f" FROM {_q(table)}").fetchone()
+        lows, highs = bounds[0::2], bounds[1::2]
+        firsts = {c: d for c, d in zip(date_cols, lows) if d is not None}
+        first = min(firsts.values(), default=None)
+        last = max((d for d in highs if d is not None), default=None)
+    return DatasetQuality(name, source_desc, total, rejected, first, last, missing, formats, firsts)
 
 
 def restrict_to_segment(data: LoadedData, dimension: str, value: str) -> LoadedData:

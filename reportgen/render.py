@@ -540,7 +540,8 @@ def build_context(metrics: "Metrics", loaded: LoadedConfig, audience_name: str, 
     period_word = {"month": "Prior month", "quarter": "Prior quarter", "week": "Prior week"}.get(metrics.grain,
                                                                                                    "Prior period")
     views = [kpi_view(metrics, k, formats, period_word=period_word) for k in ids]
-    objectives = loaded.config.objectives or default_objectives([k for k in ids])
+    objectives = loaded.config.objectives or default_objectives(
+        list(ids), {k: metrics.kpis[k].objective for k in ids if k in metrics.kpis})
     title = audience.title or sc.title
     segment_label = (f"{t(DIMENSION_LABELS.get(segment.dimension, segment.dimension.capitalize()))}: "
                      f"{segment.value}") if segment is not None else ""

@@ -88,3 +88,16 @@ def test_superstore_reads_bom_crlf_us_dates(repo_root: Path, shared_dir: Path) -
         assert metrics.row("revenue", month)["value"] == pytest.approx(sales[month])
         assert metrics.row("orders", month)["value"] == len(orders[month])
     assert metrics.series("revenue").sum() == pytest.approx(2_297_200.8603)
+
+
+def test_crm_comparisons_before_the_first_close_are_missing_not_zero(crm) -> None:
+    """The export's first close is 2017-03-01 (its first engage date is 2016-10-20): revenue of
+    2016-12 or 2017-02 is unknown, so "vs last year" and "vs last month" must say n/a, not +inf% vs $0."""
+    import math
+
+    _, metrics = crm
+    dec, mar = metrics.row("revenue", "2017-12"), metrics.row("revenue", "2017-03")
+    assert math.isnan(dec["year_ago"]) and math.isnan(dec["pct_year_ago"])
+    assert math.isnan(mar["prior"]) and not math.isnan(dec["prior"])
+    # pipeline history starts with the first engage date: open deals a year before are a real number
+    assert metrics.row("open_opportunities", "2017-12")["year_ago"] >= 0
