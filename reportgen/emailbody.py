@@ -89,7 +89,7 @@ def headline_kpis(metrics: "Metrics", kpi_ids: list[str], *, locale: str, curren
         status = str(row["status"] or "")
         rows.append(HeadlineKpi(
             id=kid,
-            name=kpi.name,
+            name=fmt.translate(kpi.name, locale),
             value=fmt.format_value(value, kpi.unit, locale=locale, currency=currency, context=context),
             vs_plan=variance_text(value, row["target"], kpi.unit, locale=locale, currency=currency, context=context),
             vs_prior_year=variance_text(value, row["year_ago"], kpi.unit, locale=locale, currency=currency,
@@ -174,7 +174,7 @@ def email_charts(metrics: "Metrics", kpi_ids: list[str], *, locale: str, currenc
     charts = []
     history = len(metrics.periods)
     for kid in chart_kpis(metrics, kpi_ids):
-        name = metrics.kpis[kid].name
+        name = fmt.translate(metrics.kpis[kid].name, locale)
         latest = metrics.series(kid).iloc[-1]
         value = fmt.format_value(None if _missing(latest) else float(latest), metrics.kpis[kid].unit,
                                  locale=locale, currency=currency, context="text")

@@ -246,14 +246,14 @@ def what_changed(metrics: "Metrics", kpis: Sequence[str], *, locale: str = "en_U
     mentioned: set[str] = set()
 
     def kpi_name(kid: str) -> str:
-        return metrics.kpis[kid].name
+        return translate(metrics.kpis[kid].name, locale)
 
     def add_change(kid: str) -> None:
         row = metrics.row(kid, period)
         if row is None or kid in mentioned:
             return
         kpi: ResolvedKpi = metrics.kpis[kid]
-        text = change_sentence(kpi.name, kpi.unit, row, grain=metrics.grain, locale=locale, currency=currency)
+        text = change_sentence(translate(kpi.name, locale), kpi.unit, row, grain=metrics.grain, locale=locale, currency=currency)
         statements.append(Statement(kid, text, tone_of(float(row["pct_prior"]) if not _missing(row["pct_prior"])
                                                        else math.nan, kpi.direction)))
         mentioned.add(kid)

@@ -315,7 +315,7 @@ def kpi_view(metrics: "Metrics", kid: str, formats: Formats, *, period_word: str
     kpi = metrics.kpis[kid]
     t = formats.t
     formula = getattr(kpi.formula, "text", "")
-    base = dict(id=kid, name=kpi.name, unit=kpi.unit, direction=kpi.direction, objective=kpi.objective,
+    base = dict(id=kid, name=t(kpi.name), unit=kpi.unit, direction=kpi.direction, objective=kpi.objective,
                 definition=kpi.definition, formula=formula, commentary=kpi.commentary)
     period = metrics.periods[-1].label
     row = metrics.row(kid, period) if kid not in metrics.unavailable else None
@@ -329,11 +329,11 @@ def kpi_view(metrics: "Metrics", kid: str, formats: Formats, *, period_word: str
     history = metrics.series(kid).to_list()
     higher = kpi.direction != "lower"
     spark = charts.sparkline(history, width=112, height=26, higher_is_better=higher,
-                             title=f"{kpi.name}: {len(history)} periods")
+                             title=f"{t(kpi.name)}: {len(history)} periods")
     bullet = None
     if not _missing(row["target"]):
         bullet = Markup(charts.bullet(value, _num(row["target"]), higher_is_better=higher, width=160, height=18,
-                                      title=f"{kpi.name} against plan", missing_label=t("n/a")))
+                                      title=f"{t(kpi.name)} against plan", missing_label=t("n/a")))
     return KpiView(**base, value=value, target=_num(row["target"]), prior=_num(row["prior"]),
                    year_ago=_num(row["year_ago"]), benchmark=_num(row["benchmark"]),
                    benchmark_source=str(row["benchmark_source"] or ""), achievement=_num(row["achievement"]),
@@ -393,7 +393,7 @@ def breakdown_view(metrics: "Metrics", kid: str, dimension: str, formats: Format
     kpi = metrics.kpis[kid]
     labels, values = frame["segment"].astype(str).to_list(), frame["value"].to_list()
     chart = charts.breakdown_bars(labels, values, value_format=lambda v: formats.compact(v, kpi.unit), width=330,
-                                  row_height=18, title=f"{kpi.name} by {dimension}", missing_label=formats.t("n/a"))
+                                  row_height=18, title=f"{formats.t(kpi.name)} by {dimension}", missing_label=formats.t("n/a"))
     others = {e: metrics.breakdown(e, dimension, period).set_index("segment") for e in extra if e in metrics.kpis}
     rows = []
     for _, r in frame.iterrows():

@@ -191,7 +191,8 @@ def test_german_locale_renders_german_numbers(loaded, metrics):
     assert expected == "1,76\u00a0Mio.\u00a0€"
     assert expected in rendered.html
     assert "1.461.000\u00a0€" in rendered.html or "1,46\u00a0Mio.\u00a0€" in rendered.html
-    assert "Umsatz" not in rendered.html  # KPI names are the config's, labels are German:
+    # built-in KPI names are translated too; a name set in the config would pass through as written
+    assert "<h3>Umsatz</h3>" in rendered.html and "Sales revenue" not in rendered.html
     assert "Was sich geändert hat" in rendered.html and "Seite" in rendered.html
     assert "stieg gegenüber dem Vormonat um 29,1\u00a0%" in rendered.html
 
