@@ -313,3 +313,22 @@ def test_table_rows_are_never_split(built) -> None:
     assert len(rows) >= 12
     for text in rows:
         assert re.search(r"\d+\.\d%$", text), f"leaderboard row cut: {text!r}"
+
+
+def test_german_tiles_stay_inside_the_page_margins(loaded, metrics, tmp_path) -> None:
+    """Wider German amounts ("+296.575 €") must not push comparison columns past the right margin
+    (the margins are symmetric, so the right text edge may not pass page width minus the left edge)."""
+    import pdfplumber
+
+    de = _variant(loaded, locale="de_DE", currency="EUR")
+    rendered = render_audience(metrics, de, "executive", de.config.audiences["executive"], now=NOW)
+    path = tmp_path / "de.pdf"
+    path.write_bytes(rendered.pdf)
+    with pdfplumber.open(str(path)) as pdf:
+        for number, page in enumerate(pdf.pages, start=1):
+            words = page.extract_words()
+            left = min(w["x0"] for w in words)
+            worst = max(words, key=lambda w: w["x1"])
+            assert worst["x1"] <= page.width - left + 1.0, (
+                f"page {number}: {worst['text']!r} ends at {worst['x1']:.1f} pt, past the right margin "
+                f"{page.width - left:.1f} pt")
