@@ -332,3 +332,18 @@ def test_german_tiles_stay_inside_the_page_margins(loaded, metrics, tmp_path) ->
             assert worst["x1"] <= page.width - left + 1.0, (
                 f"page {number}: {worst['text']!r} ends at {worst['x1']:.1f} pt, past the right margin "
                 f"{page.width - left:.1f} pt")
+
+
+def test_every_audience_stays_inside_the_page_margins(built) -> None:
+    import pdfplumber
+
+    scorecards, _ = built
+    for audience, b in scorecards.items():
+        with pdfplumber.open(str(b.pdf)) as pdf:
+            for number, page in enumerate(pdf.pages, start=1):
+                words = page.extract_words()
+                left = min(w["x0"] for w in words)
+                worst = max(words, key=lambda w: w["x1"])
+                assert worst["x1"] <= page.width - left + 1.0, (
+                    f"{audience} page {number}: {worst['text']!r} ends at {worst['x1']:.1f} pt, past the right "
+                    f"margin {page.width - left:.1f} pt")
