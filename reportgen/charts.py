@@ -338,7 +338,10 @@ def funnel(
 
 
 def _conversion(upper: float | None, lower: float | None) -> float | None:
-    if _is_missing(upper) or _is_missing(lower) or float(upper) == 0:
+    """Share of a stage that the next stage's count is; missing when either is missing or zero,
+    and when the next stage is larger (period counts, not cohorts: a month can win more deals than
+    it created, and "420 % conversion" would read as an error)."""
+    if _is_missing(upper) or _is_missing(lower) or float(upper) == 0 or float(lower) > float(upper):
         return None
     return float(lower) / float(upper)
 

@@ -468,11 +468,13 @@ def funnel_view(metrics: "Metrics", formats: Formats) -> Markup | None:
     period = metrics.periods[-1].label
     stages = []
     for kid, label in FUNNEL_KPIS:
-        row = metrics.row(kid, period) if kid in metrics.kpis else None
+        if kid not in metrics.kpis or kid in metrics.unavailable:
+            continue  # a stage the data cannot give (no leads dataset) is left out, not drawn as n/a
+        row = metrics.row(kid, period)
         # Two leading no-break spaces: charts sizes the label column from an average glyph width,
         # which underestimates wide words such as "Opportunities" in Inter by a few pixels.
         stages.append(("\u00a0\u00a0" + formats.t(label), None if row is None else _num(row["value"])))
-    if all(v is None for _, v in stages):
+    if len(stages) < 2 or all(v is None for _, v in stages):
         return None
     return Markup(charts.funnel(stages, value_format=lambda v: formats.value(v, "count"),
                                 conversion_format=lambda f: formats.value(f, "percent"), width=330,
@@ -566,7 +568,11 @@ def build_context(metrics: "Metrics", loaded: LoadedConfig, audience_name: str, 
     template = audience.template
     if template in ("sales_manager",) or template not in BUILTIN_TEMPLATES:
         ctx["leaderboard"] = leaderboard(metrics, formats)
+        # without any rep quota the attainment columns would be a wall of n/a: the template drops them
+        ctx["leaderboard_quotas"] = any(not _missing(r["quota"]) for r in ctx["leaderboard"])
         ctx["funnel"] = funnel_view(metrics, formats)
+        ctx["funnel_stages"] = [label for kid, label in FUNNEL_KPIS
+                                if kid in metrics.kpis and kid not in metrics.unavailable]
         dims = [d for d in ("region", "product", "source") if d in set(metrics.table["dimension"])]
         extra = [k for k in ("deals_won", "win_rate") if k in metrics.kpis]
         ctx["breakdowns"] = [b for d in dims if (b := breakdown_view(metrics, "revenue", d, formats, extra))]

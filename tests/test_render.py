@@ -347,3 +347,14 @@ def test_every_audience_stays_inside_the_page_margins(built) -> None:
                 assert worst["x1"] <= page.width - left + 1.0, (
                     f"{audience} page {number}: {worst['text']!r} ends at {worst['x1']:.1f} pt, past the right "
                     f"margin {page.width - left:.1f} pt")
+
+
+def test_sparse_real_data_drops_what_it_cannot_show(tmp_path) -> None:
+    """The CRM export has no leads and no quotas: no n/a-filled attainment columns, no leads stage,
+    no "420 %" conversion between period counts (511 won from 121 created)."""
+    loaded = load_config(REPO / "configs" / "crm-sales-opportunities.yaml")
+    [b] = build(loaded, now=NOW, audience="sales_manager", output_dir=tmp_path, exports=False)
+    text = pdf_text(b.pdf)
+    assert "Leaderboard" in text and "Quota attainment" not in text and "quota attainment" not in text
+    assert "Opportunities → Won, December 2017" in text and "Leads →" not in text
+    assert not re.search(r"↓ \d{3,}(\.\d)?%", text)
