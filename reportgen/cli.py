@@ -210,12 +210,21 @@ def _with_grain(loaded, grain: str):
 @click.option("--period", help="Report on this period (e.g. 2025-06) instead of the config's as_of.")
 @click.option("-o", "--output-dir", type=click.Path(path_type=Path, file_okay=False),
               help="Folder for the files (default: scorecard.output_dir).")
-def build_command(config: Path, audience: str | None, period: str | None, output_dir: Path | None) -> None:
+@click.option("--segment", metavar="DIMENSION=VALUE",
+              help="Build from only one segment's rows, e.g. region=North (as a burst delivery does).")
+def build_command(config: Path, audience: str | None, period: str | None, output_dir: Path | None,
+                  segment: str | None) -> None:
     """Build scorecards: NAME-AUDIENCE.html and .pdf (+ metric CSV/XLSX)."""
-    from .build import build
+    from .build import Segment, build
 
     loaded = _load(config)
-    for built in build(loaded, now=_now(), audience=audience, period=period, output_dir=output_dir):
+    only = None
+    if segment is not None:
+        dimension, sep, value = segment.partition("=")
+        if not sep or not dimension or not value:
+            raise ReportgenError(f"--segment {segment!r}: expected DIMENSION=VALUE, e.g. region=North")
+        only = Segment(dimension.strip(), value.strip())
+    for built in build(loaded, now=_now(), audience=audience, period=period, output_dir=output_dir, segment=only):
         click.echo(f"{built.audience}: {built.pdf} ({built.pages} pages), {built.html}")
 
 

@@ -323,7 +323,7 @@ def kpi_view(metrics: "Metrics", kid: str, formats: Formats, *, period_word: str
         nan = math.nan
         return KpiView(**base, value=nan, target=nan, prior=nan, year_ago=nan, benchmark=nan, benchmark_source="",
                        achievement=nan, status="", comparisons=[], sparkline=Markup(""), bullet=None,
-                       unavailable=metrics.unavailable.get(kid, t("n/a")))
+                       unavailable=metrics.unavailable.get(kid, t("n/a")).removeprefix("unavailable: "))
     value = _num(row["value"])
     refs = [("pl", "PL", _num(row["target"])), ("py", "PY", _num(row["year_ago"])), ("pp", "PP", _num(row["prior"]))]
     history = metrics.series(kid).to_list()

@@ -101,3 +101,15 @@ def test_compute_explain_prints_the_sql(repo_root: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "GROUP BY GROUPING SETS ((d.ord), (d.ord, t.\"region\")" in result.stdout
     assert result.stdout.count("WITH base AS") >= 5
+
+
+def test_build_one_segment(repo_root: Path, tmp_path: Path) -> None:
+    result = run("build", str(repo_root / "configs" / "example.yaml"), "--audience", "executive",
+                 "--segment", "region=West", "-o", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    from tests.pdftools import pdf_text
+
+    text = pdf_text(tmp_path / "example-executive-region-West.pdf")
+    assert "Region: West" in text and "Unavailable: needs dataset spend" in text
+    bad = run("build", str(repo_root / "configs" / "example.yaml"), "--segment", "region", "-o", str(tmp_path))
+    assert bad.returncode == 2 and "expected DIMENSION=VALUE" in bad.stderr
