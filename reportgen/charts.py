@@ -249,8 +249,12 @@ def breakdown_bars(
     row_height: int = 20,
     title: str = "Breakdown",
     missing_label: str = MISSING_LABEL,
+    maximum: float | None = None,
 ) -> str:
     """Horizontal bars sorted from largest to smallest, each labelled with its value.
+
+    ``maximum`` fixes the scale's upper end, so several breakdowns of one KPI shown side by side
+    (by region, by product, by channel) share one scale and bar lengths compare across charts.
 
     Bars are actuals, so they are AC dark; with ``highlight`` that one category stays dark and the
     others turn grey (emphasis without using the judgement colours). Missing values sort last and
@@ -263,7 +267,7 @@ def breakdown_bars(
     label_w = _text_width([label for label, _ in rows], FONT_SIZE) + 10
     value_w = _text_width(texts, SMALL_FONT_SIZE) + 6
     present = [float(v) for _, v in rows if not _is_missing(v)]
-    low, high = min([0.0, *present]), max([0.0, *present])
+    low, high = min([0.0, *present]), max([0.0, *present, *([maximum] if maximum is not None else [])])
     left_room = value_w if low < 0 else 0.0
     bar_area = max(width - label_w - value_w - left_room, 40.0)
     x_of = _linear(low, high if high > low else 1.0, label_w + left_room, label_w + left_room + bar_area)

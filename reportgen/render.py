@@ -384,7 +384,7 @@ class Breakdown:
 
 
 def breakdown_view(metrics: "Metrics", kid: str, dimension: str, formats: Formats,
-                   extra: Sequence[str] = ()) -> Breakdown | None:
+                   extra: Sequence[str] = (), maximum: float | None = None) -> Breakdown | None:
     """Bars of ``kid`` by ``dimension`` with a table that adds the ``extra`` KPIs per segment."""
     period = metrics.periods[-1].label
     frame = metrics.breakdown(kid, dimension, period)
@@ -393,7 +393,8 @@ def breakdown_view(metrics: "Metrics", kid: str, dimension: str, formats: Format
     kpi = metrics.kpis[kid]
     labels, values = frame["segment"].astype(str).to_list(), frame["value"].to_list()
     chart = charts.breakdown_bars(labels, values, value_format=lambda v: formats.compact(v, kpi.unit), width=330,
-                                  row_height=18, title=f"{formats.t(kpi.name)} by {dimension}", missing_label=formats.t("n/a"))
+                                  row_height=18, title=f"{formats.t(kpi.name)} by {dimension}", missing_label=formats.t("n/a"),
+                                  maximum=maximum)
     others = {e: metrics.breakdown(e, dimension, period).set_index("segment") for e in extra if e in metrics.kpis}
     rows = []
     for _, r in frame.iterrows():
@@ -575,7 +576,11 @@ def build_context(metrics: "Metrics", loaded: LoadedConfig, audience_name: str, 
                                 if kid in metrics.kpis and kid not in metrics.unavailable]
         dims = [d for d in ("region", "product", "source") if d in set(metrics.table["dimension"])]
         extra = [k for k in ("deals_won", "win_rate") if k in metrics.kpis]
-        ctx["breakdowns"] = [b for d in dims if (b := breakdown_view(metrics, "revenue", d, formats, extra))]
+        # one scale for all of revenue's breakdowns, so a bar by region compares with one by product
+        shown = metrics.table[(metrics.table["kpi"] == "revenue") & metrics.table["dimension"].isin(dims)
+                              & (metrics.table["period"] == metrics.periods[-1].label)]["value"]
+        top = float(shown.max()) if shown.notna().any() else None
+        ctx["breakdowns"] = [b for d in dims if (b := breakdown_view(metrics, "revenue", d, formats, extra, top))]
         # fresh views: the overview table shows the same KPIs, and SVG ids must be unique per page
         ctx["activity"] = [kpi_view(metrics, k, formats, period_word=period_word) for k in ids if k in ACTIVITY_KPIS]
         ctx["pipeline"] = [v for v in views if v.id in ("pipeline_value", "open_opportunities",

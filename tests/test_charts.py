@@ -250,3 +250,21 @@ def test_page_with_all_charts_renders_to_pdf_with_embedded_inter_and_searchable_
 def _near(colours: set[tuple[int, int, int]], hex_colour: str) -> bool:
     target = tuple(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
     return any(sum(abs(a - b) for a, b in zip(colour, target)) < 12 for colour in colours)
+
+
+def test_breakdown_bars_share_a_scale_when_given_a_maximum() -> None:
+    """Two breakdowns of one KPI: with a common maximum, equal values draw equal bars."""
+    import xml.etree.ElementTree as ET
+
+    from reportgen.charts import breakdown_bars
+
+    def widths(svg: str) -> list[float]:
+        ns = "{http://www.w3.org/2000/svg}"
+        return [float(r.get("width")) for r in ET.fromstring(svg).iter(f"{ns}rect") if r.get("class") == "rg-ac"]
+
+    fmt_ = lambda v: f"{v:05.0f}"  # noqa: E731  (same text width in both charts)
+    small = breakdown_bars(["a", "b"], [50.0, 25.0], value_format=fmt_, maximum=100.0)
+    large = breakdown_bars(["c", "d"], [100.0, 50.0], value_format=fmt_, maximum=100.0)
+    assert widths(small)[0] == pytest.approx(widths(large)[1])
+    own = breakdown_bars(["a", "b"], [50.0, 25.0], value_format=fmt_)
+    assert widths(own)[0] == pytest.approx(widths(large)[0])  # without it each chart fills its width
