@@ -68,9 +68,10 @@ def load_data(loaded: LoadedConfig, segment: Segment | None = None) -> "LoadedDa
 
 def compute_for_config(loaded: LoadedConfig, *, now: datetime, period: str | None = None,
                        first: str | None = None, segment: Segment | None = None,
-                       data: "LoadedData | None" = None, with_breakdowns: bool = True) -> "Metrics":
-    """Load the data and compute every KPI of the config over its history window (and, unless
-    ``with_breakdowns`` is False, per segment of every configured breakdown dimension)."""
+                       data: "LoadedData | None" = None, breakdowns: list[str] | None = None) -> "Metrics":
+    """Load the data and compute every KPI of the config over its history window, for the whole
+    company and per segment of each breakdown dimension (default: the config's ``breakdowns``
+    that occur in the data; ``[]`` for none)."""
     from .compute import compute_metrics, resolve_kpis
 
     sc = loaded.config.scorecard
@@ -78,9 +79,8 @@ def compute_for_config(loaded: LoadedConfig, *, now: datetime, period: str | Non
     start = parse_period(first, sc.grain, sc.fiscal_year_start) if first else report.shift(-(sc.history - 1))
     data = data or load_data(loaded, segment)
     kpis = resolve_kpis(loaded.config.kpis)
-    breakdowns = [d for d in sc.breakdowns if any(d in cols for cols in data.columns.values())]
-    if not with_breakdowns:
-        breakdowns = []
+    if breakdowns is None:
+        breakdowns = [d for d in sc.breakdowns if any(d in cols for cols in data.columns.values())]
     if segment:
         breakdowns = [d for d in breakdowns if d != segment.dimension]
     return compute_metrics(data, kpis, period_range(start, report), breakdowns=breakdowns)
@@ -124,7 +124,7 @@ def build(loaded: LoadedConfig, *, now: datetime, audience: str | None = None, p
     needs_breakdowns = any(a.template not in ("executive", "client") for a in audiences.values())
     if metrics is None:
         metrics = compute_for_config(loaded, now=now, period=period, segment=segment,
-                                     with_breakdowns=needs_breakdowns)
+                                     breakdowns=None if needs_breakdowns else [])
     t_data = time.perf_counter() - t0
     out_dir = output_dir or loaded.resolve(loaded.config.scorecard.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -135,13 +135,8 @@ def compute_command(config: Path | None, datasets_dir: Path | None, first: str |
         if grain and grain != loaded.config.scorecard.grain:
             loaded = _with_grain(loaded, grain)
         metrics = compute_for_config(loaded, now=_now(), period=_convert_label(last, grain) if last else None,
-                                     first=_convert_label(first, grain) if first else None)
-        if by:
-            from .compute import compute_metrics as _cm
-            from .data import load_datasets
-
-            metrics = _cm(load_datasets(loaded), resolve_kpis(loaded.config.kpis), metrics.periods,
-                          breakdowns=list(by))
+                                     first=_convert_label(first, grain) if first else None,
+                                     breakdowns=list(by) or None)
     else:
         raise ReportgenError("give a CONFIG file or --datasets DIR")
     for kpi, reason in sorted(metrics.unavailable.items()):

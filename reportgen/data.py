@@ -515,6 +515,9 @@ def restrict_to_segment(data: LoadedData, dimension: str, value: str) -> LoadedD
     attributed to the segment, so it is dropped (its KPIs become unavailable) rather than showing
     company-wide numbers to a regional manager. Targets keep the rows scoped to the segment, which
     then act as the segment's own (``all``) targets.
+
+    The tables are cut down in place (a copy of a million-row table per segment would double the
+    memory of a burst): the ``data`` passed in shares the connection and must not be used afterwards.
     """
     if not any(dimension in cols for cols in data.columns.values()):
         raise DataError(f"cannot burst by {dimension!r}: no dataset has that column")
