@@ -130,10 +130,10 @@ _COLUMN_REF = re.compile(r"\bt\.([a-z_][a-z0-9_]*)")
 def measure_columns(measure: Measure) -> set[str]:
     """Canonical columns a measure reads (``__ts`` helper columns count as their base column)."""
     anchor = ANCHORS[measure.anchor]
-    cols = set(_COLUMN_REF.findall(measure.sql + " " + anchor.join))
-    if anchor.relation != "SELECT * FROM base":
-        cols |= set(re.findall(r"\b(close_date|customer_id|stage)\b", anchor.relation))
-        cols -= {"first_close"}
+    if anchor.relation != "SELECT * FROM base":  # the join reads the relation's own columns
+        cols = set(re.findall(r"\b(close_date|customer_id|stage|amount)\b", anchor.relation))
+    else:
+        cols = set(_COLUMN_REF.findall(measure.sql + " " + anchor.join))
     return {c.removesuffix("__ts") for c in cols}
 
 
@@ -399,7 +399,7 @@ def run_queries(data: "LoadedData", queries: list[MeasureQuery], periods: list[P
     con.execute("CREATE OR REPLACE TEMP TABLE periods AS SELECT * FROM periods_df")
     con.register("days_df", _days_frame(periods))
     con.execute("CREATE OR REPLACE TEMP TABLE days AS SELECT * FROM days_df")
-    if any(q.anchor.days_table == "days_12m" for q in queries):
+    if any(q.anchor.days_table == "days_12m" or "days_12m" in q.anchor.relation for q in queries):
         con.register("days_12m_df", _days_frame(periods, window_months=12))
         con.execute("CREATE OR REPLACE TEMP TABLE days_12m AS SELECT * FROM days_12m_df")
     parts: dict[str, list[pd.DataFrame]] = {}

@@ -189,3 +189,34 @@ def test_fiscal_quarter_and_iso_week_grains(tmp_path: Path) -> None:
     m = compute(cfg, period="2025-W07")
     # D2 closes Mon 2025-02-10 and D3 Fri 2025-02-14: both in ISO week 7
     assert value(m, "revenue", "2025-W07") == 120_000 and value(m, "deals_won", "2025-W06") == 0
+
+
+@pytest.mark.parametrize("grain, first, last", [("month", "2023-01", "2024-12"), ("quarter", "2023-Q1", "2024-Q4"),
+                                               ("week", "2024-W01", "2024-W30")])
+def test_customer_windows_equal_count_distinct(grain: str, first: str, last: str) -> None:
+    """The island trick for "distinct customers with a win in the 12 months ending P.end" gives the
+    plain count(DISTINCT) for every period and segment (the conformance cases check it only for the
+    whole company)."""
+    from reportgen.catalogue import CUSTOMER_WINDOWS
+    from reportgen.compute import _days_frame, _periods_frame
+    from reportgen.data import load_canonical_folder
+    from reportgen.periods import parse_period, period_range
+
+    data = load_canonical_folder(Path(__file__).resolve().parents[2] / "shared" / "conformance" / "crm-24m" / "data")
+    periods = period_range(parse_period(first, grain), parse_period(last, grain))
+    con = data.con
+    con.register("p_df", _periods_frame(periods))
+    con.execute("CREATE OR REPLACE TEMP TABLE periods AS SELECT * FROM p_df")
+    con.register("d_df", _days_frame(periods, window_months=12))
+    con.execute("CREATE OR REPLACE TEMP TABLE days_12m AS SELECT * FROM d_df")
+    for segment in ("''", "region", "rep"):
+        islands = con.execute(
+            f"WITH base AS (SELECT *, {segment} AS __segment FROM deals), rel AS ({CUSTOMER_WINDOWS}) "
+            "SELECT p.ord, t.__segment, count(*) FROM periods p JOIN rel t ON p.ord BETWEEN t.lo AND t.hi "
+            "GROUP BY ALL ORDER BY ALL").fetchall()
+        distinct = con.execute(
+            f"SELECT p.ord, {segment.replace('region', 't.region').replace('rep', 't.rep')} AS s, "
+            "count(DISTINCT t.customer_id) FROM periods p JOIN deals t ON t.stage = 'won' "
+            "AND t.customer_id IS NOT NULL AND t.close_date BETWEEN p.start_12m AND p.\"end\" "
+            "GROUP BY ALL ORDER BY ALL").fetchall()
+        assert islands == distinct, (grain, segment)
