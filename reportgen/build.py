@@ -68,10 +68,11 @@ def load_data(loaded: LoadedConfig, segment: Segment | None = None) -> "LoadedDa
 
 def compute_for_config(loaded: LoadedConfig, *, now: datetime, period: str | None = None,
                        first: str | None = None, segment: Segment | None = None,
-                       data: "LoadedData | None" = None, breakdowns: list[str] | None = None) -> "Metrics":
+                       data: "LoadedData | None" = None, breakdowns: list[str] | None = None,
+                       breakdown_kpis: list[str] | None = None) -> "Metrics":
     """Load the data and compute every KPI of the config over its history window, for the whole
     company and per segment of each breakdown dimension (default: the config's ``breakdowns``
-    that occur in the data; ``[]`` for none)."""
+    that occur in the data; ``[]`` for none), optionally only for ``breakdown_kpis``."""
     from .compute import compute_metrics, resolve_kpis
 
     sc = loaded.config.scorecard
@@ -83,7 +84,8 @@ def compute_for_config(loaded: LoadedConfig, *, now: datetime, period: str | Non
         breakdowns = [d for d in sc.breakdowns if any(d in cols for cols in data.columns.values())]
     if segment:
         breakdowns = [d for d in breakdowns if d != segment.dimension]
-    return compute_metrics(data, kpis, period_range(start, report), breakdowns=breakdowns)
+    return compute_metrics(data, kpis, period_range(start, report), breakdowns=breakdowns,
+                           breakdown_kpis=breakdown_kpis)
 
 
 def audiences_of(loaded: LoadedConfig, only: str | None = None) -> dict[str, Audience]:
@@ -120,11 +122,14 @@ def build(loaded: LoadedConfig, *, now: datetime, audience: str | None = None, p
 
     t0 = time.perf_counter()
     audiences = audiences_of(loaded, audience)
-    # the built-in executive and client templates show no breakdowns: skip computing them
+    # the built-in executive and client templates break down only their headline KPI (the "what
+    # changed" box names the biggest contributor): computing every breakdown would double the data step
     needs_breakdowns = any(a.template not in ("executive", "client") for a in audiences.values())
+    headlines = [a.kpis[0] if a.kpis else (loaded.config.kpis[0].id if loaded.config.kpis else "revenue")
+                 for a in audiences.values()]
     if metrics is None:
         metrics = compute_for_config(loaded, now=now, period=period, segment=segment,
-                                     breakdowns=None if needs_breakdowns else [])
+                                     breakdown_kpis=None if needs_breakdowns else headlines)
     t_data = time.perf_counter() - t0
     out_dir = output_dir or loaded.resolve(loaded.config.scorecard.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -625,9 +625,10 @@ def compute_metrics(data: "LoadedData", kpis: dict[str, ResolvedKpi], periods: l
                           target_rows, lookups, grain, additive)
     frames.append(_tidy(usable, grid, extended, wanted, WHOLE, ppy, data.quality))
 
+    wanted_kpis = None if breakdown_kpis is None else _with_dependencies(breakdown_kpis, usable)
     for dimension in breakdowns:
         dim_kpis = {k: v for k, v in usable.items()
-                    if (breakdown_kpis is None or k in breakdown_kpis or k in _all_reads(v, usable))
+                    if (wanted_kpis is None or k in wanted_kpis)
                     and all(data.has(ds, dimension) for ds in kpi_datasets(v, usable))
                     and not v.formula.lookups}
         if not dim_kpis:
@@ -651,8 +652,16 @@ def compute_metrics(data: "LoadedData", kpis: dict[str, ResolvedKpi], periods: l
     return Metrics(table, kpis, unavailable, periods, data.quality, grain)
 
 
-def _all_reads(kpi: ResolvedKpi, kpis: dict[str, ResolvedKpi]) -> set[str]:
-    return {n for n in kpi.formula.names if n in kpis}
+def _with_dependencies(ids: list[str], kpis: dict[str, ResolvedKpi]) -> set[str]:
+    """The KPIs plus every KPI their formulas read, transitively."""
+    out: set[str] = set()
+    pending = [k for k in ids if k in kpis]
+    while pending:
+        kid = pending.pop()
+        if kid not in out:
+            out.add(kid)
+            pending += [n for n in kpis[kid].formula.names if n in kpis]
+    return out
 
 
 def _tidy(kpis: dict[str, ResolvedKpi], grid: _Grid, periods: list[Period], wanted: set[int],

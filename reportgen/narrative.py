@@ -234,6 +234,41 @@ def status_changes(metrics: "Metrics", kpis: Sequence[str]) -> list[tuple[str, s
     return out
 
 
+_DRIVER: dict[str, str] = {
+    "en": "largest contribution: {dimension} {segment} ({delta})",
+    "de": "größter Beitrag: {dimension} {segment} ({delta})",
+    "fr": "principale contribution : {dimension} {segment} ({delta})",
+}
+
+DRIVER_SHARE = 0.25
+"""A segment is named as the driver only if it explains at least this share of the change."""
+
+
+def driver_clause(metrics: "Metrics", kid: str, *, locale: str = "en_US", currency: str = "USD") -> str:
+    """The segment that moved an additive KPI most, in the direction it moved ("largest contribution:
+    Region North (+$243,881)"): the "why" beside the "what". Empty for ratios (a segment's change in
+    win rate does not add up to the company's), without breakdown rows, or when no single segment
+    explains at least a quarter of the change."""
+    kpi = metrics.kpis.get(kid)
+    period = metrics.periods[-1].label
+    row = metrics.row(kid, period)
+    if kpi is None or not kpi.additive or row is None or _missing(row["delta_prior"]) or row["delta_prior"] == 0:
+        return ""
+    total = float(row["delta_prior"])
+    t = metrics.table
+    rows = t[(t["kpi"] == kid) & (t["period"] == period) & (t["dimension"] != "") & t["delta_prior"].notna()]
+    rows = rows[(rows["delta_prior"] * total) > 0]
+    if rows.empty:
+        return ""
+    best = rows.loc[(rows["delta_prior"].abs()).idxmax()]
+    if abs(float(best["delta_prior"])) / abs(total) < DRIVER_SHARE:
+        return ""
+    return _DRIVER[_language(locale)].format(
+        dimension=translate(str(best["dimension"]).replace("_", " ").capitalize(), locale),
+        segment=best["segment"],
+        delta=format_delta(float(best["delta_prior"]), kpi.unit, locale=locale, currency=currency))
+
+
 def what_changed(metrics: "Metrics", kpis: Sequence[str], *, locale: str = "en_US", currency: str = "USD",
                  limit: int = 5) -> list[Statement]:
     """The summary on top of a scorecard: the headline KPI, status slips, then the top movers.
@@ -260,6 +295,10 @@ def what_changed(metrics: "Metrics", kpis: Sequence[str], *, locale: str = "en_U
 
     if shown:
         add_change(shown[0])
+        driver = driver_clause(metrics, shown[0], locale=locale, currency=currency)
+        if driver and statements:
+            first = statements[0]
+            statements[0] = Statement(first.kpi, first.text[:-1] + "; " + driver + ".", first.tone)
     for kid, before, after in status_changes(metrics, shown):
         if kid in mentioned:
             continue

@@ -112,3 +112,36 @@ def test_what_changed_does_not_crash_in_german_or_french(metrics):
     for locale in ("de_DE", "fr_FR"):
         statements = what_changed(metrics, ["revenue", "churn_rate", "cac"], locale=locale, currency="EUR")
         assert len(statements) == 3 and all(s.text.endswith(".") for s in statements)
+
+
+def _with_breakdown(metrics: Metrics, rows: list[tuple[str, str, float, float]]) -> Metrics:
+    from dataclasses import replace
+
+    extra = []
+    for dimension, segment, value, prior in rows:
+        r = _row("revenue", "Revenue", "money", "higher", "2025-03", value, prior)
+        extra.append({**r, "dimension": dimension, "segment": segment})
+    table = pd.concat([metrics.table, pd.DataFrame(extra)[METRIC_COLUMNS]], ignore_index=True)
+    kpis = {**metrics.kpis, "revenue": replace(metrics.kpis["revenue"], additive=True)}
+    return replace(metrics, table=table, kpis=kpis)
+
+
+def test_driver_names_the_segment_that_moved_the_total_most(metrics):
+    from reportgen.narrative import driver_clause
+
+    # company +140,000: North +120,000 (86%), South +40,000, East -20,000; by product Pro +70,000 (50%)
+    m = _with_breakdown(metrics, [("region", "North", 520_000, 400_000), ("region", "South", 440_000, 400_000),
+                                  ("region", "East", 280_000, 300_000), ("product", "Pro", 570_000, 500_000)])
+    assert driver_clause(m, "revenue") == "largest contribution: Region North (+$120,000)"
+    assert what_changed(m, ["revenue"])[0].text == (
+        "Revenue rose 12.7% on last month to $1.24M, 3.0% above plan; largest contribution: Region North (+$120,000).")
+    assert driver_clause(m, "revenue", locale="de_DE").startswith("größter Beitrag: Region North (+120.000")
+
+
+def test_no_driver_when_no_segment_explains_a_quarter_or_for_ratios(metrics):
+    from reportgen.narrative import driver_clause
+
+    spread = _with_breakdown(metrics, [("rep", f"r{i}", 100_000 + 14_000, 100_000) for i in range(10)])
+    assert driver_clause(spread, "revenue") == ""     # each rep explains 10% of the change
+    assert driver_clause(metrics, "revenue") == ""    # no breakdown rows at all
+    assert driver_clause(metrics, "churn_rate") == ""  # not additive
