@@ -47,26 +47,29 @@ _PATTERNS: dict[str, dict[str, str]] = {
         "status": "{name} slipped from {before} to {after} ({value}; {ref_label} {ref})",
     },
     "de": {
-        "up": "{name} stieg gegenüber {grain} um {change} auf {value}",
-        "down": "{name} sank gegenüber {grain} um {change} auf {value}",
-        "flat": "{name} blieb gegenüber {grain} unverändert bei {value}",
-        "no_prior": "{name} lag bei {value}",
-        "missing": "{name} ist für diese Periode nicht verfügbar",
+        # noun style ("Anstieg um ...") so the sentence is right whatever the KPI name's number and
+        # gender: "Neukunden stieg" would be wrong, "Neukunden: Anstieg um 20 %" is not
+        "up": "{name}: Anstieg gegenüber {grain} um {change} auf {value}",
+        "down": "{name}: Rückgang gegenüber {grain} um {change} auf {value}",
+        "flat": "{name}: unverändert gegenüber {grain} bei {value}",
+        "no_prior": "{name}: {value}",
+        "missing": "{name}: für diese Periode nicht verfügbar",
         "above": "{gap} über Plan",
         "below": "{gap} unter Plan",
         "on_plan": "im Plan",
-        "status": "{name} fiel von {before} auf {after} ({value}; {ref_label} {ref})",
+        "status": "{name}: von {before} auf {after} gefallen ({value}; {ref_label} {ref})",
     },
     "fr": {
-        "up": "{name} a progressé de {change} par rapport {grain}, à {value}",
-        "down": "{name} a reculé de {change} par rapport {grain}, à {value}",
-        "flat": "{name} est stable par rapport {grain}, à {value}",
-        "no_prior": "{name} s’établit à {value}",
-        "missing": "{name} n’est pas disponible pour cette période",
+        # noun style, for the same reason as in German (no article or agreement to get wrong)
+        "up": "{name}\u00a0: hausse de {change} par rapport {grain}, à {value}",
+        "down": "{name}\u00a0: baisse de {change} par rapport {grain}, à {value}",
+        "flat": "{name}\u00a0: stable par rapport {grain}, à {value}",
+        "no_prior": "{name}\u00a0: {value}",
+        "missing": "{name}\u00a0: non disponible pour cette période",
         "above": "{gap} au-dessus du budget",
         "below": "{gap} en dessous du budget",
         "on_plan": "conforme au budget",
-        "status": "{name} est passé de {before} à {after} ({value} ; {ref_label} {ref})",
+        "status": "{name}\u00a0: passage de {before} à {after} ({value} ; {ref_label} {ref})",
     },
 }
 

@@ -73,9 +73,9 @@ def test_unchanged_missing_prior_and_missing_value():
 def test_german_and_french_sentences_use_their_own_separators():
     row = {"value": 1_240_000, "prior": 1_103_202.85, "pct_prior": 0.124, "target": 1_203_883.5}
     assert change_sentence("Umsatz", "money", row, locale="de_DE", currency="EUR") == (
-        "Umsatz stieg gegenüber dem Vormonat um 12,4\u00a0% auf 1,24\u00a0Mio.\u00a0€, 3,0\u00a0% über Plan.")
+        "Umsatz: Anstieg gegenüber dem Vormonat um 12,4\u00a0% auf 1,24\u00a0Mio.\u00a0€, 3,0\u00a0% über Plan.")
     assert change_sentence("Chiffre d’affaires", "money", row, locale="fr_FR", currency="EUR", grain="quarter") == (
-        "Chiffre d’affaires a progressé de 12,4\u00a0% par rapport au trimestre précédent, à 1,24\u00a0M\u00a0€, "
+        "Chiffre d’affaires\u00a0: hausse de 12,4\u00a0% par rapport au trimestre précédent, à 1,24\u00a0M\u00a0€, "
         "3,0\u00a0% au-dessus du budget.")
 
 

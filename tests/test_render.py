@@ -194,7 +194,7 @@ def test_german_locale_renders_german_numbers(loaded, metrics):
     # built-in KPI names are translated too; a name set in the config would pass through as written
     assert "<h3>Umsatz</h3>" in rendered.html and "Sales revenue" not in rendered.html
     assert "Was sich geändert hat" in rendered.html and "Seite" in rendered.html
-    assert "stieg gegenüber dem Vormonat um 29,1\u00a0%" in rendered.html
+    assert "Umsatz: Anstieg gegenüber dem Vormonat um 29,1\u00a0%" in rendered.html
 
 
 def test_french_locale_renders(loaded, metrics):
