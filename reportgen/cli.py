@@ -76,6 +76,16 @@ def kpis_command(fmt: str) -> None:
     Console().print(table)
 
 
+@main.command("schema")
+def schema_command() -> None:
+    """Print the config's JSON Schema (every field with its description), for editors and docs."""
+    import json
+
+    from .config import Config
+
+    click.echo(json.dumps(Config.model_json_schema(), indent=2))
+
+
 @main.command("validate")
 @click.argument("config", type=click.Path(path_type=Path))
 def validate_command(config: Path) -> None:

@@ -113,3 +113,15 @@ def test_build_one_segment(repo_root: Path, tmp_path: Path) -> None:
     assert "Region: West" in text and "Unavailable: needs dataset spend" in text
     bad = run("build", str(repo_root / "configs" / "example.yaml"), "--segment", "region", "-o", str(tmp_path))
     assert bad.returncode == 2 and "expected DIMENSION=VALUE" in bad.stderr
+
+
+def test_schema_describes_every_config_field() -> None:
+    import json
+
+    result = run("schema")
+    assert result.returncode == 0, result.stderr
+    schema = json.loads(result.stdout)
+    for name, model in schema["$defs"].items():
+        for field, spec in model.get("properties", {}).items():
+            assert spec.get("description"), f"{name}.{field} has no description"
+    assert set(schema["properties"]) >= {"scorecard", "datasets", "kpis", "audiences", "deliveries"}
