@@ -199,18 +199,37 @@ def _run_on_dask(jobs: Sequence[Job], address: str, notify: ResultCallback) -> l
 
 def build_jobs(configs: Sequence[Path], *, audience: str | None = None, output_dir: Path | None = None,
                period: str | None = None, now: datetime | None = None) -> tuple[list[BuildJob], list[JobResult]]:
-    """One job per (config, audience); configs that do not load become failed results straight away."""
-    from .build import audiences_of
+    """One job per (config, audience); configs that do not load become failed results straight away.
+
+    Two jobs that would write the same file (two clients' ``scorecard.yaml`` built into one folder)
+    both fail before anything is built: one client's PDF must never overwrite, or be mailed as,
+    another's.
+    """
+    from .build import audiences_of, output_stem
     from .config import load_config
 
     jobs, failures = [], []
+    targets: dict[Path, list[BuildJob]] = {}
     for path in configs:
         try:
-            names = list(audiences_of(load_config(path), audience))
+            loaded = load_config(path)
+            names = list(audiences_of(loaded, audience))
         except ReportgenError as exc:
             failures.append(JobResult(str(path), audience or "*", None, "failed", error=str(exc).splitlines()[0]))
             continue
-        jobs += [BuildJob(path, name, output_dir, None, period, now) for name in names]
+        folder = (output_dir or loaded.resolve(loaded.config.scorecard.output_dir)).resolve()
+        for name in names:
+            job = BuildJob(path, name, output_dir, None, period, now)
+            targets.setdefault(folder / f"{output_stem(loaded, name)}.pdf", []).append(job)
+    for target, clashing in targets.items():
+        if len(clashing) == 1:
+            jobs += clashing
+            continue
+        others = ", ".join(str(j.config) for j in clashing)
+        for job in clashing:
+            failures.append(JobResult(str(job.config), job.audience, None, "failed",
+                                      error=f"{others} would all write {target}; rename the configs or give "
+                                            "each its own output folder"))
     return jobs, failures
 
 

@@ -78,3 +78,20 @@ def test_run_jobs_in_process_keeps_order_and_isolates_a_bug(tmp_path: Path) -> N
     assert results[0].error == "ZeroDivisionError: division by zero"
     assert results[1].pages and results[1].seconds > 0
     assert check_pdf(tmp_path / "out" / "a-executive.pdf") == results[1].pages
+
+
+def test_two_clients_that_would_write_the_same_file_both_fail_before_building(tmp_path: Path) -> None:
+    """clients/acme/scorecard.yaml and clients/globex/scorecard.yaml into one folder: neither is
+    built (one client's PDF must never overwrite another's); a third, distinct config still is."""
+    acme = small_config((tmp_path / "acme").mkdir() or tmp_path / "acme" / "scorecard.yaml", title="Acme")
+    globex = small_config((tmp_path / "globex").mkdir() or tmp_path / "globex" / "scorecard.yaml", title="Globex")
+    initech = small_config(tmp_path / "initech.yaml", title="Initech")
+    out = tmp_path / "out"
+
+    result = run_cli("batch", acme, globex, initech, "-o", out, "--now", "2026-01-02T00:00Z")
+
+    assert result.exit_code == 1
+    assert not (out / "scorecard-executive.pdf").exists()
+    assert check_pdf(out / "initech-executive.pdf") >= 1
+    failures = [line for line in result.stderr.splitlines() if line.startswith("FAILED")]
+    assert len(failures) == 2 and all("would all write" in line for line in failures)
