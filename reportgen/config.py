@@ -19,11 +19,7 @@ from .errors import ConfigError
 from .expressions import parse_formula
 from .yamlmarks import KeyPath, MarkedYaml, load_marked_yaml
 
-try:  # delivery models live with the delivery code; the config embeds them
-    from .delivery.models import DeliverySpec, SmtpSettings
-except ImportError:  # pragma: no cover - only while the delivery package is being written
-    DeliverySpec = dict  # type: ignore[misc,assignment]
-    SmtpSettings = dict  # type: ignore[misc,assignment]
+from .delivery.models import DeliverySpec, SmtpSettings  # delivery models live with the delivery code
 
 
 class _Model(BaseModel):
@@ -186,8 +182,8 @@ class Config(_Model):
     objectives: dict[str, list[str]] = Field(
         default_factory=dict, description="Business objectives -> KPI ids, for grouping tiles (default: the catalogue's).")
     audiences: dict[str, Audience] = Field(default_factory=dict, description="Audiences by name.")
-    smtp: SmtpSettings | None = Field(None, description="Mail server used by deliveries.")  # type: ignore[valid-type]
-    deliveries: list[DeliverySpec] = Field(default_factory=list, description="Scheduled email deliveries.")  # type: ignore[valid-type]
+    smtp: SmtpSettings | None = Field(None, description="Mail server used by deliveries.")
+    deliveries: list[DeliverySpec] = Field(default_factory=list, description="Scheduled email deliveries.")
     ledger: str = Field("reportgen-ledger.sqlite", description="Delivery ledger file, relative to the config file.")
 
     @field_validator("kpis", mode="before")
