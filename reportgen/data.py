@@ -303,28 +303,32 @@ def _timestamp_sql(expr: str, source_type: str, fmt: str | None) -> str:
 def _detect_formats(con: "duckdb.DuckDBPyConnection", view: str, specs: tuple[ColumnSpec, ...],
                     mapping: dict[str, str], found: dict[str, str], ds: "Dataset") -> dict[str, str]:
     """strptime format per canonical date column: configured, else detected (None = ISO)."""
-    candidates: dict[str, list[str]] = {}
+    columns = {}  # canonical name -> source column, for text date columns without a configured format
     for spec in specs:
         if spec.type not in ("date", "timestamp") or spec.name in ds.date_formats or spec.name in ds.constants:
             continue
         src = mapping.get(spec.name, spec.name)
         if src in found and found[src].upper() == "VARCHAR":
-            formats = _date_candidates(con, view, src)
-            if formats is not None:
-                candidates[spec.name] = formats
-    return {**choose_date_formats(candidates), **ds.date_formats}
+            columns[spec.name] = src
+    return {**choose_date_formats(_date_candidates(con, view, columns)), **ds.date_formats}
 
 
-def _date_candidates(con: "duckdb.DuckDBPyConnection", view: str, src: str) -> list[str] | None:
-    """Formats that parse every value of a text date column; None when ISO parsing already works."""
-    col = f"NULLIF(trim(CAST({_q(src)} AS VARCHAR)), '')"
-    total, iso_bad = con.execute(
-        f"SELECT count({col}), count({col}) - count(TRY_CAST({col} AS TIMESTAMP)) FROM {_q(view)}").fetchone()
-    if total == 0 or iso_bad == 0:
-        return None
-    checks = ", ".join(f"count({col}) - count(try_strptime({col}, {_lit(fmt)}))" for fmt in DATE_FORMATS)
-    bad = con.execute(f"SELECT {checks} FROM {_q(view)}").fetchone()
-    return [fmt for fmt, n in zip(DATE_FORMATS, bad) if n == 0]
+def _date_candidates(con: "duckdb.DuckDBPyConnection", view: str, columns: dict[str, str]) -> dict[str, list[str]]:
+    """For each text date column that ISO parsing does not fully read, the formats that parse every
+    value. One scan for the ISO check of all columns (the common case ends there), one more for the
+    candidate formats of the columns that need them."""
+    if not columns:
+        return {}
+    text = {name: f"NULLIF(trim(CAST({_q(src)} AS VARCHAR)), '')" for name, src in columns.items()}
+    iso = con.execute("SELECT " + ", ".join(f"count({t}) - count(TRY_CAST({t} AS TIMESTAMP))" for t in text.values())
+                      + f" FROM {_q(view)}").fetchone()
+    needs = [name for name, bad in zip(text, iso) if bad]
+    if not needs:
+        return {}
+    checks = [f"count({text[n]}) - count(try_strptime({text[n]}, {_lit(fmt)}))" for n in needs for fmt in DATE_FORMATS]
+    bad = con.execute(f"SELECT {', '.join(checks)} FROM {_q(view)}").fetchone()
+    per = len(DATE_FORMATS)
+    return {n: [fmt for fmt, b in zip(DATE_FORMATS, bad[i * per:(i + 1) * per]) if b == 0] for i, n in enumerate(needs)}
 
 
 def _day_first(fmt: str) -> bool:
