@@ -318,35 +318,31 @@ def test_table_rows_are_never_split(built) -> None:
 def test_german_tiles_stay_inside_the_page_margins(loaded, metrics, tmp_path) -> None:
     """Wider German amounts ("+296.575 €") must not push comparison columns past the right margin
     (the margins are symmetric, so the right text edge may not pass page width minus the left edge)."""
-    import pdfplumber
-
     de = _variant(loaded, locale="de_DE", currency="EUR")
     rendered = render_audience(metrics, de, "executive", de.config.audiences["executive"], now=NOW)
     path = tmp_path / "de.pdf"
     path.write_bytes(rendered.pdf)
+    _assert_inside_margins(path, "executive (de_DE)")
+
+
+def test_every_audience_stays_inside_the_page_margins(built) -> None:
+    scorecards, _ = built
+    for audience, b in scorecards.items():
+        _assert_inside_margins(b.pdf, audience)
+
+
+def _assert_inside_margins(path: Path, label: str) -> None:
+    """No word ends past the right margin (margins are symmetric: page width minus the left edge)."""
+    import pdfplumber
+
     with pdfplumber.open(str(path)) as pdf:
         for number, page in enumerate(pdf.pages, start=1):
             words = page.extract_words()
             left = min(w["x0"] for w in words)
             worst = max(words, key=lambda w: w["x1"])
             assert worst["x1"] <= page.width - left + 1.0, (
-                f"page {number}: {worst['text']!r} ends at {worst['x1']:.1f} pt, past the right margin "
+                f"{label} page {number}: {worst['text']!r} ends at {worst['x1']:.1f} pt, past the right margin "
                 f"{page.width - left:.1f} pt")
-
-
-def test_every_audience_stays_inside_the_page_margins(built) -> None:
-    import pdfplumber
-
-    scorecards, _ = built
-    for audience, b in scorecards.items():
-        with pdfplumber.open(str(b.pdf)) as pdf:
-            for number, page in enumerate(pdf.pages, start=1):
-                words = page.extract_words()
-                left = min(w["x0"] for w in words)
-                worst = max(words, key=lambda w: w["x1"])
-                assert worst["x1"] <= page.width - left + 1.0, (
-                    f"{audience} page {number}: {worst['text']!r} ends at {worst['x1']:.1f} pt, past the right "
-                    f"margin {page.width - left:.1f} pt")
 
 
 def test_sparse_real_data_drops_what_it_cannot_show(tmp_path) -> None:
