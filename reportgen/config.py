@@ -80,9 +80,16 @@ class Dataset(_Model):
     path: str | None = Field(None, description="File path (CSV, Excel, Parquet), relative to the config file.")
     format: Literal["csv", "excel", "parquet", "sql"] | None = Field(
         None, description="Source format; inferred from the file extension or 'url' when omitted.")
-    delimiter: str = Field(",", description="CSV field delimiter.")
-    encoding: str = Field("utf-8", description="CSV text encoding: utf-8 (a BOM is accepted) or latin-1.")
-    decimal: Literal[".", ","] = Field(".", description="Decimal separator of numbers in a CSV.")
+    delimiter: str | None = Field(None, description="CSV field delimiter (default: detected from the file).")
+    encoding: str = Field(
+        "auto", description="CSV text encoding: any Python codec name (utf-8, cp1252, cp850, latin-1, mac_roman, "
+        "utf-16...), or auto: UTF-8/UTF-16 when the bytes say so, else the 8-bit code page that reads the most letters.")
+    decimal: Literal[".", ","] | None = Field(
+        None, description="Decimal mark of numbers written as text (default: settled from the values; when they "
+        "allow both readings, as 100.000 does, reportgen asks for it).")
+    thousands: str | None = Field(
+        None, description="Thousands separator of numbers written as text (default: the other mark of decimal; "
+        "spaces, no-break spaces and apostrophes are always accepted as separators).")
     sheet: str | int | None = Field(None, description="Excel sheet name or index (default: the first).")
     url: str | None = Field(None, description="SQLAlchemy URL of a SQL database, e.g. sqlite:///crm.db. "
                             "Use ${ENV_VAR} for secrets; they are expanded at run time.")
@@ -92,9 +99,20 @@ class Dataset(_Model):
         default_factory=dict,
         description="Column mapping: the source's column name -> the canonical name (e.g. engage_date: created_date); "
         "a list maps one source column to several canonical ones.")
-    constants: dict[str, str | float | int] = Field(
+    constants: dict[str, date | bool | int | float | str | None] = Field(
         default_factory=dict,
-        description="Canonical columns the source lacks, filled with one value (e.g. stage: won for an order list).")
+        description="Canonical columns the source lacks, filled with one value (e.g. stage: won for an order list; "
+        "a date, a number, text or null).")
+    types: dict[str, Literal["number", "date", "timestamp", "text"]] = Field(
+        default_factory=dict,
+        description="Types of a custom dataset's columns (canonical name -> number, date, timestamp or text); "
+        "columns not listed are detected from their values.")
+    data_through: date | None = Field(
+        None, description="The last day the export covers (default: the latest date in any of its date columns). "
+        "KPIs for periods after it are missing, never 0.")
+    order_lines: bool = Field(
+        False, description="Deals only: each row is one line of an order and deal_id holds the order number; "
+        "lines are summed into one deal per order (amount, profit) before any KPI.")
     stages: dict[Literal["won", "lost", "open"], list[str]] | None = Field(
         None, description="Deals only: raw stage values for won, lost and open. An unmapped value is an error.")
     values: dict[str, dict[str, list[str]]] = Field(
@@ -113,6 +131,23 @@ class Dataset(_Model):
         if self.url and not (self.table or self.query):
             raise ValueError("a SQL dataset needs 'table' or 'query'")
         return self
+
+
+class Quality(_Model):
+    """Row rules and how much unusable data a scorecard tolerates before it refuses to build."""
+
+    max_rejected_share: float = Field(
+        0.01, ge=0, le=1, description="Largest share of a dataset's rows that may be unreadable or rejected by a "
+        "rule before validate and build fail (default 1%).")
+    duplicate_ids: Literal["reject", "keep"] = Field(
+        "reject", description="A second row with the same id (deal_id, lead_id, ...): rejected and counted, or kept.")
+    negative_amounts: Literal["reject", "keep"] = Field(
+        "reject", description="A won deal with a negative amount: rejected and counted, or kept (credit notes).")
+    close_before_create: Literal["reject", "keep"] = Field(
+        "reject", description="A closed deal whose close_date is before its created_date.")
+    future_dates: Literal["reject", "keep"] = Field(
+        "reject", description="A row dated more than future_days after the run date (a typo such as 2205).")
+    future_days: int = Field(366, ge=0, description="How far after the run date a date may lie.")
 
 
 class Measure(_Model):
@@ -177,6 +212,7 @@ class Config(_Model):
 
     scorecard: Scorecard = Field(default_factory=Scorecard, description="Title, period, locale and branding.")
     datasets: dict[str, Dataset] = Field(description="Datasets by name: deals, leads, activities, ...")
+    quality: Quality = Field(default_factory=Quality, description="Row rules and the share of unusable rows tolerated.")
     kpis: list[KpiSpec] = Field(default_factory=list, description="KPIs on the scorecard (default: every built-in "
                                 "whose datasets are present).")
     objectives: dict[str, list[str]] = Field(
@@ -351,6 +387,8 @@ def _check_datasets(loaded: LoadedConfig) -> list[str]:
                                 f"of {name}{_did_you_mean(col, valid)}")
         if ds.stages is not None and name != "deals":
             problems.append(f"{loaded.where(('datasets', name, 'stages'))}: 'stages' applies to deals only")
+        if ds.order_lines and name != "deals":
+            problems.append(f"{loaded.where(('datasets', name, 'order_lines'))}: 'order_lines' applies to deals only")
     return problems
 
 

@@ -91,7 +91,8 @@ def test_ambiguous_day_month_order_is_an_error(tmp_path: Path) -> None:
     f["engaged"] = ["01/02/2025", "03/04/2025"]
     f["closed"] = ["05/06/2025", "07/08/2025"]
     f.to_csv(tmp_path / "d.csv", index=False)
-    with pytest.raises(DataError, match="dates parse as both '%m/%d/%Y' and '%d/%m/%Y'; set date_formats"):
+    with pytest.raises(DataError, match=r"column 'created_date': dates like 03/04/2025 read as day/month and as month/day and no value "
+                                         r"settles it; set date_formats: \{created_date: '%d/%m/%Y'\}"):
         check(config_for(tmp_path, "path: d.csv\n"))
 
 
@@ -141,7 +142,7 @@ def test_missing_column_names_dataset_column_and_columns_found(tmp_path: Path) -
     with pytest.raises(DataError) as info:
         check(config_for(tmp_path, "path: d.csv\n"))
     assert str(info.value) == (
-        f"dataset 'deals' ({tmp_path / 'd.csv'}): column 'value' (mapped to 'amount') not found; "
+        "dataset 'deals' (d.csv): column 'value' (mapped to 'amount') not found; "
         "columns found: opp, engaged, closed, deal_stage, owner")
 
 
@@ -163,7 +164,9 @@ def test_unreadable_values_are_counted_not_zero(tmp_path: Path) -> None:
     f.to_csv(tmp_path / "d.csv", index=False)
     from reportgen.config import load_config
 
-    loaded = load_config(config_for(tmp_path, "path: d.csv\n"))
+    cfg = config_for(tmp_path, "path: d.csv\n")
+    cfg.write_text(cfg.read_text() + "quality: {max_rejected_share: 0.5}\n")
+    loaded = load_config(cfg)
     data = load_datasets(loaded)
     q = data.quality["deals"]
     assert q.rows_read == 4
@@ -185,3 +188,21 @@ def test_lookup_join_brings_region(tmp_path: Path) -> None:
     west = m.breakdown("revenue", "region", "2025-02").set_index("segment")["value"]
     assert west.to_dict() == {"West": pytest.approx(1200.50), "East": pytest.approx(800.25)}
     assert set(m.breakdown("revenue", "manager", "2025-02")["segment"]) == {"Kim", "Lee"}
+
+
+def test_too_many_unreadable_rows_stop_the_load_with_the_first_rows(tmp_path: Path) -> None:
+    f = frame().astype({"value": object})
+    f.loc[1, "value"] = "n/a"
+    f.loc[0, "engaged"] = "not a date"
+    f.to_csv(tmp_path / "d.csv", index=False)
+    from reportgen.config import load_config
+
+    with pytest.raises(DataError) as info:
+        load_datasets(load_config(config_for(tmp_path, "path: d.csv\n")))
+    assert str(info.value).splitlines() == [
+        "dataset 'deals' (d.csv): 2 of 4 rows (50.0%) cannot be used, over the 1% allowed "
+        "(quality.max_rejected_share): 1 unreadable created_date, 1 unreadable amount",
+        "d.csv:2: column 'created_date': cannot read 'not a date' as a date (expected ISO dates; set date_formats "
+        "for created_date if the data writes dates another way)",
+        "d.csv:3: column 'amount': cannot read 'n/a' as a number (not a number; fix the value or map the right column)",
+    ]

@@ -1,0 +1,185 @@
+"""What was read, what could not be used and why: the data-quality record and the gate before a build.
+
+An executive cannot see on the page that a third of the amounts were unreadable; so a dataset that
+loses more than ``quality.max_rejected_share`` of its rows (default 1%), or a column that cannot be
+read at all, stops ``validate`` and ``build`` with the first offending rows, each as
+``file:line: column 'amount': cannot read 'R$ 100.000' as a number (...)``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING
+
+from ..errors import DataError
+from . import formats as fmt
+from .sql import q
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from .sources import Source
+
+#: Example rows an error message shows.
+EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class DatasetQuality:
+    """What was read and what could not be used, per dataset (the data-quality appendix)."""
+
+    name: str
+    source: str
+    rows_read: int
+    rows_rejected: dict[str, int]
+    first_date: date | None
+    last_date: date | None  # the end of what the data covers: data_through, else its latest date
+    missing_values: dict[str, int]
+    date_formats: dict[str, str] = field(default_factory=dict)
+    first_dates: dict[str, date] = field(default_factory=dict)  # earliest value per date column
+    last_dates: dict[str, date] = field(default_factory=dict)  # latest value per date column
+    examples: tuple[str, ...] = ()  # first offending rows, one line each
+    notes: tuple[str, ...] = ()  # how the file was read (encoding guessed, ...)
+    unreadable_columns: tuple[str, ...] = ()  # columns with values but not one readable
+    data_through: date | None = None  # configured end of coverage
+
+    @property
+    def total_rejected(self) -> int:
+        return sum(v for k, v in self.rows_rejected.items() if not k.startswith("won/lost without"))
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A column whose values may fail to read, and how they were expected to be written."""
+
+    column: str
+    type: str
+    style: str
+    expr: str  # the source expression, to fetch the raw text of example rows
+
+
+def measure_quality(con: "duckdb.DuckDBPyConnection", name: str, staged: str, source: "Source", view: str,
+                    unreadable: list[Unreadable], kinds: dict[str, str], rule_counts: dict[str, int],
+                    data_through: date | None) -> DatasetQuality:
+    """Count rows read, unreadable values (from the staged flags) and the date span of the kept rows."""
+    ragged = _ragged_lines(con, source)
+    parts = ["count(*)"] + [f"count(*) FILTER (WHERE {q('__bad_' + u.column)})" for u in unreadable]
+    parts += [f"count({q(u.column)})" for u in unreadable]
+    row = con.execute(f"SELECT {', '.join(parts)} FROM {q(staged)}").fetchone()
+    total = int(row[0])
+    bad = {u.column: int(n) for u, n in zip(unreadable, row[1:1 + len(unreadable)])}
+    readable = {u.column: int(n) for u, n in zip(unreadable, row[1 + len(unreadable):])}
+    rejected: dict[str, int] = {}
+    if ragged:
+        rejected["ragged line (too few or too many fields)"] = len(ragged)
+    for col, n in bad.items():
+        if n:
+            rejected[f"unreadable {col}"] = n
+    rejected.update({k: v for k, v in rule_counts.items() if v})
+    whole = tuple(c for c, n in bad.items() if n and readable[c] == 0)
+    cols = [c for c in kinds]
+    missing_row = con.execute("SELECT " + ", ".join(f"count(*) - count({q(c)})" for c in cols)
+                              + f" FROM {q(name)}").fetchone() if cols else ()
+    missing = {c: int(v) for c, v in zip(cols, missing_row) if v}
+    date_cols = [c for c, k in kinds.items() if k in ("date", "timestamp")]
+    firsts: dict[str, date] = {}
+    lasts: dict[str, date] = {}
+    if date_cols:
+        bounds = con.execute("SELECT " + ", ".join(f"min({q(c)}), max({q(c)})" for c in date_cols)
+                             + f" FROM {q(name)}").fetchone()
+        firsts = {c: d for c, d in zip(date_cols, bounds[0::2]) if d is not None}
+        lasts = {c: d for c, d in zip(date_cols, bounds[1::2]) if d is not None}
+    first = min(firsts.values(), default=None)
+    last = data_through or max(lasts.values(), default=None)
+    examples: list[str] = [f"{source.path.name if source.path else name}:{line}: {error}" for line, error in ragged[:EXAMPLES]]
+    if any(bad.values()) and len(examples) < EXAMPLES:
+        examples += _unreadable_examples(con, staged, source, view, [u for u in unreadable if bad[u.column]],
+                                         [line for line, _ in ragged], EXAMPLES - len(examples))
+    return DatasetQuality(name, source.description, total + len(ragged), rejected, first, last, missing,
+                          {}, firsts, lasts, tuple(examples), tuple(source.notes), whole, data_through)
+
+
+def _ragged_lines(con: "duckdb.DuckDBPyConnection", source: "Source") -> list[tuple[int, str]]:
+    """(line, what was wrong) of every CSV line DuckDB rejected, once per line."""
+    if not source.rejects_table:
+        return []
+    try:
+        rows = con.execute(f"SELECT line, min(error_type), min(error_message) FROM {q(source.rejects_table)} "
+                           "GROUP BY line ORDER BY line").fetchall()
+    except Exception:  # no rejects table: nothing was rejected
+        return []
+    return [(int(line), f"{kind.lower()}: {message}") for line, kind, message in rows]
+
+
+def _unreadable_examples(con: "duckdb.DuckDBPyConnection", staged: str, source: "Source", view: str,
+                         columns: list[Unreadable], ragged: list[int], limit: int) -> list[str]:
+    """The first rows with an unreadable value, with the raw text fetched again from the source."""
+    flags = " OR ".join(q("__bad_" + u.column) for u in columns)
+    rows = [r[0] for r in con.execute(f"SELECT __row FROM {q(staged)} WHERE {flags} ORDER BY __row LIMIT {limit}"
+                                      ).fetchall()]
+    if not rows:
+        return []
+    raw = ", ".join(f"NULLIF(trim(CAST({u.expr} AS VARCHAR)), '')" for u in columns)
+    flag_cols = ", ".join(q("__bad_" + u.column) for u in columns)
+    got = con.execute(f"SELECT s.__row, {flag_cols}, {raw} FROM {q(staged)} s JOIN {q(view)} v USING (__row) "
+                      f"WHERE s.__row IN ({', '.join(str(r) for r in rows)}) ORDER BY s.__row").fetchall()
+    where = source.path.name if source.path else source.description
+    out = []
+    for r in got:
+        line = _line_of(int(r[0]), ragged, header=source.path is not None)
+        for i, u in enumerate(columns):
+            if r[1 + i]:
+                value = r[1 + len(columns) + i]
+                out.append(f"{where}:{line}: column {u.column!r}: cannot read {value!r} as {_as(u)}{_hint(u, value)}")
+                break
+    return out[:limit]
+
+
+def _line_of(row: int, ragged: list[int], header: bool) -> int:
+    """The file line of the ``row``-th read record, counting the header and the lines skipped as ragged."""
+    line = row + (1 if header else 0)
+    for skipped in ragged:
+        if skipped <= line:
+            line += 1
+    return line
+
+
+def _as(u: Unreadable) -> str:
+    return {"number": "a number", "date": "a date", "timestamp": "a date"}.get(u.type, f"one of the {u.column} values")
+
+
+def _hint(u: Unreadable, value: str | None) -> str:
+    if u.type == "number" and value:
+        core = fmt.number_core(value)
+        if core is not None:
+            other = "," if "decimal: '.'" in u.style else "."
+            return (f" (read with {u.style}; if the data writes numbers that way, set decimal: '{other}' and "
+                    f"thousands: '{'.' if other == ',' else ','}')")
+        return " (not a number; fix the value or map the right column)"
+    if u.type in ("date", "timestamp"):
+        return f" (expected {u.style or 'ISO dates'}; set date_formats for {u.column} if the data writes dates another way)"
+    if u.type == "category":
+        return f" (map it under values: {{{u.column}: ...}})"
+    return ""
+
+
+def check_quality(quality: dict[str, DatasetQuality], max_share: float) -> None:
+    """Refuse to go on when a dataset lost too many rows or a whole column: one headline per dataset,
+    then its first offending rows."""
+    lines: list[str] = []
+    for q_ in quality.values():
+        reasons = ", ".join(f"{n} {k}" for k, n in q_.rows_rejected.items())
+        if q_.unreadable_columns:
+            cols = ", ".join(repr(c) for c in q_.unreadable_columns)
+            lines.append(f"dataset {q_.name!r} ({q_.source}): no value of column {cols} can be read; "
+                         "check the column mapping and the number/date settings")
+            lines += list(q_.examples[:3])
+            continue
+        share = q_.total_rejected / q_.rows_read if q_.rows_read else 0.0
+        if share > max_share:
+            lines.append(f"dataset {q_.name!r} ({q_.source}): {q_.total_rejected} of {q_.rows_read} rows "
+                         f"({share:.1%}) cannot be used, over the {max_share:.0%} allowed "
+                         f"(quality.max_rejected_share): {reasons}")
+            lines += list(q_.examples)
+    if lines:
+        raise DataError("\n".join(lines))

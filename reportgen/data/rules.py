@@ -1,0 +1,118 @@
+"""Row rules: rows that read fine but must not count (and order lines summed into orders).
+
+Each rule is a SQL condition over the typed rows with a label the data-quality report prints. A
+rejected row is left out of every KPI and counted under its rule; the ``quality:`` section of the
+config can keep a rule's rows instead (``negative_amounts: keep`` for credit notes). Rules run in one
+pass: the counts come from one aggregate and, only when some rule fired, one more pass writes the
+kept rows.
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+from .sql import lit, q
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from ..config import Dataset, Quality
+
+#: The id column of each dataset whose rows have one.
+ID_COLUMNS = {"deals": "deal_id", "leads": "lead_id", "activities": "activity_id", "tickets": "ticket_id"}
+#: Date columns a row may legitimately have in the future (a subscription's scheduled end).
+FUTURE_ALLOWED = {("subscriptions", "end_date")}
+#: Rules counted but not cutting rows (the engine already leaves them out where the value is needed).
+COUNT_ONLY = "won/lost without close_date"
+
+
+def rule_conditions(name: str, kinds: dict[str, str], quality: "Quality", today: date) -> list[tuple[str, str]]:
+    """(label, SQL condition) of every rule that applies to this dataset, in the order they are tested."""
+    rules: list[tuple[str, str]] = []
+    id_col = ID_COLUMNS.get(name)
+    if id_col in kinds and quality.duplicate_ids == "reject":
+        rules.append((f"duplicate {id_col}",
+                      f"{q(id_col)} IS NOT NULL AND row_number() OVER (PARTITION BY {q(id_col)} ORDER BY __row) > 1"))
+    if name == "deals":
+        if quality.negative_amounts == "reject" and "amount" in kinds:
+            rules.append(("won deal with a negative amount", "stage = 'won' AND amount < 0"))
+        if quality.close_before_create == "reject" and "close_date" in kinds:
+            rules.append(("closed before created", "stage IN ('won', 'lost') AND close_date < created_date"))
+    if quality.future_dates == "reject":
+        limit = today + timedelta(days=quality.future_days)
+        for col, kind in kinds.items():
+            if kind not in ("date", "timestamp") or (name, col) in FUTURE_ALLOWED:
+                continue
+            cond = f"{q(col)} > DATE {lit(limit.isoformat())}"
+            if name == "deals" and col == "close_date":  # an open deal's close date is an expectation
+                cond += " AND stage IN ('won', 'lost')"
+            rules.append((f"dated after {limit.isoformat()}", cond))
+    return rules
+
+
+def group_order_lines(con: "duckdb.DuckDBPyConnection", staged: str, kinds: dict[str, str]) -> tuple[str, dict[str, int]]:
+    """One deal per order: amounts and profit summed, the earliest created and latest close date, the
+    first line's text values; an order whose lines disagree on the stage is rejected, and a text value
+    that differs between lines (a product per line) becomes "(mixed)" rather than crediting one line."""
+    orders = f"{staged}__orders"
+    select = ["min(__row) AS __row", "deal_id"]
+    for col, kind in kinds.items():
+        if col == "deal_id":
+            continue
+        if kind == "number":
+            select.append(f"sum({q(col)}) AS {q(col)}")
+        elif col == "created_date":
+            select.append(f"min({q(col)}) AS {q(col)}")
+        elif kind in ("date", "timestamp"):
+            select.append(f"max({q(col)}) AS {q(col)}")
+        elif col == "stage":
+            select.append("CASE WHEN count(DISTINCT stage) > 1 THEN '__mixed__' ELSE any_value(stage) END AS stage")
+        else:
+            select.append(f"CASE WHEN count(DISTINCT {q(col)}) > 1 THEN '(mixed)' ELSE arg_min({q(col)}, __row) END "
+                          f"AS {q(col)}")
+        if col + "__ts" in kinds:
+            select.append(f"min({q(col + '__ts')}) AS {q(col + '__ts')}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {q(orders)} AS SELECT {', '.join(select)} FROM {q(staged)} "
+                "WHERE deal_id IS NOT NULL GROUP BY deal_id")
+    mixed = con.execute(f"SELECT count(*) FROM {q(orders)} WHERE stage = '__mixed__'").fetchone()[0]
+    counts = {"order whose lines differ in stage": int(mixed)} if mixed else {}
+    if mixed:
+        con.execute(f"DELETE FROM {q(orders)} WHERE stage = '__mixed__'")
+    return orders, counts
+
+
+def apply_rules(con: "duckdb.DuckDBPyConnection", staged: str, name: str, kinds: dict[str, str],
+                ds: "Dataset", quality: "Quality", today: date) -> dict[str, int]:
+    """Write the canonical table ``name`` from ``staged`` without rejected rows; return counts per rule."""
+    source, counts = staged, {}
+    if name == "deals" and ds.order_lines and "deal_id" in kinds:
+        source, counts = group_order_lines(con, staged, kinds)
+    rules = rule_conditions(name, kinds, quality, today)
+    keep = ", ".join(["__row", *(q(c) for c in _table_columns(con, source) if not c.startswith("__"))])
+    if rules:
+        case = "CASE " + " ".join(f"WHEN {cond} THEN {lit(label)}" for label, cond in rules) + " END"
+        ruled = f"(SELECT *, {case} AS __rule FROM {q(source)})"
+        hits = con.execute(f"SELECT __rule, count(*) FROM {ruled} WHERE __rule IS NOT NULL GROUP BY 1").fetchall()
+        counts.update({label: int(n) for label, n in hits})
+        if hits:
+            con.execute(f"CREATE OR REPLACE TABLE {q(name)} AS SELECT {keep} FROM {ruled} WHERE __rule IS NULL")
+            return _with_count_only(con, name, counts)
+    con.execute(f"CREATE OR REPLACE TABLE {q(name)} AS SELECT {keep} FROM {q(source)}")
+    return _with_count_only(con, name, counts)
+
+
+def _with_count_only(con: "duckdb.DuckDBPyConnection", name: str, counts: dict[str, int]) -> dict[str, int]:
+    if name == "deals":
+        n = con.execute("SELECT count(*) FROM deals WHERE stage IN ('won', 'lost') AND close_date IS NULL"
+                        ).fetchone()[0] if _has(con, "deals", "close_date") else 0
+        if n:
+            counts[COUNT_ONLY] = int(n)
+    return counts
+
+
+def _has(con: "duckdb.DuckDBPyConnection", table: str, column: str) -> bool:
+    return column in _table_columns(con, table)
+
+
+def _table_columns(con: "duckdb.DuckDBPyConnection", table: str) -> list[str]:
+    return [r[0] for r in con.execute(f"DESCRIBE {q(table)}").fetchall()]

@@ -1,0 +1,260 @@
+"""Open a dataset's source (CSV, Excel, Parquet, SQL database) as a DuckDB view, exactly as published.
+
+Text files are read as text (every value a string), so the canonical typing in ``load.py`` sees each
+value as written and can count the ones it cannot read. A CSV line with too few or too many fields is
+not padded or cut: DuckDB rejects it with its line number, and the loader counts and reports it.
+Files in an encoding DuckDB does not read natively are transcoded to UTF-8 first (streamed, so memory
+stays flat); ``encoding: auto`` (the default) reads UTF-8 and UTF-16 as they are and otherwise picks the
+8-bit code page that reads the most letters.
+"""
+from __future__ import annotations
+
+import codecs
+import os
+import re
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import DataError
+from .sql import lit, q
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from ..config import Dataset, LoadedConfig
+
+#: Code pages tried by ``encoding: auto`` when a file is not UTF-8, in order of preference on a tie.
+AUTO_ENCODINGS: tuple[str, ...] = ("cp1252", "cp850", "mac_roman", "latin-1")
+#: An Excel file may unpack to at most this many bytes, at most this many times its packed size.
+EXCEL_MAX_UNPACKED = 200 * 1024 * 1024
+EXCEL_MAX_RATIO = 200
+
+
+@dataclass
+class Source:
+    """A view over one dataset's raw rows and what reading it found."""
+
+    view: str
+    description: str
+    path: Path | None = None
+    textual: bool = True  # values are strings as written (CSV, Excel), not typed (Parquet, SQL)
+    rejects_table: str | None = None
+    encoding: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def source_format(ds: "Dataset") -> str:
+    """csv / excel / parquet / sql, from the config or the file name."""
+    if ds.format:
+        return ds.format
+    if ds.url:
+        return "sql"
+    suffix = Path(ds.path or "").suffix.lower()
+    return {".xlsx": "excel", ".xlsm": "excel", ".xls": "excel", ".parquet": "parquet", ".pq": "parquet"}.get(
+        suffix, "csv")
+
+
+def redact(url: str) -> str:
+    """A database URL without its password, for messages."""
+    return re.sub(r"://([^:/@]+):[^@]+@", r"://\1:***@", url)
+
+
+def describe_source(ds: "Dataset", loaded: "LoadedConfig") -> str:
+    if ds.url:
+        return f"{redact(ds.url)} {ds.table or 'query'}"
+    return str(ds.path)
+
+
+def expand_env(text: str) -> str:
+    """Expand ``${VAR}`` from the environment; a missing variable is an error, never an empty string."""
+    def repl(m: re.Match[str]) -> str:
+        if m.group(1) not in os.environ:
+            raise DataError(f"environment variable {m.group(1)} is not set (used in a dataset url)")
+        return os.environ[m.group(1)]
+
+    return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", repl, text)
+
+
+def open_source(con: "duckdb.DuckDBPyConnection", name: str, ds: "Dataset", loaded: "LoadedConfig",
+                workdir: Path) -> Source:
+    """Create the view ``raw__<name>`` over the dataset's source and say how it was read."""
+    view = f"raw__{name}"
+    fmt = source_format(ds)
+    desc = describe_source(ds, loaded)
+    if fmt == "sql":
+        register_frame(con, view, read_sql(ds))
+        return Source(view, desc, textual=False)
+    path = loaded.resolve(ds.path or "")
+    if not path.is_file():
+        raise DataError(f"dataset {name!r}: file not found: {ds.path} (looked in {path.parent})")
+    if fmt == "parquet":
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {q(view)} AS SELECT * FROM read_parquet({lit(str(path))})")
+        try:
+            con.execute(f"DESCRIBE {q(view)}").fetchall()
+        except Exception as exc:
+            raise DataError(f"dataset {name!r}: {ds.path} is not a readable Parquet file "
+                            f"({_first_line(exc)})") from None
+        return Source(view, desc, path, textual=False)
+    if fmt == "excel":
+        register_frame(con, view, read_excel(path, ds.sheet, name))
+        return Source(view, desc, path)
+    return open_csv(con, view, name, ds, path, desc, workdir)
+
+
+def open_csv(con: "duckdb.DuckDBPyConnection", view: str, name: str, ds: "Dataset", path: Path, desc: str,
+             workdir: Path) -> Source:
+    """A text view over a CSV; ragged lines and undecodable bytes go to a rejects table."""
+    encoding = ds.encoding.lower().replace("_", "-")
+    source = Source(view, desc, path, rejects_table=f"rejects__{name}")
+    if encoding == "auto":
+        encoding = _sniff_encoding(path)
+    if encoding in ("utf-8", "utf8", "utf-8-sig"):
+        read_path, source.encoding = path, "utf-8"
+    elif encoding in ("utf-16", "utf16", "utf-16-le", "utf-16-be"):
+        read_path, source.encoding = path, "utf-16"
+    elif encoding == "auto-8bit":
+        chosen = guess_code_page(path)
+        read_path, source.encoding = transcode(path, chosen, workdir, name), chosen
+        source.notes.append(f"not UTF-8; read as {chosen} (set encoding to be sure)")
+    else:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise DataError(f"dataset {name!r}: unknown encoding {ds.encoding!r}; use a Python codec name such as "
+                            "utf-8, cp1252, cp850, latin-1, mac_roman, or auto") from None
+        read_path, source.encoding = transcode(path, encoding, workdir, name), encoding
+    options = [f"all_varchar = true", "header = true", "null_padding = false", "store_rejects = true",
+               f"rejects_table = {lit(source.rejects_table)}", f"rejects_scan = {lit(source.rejects_table + '_scan')}",
+               f"encoding = {lit(source.encoding if source.encoding == 'utf-16' else 'utf-8')}"]
+    if ds.delimiter:
+        options.append(f"delim = {lit(ds.delimiter)}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {q(view)} AS SELECT * FROM read_csv({lit(str(read_path))}, "
+                + ", ".join(options) + ")")
+    try:
+        con.execute(f"DESCRIBE {q(view)}").fetchall()
+    except Exception as exc:
+        raise DataError(f"dataset {name!r}: cannot read {desc} as CSV ({_first_line(exc)}); check delimiter and "
+                        "encoding for the dataset") from None
+    return source
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else exc.__class__.__name__
+
+
+def _sniff_encoding(path: Path) -> str:
+    """utf-8 / utf-16 from a BOM or a clean UTF-8 decode, else 'auto-8bit' (a code page to guess)."""
+    with path.open("rb") as fh:
+        head = fh.read(4)
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16"
+        fh.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            while chunk := fh.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "auto-8bit"
+    return "utf-8"
+
+
+def guess_code_page(path: Path, sample_bytes: int = 1 << 20) -> str:
+    """The 8-bit code page under which the file's non-ASCII bytes read most like letters in words.
+
+    A byte such as 0x84 is "ä" in cp850 but "„" in cp1252: the reading that puts letters between
+    letters ("Berguvsvägen") wins. Ties go to cp1252, the most common Windows export.
+    """
+    data = path.read_bytes()[:sample_bytes]
+    best, best_score = AUTO_ENCODINGS[0], -1
+    for enc in AUTO_ENCODINGS:
+        text = data.decode(enc, errors="replace")
+        score = 0
+        for i, ch in enumerate(text):
+            if ord(ch) > 127:
+                near = text[max(0, i - 1):i] + text[i + 1:i + 2]
+                score += 2 if ch.isalpha() and any(c.isalpha() for c in near) else (1 if ch.isalpha() else -1)
+        if score > best_score:
+            best, best_score = enc, score
+    return best
+
+
+def transcode(path: Path, encoding: str, workdir: Path, name: str) -> Path:
+    """A UTF-8 copy of ``path`` in ``workdir``, written in 1 MB chunks."""
+    out = workdir / f"{name}.utf8.csv"
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    with path.open("rb") as src, out.open("w", encoding="utf-8", newline="") as dst:
+        while chunk := src.read(1 << 20):
+            dst.write(decoder.decode(chunk))
+        dst.write(decoder.decode(b"", final=True))
+    return out
+
+
+def register_frame(con: "duckdb.DuckDBPyConnection", view: str, frame: Any) -> None:
+    con.register(f"{view}__df", frame)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {q(view)} AS SELECT * FROM {q(view + '__df')}")
+
+
+def check_excel_size(path: Path, name: str) -> None:
+    """Refuse a workbook whose zip directory declares more than it may unpack to (a zip bomb), before
+    openpyxl inflates a byte of it."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+    except zipfile.BadZipFile:
+        raise DataError(f"dataset {name!r}: {path.name} is not an Excel .xlsx workbook (not a zip file)") from None
+    unpacked = sum(i.file_size for i in infos)
+    packed = max(1, sum(i.compress_size for i in infos))
+    if unpacked > EXCEL_MAX_UNPACKED or unpacked / packed > EXCEL_MAX_RATIO:
+        raise DataError(f"dataset {name!r}: {path.name} would unpack to {unpacked / 1e6:.0f} MB "
+                        f"({unpacked / packed:.0f}x its size); refusing it (limits: "
+                        f"{EXCEL_MAX_UNPACKED // 2**20} MB, {EXCEL_MAX_RATIO}x). Export the sheet as CSV")
+
+
+def read_excel(path: Path, sheet: str | int | None, name: str) -> Any:
+    """One sheet as text columns (openpyxl parses the XML through defusedxml when it is installed)."""
+    import pandas as pd
+
+    check_excel_size(path, name)
+    try:
+        frame = pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, dtype=str, engine="openpyxl",
+                              keep_default_na=False, na_values=[""])
+    except ValueError as exc:
+        raise DataError(f"dataset {name!r}: {path.name}: {_first_line(exc)}") from None
+    except Exception as exc:
+        raise DataError(f"dataset {name!r}: cannot read {path.name} as an Excel workbook ({_first_line(exc)})") from None
+    frame.columns = [str(c) for c in frame.columns]
+    return frame
+
+
+def read_sql(ds: "Dataset") -> Any:
+    """Rows of a table or query from a SQL database, typed as the database types them."""
+    import pandas as pd
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(expand_env(ds.url or ""))
+    try:
+        with engine.connect() as conn:
+            if ds.query:
+                return pd.read_sql_query(sqlalchemy.text(ds.query), conn)
+            table = sqlalchemy.Table(ds.table, sqlalchemy.MetaData(), autoload_with=conn)
+            return pd.read_sql_query(sqlalchemy.select(table), conn)
+    except sqlalchemy.exc.NoSuchTableError:
+        raise DataError(f"table {ds.table!r} not found in {redact(ds.url or '')}") from None
+    except sqlalchemy.exc.SQLAlchemyError as exc:
+        raise DataError(f"cannot read from {redact(ds.url or '')}: {str(exc).splitlines()[0]}") from None
+    finally:
+        engine.dispose()
+
+
+def columns_of(con: "duckdb.DuckDBPyConnection", view: str) -> dict[str, str]:
+    """Column name -> DuckDB type of a view or table."""
+    return {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {q(view)}").fetchall()}
+
+
+def new_workdir() -> tempfile.TemporaryDirectory[str]:
+    return tempfile.TemporaryDirectory(prefix="reportgen-")
