@@ -9,10 +9,14 @@ from __future__ import annotations
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from .errors import ReportgenError
+
+if TYPE_CHECKING:
+    from .data import DatasetQuality
 
 EXIT_USER_ERROR = 2
 
@@ -96,15 +100,24 @@ def validate_command(config: Path) -> None:
     metrics = compute_for_config(loaded, now=_now())
     click.echo(f"{config}: config valid; {len(loaded.config.datasets)} datasets read")
     for name, q in metrics.quality.items():
-        rejected = ", ".join(f"{v} {k}" for k, v in q.rows_rejected.items()) or "none rejected"
-        span = f"{q.first_date} .. {q.last_date}" if q.first_date else "no dates"
-        click.echo(f"  {name}: {q.rows_read} rows ({rejected}); {span}")
+        click.echo(f"  {quality_line(name, q)}")
+        for note in q.notes:
+            click.echo(f"    note: {note}")
     for kpi, reason in sorted(metrics.unavailable.items()):
         if kpi in {k.id for k in loaded.config.kpis} or not loaded.config.kpis:
             click.echo(f"  warning: KPI {kpi} {reason}")
     report = metrics.periods[-1]
     click.echo(f"  reporting period {report.label} ({report.start} .. {report.end}); "
                f"{metrics.table['kpi'].nunique()} KPIs computed")
+
+
+def quality_line(name: str, q: "DatasetQuality") -> str:
+    """One dataset's data-quality summary: rows read, every rule with its count, missing values, span."""
+    rejected = ", ".join(f"{v} {k}" for k, v in q.rows_rejected.items()) or "none rejected"
+    missing = "; missing: " + ", ".join(f"{v} {k}" for k, v in q.missing_values.items()) if q.missing_values else ""
+    span = f"{q.first_date} .. {q.last_date}" if q.first_date else "no dates"
+    through = " (data_through)" if q.data_through else ""
+    return f"{name}: {q.rows_read} rows ({rejected}{missing}); {span}{through}"
 
 
 @main.command("compute")

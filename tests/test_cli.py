@@ -78,13 +78,13 @@ def test_missing_data_file_is_one_line(tmp_path: Path) -> None:
     cfg.write_text("datasets:\n  deals: {path: nowhere.csv}\n")
     result = run("validate", str(cfg))
     assert result.returncode == 2
-    assert result.stderr.strip() == f"error: dataset file not found: {tmp_path / 'nowhere.csv'}"
+    assert result.stderr.strip() == f"error: dataset 'deals': file not found: nowhere.csv (looked in {tmp_path})"
 
 
 def test_validate_reports_data_quality(repo_root: Path) -> None:
     result = run("validate", str(repo_root / "configs" / "example.yaml"))
     assert result.returncode == 0, result.stderr
-    assert "deals: 2761 rows (1 unreadable amount, 3 missing created_date, 2 won/lost without close_date)" \
+    assert "deals: 2761 rows (1 unreadable amount, 2 won/lost without close_date; missing: 3 created_date, " \
         in result.stdout
     assert "reporting period 2025-12" in result.stdout
 

@@ -161,8 +161,9 @@ def load_dataset(data: LoadedData, name: str, ds: "Dataset", loaded: "LoadedConf
     unreadable = [Unreadable(c.name, c.type, _style_text(styles.get(c.name)), c.expr) for c in columns
                   if c.name in flags]
     quality = measure_quality(con, name, staged, source, view, unreadable, kinds, rule_counts, ds.data_through)
-    described = {c: _style_text(s) for c, s in styles.items() if _style_text(s)}
-    data.quality[name] = replace(quality, date_formats=described)
+    dates = {c: s.describe() for c, s in styles.items() if isinstance(s, fmt.DateStyle)}
+    numbers = {c: s.describe() for c, s in styles.items() if isinstance(s, fmt.NumberStyle)}
+    data.quality[name] = replace(quality, date_formats=dates, number_formats=numbers)
     data.columns[name] = [c.name for c in columns]
     data.types[name] = {c.name: _kind(c.type) for c in columns}
     con.execute(f"DROP TABLE IF EXISTS {q(staged)}")

@@ -42,6 +42,7 @@ class DatasetQuality:
     notes: tuple[str, ...] = ()  # how the file was read (encoding guessed, ...)
     unreadable_columns: tuple[str, ...] = ()  # columns with values but not one readable
     data_through: date | None = None  # configured end of coverage
+    number_formats: dict[str, str] = field(default_factory=dict)  # how text numbers were read, per column
 
     @property
     def total_rejected(self) -> int:
@@ -121,8 +122,12 @@ def _unreadable_examples(con: "duckdb.DuckDBPyConnection", staged: str, source: 
         return []
     raw = ", ".join(f"NULLIF(trim(CAST({u.expr} AS VARCHAR)), '')" for u in columns)
     flag_cols = ", ".join(q("__bad_" + u.column) for u in columns)
-    got = con.execute(f"SELECT s.__row, {flag_cols}, {raw} FROM {q(staged)} s JOIN {q(view)} v USING (__row) "
-                      f"WHERE s.__row IN ({', '.join(str(r) for r in rows)}) ORDER BY s.__row").fetchall()
+    in_rows = ", ".join(str(r) for r in rows)
+    flagged = {r[0]: r[1:] for r in con.execute(f"SELECT __row, {flag_cols} FROM {q(staged)} WHERE __row IN ({in_rows})"
+                                                 ).fetchall()}
+    values = {r[0]: r[1:] for r in con.execute(f"SELECT __row, {raw} FROM {q(view)} WHERE __row IN ({in_rows})"
+                                                ).fetchall()}
+    got = [(r, *flagged[r], *values.get(r, (None,) * len(columns))) for r in sorted(flagged)]
     where = source.path.name if source.path else source.description
     out = []
     for r in got:
