@@ -136,7 +136,7 @@ def test_client_has_cover_benchmarks_appendices(built, metrics, loaded):
     flat = text.replace("\n", " ")
     for kid in loaded.config.audiences["client"].kpis:
         assert metrics.kpis[kid].name in flat
-    assert "Data quality" in text and "won/lost without close_date" in flat
+    assert "Data quality" in text and "won/lost without" in flat and "1 unreadable" in flat
     assert "2,761" in text  # deals rows read
 
 
