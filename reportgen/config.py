@@ -394,7 +394,8 @@ def _check_datasets(loaded: LoadedConfig) -> list[str]:
 
 def _close_canonical(name: str, valid: set[str]) -> list[str]:
     """A mapping target close to (but not equal to) a canonical name is a typo; anything else is a new dimension."""
-    return [name] if difflib.get_close_matches(name, sorted(valid), n=1, cutoff=0.75) else []
+    # 0.8: "custmer_id" and "close_dte" are typos; "deal_size" (0.75 to deal_id) is a dimension of its own
+    return [name] if difflib.get_close_matches(name, sorted(valid), n=1, cutoff=0.8) else []
 
 
 def kpi_ids(config: Config) -> list[str]:

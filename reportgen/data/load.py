@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 #: Rows read to settle number and date styles (a full scan settles D/M order only when the sample cannot).
 SAMPLE_ROWS = 50_000
+#: The source name under which a dataset's row number can be mapped (``columns: {__row: lead_id}``).
+ROW_NUMBER = "__row"
 #: Optional columns whose absence has a meaning: no end_date means every subscription is still active.
 ABSENT_MEANS_NULL = {("subscriptions", "end_date")}
 
@@ -215,13 +217,15 @@ def plan_columns(name: str, ds: "Dataset", loaded: "LoadedConfig", found: dict[s
                  source: Source) -> list[Column]:
     """The canonical columns this dataset will have, each with its source expression."""
     mapping = mapping_of(ds)
+    found = {**found, ROW_NUMBER: "BIGINT"}  # mappable as an id for exports that have none
     for canon, src in mapping.items():
         if src not in found:
+            shown = [c for c in found if c != ROW_NUMBER]
             raise DataError(f"dataset {name!r} ({source.description}): column {src!r} (mapped to {canon!r}) not "
-                            f"found{close_match(src, found)}; columns found: {', '.join(found)}")
+                            f"found{close_match(src, shown)}; columns found: {', '.join(shown)}")
     specs = CANONICAL_DATASETS.get(name)
     if specs is None:
-        specs = custom_specs(ds, mapping, found)
+        specs = custom_specs(ds, mapping, {c: t for c, t in found.items() if c != ROW_NUMBER or c in mapping.values()})
     columns: list[Column] = []
     canonical = {s.name for s in specs}
     for spec in specs:
@@ -232,14 +236,14 @@ def plan_columns(name: str, ds: "Dataset", loaded: "LoadedConfig", found: dict[s
             expr = "NULL" if value is None else lit(value.isoformat() if isinstance(value, date) else value)
             columns.append(Column(spec.name, spec.type, expr, True, spec.values, value_map))
         elif src is not None and src in found:
-            textual = found[src].upper().startswith("VARCHAR") or source.textual
+            textual = (found[src].upper().startswith("VARCHAR") or source.textual) and src != ROW_NUMBER
             columns.append(Column(spec.name, spec.type, q(src), textual, spec.values, value_map))
         elif (name, spec.name) in ABSENT_MEANS_NULL:
             columns.append(Column(spec.name, spec.type, "NULL", True))
         elif spec.required:
             raise DataError(
                 f"dataset {name!r} ({source.description}): required column {spec.name!r} not found"
-                f"{close_match(spec.name, found)}; columns found: {', '.join(found)}. "
+                f"{close_match(spec.name, found)}; columns found: {', '.join(c for c in found if c != ROW_NUMBER)}. "
                 f"Map it under datasets.{name}.columns (source name: {spec.name})")
     extra = {canon: src for canon, src in mapping.items() if canon not in canonical}
     for dim in loaded.config.scorecard.breakdowns:
