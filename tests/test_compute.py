@@ -29,7 +29,7 @@ def scorecard(tmp_path: Path, kpis: str, extra: str = "", deals: str = DEALS) ->
     (tmp_path / "deals.csv").write_text(deals)
     cfg = tmp_path / "sc.yaml"
     cfg.write_text(textwrap.dedent("""\
-        scorecard: {as_of: 2025-02-28, history: 2, breakdowns: [region, rep]}
+        scorecard: {as_of: 2025-02-28, history: 2, breakdowns: [region, rep], allow_partial_period: true}
         datasets:
           deals:
             path: deals.csv
@@ -156,7 +156,10 @@ def test_segment_restriction_keeps_only_that_segment(tmp_path: Path) -> None:
 
 
 def test_missing_denominator_is_missing_not_zero(tmp_path: Path) -> None:
-    m = compute(scorecard(tmp_path, "kpis: [average_deal_size, win_rate]\n"), period="2025-03")
+    # the data covers March (a deal created on its last day) but no deal closed in it
+    deals = DEALS + "D7,2025-03-31,,In Negotiation,1000,ann,North,Core,C7\n"
+    m = compute(scorecard(tmp_path, "kpis: [average_deal_size, win_rate]\n", deals=deals), period="2025-03")
+    assert m.row("win_rate", "2025-03")["coverage"] == ""  # covered: missing because nothing closed
     assert math.isnan(value(m, "average_deal_size", "2025-03"))
     assert math.isnan(value(m, "win_rate", "2025-03"))
 

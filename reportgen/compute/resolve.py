@@ -235,5 +235,5 @@ def check_custom_measures(kpis: dict[str, ResolvedKpi], data: "LoadedData") -> N
 
 def _column_type(data: "LoadedData", dataset: str, column: str) -> str:
     row = data.con.execute("SELECT data_type FROM information_schema.columns WHERE table_name = ? AND column_name = ?",
-                           [dataset, column]).fetchone()
-    return str(row[0]).upper() if row else "UNKNOWN"
+                           [dataset, column]).fetchall()
+    return str(row[0][0]).upper() if row else "UNKNOWN"
