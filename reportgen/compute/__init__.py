@@ -14,12 +14,12 @@ from .plan import (WHOLE, Interval, MeasureQuery, _days_frame, _periods_frame, a
                    plan_queries, run_queries, segments_of)
 from .resolve import (ResolvedKpi, _from_definition, availability, check_custom_measures, has_window_form,
                       kpi_datasets, kpi_order, measure_columns, resolve_kpis, with_dependencies)
-from .table import METRIC_COLUMNS, status
+from .table import METRIC_COLUMNS, TABLE_COLUMNS, status
 
 __all__ = [
     "Coverage", "Span", "history_start", "kpi_spans", "period_coverage", "reporting_period_problem", "window_coverage",
     "period_values", "WINDOW_ORD_STEP", "Metrics", "compute_metrics", "WHOLE", "Interval", "MeasureQuery",
     "_days_frame", "_periods_frame", "additive_columns", "explain", "plan_for", "plan_queries", "run_queries",
     "segments_of", "ResolvedKpi", "_from_definition", "availability", "check_custom_measures", "has_window_form",
-    "kpi_datasets", "kpi_order", "measure_columns", "resolve_kpis", "with_dependencies", "METRIC_COLUMNS", "status",
+    "kpi_datasets", "kpi_order", "measure_columns", "resolve_kpis", "with_dependencies", "METRIC_COLUMNS", "TABLE_COLUMNS", "status",
 ]

@@ -24,7 +24,7 @@ from .evaluate import evaluate_grid, grid_index, lookup_table, targets_table, wi
 from .plan import WHOLE, Interval, additive_columns, plan_for, run_queries, segments_of
 from .resolve import (ResolvedKpi, availability, check_custom_measures, has_window_form, kpi_datasets, kpi_order,
                       with_dependencies)
-from .table import METRIC_COLUMNS, tidy
+from .table import TABLE_COLUMNS, tidy
 
 if TYPE_CHECKING:
     from ..data import DatasetQuality, LoadedData
@@ -155,7 +155,7 @@ def compute_metrics(data: "LoadedData", kpis: dict[str, ResolvedKpi], periods: l
                    for k, v in dim_kpis.items()}
         keep = [seg in allowed[k] for k, seg in zip(part["kpi"], part["segment"])]
         frames.append(part[keep])
-    table = pd.concat([f for f in frames if len(f)], ignore_index=True).reindex(columns=METRIC_COLUMNS)
+    table = pd.concat([f for f in frames if len(f)], ignore_index=True).reindex(columns=TABLE_COLUMNS)
     return Metrics(table, kpis, unavailable, periods, data.quality, grain, tuple(windows))
 
 
@@ -171,7 +171,7 @@ def _window_frame(window: str, k: int, usable: dict[str, ResolvedKpi], order: li
     [window start, P.end] as one period with its own definition."""
     kpis = {kid: v for kid, v in usable.items() if has_window_form(v, usable)}
     if not kpis:
-        return pd.DataFrame(columns=METRIC_COLUMNS)
+        return pd.DataFrame(columns=TABLE_COLUMNS)
     lo, hi = k * WINDOW_ORD_STEP, (k + 1) * WINDOW_ORD_STEP
     ords = whole.index.get_level_values(1)
     measures = whole[(ords >= lo) & (ords < hi)]

@@ -11,13 +11,16 @@ from .coverage import COVERED, Coverage
 from .plan import WHOLE
 from .resolve import ResolvedKpi
 
-#: Columns of the metric table, in order. ``window`` is '' for a period's own row, else ytd/qtd/r12;
-#: ``coverage`` is '' (fully covered), 'partial' or 'none' (missing), with the reason in ``note``.
+#: The metric columns every consumer may rely on (tables built by hand, e.g. in tests, carry these).
 METRIC_COLUMNS: list[str] = [
-    "kpi", "name", "unit", "direction", "period", "period_start", "period_end", "window", "dimension", "segment",
+    "kpi", "name", "unit", "direction", "period", "period_start", "period_end", "dimension", "segment",
     "value", "prior", "delta_prior", "pct_prior", "year_ago", "delta_year_ago", "pct_year_ago",
-    "target", "achievement", "benchmark", "benchmark_source", "status", "rank", "coverage", "note",
+    "target", "achievement", "benchmark", "benchmark_source", "status", "rank",
 ]
+#: Columns of the engine's table, in order: the metric columns plus ``window`` ('' for a period's own
+#: row, else ytd/qtd/r12), ``coverage`` ('' fully covered, 'partial', 'none' = missing) and ``note``
+#: (the reason, e.g. "deals end 2025-12-31").
+TABLE_COLUMNS: list[str] = METRIC_COLUMNS[:7] + ["window"] + METRIC_COLUMNS[7:] + ["coverage", "note"]
 
 
 def tidy(kpis: dict[str, ResolvedKpi], values: pd.DataFrame, targets: pd.DataFrame, periods: list[Period],
@@ -31,7 +34,7 @@ def tidy(kpis: dict[str, ResolvedKpi], values: pd.DataFrame, targets: pd.DataFra
     """
     visible = list(values.columns)
     if not visible:
-        return pd.DataFrame(columns=METRIC_COLUMNS)
+        return pd.DataFrame(columns=TABLE_COLUMNS)
     by_ord = {p.ordinal: p for p in periods}
     if window:
         prior = pd.DataFrame(np.nan, index=values.index, columns=visible)
