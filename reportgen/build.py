@@ -72,7 +72,13 @@ def compute_for_config(loaded: LoadedConfig, *, now: datetime, period: str | Non
                        breakdown_kpis: list[str] | None = None) -> "Metrics":
     """Load the data and compute every KPI of the config over its history window, for the whole
     company and per segment of each breakdown dimension (default: the config's ``breakdowns``
-    that occur in the data; ``[]`` for none), optionally only for ``breakdown_kpis``."""
+    that occur in the data; ``[]`` for none), optionally only for ``breakdown_kpis``, plus the
+    config's to-date ``windows``.
+
+    The reporting period must be covered by the data its KPIs need: a scorecard saying "revenue
+    fell 60%" for a month whose export stopped on the 12th is worse than no scorecard, so a partly
+    covered period is an error unless ``scorecard.allow_partial_period`` (then it is marked partial).
+    """
     from .compute import compute_metrics, resolve_kpis
 
     sc = loaded.config.scorecard
@@ -84,8 +90,23 @@ def compute_for_config(loaded: LoadedConfig, *, now: datetime, period: str | Non
         breakdowns = [d for d in sc.breakdowns if any(d in cols for cols in data.columns.values())]
     if segment:
         breakdowns = [d for d in breakdowns if d != segment.dimension]
+    check_reporting_period(kpis, data, report, sc.allow_partial_period)
     return compute_metrics(data, kpis, period_range(start, report), breakdowns=breakdowns,
-                           breakdown_kpis=breakdown_kpis)
+                           breakdown_kpis=breakdown_kpis, windows=tuple(sc.windows))
+
+
+def check_reporting_period(kpis: dict, data: "LoadedData", report: Period, allow_partial: bool) -> None:
+    """Raise ``DataError`` (one line) when a dataset the KPIs need does not cover ``report``."""
+    from .compute import availability, kpi_spans, reporting_period_problem
+    from .errors import DataError
+
+    missing = availability(kpis, data)
+    usable = {k: v for k, v in kpis.items() if k not in missing}
+    spans = sorted({s for v in usable.values() for s in kpi_spans(v, usable, data.quality)},
+                   key=lambda s: (s.dataset, s.column))
+    problem = reporting_period_problem(spans, report, allow_partial)
+    if problem:
+        raise DataError(problem)
 
 
 def audiences_of(loaded: LoadedConfig, only: str | None = None) -> dict[str, Audience]:

@@ -143,13 +143,16 @@ class Anchor:
 #: every (deal, period) pair: each won close day maps to the run of periods whose window holds it
 #: ([lo, hi] from days_12m); a customer's overlapping runs are merged into islands, and a period
 #: counts the islands that cover it. Same number as count(DISTINCT customer_id), a third of the time.
+#: Only the calendar periods' rows (ord = base_ord) form the runs; a to-date window row meets the
+#: islands through its period (p.base_ord), since its 12 months end where its period ends.
 #: Both windows order by (lo, hi, close_date): a total order, or two evaluations could break ties
 #: differently and split one island in two.
 CUSTOMER_WINDOWS = """
     WITH won AS (SELECT DISTINCT customer_id, __segment, close_date FROM base
                  WHERE stage = 'won' AND close_date IS NOT NULL AND customer_id IS NOT NULL),
          spans AS (SELECT w.customer_id, w.__segment, w.close_date, s.lo, s.hi FROM won w
-                   JOIN (SELECT dday, min(ord) AS lo, max(ord) AS hi FROM days_12m GROUP BY dday) s
+                   JOIN (SELECT dday, min(ord) AS lo, max(ord) AS hi FROM days_12m WHERE ord = base_ord
+                         GROUP BY dday) s
                    ON w.close_date = s.dday),
          ordered AS (SELECT *, max(hi) OVER (PARTITION BY customer_id, __segment ORDER BY lo, hi, close_date
                                              ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_hi
@@ -161,6 +164,24 @@ CUSTOMER_WINDOWS = """
                       FROM ordered)
     SELECT customer_id, __segment, island, min(lo) AS lo, max(hi) AS hi FROM numbered
     GROUP BY customer_id, __segment, island""".strip()
+
+
+_ACTIVE_BEFORE = "t.start_date <= p.day_before AND (t.end_date IS NULL OR t.end_date > p.day_before)"
+_ACTIVE_AT_END = "t.start_date <= p.\"end\" AND (t.end_date IS NULL OR t.end_date > p.\"end\")"
+
+#: One row per (period, customer) with the customer's subscriptions and MRR active on the day before
+#: P.start and at P.end. Churn and revenue retention count customers, not subscriptions: a customer
+#: who ends one subscription while another runs on has contracted, not churned (kpi-spec.md).
+SUBSCRIPTION_CUSTOMERS = f"""
+    SELECT p.ord, t.customer_id, t.__segment,
+           count(*) FILTER (WHERE {_ACTIVE_BEFORE}) AS subs_start,
+           coalesce(sum(t.mrr) FILTER (WHERE {_ACTIVE_BEFORE}), 0) AS mrr_start,
+           count(*) FILTER (WHERE {_ACTIVE_AT_END}) AS subs_end,
+           coalesce(sum(t.mrr) FILTER (WHERE {_ACTIVE_AT_END}), 0) AS mrr_end
+    FROM periods p JOIN base t
+      ON t.customer_id IS NOT NULL AND t.start_date <= p."end"
+         AND (t.end_date IS NULL OR t.end_date > p.day_before)
+    GROUP BY p.ord, t.customer_id, t.__segment""".strip()
 
 
 ANCHORS: dict[str, Anchor] = {
@@ -181,7 +202,7 @@ ANCHORS: dict[str, Anchor] = {
                "t.stage = 'won' AND t.close_date BETWEEN p.start_12m AND p.\"end\"",
                day="close_date", where="t.stage = 'won'", days_table="days_12m",
                description="won deals closed in the 12 months ending P.end"),
-        Anchor("deals_customers_12m", "deals", "p.ord BETWEEN t.lo AND t.hi", relation=CUSTOMER_WINDOWS,
+        Anchor("deals_customers_12m", "deals", "p.base_ord BETWEEN t.lo AND t.hi", relation=CUSTOMER_WINDOWS,
                since="close_date",
                description="customers with a won deal closed in the 12 months ending P.end (each counted once)"),
         Anchor("deals_first_won", "deals", "t.first_close BETWEEN p.start AND p.\"end\"",
@@ -195,9 +216,9 @@ ANCHORS: dict[str, Anchor] = {
                day="converted_date", description="leads converted in P"),
         Anchor("activities_in", "activities", "t.date BETWEEN p.start AND p.\"end\"",
                day="date", description="activities dated in P"),
-        Anchor("subs_base", "subscriptions",
-               "t.start_date <= p.day_before AND (t.end_date IS NULL OR t.end_date > p.day_before)",
-               since="start_date", description="subscriptions active on the day before P.start"),
+        Anchor("subs_customers", "subscriptions", "p.ord = t.ord", relation=SUBSCRIPTION_CUSTOMERS,
+               since="start_date",
+               description="customers with a subscription active the day before P.start or at P.end"),
         Anchor("subs_at_end", "subscriptions",
                "t.start_date <= p.\"end\" AND (t.end_date IS NULL OR t.end_date > p.\"end\")",
                since="start_date", description="subscriptions active at P.end"),
@@ -261,9 +282,13 @@ MEASURES: dict[str, Measure] = {
         Measure("active_leads", "activities_in", "count(DISTINCT t.lead_id)"),
         Measure("followed_up_leads", "activities_in",
                 "count(DISTINCT t.lead_id) FILTER (WHERE t.type = 'follow_up')"),
-        Measure("customers_at_start", "subs_base", "count(DISTINCT t.customer_id)"),
-        Measure("customers_lost", "subs_base",
-                "count(DISTINCT t.customer_id) FILTER (WHERE t.end_date BETWEEN p.start AND p.\"end\")"),
+        Measure("customers_at_start", "subs_customers", "count(*) FILTER (WHERE t.subs_start > 0)"),
+        Measure("customers_lost", "subs_customers", "count(*) FILTER (WHERE t.subs_start > 0 AND t.subs_end = 0)"),
+        Measure("customers_at_end", "subs_customers", "count(*) FILTER (WHERE t.subs_end > 0)"),
+        Measure("base_mrr_start", "subs_customers", "sum(t.mrr_start) FILTER (WHERE t.subs_start > 0)"),
+        Measure("base_mrr_end", "subs_customers", "sum(t.mrr_end) FILTER (WHERE t.subs_start > 0)"),
+        Measure("base_mrr_end_capped", "subs_customers",
+                "sum(least(t.mrr_end, t.mrr_start)) FILTER (WHERE t.subs_start > 0)"),
         Measure("mrr_at_end", "subs_at_end", "sum(t.mrr)"),
         Measure("spend_total", "spend_in", "sum(t.amount)"),
         Measure("spend_marketing", "spend_in", "sum(t.amount) FILTER (WHERE t.category = 'marketing')"),
@@ -363,8 +388,9 @@ BUILTIN_KPIS: dict[str, KpiDefinition] = {
         _k("clv_to_cac", "CLV to CAC ratio", "ratio", "higher", "clv / cac",
            "Customer lifetime value divided by customer acquisition cost.", "efficiency"),
         _k("churn_rate", "Churn rate", "percent", "lower", "customers_lost / customers_at_start",
-           "Customers active the day before the period that ended in the period, divided by those active "
-           "the day before the period.", "customers"),
+           "Customers with a subscription active the day before the period and none at its end, divided by "
+           "the customers active the day before the period (ending one of two subscriptions is not churn).",
+           "customers"),
         _k("retention_rate", "Customer retention rate", "percent", "higher",
            "(customers_at_start - customers_lost) / customers_at_start",
            "Share of customers active the day before the period still active at its end (1 - churn rate).",
@@ -373,6 +399,17 @@ BUILTIN_KPIS: dict[str, KpiDefinition] = {
            "Sum of MRR of subscriptions active at the period end.", "customers"),
         _k("mrr_growth", "MRR growth", "percent", "higher", "mrr / prior(mrr) - 1",
            "MRR at the period end divided by MRR at the previous period end, minus 1.", "customers"),
+        _k("active_customers", "Active customers", "count", "higher", "customers_at_end",
+           "Customers with a subscription active at the period end (a quarter's value is its last day's).",
+           "customers"),
+        _k("arpa", "Average revenue per account", "money", "higher", "mrr / active_customers",
+           "MRR at the period end divided by active customers.", "customers"),
+        _k("nrr", "Net revenue retention", "percent", "higher", "base_mrr_end / base_mrr_start",
+           "MRR at the period end of the customers active the day before the period, divided by their MRR "
+           "that day (new customers left out; upgrades count, churned customers count 0).", "customers"),
+        _k("grr", "Gross revenue retention", "percent", "higher", "base_mrr_end_capped / base_mrr_start",
+           "As net revenue retention, but each customer's MRR at the period end is capped at its MRR the day "
+           "before the period (no credit for expansion).", "customers"),
         _k("nps", "Net Promoter Score", "score", "higher",
            "100 * (nps_promoters - nps_detractors) / nps_responses",
            "100 x (share of scores 9-10 minus share of scores 0-6), NPS responses in the period.", "customers"),

@@ -129,10 +129,15 @@ def quality_line(name: str, q: "DatasetQuality") -> str:
 @click.option("--grain", type=click.Choice(["month", "quarter", "year", "week"]), help="Period grain.")
 @click.option("--by", "by", multiple=True, help="Add breakdown rows by this dimension (repeatable).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="CSV file to write.")
+@click.option("--window", type=click.Choice(["ytd", "qtd", "r12"]),
+              help="Write the to-date window ending at each period instead (ytd, qtd, r12): one row per KPI x period.")
 @click.option("--explain", is_flag=True, help="Print the SQL the engine would run, and exit.")
 def compute_command(config: Path | None, datasets_dir: Path | None, first: str | None, last: str | None,
-                    grain: str | None, by: tuple[str, ...], output: Path | None, explain: bool) -> None:
-    """Write the metric table (one row per KPI x period x segment) as CSV; empty value = missing."""
+                    grain: str | None, by: tuple[str, ...], output: Path | None, window: str | None,
+                    explain: bool) -> None:
+    """Write the metric table (one row per KPI x period x segment) as CSV; empty value = missing.
+
+    With --window, the rows are the whole-company to-date windows ending at each period (no breakdowns)."""
     from .atomic import atomic_write_text
     from .compute import compute_metrics, resolve_kpis
 
@@ -150,23 +155,29 @@ def compute_command(config: Path | None, datasets_dir: Path | None, first: str |
         grain = grain or "month"
         periods = _period_span(first, last, grain)
         data = load_canonical_folder(datasets_dir)
-        metrics = compute_metrics(data, resolve_kpis(None), periods, breakdowns=list(by))
+        metrics = compute_metrics(data, resolve_kpis(None), periods, breakdowns=[] if window else list(by),
+                                  windows=(window,) if window else ())
     elif config is not None:
         from .build import compute_for_config
 
         loaded = _load(config)
         if grain and grain != loaded.config.scorecard.grain:
-            loaded = _with_grain(loaded, grain)
+            loaded = _with_scorecard(loaded, grain=grain)
+        if window and window not in loaded.config.scorecard.windows:
+            loaded = _with_scorecard(loaded, windows=[*loaded.config.scorecard.windows, window])
         metrics = compute_for_config(loaded, now=_now(), period=_convert_label(last, grain) if last else None,
                                      first=_convert_label(first, grain) if first else None,
-                                     breakdowns=list(by) or None)
+                                     breakdowns=[] if window else (list(by) or None))
     else:
         raise ReportgenError("give a CONFIG file or --datasets DIR")
     for kpi, reason in sorted(metrics.unavailable.items()):
         click.echo(f"note: KPI {kpi} {reason}", err=True)
+    table = metrics.table
+    table = table[table["window"] == window] if window else table[table["window"] == ""]
     output.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(output, metrics.table.to_csv(index=False))
-    click.echo(f"wrote {output} ({len(metrics.table)} rows, {metrics.periods[0].label} .. {metrics.periods[-1].label})")
+    atomic_write_text(output, table.to_csv(index=False))
+    what = f"{window} windows, " if window else ""
+    click.echo(f"wrote {output} ({len(table)} rows, {what}{metrics.periods[0].label} .. {metrics.periods[-1].label})")
 
 
 def _explain(config: Path | None, datasets_dir: Path | None, by: list[str]) -> None:
@@ -215,10 +226,10 @@ def _period_span(first: str, last: str, grain: str):
     return period_range(a, b)
 
 
-def _with_grain(loaded, grain: str):
+def _with_scorecard(loaded, **changes):
     from .config import LoadedConfig
 
-    sc = loaded.config.scorecard.model_copy(update={"grain": grain})
+    sc = loaded.config.scorecard.model_copy(update=changes)
     return LoadedConfig(loaded.config.model_copy(update={"scorecard": sc}), loaded.path, loaded.source, loaded.text)
 
 

@@ -57,6 +57,13 @@ class Scorecard(_Model):
         default_factory=list,
         description="Folders searched before the built-in templates; a template there can extend "
         "'builtin:executive.html' and override one block.")
+    windows: list[Literal["ytd", "qtd", "r12"]] = Field(
+        default_factory=lambda: ["ytd"],
+        description="To-date windows computed beside each period (ytd: (fiscal) year to date, qtd: quarter to "
+        "date, r12: the 12 months ending the period), each as one period with the KPI's own definition.")
+    allow_partial_period: bool = Field(
+        False, description="Report a period the data covers only partly (e.g. the export ends on the 20th) as "
+        "partial instead of failing; a period the data does not cover at all is always an error.")
     breakdowns: list[str] = Field(
         default_factory=lambda: ["region", "rep", "product", "source"],
         description="Dimension columns to break KPIs down by (the sales manager and client audiences show them).")

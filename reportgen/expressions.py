@@ -29,6 +29,13 @@ class Formula:
     names: frozenset[str]
     targets: frozenset[str]
     lookups: frozenset[str]
+    functions: frozenset[str] = frozenset()  # functions the formula calls
+
+    @property
+    def reads_other_rows(self) -> bool:
+        """True when the value depends on another period's row (prior, year_ago) or on a per-period
+        table (target, lookup): such a formula has no to-date window form."""
+        return bool(self.functions & {"prior", "year_ago", "target", "lookup"})
 
 
 def parse_formula(text: str) -> Formula:
@@ -40,6 +47,7 @@ def parse_formula(text: str) -> Formula:
     names: set[str] = set()
     targets: set[str] = set()
     lookups: set[str] = set()
+    functions: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
@@ -47,6 +55,7 @@ def parse_formula(text: str) -> Formula:
                     f"formula {text!r}: unknown function {ast.unparse(node.func)!r}; "
                     f"allowed: {', '.join(sorted(FUNCTIONS))}"
                 )
+            functions.add(node.func.id)
             if node.keywords or len(node.args) != FUNCTIONS[node.func.id]:
                 raise ConfigError(f"formula {text!r}: {node.func.id}() takes exactly one argument")
             if node.func.id in ("target", "lookup"):
@@ -67,7 +76,8 @@ def parse_formula(text: str) -> Formula:
                 raise ConfigError(f"formula {text!r}: only numbers are allowed as constants")
         elif not isinstance(node, (ast.Expression, ast.Load, ast.operator, ast.unaryop)):
             raise ConfigError(f"formula {text!r}: {type(node).__name__} is not allowed")
-    return Formula(text, tree, frozenset(_value_names(tree.body)), frozenset(targets), frozenset(lookups))
+    return Formula(text, tree, frozenset(_value_names(tree.body)), frozenset(targets), frozenset(lookups),
+                   frozenset(functions))
 
 
 def _value_names(node: ast.AST) -> set[str]:

@@ -172,3 +172,23 @@ def months_back(day: date, months: int) -> date:
     # clamp the day to the target month's length (29 Feb and friends)
     last = _last_day_of_month(index).day
     return date(year, month0 + 1, min(nxt.day, last))
+
+
+#: To-date windows (kpi-spec.md, "To-date windows"): each ends at P.end.
+WINDOWS: tuple[str, ...] = ("ytd", "qtd", "r12")
+
+
+def window_start(period: Period, window: str) -> date:
+    """First day of a to-date window ending at ``period.end``.
+
+    ``ytd`` and ``qtd`` start on the first day of the (fiscal) year or quarter holding P.end, so a
+    scorecard with ``fiscal_year_start: 4`` shows April-to-date; ``r12`` is the 12 months ending P.end
+    (P.end = 2025-02-28 gives 2024-03-01).
+    """
+    if window == "ytd":
+        return period_containing(period.end, "year", period.fiscal_year_start).start
+    if window == "qtd":
+        return period_containing(period.end, "quarter", period.fiscal_year_start).start
+    if window == "r12":
+        return months_back(period.end, 12)
+    raise ValueError(f"unknown window {window!r}; expected one of {', '.join(WINDOWS)}")

@@ -125,3 +125,26 @@ def test_schema_describes_every_config_field() -> None:
         for field, spec in model.get("properties", {}).items():
             assert spec.get("description"), f"{name}.{field} has no description"
     assert set(schema["properties"]) >= {"scorecard", "datasets", "kpis", "audiences", "deliveries"}
+
+
+def test_compute_window_writes_one_row_per_month_matching_conformance(tmp_path: Path) -> None:
+    case = CONFORMANCE / "seed-examples"
+    out = tmp_path / "ytd.csv"
+    result = run("compute", "--datasets", str(case / "data"), "--from", "2025-01", "--to", "2025-04",
+                 "--window", "ytd", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(out.open()))
+    assert {"period", "kpi", "value"} <= set(rows[0]) and {r["window"] for r in rows} == {"ytd"}
+    got = {(r["period"], r["kpi"]): r["value"] for r in rows}
+    assert len(got) == len(rows)  # one row per KPI and month
+    expected = [r for r in csv.DictReader((case / "expected_windows.csv").open()) if r["window"] == "ytd"]
+    assert expected
+    for r in expected:
+        value = got[(r["period"], r["kpi"])]
+        if r["value"] == "":
+            assert value == "", (r, value)
+        else:
+            assert math.isclose(float(value), float(r["value"]), rel_tol=1e-9, abs_tol=1e-9), (r, value)
+    bad = run("compute", "--datasets", str(case / "data"), "--from", "2025-01", "--to", "2025-04",
+              "--window", "mtd", "-o", str(out))
+    assert bad.returncode == 2 and "mtd" in bad.stderr

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 import textwrap
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -29,7 +29,7 @@ def scorecard(tmp_path: Path, kpis: str, extra: str = "", deals: str = DEALS) ->
     (tmp_path / "deals.csv").write_text(deals)
     cfg = tmp_path / "sc.yaml"
     cfg.write_text(textwrap.dedent("""\
-        scorecard: {as_of: 2025-02-28, history: 2, breakdowns: [region, rep]}
+        scorecard: {as_of: 2025-02-28, history: 2, breakdowns: [region, rep], allow_partial_period: true}
         datasets:
           deals:
             path: deals.csv
@@ -156,7 +156,10 @@ def test_segment_restriction_keeps_only_that_segment(tmp_path: Path) -> None:
 
 
 def test_missing_denominator_is_missing_not_zero(tmp_path: Path) -> None:
-    m = compute(scorecard(tmp_path, "kpis: [average_deal_size, win_rate]\n"), period="2025-03")
+    # the data covers March (a deal created on its last day) but no deal closed in it
+    deals = DEALS + "D7,2025-03-31,,In Negotiation,1000,ann,North,Core,C7\n"
+    m = compute(scorecard(tmp_path, "kpis: [average_deal_size, win_rate]\n", deals=deals), period="2025-03")
+    assert m.row("win_rate", "2025-03")["coverage"] == ""  # covered: missing because nothing closed
     assert math.isnan(value(m, "average_deal_size", "2025-03"))
     assert math.isnan(value(m, "win_rate", "2025-03"))
 
@@ -220,3 +223,132 @@ def test_customer_windows_equal_count_distinct(grain: str, first: str, last: str
             "AND t.customer_id IS NOT NULL AND t.close_date BETWEEN p.start_12m AND p.\"end\" "
             "GROUP BY ALL ORDER BY ALL").fetchall()
         assert islands == distinct, (grain, segment)
+
+
+# --------------------------------------------------------------------------------------------------
+# Coverage, the reporting-period guard, customer-level churn, to-date windows
+# --------------------------------------------------------------------------------------------------
+
+def _folder_metrics(tmp_path: Path, files: dict[str, str], first: str, last: str, windows=(), fys: int = 1):
+    from reportgen.compute import compute_metrics, resolve_kpis
+    from reportgen.data import load_canonical_folder
+    from reportgen.periods import parse_period, period_range
+
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    periods = period_range(parse_period(first, "month", fys), parse_period(last, "month", fys))
+    return compute_metrics(load_canonical_folder(tmp_path), resolve_kpis(None), periods, windows=windows)
+
+
+CANON_DEALS = DEALS.replace("Closed Won", "won").replace("Closed Lost", "lost").replace("In Negotiation", "open")
+
+
+def test_coverage_missing_with_reason_before_and_after_the_data_and_partial(tmp_path: Path) -> None:
+    m = _folder_metrics(tmp_path, {"deals.csv": CANON_DEALS}, "2024-12", "2025-03")
+    dec, jan, feb, mar = (m.row("revenue", p) for p in ("2024-12", "2025-01", "2025-02", "2025-03"))
+    # before the first close date and after the last date of the export: missing, never 0
+    assert math.isnan(dec["value"]) and (dec["coverage"], dec["note"]) == ("none", "deals begin 2025-01-20")
+    assert math.isnan(mar["value"]) and (mar["coverage"], mar["note"]) == ("none", "deals end 2025-02-25")
+    # partly covered months are computed and marked partial with the reason
+    assert (jan["value"], jan["coverage"], jan["note"]) == (100_000, "partial", "deals begin 2025-01-20")
+    assert (feb["value"], feb["coverage"], feb["note"]) == (120_000, "partial", "deals end 2025-02-25")
+    assert math.isnan(jan["prior"])  # the comparison respects coverage too: December is unknown, not 0
+    # each KPI is placed by its own column: deals were created from 5 January
+    assert m.row("opportunities_created", "2025-01")["note"] == "deals begin 2025-01-05"
+    assert m.data_through == {"deals": date(2025, 2, 25)}
+
+
+def test_inside_the_covered_span_an_empty_month_is_a_real_zero(tmp_path: Path) -> None:
+    deals = CANON_DEALS + "D7,2025-04-02,,open,1000,ann,North,Core,C7\n"
+    m = _folder_metrics(tmp_path, {"deals.csv": deals}, "2025-03", "2025-03")
+    row = m.row("revenue", "2025-03")
+    assert (row["value"], row["coverage"]) == (0, "")
+    assert math.isnan(m.row("win_rate", "2025-03")["value"])  # 0 / 0 stays missing
+
+
+def test_header_only_dataset_is_missing_with_reason(tmp_path: Path) -> None:
+    m = _folder_metrics(tmp_path, {"deals.csv": DEALS.splitlines()[0] + "\n"}, "2025-01", "2025-02")
+    rows = m.company[m.company["kpi"] == "revenue"]
+    assert rows["value"].isna().all()
+    assert set(rows["coverage"]) == {"none"} and set(rows["note"]) == {"deals has no dated rows"}
+
+
+def test_reporting_period_guard_messages(tmp_path: Path) -> None:
+    from reportgen.errors import DataError
+
+    cfg = scorecard(tmp_path, "kpis: [revenue]\n")
+    cfg.write_text(cfg.read_text().replace(", allow_partial_period: true", ""))
+    with pytest.raises(DataError) as partial:
+        compute(cfg)
+    assert str(partial.value) == (
+        "dataset 'deals' ends 2025-02-25, before the reporting period 2025-02 ends (2025-02-28); "
+        "set scorecard.allow_partial_period: true to report it as partial, or choose --period")
+    with pytest.raises(DataError) as after:
+        compute(cfg, period="2025-03")
+    assert str(after.value) == ("dataset 'deals' ends 2025-02-25, before the reporting period 2025-03 begins "
+                                "(2025-03-01); choose --period")
+    # allowed: computed and marked partial
+    cfg.write_text(cfg.read_text().replace("breakdowns: [region, rep]", "breakdowns: [region, rep], allow_partial_period: true"))
+    assert compute(cfg).row("revenue", "2025-02")["coverage"] == "partial"
+    with pytest.raises(DataError, match="before the reporting period 2025-03 begins"):  # not covered: always an error
+        compute(cfg, period="2025-03")
+
+
+def test_custom_measure_over_a_text_column_is_one_line(tmp_path: Path) -> None:
+    from reportgen.errors import DataError
+
+    cfg = scorecard(tmp_path, "kpis:\n  - id: rep_total\n    measure: {dataset: deals, agg: sum, column: rep, date: close_date}\n    unit: count\n")
+    with pytest.raises(DataError) as err:
+        compute(cfg)
+    assert str(err.value) == ("KPI 'rep_total': cannot sum column 'rep' of dataset 'deals': it holds varchar, "
+                              "not numbers; choose a numeric column or agg: count")
+    cfg = scorecard(tmp_path, "kpis:\n  - id: x\n    measure: {dataset: deals, agg: sum, column: amount, date: paid_on}\n    unit: money\n")
+    with pytest.raises(DataError, match="dataset 'deals' has no column 'paid_on'"):
+        compute(cfg)
+
+
+SUBS = """\
+customer_id,start_date,end_date,mrr
+A,2024-10-01,2025-02-10,100
+A,2025-01-15,,30
+B,2024-10-01,2025-02-20,200
+C,2024-11-01,,50
+C,2025-02-01,,70
+"""
+
+
+def test_churn_counts_customers_not_subscriptions(tmp_path: Path) -> None:
+    m = _folder_metrics(tmp_path, {"subscriptions.csv": SUBS}, "2025-02", "2025-02")
+    # S = {A, B, C} on 31 January; A ends one subscription but another runs on (contraction, not churn)
+    assert value(m, "churn_rate", "2025-02") == pytest.approx(1 / 3)          # only B churned
+    assert value(m, "retention_rate", "2025-02") == pytest.approx(2 / 3)
+    assert value(m, "active_customers", "2025-02") == 2
+    assert value(m, "arpa", "2025-02") == pytest.approx((30 + 50 + 70) / 2)
+    # MRR of A, B, C on 31 Jan: 130 + 200 + 50 = 380; at 28 Feb: 30 + 0 + 120 = 150; capped: 30 + 0 + 50
+    assert value(m, "nrr", "2025-02") == pytest.approx(150 / 380)
+    assert value(m, "grr", "2025-02") == pytest.approx(80 / 380)
+
+
+def test_fiscal_ytd_window_is_one_period_not_a_sum(tmp_path: Path) -> None:
+    deals = """\
+deal_id,created_date,close_date,stage,amount,rep
+D1,2025-01-02,2025-03-10,won,100,ann
+D2,2025-01-02,2025-04-10,won,200,ann
+D3,2025-01-02,2025-04-11,lost,50,ann
+D4,2025-01-02,2025-05-12,won,300,ann
+D5,2025-01-02,2025-05-13,lost,10,ann
+D6,2025-01-02,2025-05-14,lost,10,ann
+D7,2025-01-02,2025-05-15,lost,10,ann
+D8,2025-01-02,2025-06-30,open,10,ann
+"""
+    m = _folder_metrics(tmp_path, {"deals.csv": deals}, "2025-03", "2025-05", windows=("ytd", "qtd", "r12"), fys=4)
+    ytd = m.window_row("revenue", "2025-05", "ytd")
+    assert ytd["value"] == 500 and ytd["period_start"] == "2025-04-01"  # fiscal year from April: March left out
+    # win rate over the whole window (2 won of 6 closed), not the mean of April's 1/2 and May's 1/4
+    assert m.window_row("win_rate", "2025-05", "ytd")["value"] == pytest.approx(2 / 6)
+    assert m.window_row("revenue", "2025-03", "ytd")["value"] == 100  # March closes FY2025
+    assert m.window_row("revenue", "2025-05", "qtd")["value"] == 500  # fiscal Q1 = April-June
+    assert m.window_row("revenue", "2025-05", "r12")["value"] == 600
+    assert m.window_row("revenue", "2025-05", "r12")["coverage"] == "partial"  # reaches before the data begins
+    assert m.window_row("revenue_growth", "2025-05", "ytd") is None  # no window form
+    assert len(m.company[m.company["kpi"] == "revenue"]) == 3  # window rows stay out of the period rows

@@ -1,11 +1,15 @@
 """Every case in ../shared/conformance must produce exactly the expected KPI values.
 
-Cases are discovered at collection time, so a case added to the folder is tested without a code
-change. Missing values must be missing (an empty cell), never 0 or infinity.
+Cases and their ``expected*.csv`` files are discovered at collection time, so a case or a file added
+to the folder is tested without a code change. The kind of a file (grain, breakdown, window) is read
+from its name and columns; a file of a kind this test does not understand fails rather than being
+skipped, so new expectations cannot be silently ignored. Missing values must be missing (an empty
+cell), never 0 or infinity.
 """
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -17,20 +21,49 @@ from reportgen.periods import parse_period, period_range
 
 CONFORMANCE = Path(__file__).resolve().parents[2] / "shared" / "conformance"
 CASES = sorted(p for p in CONFORMANCE.glob("*") if (p / "data").is_dir())
-FILES = {"expected.csv": "month", "expected_quarter.csv": "quarter", "expected_breakdowns.csv": "month"}
+GRAINS = {"": "month", "quarter": "quarter", "year": "year", "week": "week", "month": "month"}
+
+
+@dataclass(frozen=True)
+class Kind:
+    grain: str
+    breakdown: bool
+    window: bool
+
+
+def kind_of(path: Path, columns: list[str]) -> Kind:
+    """Grain, breakdown and window of an expected file from its name and columns; raise on anything else."""
+    suffix = path.stem.removeprefix("expected").lstrip("_")
+    breakdown = {"dimension", "segment"} <= set(columns)
+    window = "window" in columns
+    name_part = suffix.removesuffix("breakdowns").removesuffix("windows").rstrip("_")
+    if suffix.endswith("breakdowns") != breakdown or suffix.endswith("windows") != window:
+        raise ValueError(f"{path.name}: its name and its columns {columns} disagree")
+    if name_part not in GRAINS:
+        raise ValueError(f"{path.name}: unknown kind {suffix!r} (columns {columns})")
+    known = {"period", "kpi", "value"} | ({"dimension", "segment"} if breakdown else set()) | ({"window"} if window else set())
+    if set(columns) != known:
+        raise ValueError(f"{path.name}: unexpected columns {sorted(set(columns) - known)}")
+    return Kind(GRAINS[name_part], breakdown, window)
 
 
 def _params() -> list:
-    out = []
-    for case in CASES:
-        for fname in FILES:
-            if (case / fname).exists():
-                out.append(pytest.param(case, fname, id=f"{case.name}-{fname.removesuffix('.csv')}"))
-    return out
+    return [pytest.param(f, id=f"{f.parent.name}-{f.stem}") for case in CASES for f in sorted(case.glob("expected*.csv"))]
 
 
 def test_conformance_cases_exist() -> None:
     assert CASES, f"no conformance cases found in {CONFORMANCE}"
+    assert all(list(c.glob("expected*.csv")) for c in CASES), "a case folder without any expected*.csv"
+
+
+def test_unknown_expected_file_kinds_are_rejected(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="unknown kind"):
+        kind_of(tmp_path / "expected_fortnight.csv", ["period", "kpi", "value"])
+    with pytest.raises(ValueError, match="unexpected columns"):
+        kind_of(tmp_path / "expected.csv", ["period", "kpi", "value", "currency"])
+    with pytest.raises(ValueError, match="disagree"):
+        kind_of(tmp_path / "expected.csv", ["period", "window", "kpi", "value"])
+    assert kind_of(tmp_path / "expected_quarter.csv", ["period", "kpi", "value"]) == Kind("quarter", False, False)
 
 
 def _close(expected: float, got: float) -> bool:
@@ -39,19 +72,23 @@ def _close(expected: float, got: float) -> bool:
     return math.isclose(got, expected, rel_tol=1e-9, abs_tol=1e-9)
 
 
-@pytest.mark.parametrize(("case", "fname"), _params())
-def test_conformance(case: Path, fname: str) -> None:
-    expected = pd.read_csv(case / fname, dtype={"period": str, "segment": str})
-    grain = FILES[fname]
+@pytest.mark.parametrize("path", _params())
+def test_conformance(path: Path) -> None:
+    expected = pd.read_csv(path, dtype={"period": str, "segment": str, "window": str})
+    kind = kind_of(path, list(expected.columns))
     labels = sorted(expected["period"].unique())
-    periods = period_range(parse_period(labels[0], grain), parse_period(labels[-1], grain))
-    breakdown = "dimension" in expected.columns
-    dimensions = sorted(expected["dimension"].unique()) if breakdown else []
-    metrics = compute_metrics(load_canonical_folder(case / "data"), resolve_kpis(None), periods,
-                              breakdowns=dimensions)
+    periods = period_range(parse_period(labels[0], kind.grain), parse_period(labels[-1], kind.grain))
+    dimensions = sorted(expected["dimension"].unique()) if kind.breakdown else []
+    windows = sorted(expected["window"].unique()) if kind.window else []
+    metrics = compute_metrics(load_canonical_folder(path.parent / "data"), resolve_kpis(None), periods,
+                              breakdowns=dimensions, windows=windows)
     table = metrics.table
-    keys = ["period", "kpi", "dimension", "segment"] if breakdown else ["period", "kpi"]
-    rows = table[table["dimension"] != ""] if breakdown else table[table["dimension"] == ""]
+    if kind.breakdown:
+        keys, rows = ["period", "kpi", "dimension", "segment"], table[(table["dimension"] != "") & (table["window"] == "")]
+    elif kind.window:
+        keys, rows = ["period", "window", "kpi"], table[(table["dimension"] == "") & (table["window"] != "")]
+    else:
+        keys, rows = ["period", "kpi"], metrics.company
     got = rows.set_index(keys)["value"]
     assert not got.index.duplicated().any()
     diffs = []
@@ -61,8 +98,14 @@ def test_conformance(case: Path, fname: str) -> None:
         elif not _close(float(value), float(got[key])):
             diffs.append(f"{key}: expected {value}, got {got[key]}")
     assert not diffs, f"{len(diffs)} values differ:\n" + "\n".join(diffs[:30])
+    # a missing value for a KPI whose data does not cover the period says why
+    uncovered = rows[rows["coverage"] == "none"]
+    assert uncovered["value"].isna().all() and (uncovered["note"] != "").all()
     # KPIs the case has no rows for must be reported unavailable, naming the missing dataset
-    absent = set(resolve_kpis(None)) - set(expected["kpi"])
-    if not breakdown:
+    if not kind.breakdown:
+        absent = set(resolve_kpis(None)) - set(expected["kpi"])
+        if kind.window:  # growth, target achievement and forecast accuracy have no window form
+            absent -= {"revenue_growth", "mrr_growth", "target_achievement", "forecast_accuracy"}
+            assert not {"revenue_growth", "mrr_growth", "target_achievement", "forecast_accuracy"} & set(rows["kpi"])
         for kpi in absent:
-            assert kpi in metrics.unavailable and "dataset" in metrics.unavailable[kpi]
+            assert kpi in metrics.unavailable and "dataset" in metrics.unavailable[kpi], kpi

@@ -69,3 +69,15 @@ def test_bad_labels_are_rejected() -> None:
     for bad in ("2025-13", "2025-Q5", "25-01", "March"):
         with pytest.raises(ValueError):
             parse_period(bad)
+
+
+def test_window_starts_calendar_and_fiscal() -> None:
+    from reportgen.periods import window_start
+
+    feb = parse_period("2025-02")
+    assert window_start(feb, "ytd") == date(2025, 1, 1) and window_start(feb, "qtd") == date(2025, 1, 1)
+    assert window_start(feb, "r12") == date(2024, 3, 1)  # the 12 months ending 28 February 2025
+    fiscal = parse_period("2025-02", "month", 4)  # fiscal year from April: Feb 2025 is in FY2025
+    assert window_start(fiscal, "ytd") == date(2024, 4, 1) and window_start(fiscal, "qtd") == date(2025, 1, 1)
+    with pytest.raises(ValueError, match="unknown window"):
+        window_start(feb, "mtd")

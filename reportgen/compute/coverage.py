@@ -1,0 +1,133 @@
+"""Coverage (kpi-spec.md, "Coverage"): which periods the data can speak for, per KPI.
+
+A KPI's rows are placed by one date column per dataset it reads (revenue by close_date, pipeline by
+created_date, churn by start_date). The data speaks from that column's first date up to the dataset's
+last date (any date column, or the config's ``data_through``). A period outside that span is missing
+with the reason, never 0; a period partly inside it is computed and marked partial, so an executive
+never reads "revenue fell 60%" for a month whose export stopped on the 12th.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+
+from ..catalogue import ANCHORS, MEASURES
+from ..periods import Period
+from .resolve import ResolvedKpi
+
+if TYPE_CHECKING:
+    from ..data import DatasetQuality
+
+NONE, PARTIAL, FULL = "none", "partial", ""
+
+
+@dataclass(frozen=True)
+class Span:
+    """The days one dataset can speak for, as seen through the column that places a KPI's rows."""
+
+    dataset: str
+    column: str
+    first: date | None
+    last: date | None  # None: the dataset has no dated rows
+
+
+@dataclass(frozen=True)
+class Coverage:
+    state: str  # FULL (""), PARTIAL or NONE
+    note: str = ""
+
+
+COVERED = Coverage(FULL)
+
+
+def kpi_spans(kpi: ResolvedKpi, kpis: dict[str, ResolvedKpi], quality: dict[str, "DatasetQuality"],
+              _seen: frozenset[str] = frozenset()) -> list[Span]:
+    """The spans of every (dataset, placing column) the KPI reads, through the KPIs it reads.
+    Targets and lookups (forecasts) are per-period tables and bound nothing."""
+    pairs: set[tuple[str, str]] = set()
+    if kpi.custom_measure is not None:
+        pairs.add((kpi.custom_measure.dataset, kpi.custom_measure.date))
+    spans: list[Span] = []
+    for name in kpi.formula.names:
+        if name in MEASURES:
+            anchor = ANCHORS[MEASURES[name].anchor]
+            pairs.add((anchor.dataset, anchor.coverage_column or ""))
+        elif name in kpis and name not in _seen and name != kpi.id:
+            spans += kpi_spans(kpis[name], kpis, quality, _seen | {kpi.id})
+    for dataset, column in sorted(pairs):
+        q = quality.get(dataset)
+        if q is not None:
+            spans.append(Span(dataset, column, q.first_dates.get(column, q.first_date), q.last_date))
+    return sorted(set(spans), key=lambda s: (s.dataset, s.column))
+
+
+def history_start(kpi: ResolvedKpi, kpis: dict[str, ResolvedKpi], quality: dict[str, "DatasetQuality"]) -> date | None:
+    """The first day the data can speak for this KPI: the latest first date over the columns its rows
+    are placed by (a pipeline export whose first close is in March 2017 says nothing about revenue in
+    2016, even though its first *created* date is in October 2016)."""
+    return max((s.first for s in kpi_spans(kpi, kpis, quality) if s.first is not None), default=None)
+
+
+def _join(notes: list[str]) -> str:
+    return "; ".join(dict.fromkeys(notes))
+
+
+def period_coverage(spans: list[Span], start: date, end: date) -> Coverage:
+    """How far the spans cover the days [start, end]: not at all (missing), partly, or fully."""
+    missing: list[str] = []
+    partial: list[str] = []
+    for s in spans:
+        if s.last is None:
+            missing.append(f"{s.dataset} has no dated rows")
+        elif s.first is not None and end < s.first:
+            missing.append(f"{s.dataset} begin {s.first.isoformat()}")
+        elif start > s.last:
+            missing.append(f"{s.dataset} end {s.last.isoformat()}")
+        else:
+            if s.first is not None and start < s.first:
+                partial.append(f"{s.dataset} begin {s.first.isoformat()}")
+            if end > s.last:
+                partial.append(f"{s.dataset} end {s.last.isoformat()}")
+    if missing:
+        return Coverage(NONE, _join(missing))
+    return Coverage(PARTIAL, _join(partial)) if partial else COVERED
+
+
+def window_coverage(spans: list[Span], window_start: date, period: Period) -> Coverage:
+    """A to-date window is missing when its period is, and partial when its period is or when it
+    reaches back before the data begins (kpi-spec.md, "Coverage")."""
+    own = period_coverage(spans, period.start, period.end)
+    if own.state == NONE:
+        return own
+    wide = period_coverage(spans, window_start, period.end)
+    if wide.state == FULL and own.state == FULL:
+        return COVERED
+    return Coverage(PARTIAL, _join([n for c in (own, wide) for n in c.note.split("; ") if n]))
+
+
+def reporting_period_problem(spans: list[Span], period: Period, allow_partial: bool) -> str | None:
+    """Why a scorecard must not report on ``period`` with these spans (one line), or None.
+
+    Not covered at all is always a problem; partly covered only unless ``allow_partial``."""
+    fix = "set scorecard.allow_partial_period: true to report it as partial, or choose --period"
+    where = f"the reporting period {period.label}"
+    for s in spans:
+        if s.last is None:
+            return f"dataset {s.dataset!r} has no dated rows, so it cannot cover {where}; check the file or choose --period"
+        if period.start > s.last:
+            return (f"dataset {s.dataset!r} ends {s.last.isoformat()}, before {where} begins "
+                    f"({period.start.isoformat()}); choose --period")
+        if s.first is not None and period.end < s.first:
+            return (f"dataset {s.dataset!r} begins {s.first.isoformat()}, after {where} ends "
+                    f"({period.end.isoformat()}); choose --period")
+    if allow_partial:
+        return None
+    for s in spans:
+        if s.last is not None and period.end > s.last:
+            return (f"dataset {s.dataset!r} ends {s.last.isoformat()}, before {where} ends "
+                    f"({period.end.isoformat()}); {fix}")
+        if s.first is not None and period.start < s.first:
+            return (f"dataset {s.dataset!r} begins {s.first.isoformat()}, after {where} begins "
+                    f"({period.start.isoformat()}); {fix}")
+    return None

@@ -1,0 +1,187 @@
+"""The engine's entry point: every available KPI for a range of periods (and to-date windows), for
+the whole company and per segment of each breakdown, as one tidy table.
+
+Flow: resolve the KPIs (``resolve``) -> find the measures they need and run them in DuckDB over the
+periods and window rows (``plan``) -> evaluate formulas on the small (segment x period) frame, with
+coverage applied (``evaluate``, ``coverage``) -> attach comparisons (``table``).
+
+Periods before the reported range are computed too (a year and one period back), so the first
+reported period still has its prior-period and year-ago values.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Sequence
+
+import pandas as pd
+
+from ..catalogue import LOOKUPS
+from ..errors import ConfigError, DataError
+from ..periods import PERIODS_PER_YEAR, WINDOWS, Period, period_range, window_start
+from .coverage import NONE, Coverage, kpi_spans, period_coverage, window_coverage
+from .evaluate import evaluate_grid, grid_index, lookup_table, targets_table, window_targets
+from .plan import WHOLE, Interval, additive_columns, plan_for, run_queries, segments_of
+from .resolve import (ResolvedKpi, availability, check_custom_measures, has_window_form, kpi_datasets, kpi_order,
+                      with_dependencies)
+from .table import TABLE_COLUMNS, tidy
+
+if TYPE_CHECKING:
+    from ..data import DatasetQuality, LoadedData
+
+#: Window rows get ords ``period ordinal + k * WINDOW_ORD_STEP`` (k = 1, 2, ...) in the periods table.
+WINDOW_ORD_STEP = 10_000_000
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """The engine's output: the tidy metric table and what the renderers need to explain it."""
+
+    table: pd.DataFrame
+    kpis: dict[str, ResolvedKpi]
+    unavailable: dict[str, str]
+    periods: list[Period]
+    quality: dict[str, "DatasetQuality"]
+    grain: str
+    windows: tuple[str, ...] = ()
+
+    @property
+    def company(self) -> pd.DataFrame:
+        """Whole-company rows of the periods themselves (no breakdown, no to-date window)."""
+        t = self.table
+        rows = t["dimension"] == WHOLE
+        if "window" in t.columns:
+            rows &= t["window"] == ""
+        return t[rows]
+
+    @property
+    def data_through(self) -> dict[str, date | None]:
+        """Per dataset, the last day its data speaks for ("data through 20 Dec"); None: no dated rows."""
+        return {name: q.last_date for name, q in self.quality.items()}
+
+    def series(self, kpi: str, column: str = "value") -> pd.Series:
+        """One KPI's whole-company values by period label, in period order."""
+        rows = self.company[self.company["kpi"] == kpi]
+        return pd.Series(rows[column].to_numpy(dtype="float64"), index=rows["period"].to_list())
+
+    def row(self, kpi: str, period: str) -> pd.Series | None:
+        rows = self.company[(self.company["kpi"] == kpi) & (self.company["period"] == period)]
+        return None if rows.empty else rows.iloc[0]
+
+    def window_row(self, kpi: str, period: str, window: str) -> pd.Series | None:
+        """The whole-company row of a to-date window (``ytd``, ``qtd``, ``r12``) ending at the period."""
+        t = self.table
+        rows = t[(t["kpi"] == kpi) & (t["period"] == period) & (t["window"] == window) & (t["dimension"] == WHOLE)]
+        return None if rows.empty else rows.iloc[0]
+
+    def breakdown(self, kpi: str, dimension: str, period: str) -> pd.DataFrame:
+        t = self.table
+        return t[(t["kpi"] == kpi) & (t["dimension"] == dimension) & (t["period"] == period)].sort_values("rank")
+
+
+def compute_metrics(data: "LoadedData", kpis: dict[str, ResolvedKpi], periods: list[Period], *,
+                    breakdowns: Sequence[str] = (), breakdown_kpis: list[str] | None = None,
+                    windows: Sequence[str] = ()) -> Metrics:
+    """Compute every available KPI for ``periods`` (whole company, and per segment of each breakdown),
+    plus, for the whole company, each to-date window in ``windows`` ending at every period."""
+    if not periods:
+        raise DataError("no periods to compute")
+    bad = [w for w in windows if w not in WINDOWS]
+    if bad:
+        raise ConfigError(f"unknown window {bad[0]!r}; expected one of {', '.join(WINDOWS)}")
+    grain = periods[0].grain
+    kpi_order(kpis)  # fail early on formula cycles
+    check_custom_measures(kpis, data)
+    unavailable = availability(kpis, data)
+    usable = {k: v for k, v in kpis.items() if k not in unavailable}
+    if not any(not v.hidden for v in usable.values()):
+        reasons = "; ".join(f"{k} {r}" for k, r in unavailable.items() if not kpis[k].hidden)
+        raise DataError(f"no KPI can be computed from this data: {reasons}")
+    order = kpi_order(usable)
+    ppy = PERIODS_PER_YEAR[grain]
+    extended = period_range(periods[0].shift(-(ppy + 1)), periods[-1])
+    wanted = {p.ordinal for p in periods}
+    target_rows = targets_table(data)
+    lookups = {name: lookup_table(data, name) for name in LOOKUPS}
+
+    spans = {k: kpi_spans(v, usable, data.quality) for k, v in usable.items()}
+    coverage = {k: {p.ordinal: period_coverage(spans[k], p.start, p.end) for p in extended} for k in usable}
+    uncovered = _uncovered(coverage)
+    starts = {w: {p.ordinal: window_start(p, w) for p in extended} for w in windows}
+    rows = [Interval(p.ordinal, p.ordinal, p.start, p.end) for p in extended]
+    for k, w in enumerate(windows, 1):
+        rows += [Interval(p.ordinal + k * WINDOW_ORD_STEP, p.ordinal, starts[w][p.ordinal], p.end) for p in extended]
+
+    queries = plan_for(data, usable, breakdowns)
+    results = run_queries(data, queries, rows)
+    additive = additive_columns(queries)
+    empty = pd.DataFrame(index=pd.MultiIndex.from_tuples([], names=["segment", "ord"]))
+    whole = results.get(WHOLE, empty)
+
+    index = grid_index([WHOLE], extended)
+    grid = evaluate_grid(usable, order, whole, index, extended, target_rows, lookups, grain, additive, uncovered)
+    visible = [k for k in usable if not usable[k].hidden]
+    frames = [tidy(usable, pd.DataFrame({k: grid.values[k] for k in visible}),
+                   pd.DataFrame({k: grid.targets[k] for k in visible}), extended, wanted, WHOLE, ppy, coverage)]
+
+    for k, w in enumerate(windows, 1):
+        frames.append(_window_frame(w, k, usable, order, whole, index, extended, wanted, grid.targets, spans,
+                                    starts[w], target_rows, lookups, grain, additive, ppy))
+
+    wanted_kpis = None if breakdown_kpis is None else with_dependencies(breakdown_kpis, usable)
+    seen_segments: dict[tuple[str, str], set[str]] = {}
+    for dimension in breakdowns:
+        dim_kpis = {k: v for k, v in usable.items()
+                    if (wanted_kpis is None or k in wanted_kpis)
+                    and all(data.has(ds, dimension) for ds in kpi_datasets(v, usable))
+                    and not v.formula.lookups}
+        if not dim_kpis:
+            continue
+        datasets = set().union(*(kpi_datasets(v, usable) for v in dim_kpis.values()))
+        segments = segments_of(data, datasets, dimension, seen_segments)
+        if not segments:
+            continue
+        dim_order = [k for k in order if k in dim_kpis]
+        dim_index = grid_index(segments, extended)
+        dim_grid = evaluate_grid(dim_kpis, dim_order, results.get(dimension, empty), dim_index, extended,
+                                 target_rows, lookups, grain, additive, uncovered)
+        shown = [k for k in dim_kpis if not dim_kpis[k].hidden]
+        part = tidy(dim_kpis, pd.DataFrame({k: dim_grid.values[k] for k in shown}),
+                    pd.DataFrame({k: dim_grid.targets[k] for k in shown}), extended, wanted, dimension, ppy, coverage)
+        if breakdown_kpis is not None:
+            part = part[part["kpi"].isin(breakdown_kpis)]
+        # a KPI is shown only for segments that occur in its own datasets
+        allowed = {k: set(segments_of(data, kpi_datasets(v, usable), dimension, seen_segments))
+                   for k, v in dim_kpis.items()}
+        keep = [seg in allowed[k] for k, seg in zip(part["kpi"], part["segment"])]
+        frames.append(part[keep])
+    table = pd.concat([f for f in frames if len(f)], ignore_index=True).reindex(columns=TABLE_COLUMNS)
+    return Metrics(table, kpis, unavailable, periods, data.quality, grain, tuple(windows))
+
+
+def _uncovered(coverage: dict[str, dict[int, Coverage]]) -> dict[str, set[int]]:
+    return {k: {o for o, c in by_ord.items() if c.state == NONE} for k, by_ord in coverage.items()}
+
+
+def _window_frame(window: str, k: int, usable: dict[str, ResolvedKpi], order: list[str], whole: pd.DataFrame,
+                  index: pd.MultiIndex, extended: list[Period], wanted: set[int], period_targets: dict[str, pd.Series],
+                  spans: dict, starts: dict[int, date], target_rows: pd.DataFrame, lookups: dict[str, pd.DataFrame],
+                  grain: str, additive: set[str], ppy: int) -> pd.DataFrame:
+    """The whole-company rows of one to-date window: every KPI that has a window form, computed over
+    [window start, P.end] as one period with its own definition."""
+    kpis = {kid: v for kid, v in usable.items() if has_window_form(v, usable)}
+    if not kpis:
+        return pd.DataFrame(columns=TABLE_COLUMNS)
+    lo, hi = k * WINDOW_ORD_STEP, (k + 1) * WINDOW_ORD_STEP
+    ords = whole.index.get_level_values(1)
+    measures = whole[(ords >= lo) & (ords < hi)]
+    measures.index = pd.MultiIndex.from_arrays([measures.index.get_level_values(0),
+                                                measures.index.get_level_values(1) - lo], names=["segment", "ord"])
+    coverage = {kid: {p.ordinal: window_coverage(spans[kid], starts[p.ordinal], p) for p in extended} for kid in kpis}
+    grid = evaluate_grid(kpis, [o for o in order if o in kpis], measures, index, extended, target_rows, lookups,
+                         grain, additive, _uncovered(coverage))
+    visible = [kid for kid in kpis if not kpis[kid].hidden]
+    targets = pd.DataFrame({kid: pd.Series(window_targets(kpis[kid], period_targets[kid], extended, starts).values,
+                                           index=index) for kid in visible})
+    values = pd.DataFrame({kid: grid.values[kid] for kid in visible})
+    return tidy(kpis, values, targets, extended, wanted, WHOLE, ppy, coverage, window=window, starts=starts)

@@ -1,0 +1,245 @@
+"""SQL: the base aggregates (measures) per period, window and segment, in as few DuckDB queries as
+possible.
+
+Rows meet periods through a ``periods`` table (ord, base_ord, start, end, day_before, start_12m) and a
+``days`` table mapping each day to the ords whose interval holds it, so "date in P" is an equi-join.
+A to-date window is one more row of that table: the interval [window start, P.end] with its own ord
+(``base_ord`` is its period's), so a window is computed as one period with the KPI's own definition,
+never as a sum of period values. A day may map to several overlapping rows; the equi-join still works.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any, Sequence
+
+import pandas as pd
+
+from ..catalogue import ANCHORS, MEASURES, Anchor
+from ..errors import DataError
+from ..periods import Period, months_back
+from .resolve import ResolvedKpi, kpi_datasets
+
+if TYPE_CHECKING:
+    from ..data import LoadedData
+
+WHOLE = ""  # dimension and segment of whole-company rows
+
+
+def _q(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class Interval:
+    """One row of the periods table: a period, or a to-date window ending at its period's end."""
+
+    ord: int
+    base_ord: int
+    start: date
+    end: date
+
+
+def _intervals(rows: Sequence[Period | Interval]) -> list[Interval]:
+    return [r if isinstance(r, Interval) else Interval(r.ordinal, r.ordinal, r.start, r.end) for r in rows]
+
+
+def _periods_frame(periods: Sequence[Period | Interval]) -> pd.DataFrame:
+    rows = _intervals(periods)
+    return pd.DataFrame({
+        "ord": [r.ord for r in rows],
+        "base_ord": [r.base_ord for r in rows],
+        "start": [r.start for r in rows],
+        "end": [r.end for r in rows],
+        "day_before": [date.fromordinal(r.start.toordinal() - 1) for r in rows],
+        "start_12m": [months_back(r.end, 12) for r in rows],
+    })
+
+
+def _days_frame(periods: Sequence[Period | Interval], window_months: int = 0) -> pd.DataFrame:
+    """Every day of the intervals (or of their trailing ``window_months`` windows) with the row's
+    ordinal: turns "date in P" and "date in the 12 months ending P.end" into equi-joins."""
+    days, ords, base = [], [], []
+    for r in _intervals(periods):
+        first = (months_back(r.end, window_months) if window_months else r.start).toordinal()
+        n_days = r.end.toordinal() - first + 1
+        days += [date.fromordinal(first + n) for n in range(n_days)]
+        ords += [r.ord] * n_days
+        base += [r.base_ord] * n_days
+    return pd.DataFrame({"dday": days, "ord": ords, "base_ord": base})
+
+
+@dataclass(frozen=True)
+class MeasureQuery:
+    """One SQL query: the measures sharing an anchor and a row filter, for the whole company and
+    every breakdown dimension at once (GROUPING SETS), so each dataset is joined to periods once."""
+
+    anchor: Anchor
+    filter: str | None
+    dimensions: tuple[str, ...]  # WHOLE ("") and/or dimension columns
+    measures: tuple[tuple[str, str], ...]  # (column name in the result, aggregate SQL)
+
+    def sql(self) -> str:
+        a = self.anchor
+        dims = [d for d in self.dimensions if d != WHOLE]
+        where = f"WHERE {self.filter}" if self.filter else ""
+        segment = ""
+        if a.per_segment_relation:  # one dimension per query: the relation groups by it
+            seg_expr = "''" if not dims else f"coalesce(CAST({_q(dims[0])} AS VARCHAR), '(blank)')"
+            segment = f", {seg_expr} AS __segment"
+        aggs = ",\n       ".join(f"coalesce({sql}, 0) AS {_q(col)}" if _is_additive(sql) else f"{sql} AS {_q(col)}"
+                                  for col, sql in self.measures)
+        if a.day:
+            source = f"rel t JOIN {a.days_table} d ON t.{_q(a.day)} = d.dday" + (f" WHERE {a.where}" if a.where else "")
+            ord_col = "d.ord"
+        else:
+            source = f"periods p JOIN rel t ON {a.join}"
+            ord_col = "p.ord"
+        if a.per_segment_relation:
+            select = f"{ord_col} AS ord, t.__segment AS __s0"
+            group = f"GROUP BY {ord_col}, t.__segment"
+        elif dims:
+            flags = ", ".join(f"GROUPING(t.{_q(d)}) AS __g{i}, coalesce(CAST(t.{_q(d)} AS VARCHAR), '(blank)') AS __s{i}"
+                              for i, d in enumerate(dims))
+            select = f"{ord_col} AS ord, {flags}"
+            sets = [f"({ord_col})"] if WHOLE in self.dimensions else []
+            sets += [f"({ord_col}, t.{_q(d)})" for d in dims]
+            group = f"GROUP BY GROUPING SETS ({', '.join(sets)})"
+        else:
+            select = f"{ord_col} AS ord"
+            group = f"GROUP BY {ord_col}"
+        return (f"WITH base AS (SELECT *{segment} FROM {_q(a.dataset)} {where}),\n"
+                f"     rel AS ({a.relation})\n"
+                f"SELECT {select},\n       {aggs}\n"
+                f"FROM {source}\n{group}")
+
+    def split(self, frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+        """Cut the query result into one (segment, ord)-indexed frame per dimension."""
+        cols = [c for c, _ in self.measures]
+        dims = [d for d in self.dimensions if d != WHOLE]
+        out: dict[str, pd.DataFrame] = {}
+        if self.anchor.per_segment_relation:
+            dim = dims[0] if dims else WHOLE
+            out[dim] = frame.assign(segment=frame["__s0"] if dims else WHOLE).set_index(["segment", "ord"])[cols]
+            return out
+        if not dims:
+            out[WHOLE] = frame.assign(segment=WHOLE).set_index(["segment", "ord"])[cols]
+            return out
+        flags = frame[[f"__g{i}" for i in range(len(dims))]]
+        if WHOLE in self.dimensions:
+            rows = frame[(flags == 1).all(axis=1)]
+            out[WHOLE] = rows.assign(segment=WHOLE).set_index(["segment", "ord"])[cols]
+        for i, dim in enumerate(dims):
+            rows = frame[frame[f"__g{i}"] == 0]
+            out[dim] = rows.assign(segment=rows[f"__s{i}"]).set_index(["segment", "ord"])[cols]
+        return out
+
+
+def _is_additive(sql: str) -> bool:
+    s = sql.lstrip().lower()
+    return s.startswith("sum(") or s.startswith("count(")
+
+
+def measure_key(measure_id: str, filter: str | None) -> str:
+    return measure_id if not filter else f"{measure_id}|{filter}"
+
+
+def _custom_anchor(m: Any) -> tuple[Anchor, str]:
+    anchor = Anchor(f"custom_{m.dataset}_{m.date}", m.dataset, f"t.{_q(m.date)} BETWEEN p.start AND p.\"end\"",
+                    day=m.date)
+    col = f"t.{_q(m.column)}" if m.column else "*"
+    sql = {"sum": f"sum({col})", "count": "count(*)" if not m.column else f"count({col})",
+           "count_distinct": f"count(DISTINCT {col})", "avg": f"avg({col})", "min": f"min({col})",
+           "max": f"max({col})"}[m.agg]
+    if m.filter:
+        sql += f" FILTER (WHERE {m.filter})"
+    return anchor, sql
+
+
+def plan_queries(kpis: dict[str, ResolvedKpi], dimensions: dict[str, list[str]] | None = None) -> list[MeasureQuery]:
+    """Group every measure the KPIs need into as few queries as possible.
+
+    ``dimensions`` maps a dataset to the breakdown dimensions it has; the whole company is always
+    included. An anchor whose relation depends on the segment gets one query per dimension.
+    """
+    dimensions = dimensions or {}
+    groups: dict[tuple[str, str | None], tuple[Anchor, dict[str, str]]] = {}
+    for kpi in kpis.values():
+        if kpi.custom_measure is not None:
+            anchor, sql = _custom_anchor(kpi.custom_measure)
+            groups.setdefault((anchor.id, None), (anchor, {}))[1][f"custom__{kpi.id}"] = sql
+            continue
+        for name in kpi.formula.names:
+            if name in MEASURES:
+                m = MEASURES[name]
+                groups.setdefault((m.anchor, kpi.filter), (ANCHORS[m.anchor], {}))[1][
+                    measure_key(name, kpi.filter)] = m.sql
+    queries = []
+    for (_, flt), (anchor, ms) in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
+        dims = (WHOLE, *dimensions.get(anchor.dataset, []))
+        measures = tuple(sorted(ms.items()))
+        if anchor.per_segment_relation or anchor.split_dimensions:
+            queries += [MeasureQuery(anchor, flt, (d,), measures) for d in dims]
+        else:
+            queries.append(MeasureQuery(anchor, flt, dims, measures))
+    return queries
+
+
+def plan_for(data: "LoadedData", kpis: dict[str, ResolvedKpi], breakdowns: Sequence[str] = ()) -> list[MeasureQuery]:
+    """The queries for these (available) KPIs with the breakdowns each dataset supports."""
+    used = set().union(*(kpi_datasets(v, kpis) for v in kpis.values())) if kpis else set()
+    return plan_queries(kpis, {ds: [d for d in breakdowns if data.has(ds, d)] for ds in used})
+
+
+def additive_columns(queries: list[MeasureQuery]) -> set[str]:
+    """Result columns that are sums or counts (zero over no rows)."""
+    return {col for q in queries for col, sql in q.measures if _is_additive(sql)}
+
+
+def explain(queries: list[MeasureQuery]) -> str:
+    """The SQL that would run, for `reportgen compute --explain`."""
+    return ";\n\n".join(q.sql() for q in queries) + ";"
+
+
+def run_queries(data: "LoadedData", queries: list[MeasureQuery],
+                periods: Sequence[Period | Interval]) -> dict[str, pd.DataFrame]:
+    """Run the queries over the periods (and window) rows; return, per dimension (WHOLE = ""),
+    measures on a (segment, ord) index."""
+    con = data.con
+    con.register("periods_df", _periods_frame(periods))
+    con.execute("CREATE OR REPLACE TEMP TABLE periods AS SELECT * FROM periods_df")
+    con.register("days_df", _days_frame(periods))
+    con.execute("CREATE OR REPLACE TEMP TABLE days AS SELECT * FROM days_df")
+    if any(q.anchor.days_table == "days_12m" or "days_12m" in q.anchor.relation for q in queries):
+        con.register("days_12m_df", _days_frame(periods, window_months=12))
+        con.execute("CREATE OR REPLACE TEMP TABLE days_12m AS SELECT * FROM days_12m_df")
+    parts: dict[str, list[pd.DataFrame]] = {}
+    for query in queries:
+        try:
+            frame = con.execute(query.sql()).df()
+        except Exception as exc:
+            where = f" (filter: {query.filter})" if query.filter else ""
+            raise DataError(f"while computing measures on {query.anchor.dataset}{where}: "
+                            f"{str(exc).splitlines()[0]}") from exc
+        for dim, part in query.split(frame).items():
+            parts.setdefault(dim, []).append(part)
+    out: dict[str, pd.DataFrame] = {}
+    for dim, frames in parts.items():
+        joined = pd.concat(frames, axis=1)
+        out[dim] = joined.loc[:, ~joined.columns.duplicated()]
+    return out
+
+
+def segments_of(data: "LoadedData", datasets: set[str], dimension: str,
+                cache: dict[tuple[str, str], set[str]] | None = None) -> list[str]:
+    """Distinct segment values of a dimension over the given datasets (missing values as '(blank)')."""
+    cache = {} if cache is None else cache
+    values: set[str] = set()
+    for ds in sorted(datasets):
+        if data.has(ds, dimension):
+            if (ds, dimension) not in cache:
+                rows = data.con.execute(
+                    f"SELECT DISTINCT coalesce(CAST({_q(dimension)} AS VARCHAR), '(blank)') FROM {_q(ds)}").fetchall()
+                cache[ds, dimension] = {r[0] for r in rows}
+            values |= cache[ds, dimension]
+    return sorted(values)
