@@ -132,25 +132,25 @@ def render_template(env: BudgetedSandbox, name: str, context: dict[str, Any]) ->
 
 def template_error_line(exc: BaseException, name: str, env: jinja2.Environment | None = None) -> str:
     """``template acme.html:12: 'custmer' is undefined``: the innermost template frame of the error."""
-    if isinstance(exc, jinja2.TemplateNotFound) and not isinstance(exc, jinja2.TemplatesNotFound):
-        missing = exc.name or name
-        hint = "" if str(missing).endswith(".html") else "; a user template is a file name ending in .html"
-        where = f"template {name}: " if missing != name else ""
-        return f"{where}template {missing!r} not found{_searched(env)}{hint}"
-    if isinstance(exc, jinja2.TemplatesNotFound):
-        return f"template {name}: none of {', '.join(map(repr, exc.templates))} found{_searched(env)}"
     if isinstance(exc, jinja2.TemplateSyntaxError):
         return f"template {exc.name or exc.filename or name}:{exc.lineno}: syntax error: {exc.message}"
     where, line = name, None
     for frame in traceback.extract_tb(exc.__traceback__):
         if frame.filename.endswith((".html", ".htm", ".txt", ".j2")) or frame.filename == "<template>":
             where, line = Path(frame.filename).name if frame.filename != "<template>" else name, frame.lineno
+    at = f"template {where}{f':{line}' if line else ''}: "
+    if isinstance(exc, jinja2.TemplatesNotFound):
+        return f"{at}none of {', '.join(map(repr, exc.templates))} found{_searched(env)}"
+    if isinstance(exc, jinja2.TemplateNotFound):
+        missing = exc.name or name
+        hint = "" if str(missing).endswith(".html") else "; a user template is a file name ending in .html"
+        return f"{at if missing != name else ''}template {missing!r} not found{_searched(env)}{hint}"
     message = exc.message if isinstance(exc, jinja2.TemplateError) and exc.message else str(exc)
     if isinstance(exc, SecurityError) and not isinstance(exc, TemplateBudgetExceeded):
         message = f"not allowed in a template: {message}"
     elif not isinstance(exc, (jinja2.TemplateError,)):
         message = f"{type(exc).__name__}: {message}"
-    return f"template {where}{f':{line}' if line else ''}: {message.splitlines()[0] if message else type(exc).__name__}"
+    return f"{at}{message.splitlines()[0] if message else type(exc).__name__}"
 
 
 def _searched(env: jinja2.Environment | None) -> str:

@@ -46,6 +46,7 @@ def config_text(smtp_port: int, *, deliveries: str, smtp_extra: str = "") -> str
           forecast_periods: 0
           breakdowns: []
           output_dir: out
+          allowed_roots: ["{SAMPLES}"]
         datasets:
           deals: {{path: {SAMPLES / 'deals.csv'}}}
           targets: {{path: {SAMPLES / 'targets.csv'}}}
