@@ -8,6 +8,7 @@ half-written scorecard for a scheduler to pick up.
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -198,10 +199,13 @@ def metric_frame(metrics: "Metrics", kpis: list[str] | None = None):
     table = metrics.table
     if kpis:
         table = table[table["kpi"].isin(kpis)]
+    from pandas.api.types import is_bool_dtype, is_datetime64_any_dtype, is_numeric_dtype
+
     table = table.copy()
     for column in table.columns:
-        if table[column].dtype == object:
-            table[column] = table[column].map(neutralise_text)
+        kind = table[column].dtype
+        if not (is_numeric_dtype(kind) or is_bool_dtype(kind) or is_datetime64_any_dtype(kind)):
+            table[column] = table[column].astype(object).map(neutralise_text)
     return table
 
 
@@ -220,29 +224,30 @@ def xlsx_bytes(frame) -> bytes:  # noqa: ANN001 - a pandas DataFrame, imported l
     pandas' ``to_excel`` time); text cells are typed as strings so nothing is read as a formula,
     missing values are empty cells, numbers stay numbers."""
     import io
-    import math
 
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet("metrics")
     sheet.append([str(c) for c in frame.columns])
     for row in frame.itertuples(index=False, name=None):
-        cells = []
-        for value in row:
-            if value is None or (isinstance(value, float) and math.isnan(value)):
-                cells.append(None)
-                continue
-            if hasattr(value, "item") and not isinstance(value, str):
-                value = value.item()  # numpy scalar -> Python number
-            if isinstance(value, str):
-                cell = WriteOnlyCell(sheet, value=value)
-                cell.data_type = "s"  # openpyxl would type a leading '=' as a formula
-                cells.append(cell)
-            else:
-                cells.append(value)
-        sheet.append(cells)
+        sheet.append([_xlsx_value(sheet, value) for value in row])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def _xlsx_value(sheet, value: object) -> object:  # noqa: ANN001 - an openpyxl write-only worksheet
+    """A cell value for openpyxl: missing -> empty, numpy -> Python, text openpyxl would take for a
+    formula (a leading ``=``; neutralised text starts with ``'``) -> a cell typed as a string."""
+    if value is None or type(value).__name__ in ("NAType", "NaTType") or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, str):
+        if value.startswith("="):
+            from openpyxl.cell import WriteOnlyCell
+
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.data_type = "s"
+            return cell
+        return value
+    return value.item() if hasattr(value, "item") else value
