@@ -93,8 +93,9 @@ def load_marked_yaml(text: str, file: str | Path) -> MarkedYaml:
     if len(text) > MAX_CONFIG_BYTES:
         raise ConfigError(f"{file}: the config is {len(text):,} characters, over the limit of {MAX_CONFIG_BYTES:,}; "
                           "a scorecard config is a few KB - split it or remove generated content")
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)  # the reader refuses control characters here already
         node = loader.get_single_node()
         if node is not None:
             _check_expanded_size(node, file)
@@ -106,7 +107,8 @@ def load_marked_yaml(text: str, file: str | Path) -> MarkedYaml:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{file}: invalid YAML: {str(exc).splitlines()[0]}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     keys: dict[KeyPath, Mark] = {}
     values: dict[KeyPath, Mark] = {}
     if node is not None:
