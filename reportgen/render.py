@@ -34,6 +34,7 @@ from .assets import FONT_FAMILY, FONTS_DIR, font_faces_css
 from .config import Audience, LoadedConfig, default_objectives
 from .forecast import forecast as make_forecast
 from .narrative import Statement, tone_of, what_changed
+from .errors import RenderError
 from .sandbox import make_sandbox, render_template
 
 if TYPE_CHECKING:
@@ -223,7 +224,10 @@ def write_pdf(html: str, *, base_url: str, fetcher: Any, pdf_a: bool = False) ->
     if pdf_a:
         options["pdf_variant"] = "pdf/a-3b"
     with weasyprint_warnings() as warnings:
-        pdf = HTML(string=html, base_url=base_url, url_fetcher=fetcher).write_pdf(**options)
+        try:
+            pdf = HTML(string=html, base_url=base_url, url_fetcher=fetcher).write_pdf(**options)
+        except OSError as exc:  # WeasyPrint unpacks fonts into temporary files: a full disk fails there
+            raise RenderError(f"WeasyPrint could not write its temporary files: {exc.strerror or exc}") from None
     return pdf, list(warnings)
 
 
