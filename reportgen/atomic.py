@@ -16,14 +16,17 @@ from pathlib import Path
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 
-from reportgen.errors import RenderError
+from reportgen.errors import RenderError, ReportgenError
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     """Replace ``path`` with ``data`` in one step: readers see the old file or the new one, never a mix."""
     target = Path(path)
     mode = _mode_for(target)
-    fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise ReportgenError(_cannot_write(target, exc)) from exc
     try:
         with os.fdopen(fd, "wb") as temp_file:
             temp_file.write(data)
@@ -31,6 +34,9 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
             os.fsync(temp_file.fileno())
         os.chmod(temp_name, mode)
         os.replace(temp_name, target)
+    except OSError as exc:  # a full disk (ENOSPC), a quota, a read-only mount: the user's to fix
+        _remove_quietly(temp_name)
+        raise ReportgenError(_cannot_write(target, exc)) from exc
     except BaseException:
         # BaseException too: a KeyboardInterrupt mid-write must not leave a stray temp file.
         _remove_quietly(temp_name)
@@ -66,6 +72,12 @@ def check_pdf(data_or_path: bytes | str | os.PathLike[str]) -> int:
     if page_count == 0:
         raise RenderError(f"{label} has no pages")
     return page_count
+
+
+def _cannot_write(target: Path, exc: OSError) -> str:
+    """``cannot write out/x.pdf: No space left on device (the previous file is unchanged)``."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return f"cannot write {target}: {reason} (nothing was half-written; the previous file, if any, is unchanged)"
 
 
 def _mode_for(target: Path) -> int:

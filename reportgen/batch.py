@@ -210,14 +210,20 @@ def build_jobs(configs: Sequence[Path], *, audience: str | None = None, output_d
 
     jobs, failures = [], []
     targets: dict[Path, list[BuildJob]] = {}
-    for path in configs:
+    # a job may run on another machine whose working folder is not ours: ship absolute paths only
+    output_dir = output_dir.absolute() if output_dir is not None else None
+    for path in (Path(p).absolute() for p in configs):
         try:
             loaded = load_config(path)
             names = list(audiences_of(loaded, audience))
         except ReportgenError as exc:
             failures.append(JobResult(str(path), audience or "*", None, "failed", error=str(exc).splitlines()[0]))
             continue
-        folder = (output_dir or loaded.resolve(loaded.config.scorecard.output_dir)).resolve()
+        try:
+            folder = (output_dir or loaded.resolve(loaded.config.scorecard.output_dir)).resolve()
+        except ReportgenError as exc:
+            failures.append(JobResult(str(path), audience or "*", None, "failed", error=str(exc).splitlines()[0]))
+            continue
         for name in names:
             job = BuildJob(path, name, output_dir, None, period, now)
             targets.setdefault(folder / f"{output_stem(loaded, name)}.pdf", []).append(job)

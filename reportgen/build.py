@@ -7,6 +7,8 @@ half-written scorecard for a scheduler to pick up.
 """
 from __future__ import annotations
 
+import hashlib
+import math
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -123,18 +125,39 @@ def audiences_of(loaded: LoadedConfig, only: str | None = None) -> dict[str, Aud
     return {only: audiences[only]}
 
 
+MAX_NAME_PART = 60
+"""Longest piece of a file name taken from config or data (most filesystems allow 255 bytes in all)."""
+
+
+def safe_name_part(value: str) -> str:
+    """``value`` as a file-name piece: letters, digits, ``-`` and ``_`` only, at most MAX_NAME_PART long.
+
+    Two values that sanitise alike (``a/b`` and ``a?b``) must not write the same file, so whenever
+    sanitising or shortening changed the value, a short hash of the original is appended."""
+    safe = "".join(ch if (ch.isascii() and ch.isalnum()) or ch in "-_" else "_" for ch in value)
+    safe = safe.strip("-") or "_"
+    if safe == value and len(safe) <= MAX_NAME_PART:
+        return safe
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{safe[:MAX_NAME_PART]}-{digest}"
+
+
 def output_stem(loaded: LoadedConfig, audience: str, segment: Segment | None = None) -> str:
-    stem = f"{loaded.path.stem}-{audience}"
+    """``<config>-<audience>[-<dimension>-<value>]``, every piece safe and the whole unique per value."""
+    stem = f"{safe_name_part(loaded.path.stem)}-{safe_name_part(audience)}"
     if segment:
-        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in segment.value)
-        stem += f"-{segment.dimension}-{safe}"
+        stem += f"-{safe_name_part(segment.dimension)}-{safe_name_part(str(segment.value))}"
     return stem
 
 
 def build(loaded: LoadedConfig, *, now: datetime, audience: str | None = None, period: str | None = None,
           output_dir: Path | None = None, segment: Segment | None = None,
-          exports: bool = True, metrics: "Metrics | None" = None) -> list[BuiltScorecard]:
-    """Build every (or one) audience's scorecard: HTML + PDF (+ CSV/XLSX exports of the metrics).
+          exports: bool = True, xlsx: bool | None = None,
+          metrics: "Metrics | None" = None) -> list[BuiltScorecard]:
+    """Build every (or one) audience's scorecard: HTML + PDF (+ CSV, and XLSX when asked, of the metrics).
+
+    The XLSX export costs most of a second per scorecard, so it is written only when ``xlsx`` is true
+    (``None``: the config's ``scorecard.export_xlsx``); the CSV is cheap and always written with ``exports``.
 
     ``metrics`` already computed for the same config, period and segment (the email sender needs
     them for the message body) are used as they are instead of being computed again."""
@@ -152,8 +175,13 @@ def build(loaded: LoadedConfig, *, now: datetime, audience: str | None = None, p
         metrics = compute_for_config(loaded, now=now, period=period, segment=segment,
                                      breakdown_kpis=None if needs_breakdowns else headlines)
     t_data = time.perf_counter() - t0
-    out_dir = output_dir or loaded.resolve(loaded.config.scorecard.output_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = output_dir or loaded.resolve(loaded.config.scorecard.output_dir, key=("scorecard", "output_dir"))
+    if xlsx is None:
+        xlsx = loaded.config.scorecard.export_xlsx
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ReportgenError(f"cannot create the output folder {out_dir}: {exc.strerror or exc}") from None
     built = []
     for name, aud in audiences.items():
         stem = output_stem(loaded, name, segment)
@@ -167,30 +195,80 @@ def build(loaded: LoadedConfig, *, now: datetime, audience: str | None = None, p
         atomic_write_bytes(pdf_path, rendered.pdf)
         csv_path = xlsx_path = None
         if exports:
-            csv_path, xlsx_path = out_dir / f"{stem}-metrics.csv", out_dir / f"{stem}-metrics.xlsx"
+            csv_path = out_dir / f"{stem}-metrics.csv"
+            xlsx_path = out_dir / f"{stem}-metrics.xlsx" if xlsx else None
             write_metric_exports(metrics, aud, csv_path, xlsx_path)
         timings = {"data": t_data, **rendered.timings}
         built.append(BuiltScorecard(name, html_path, pdf_path, csv_path, xlsx_path, pages, timings))
     return built
 
 
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+"""A spreadsheet treats a cell starting with one of these as a formula (CSV/DDE injection)."""
+
+
+def neutralise_text(value: object) -> object:
+    """A text cell that a spreadsheet would run as a formula gets a leading ``'``; anything else is unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
 def metric_frame(metrics: "Metrics", kpis: list[str] | None = None):
-    """The metric table as users get it in CSV/XLSX: missing stays empty, never 0."""
+    """The metric table as users get it in CSV/XLSX: missing stays empty, never 0; text that a
+    spreadsheet would run as a formula (a CRM value like ``=HYPERLINK(...)``) is neutralised."""
     table = metrics.table
     if kpis:
         table = table[table["kpi"].isin(kpis)]
+    from pandas.api.types import is_bool_dtype, is_datetime64_any_dtype, is_numeric_dtype
+
+    table = table.copy()
+    for column in table.columns:
+        kind = table[column].dtype
+        if not (is_numeric_dtype(kind) or is_bool_dtype(kind) or is_datetime64_any_dtype(kind)):
+            table[column] = table[column].astype(object).map(neutralise_text)
     return table
 
 
 def write_metric_exports(metrics: "Metrics", audience: Audience, csv_path: Path, xlsx_path: Path | None) -> None:
-    """Write the audience's metric rows as CSV (and XLSX) atomically."""
-    import io
-
+    """Write the audience's metric rows as CSV (and XLSX) atomically; XLSX text cells are text, never formulas."""
     from .atomic import atomic_write_bytes, atomic_write_text
 
     frame = metric_frame(metrics, audience.kpis or None)
     atomic_write_text(csv_path, frame.to_csv(index=False))
     if xlsx_path is not None:
-        buffer = io.BytesIO()
-        frame.to_excel(buffer, index=False, sheet_name="metrics", engine="openpyxl")
-        atomic_write_bytes(xlsx_path, buffer.getvalue())
+        atomic_write_bytes(xlsx_path, xlsx_bytes(frame))
+
+
+def xlsx_bytes(frame) -> bytes:  # noqa: ANN001 - a pandas DataFrame, imported lazily
+    """The frame as one ``metrics`` sheet, in openpyxl's streaming write-only mode (a fraction of
+    pandas' ``to_excel`` time); text cells are typed as strings so nothing is read as a formula,
+    missing values are empty cells, numbers stay numbers."""
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("metrics")
+    sheet.append([str(c) for c in frame.columns])
+    for row in frame.itertuples(index=False, name=None):
+        sheet.append([_xlsx_value(sheet, value) for value in row])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _xlsx_value(sheet, value: object) -> object:  # noqa: ANN001 - an openpyxl write-only worksheet
+    """A cell value for openpyxl: missing -> empty, numpy -> Python, text openpyxl would take for a
+    formula (a leading ``=``; neutralised text starts with ``'``) -> a cell typed as a string."""
+    if value is None or type(value).__name__ in ("NAType", "NaTType") or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, str):
+        if value.startswith("="):
+            from openpyxl.cell import WriteOnlyCell
+
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.data_type = "s"
+            return cell
+        return value
+    return value.item() if hasattr(value, "item") else value

@@ -22,17 +22,27 @@ EXIT_USER_ERROR = 2
 
 
 class _Group(click.Group):
-    """Turn ReportgenError into one line on stderr and exit code 2."""
+    """Turn ReportgenError into one line on stderr and exit code 2.
+
+    An OSError that reaches here (a full disk, a permission, a vanished folder) is the environment,
+    not a bug: it too is one line naming the file; ``--verbose`` shows the traceback."""
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
         try:
             return super().invoke(ctx)
-        except ReportgenError as exc:
+        except (ReportgenError, OSError) as exc:
             if ctx.obj and ctx.obj.get("verbose"):
                 raise
-            for line in str(exc).splitlines() or [exc.__class__.__name__]:
+            for line in _error_lines(exc):
                 click.echo(f"error: {line}", err=True)
             sys.exit(EXIT_USER_ERROR)
+
+
+def _error_lines(exc: BaseException) -> list[str]:
+    if isinstance(exc, OSError) and not isinstance(exc, ReportgenError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        return [f"{where}{exc.strerror or exc} (re-run with --verbose for details)"]
+    return str(exc).splitlines() or [exc.__class__.__name__]
 
 
 @click.group(cls=_Group)
@@ -96,7 +106,10 @@ def validate_command(config: Path) -> None:
     """Check a config and its data (columns, stages, dates) without rendering."""
     from .build import compute_for_config
 
+    from .checks import raise_on_issues
+
     loaded = _load(config)
+    raise_on_issues(loaded)
     metrics = compute_for_config(loaded, now=_now())
     click.echo(f"{config}: config valid; {len(loaded.config.datasets)} datasets read")
     for name, q in metrics.quality.items():
@@ -241,19 +254,24 @@ def _with_scorecard(loaded, **changes):
               help="Folder for the files (default: scorecard.output_dir).")
 @click.option("--segment", metavar="DIMENSION=VALUE",
               help="Build from only one segment's rows, e.g. region=North (as a burst delivery does).")
+@click.option("--xlsx/--no-xlsx", default=None,
+              help="Also write the metric XLSX (default: scorecard.export_xlsx; the CSV is always written).")
 def build_command(config: Path, audience: str | None, period: str | None, output_dir: Path | None,
-                  segment: str | None) -> None:
+                  segment: str | None, xlsx: bool | None) -> None:
     """Build scorecards: NAME-AUDIENCE.html and .pdf (+ metric CSV/XLSX)."""
     from .build import Segment, build
+    from .checks import raise_on_issues
 
     loaded = _load(config)
+    raise_on_issues(loaded)
     only = None
     if segment is not None:
         dimension, sep, value = segment.partition("=")
         if not sep or not dimension or not value:
             raise ReportgenError(f"--segment {segment!r}: expected DIMENSION=VALUE, e.g. region=North")
         only = Segment(dimension.strip(), value.strip())
-    for built in build(loaded, now=_now(), audience=audience, period=period, output_dir=output_dir, segment=only):
+    for built in build(loaded, now=_now(), audience=audience, period=period, output_dir=output_dir, segment=only,
+                       xlsx=xlsx):
         click.echo(f"{built.audience}: {built.pdf} ({built.pages} pages), {built.html}")
 
 

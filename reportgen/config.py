@@ -67,6 +67,13 @@ class Scorecard(_Model):
     breakdowns: list[str] = Field(
         default_factory=lambda: ["region", "rep", "product", "source"],
         description="Dimension columns to break KPIs down by (the sales manager and client audiences show them).")
+    allowed_roots: list[str] = Field(
+        default_factory=list,
+        description="Folders outside the config's own folder that its paths (data, lookups, logo, templates, "
+        "output, ledger, recipients) may point into, relative to the config file. Every other path must lie "
+        "inside the config's folder (symlinks followed).")
+    export_xlsx: bool = Field(
+        False, description="Also write the metric table as XLSX beside the CSV (costs about a second per scorecard).")
 
 
 class Lookup(_Model):
@@ -251,9 +258,49 @@ class LoadedConfig:
     def base_dir(self) -> Path:
         return self.path.parent
 
-    def resolve(self, relative: str) -> Path:
+    def allowed_roots(self) -> list[Path]:
+        """The config's folder and the folders its ``scorecard.allowed_roots`` lists, symlinks resolved."""
+        listed = [(self.base_dir / Path(r).expanduser()).resolve() for r in self.config.scorecard.allowed_roots]
+        return [self.base_dir.resolve(), *listed]
+
+    def resolve(self, relative: str | Path, key: KeyPath | None = None) -> Path:
+        """A path from the config, made absolute against the config's folder with symlinks followed.
+
+        A config is not allowed to reach the whole filesystem (``path: /etc/passwd``, a logo from
+        someone's home, an ``output_dir`` of ``../../..``): the real path must lie inside the config's
+        folder or a folder listed in ``scorecard.allowed_roots``, else a ConfigError names the key
+        (found by value when ``key`` is not given) and says how to allow it.
+        """
         p = Path(relative).expanduser()
-        return p if p.is_absolute() else (self.base_dir / p)
+        p = p if p.is_absolute() else (self.base_dir / p)
+        real = p.resolve()
+        roots = self.allowed_roots()
+        if any(real.is_relative_to(root) for root in roots):
+            return real
+        key = key if key is not None else self._key_of(str(relative))
+        where = f"{self.where(key)}: {_dotted(key)}: " if key else f"{self.path}: "
+        shown = f"{relative} (really {real})" if str(real) != str(relative) else str(relative)
+        raise ConfigError(f"{where}{shown} is outside the config's folder {roots[0]}; to allow it, list its folder "
+                          f"under scorecard.allowed_roots (e.g. allowed_roots: [{real.parent}])")
+
+    def path_values(self) -> list[tuple[KeyPath, str]]:
+        """Every path the config names, with its key: what :meth:`resolve` guards."""
+        c = self.config
+        found: list[tuple[KeyPath, str]] = [(("scorecard", "output_dir"), c.scorecard.output_dir),
+                                            (("ledger",), c.ledger)]
+        if c.scorecard.logo:
+            found.append((("scorecard", "logo"), c.scorecard.logo))
+        found += [(("scorecard", "template_dirs", i), d) for i, d in enumerate(c.scorecard.template_dirs)]
+        for name, ds in c.datasets.items():
+            if ds.path:
+                found.append((("datasets", name, "path"), ds.path))
+            found += [(("datasets", name, "lookups", j, "path"), lk.path) for j, lk in enumerate(ds.lookups)]
+        found += [(("deliveries", i, "recipients_csv"), str(d.recipients_csv))
+                  for i, d in enumerate(c.deliveries) if d.recipients_csv]
+        return found
+
+    def _key_of(self, value: str) -> KeyPath | None:
+        return next((key for key, v in self.path_values() if v == value), None)
 
     def where(self, path: KeyPath) -> str:
         """Position of the value at ``path`` (meaning errors are about values)."""

@@ -168,6 +168,7 @@ def smtp_settings(loaded: LoadedConfig) -> SmtpSettings:
 
 
 def ledger_path(loaded: LoadedConfig) -> Path:
+    """The ledger file (inside the config's allowed folders); its folder is created on first use by the Ledger."""
     return loaded.resolve(loaded.config.ledger)
 
 
@@ -216,8 +217,10 @@ def deliver(loaded: LoadedConfig, spec: DeliverySpec, *, period: str, now: datet
     outcomes = [MessageOutcome(spec.name, period, r.email, None, "failed",
                                f"no segment for burst_by {spec.burst_by!r}: add one in the recipients list")
                 for r in unplaced]
-    out_dir = output_dir or default_output_dir(loaded, spec, period)
-    jobs = [SendGroup(loaded.path, spec.name, period, segment, tuple(members), now, out_dir, dry_run_dir)
+    out_dir = (output_dir or default_output_dir(loaded, spec, period)).absolute()
+    dry_run_dir = dry_run_dir.absolute() if dry_run_dir is not None else None
+    # groups may run on cluster nodes whose working folder is not ours: absolute paths only
+    jobs = [SendGroup(loaded.path.absolute(), spec.name, period, segment, tuple(members), now, out_dir, dry_run_dir)
             for segment, members in groups.items()]
     server_down = False
     if runner is None:
@@ -290,7 +293,7 @@ def build_for_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup) ->
     job.output_dir.mkdir(parents=True, exist_ok=True)
     exports = any(fmt in spec.attach for fmt in ("csv", "xlsx"))
     [built] = build(loaded, now=job.now, audience=spec.audience, period=job.period, output_dir=job.output_dir,
-                    segment=segment, exports=exports, metrics=metrics)
+                    segment=segment, exports=exports, xlsx="xlsx" in spec.attach, metrics=metrics)
     check_pdf(built.pdf)
     return built, metrics
 
@@ -356,13 +359,14 @@ def _send_messages(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, bui
             outcomes.append(_outcome(job, recipient, "failed", str(exc), built.pdf))
             outcomes += [_outcome(job, r, "failed", f"not attempted: {exc}", built.pdf) for r in recipients[index + 1:]]
             return _Sent(outcomes, server_down=True)
-        outcomes.append(_from_send_result(job, recipient, result, built.pdf))
+        outcomes.append(_from_send_result(job, recipient, result, built.pdf, ledger))
     return _Sent(outcomes, server_down=False)
 
 
-def _from_send_result(job: SendGroup, recipient: Recipient, result: object, pdf: Path) -> MessageOutcome:
-    if result is None:  # the ledger said no: sent meanwhile by another process, or in flight
-        return _outcome(job, recipient, "already_sent", "claimed by another run", pdf)
+def _from_send_result(job: SendGroup, recipient: Recipient, result: object, pdf: Path,
+                      ledger: "Ledger | None" = None) -> MessageOutcome:
+    if result is None:  # the ledger said no: sent meanwhile, in flight elsewhere, or a dead claim turned unknown
+        return _refused_claim(job, recipient, pdf, ledger)
     status = result.status  # type: ignore[attr-defined]
     if status == "sent" or (status == "partial" and recipient.email in result.accepted):  # type: ignore[attr-defined]
         return _outcome(job, recipient, "sent", str(result.message_id), pdf)  # type: ignore[attr-defined]
@@ -370,6 +374,19 @@ def _from_send_result(job: SendGroup, recipient: Recipient, result: object, pdf:
         return _outcome(job, recipient, "unknown", f"{result.error}; check the mail log, then "  # type: ignore[attr-defined]
                         f"`reportgen resolve`", pdf)
     return _outcome(job, recipient, "failed", result.error or status, pdf)  # type: ignore[attr-defined]
+
+
+def _refused_claim(job: SendGroup, recipient: Recipient, pdf: Path, ledger: "Ledger | None") -> MessageOutcome:
+    """Only a row the ledger says is ``sent`` is "already sent"; a message in flight in another run or
+    left by a process that died mid-send has an unknown outcome, and says so until a person resolves it."""
+    state = _ledger_states(ledger, job.delivery, job.period).get(recipient.email) if ledger is not None else "sent"
+    if state == "sent":
+        return _outcome(job, recipient, "already_sent", "sent by another run", pdf)
+    if state == "unknown":
+        return _outcome(job, recipient, "unknown", "a run died while sending it; check the mail log, then "
+                        "`reportgen resolve`", pdf)
+    return _outcome(job, recipient, "unknown", f"being sent by another run (ledger state {state!r}); "
+                    "run again later to see its outcome", pdf)
 
 
 class _BodyCache:

@@ -195,6 +195,7 @@ def render_email_body(metrics: "Metrics", loaded: "LoadedConfig", audience: "Aud
     ``charts`` defaults to :func:`email_charts`; pass them in to draw them once for many recipients.
     """
     from .render import Formats, audience_kpis, make_environment
+    from .sandbox import render_template
 
     sc = loaded.config.scorecard
     ids = audience_kpis(metrics, loaded, audience)
@@ -205,11 +206,11 @@ def render_email_body(metrics: "Metrics", loaded: "LoadedConfig", audience: "Aud
     html_rows = headline_kpis(metrics, ids, locale=locale, currency=sc.currency, context="html")
     text_rows = headline_kpis(metrics, ids, locale=locale, currency=sc.currency, context="text")
     env = make_environment(formats=Formats(locale, sc.currency))
-    html = env.get_template(TEMPLATE).render(
+    html = render_template(env, TEMPLATE, dict(
         title=title, company=sc.company, period=period, segment_label=segment_label, kpis=html_rows,
         charts=charts, lang=locale.split("_")[0], primary_color=sc.primary_color,
         more=max(0, len(ids) - len(html_rows)),
-    )
+    ))
     text = plain_text_body(title=title, company=sc.company, period=period, segment_label=segment_label,
                            kpis=text_rows, locale=locale)
     return EmailBody(html=html, text=text, images={chart.cid: chart.png for chart in charts})

@@ -34,6 +34,8 @@ from .assets import FONT_FAMILY, FONTS_DIR, font_faces_css
 from .config import Audience, LoadedConfig, default_objectives
 from .forecast import forecast as make_forecast
 from .narrative import Statement, tone_of, what_changed
+from .errors import RenderError
+from .sandbox import make_sandbox, render_template
 
 if TYPE_CHECKING:
     from .compute import Metrics
@@ -118,20 +120,14 @@ class Formats:
 
 
 def make_environment(user_dirs: Sequence[Path] = (), formats: Formats = Formats()) -> jinja2.Environment:
-    """The one Jinja environment every scorecard is rendered with.
+    """The one Jinja environment every scorecard is rendered with: the budgeted sandbox.
 
-    Autoescape is on for every template whatever its ending (a KPI name or a commentary is user text);
-    undefined names fail loudly (StrictUndefined); user folders come before the built-ins, and
-    ``builtin:<name>`` always means the shipped template.
+    Every template, shipped or the user's, is code we did not review at run time, so all of them
+    render sandboxed (see :mod:`reportgen.sandbox`). Autoescape is on for every template whatever its
+    ending (a KPI name or a commentary is user text); undefined names fail loudly (StrictUndefined);
+    user folders come before the built-ins, and ``builtin:<name>`` always means the shipped template.
     """
-    builtin = jinja2.FileSystemLoader(str(builtin_template_dir()))
-    loader = jinja2.ChoiceLoader([
-        *(jinja2.FileSystemLoader(str(d)) for d in user_dirs),
-        builtin,
-        jinja2.PrefixLoader({BUILTIN_PREFIX: builtin}, delimiter=":"),
-    ])
-    env = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True)
+    env = make_sandbox(user_dirs, builtin_template_dir(), BUILTIN_PREFIX)
     env.filters.update({
         "value": formats.value, "compact": formats.compact, "delta": formats.delta, "change": formats.change,
         "period": formats.period, "period_short": formats.period_short, "date": formats.date,
@@ -228,7 +224,10 @@ def write_pdf(html: str, *, base_url: str, fetcher: Any, pdf_a: bool = False) ->
     if pdf_a:
         options["pdf_variant"] = "pdf/a-3b"
     with weasyprint_warnings() as warnings:
-        pdf = HTML(string=html, base_url=base_url, url_fetcher=fetcher).write_pdf(**options)
+        try:
+            pdf = HTML(string=html, base_url=base_url, url_fetcher=fetcher).write_pdf(**options)
+        except OSError as exc:  # WeasyPrint unpacks fonts into temporary files: a full disk fails there
+            raise RenderError(f"WeasyPrint could not write its temporary files: {exc.strerror or exc}") from None
     return pdf, list(warnings)
 
 
@@ -623,9 +622,10 @@ def render_audience(metrics: "Metrics", loaded: LoadedConfig, audience_name: str
     t1 = time.perf_counter()
     user_dirs = template_dirs(loaded)
     env = make_environment(user_dirs, formats)
-    template = env.get_template(template_name(audience.template))
-    html = template.render(**context, media="screen", font_css=Markup(font_faces_css(embed=True)))
-    print_html = template.render(**context, media="print", font_css=Markup(font_faces_css(embed=False)))
+    name = template_name(audience.template)
+    html = render_template(env, name, {**context, "media": "screen", "font_css": Markup(font_faces_css(embed=True))})
+    print_html = render_template(env, name, {**context, "media": "print",
+                                             "font_css": Markup(font_faces_css(embed=False))})
     t2 = time.perf_counter()
     logo = [loaded.resolve(sc.logo)] if sc.logo else []
     fetcher = asset_fetcher(roots=[FONTS_DIR, builtin_template_dir(), *user_dirs], files=logo)

@@ -76,18 +76,84 @@ def _walk(node: yaml.Node, path: KeyPath, file: str, keys: dict, values: dict) -
             _walk(item, path + (index,), file, keys, values)
 
 
+MAX_CONFIG_BYTES = 1_000_000
+"""A scorecard config is a few KB; a megabyte is a generated or hostile file."""
+MAX_EXPANDED_NODES = 100_000
+"""Nodes after aliases are expanded: a 300-byte "billion laughs" document expands to billions."""
+
+
 def load_marked_yaml(text: str, file: str | Path) -> MarkedYaml:
-    """Parse ``text`` with the safe loader and record marks. Syntax errors become ``ConfigError``."""
+    """Parse ``text`` with the safe loader and record marks. Syntax errors become ``ConfigError``.
+
+    Size is checked before parsing and the alias-expanded size before anything is expanded (the
+    composed node graph shares aliased nodes, so counting it is cheap), so an alias bomb fails in
+    milliseconds with one line instead of filling memory.
+    """
     file = str(file)
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{file}: the config is {len(text):,} characters, over the limit of {MAX_CONFIG_BYTES:,}; "
+                          "a scorecard config is a few KB - split it or remove generated content")
+    loader = None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506 - SafeLoader
+        loader = yaml.SafeLoader(text)  # the reader refuses control characters here already
+        node = loader.get_single_node()
+        if node is not None:
+            _check_expanded_size(node, file)
+        data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         where = exc.problem_mark
         pos = f"{file}:{where.line + 1}:{where.column + 1}" if where else file
-        raise ConfigError(f"{pos}: invalid YAML: {exc.problem}") from None
+        raise ConfigError(f"{pos}: invalid YAML: {exc.problem}{_quote_hint(text, where)}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{file}: invalid YAML: {str(exc).splitlines()[0]}") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
     keys: dict[KeyPath, Mark] = {}
     values: dict[KeyPath, Mark] = {}
     if node is not None:
         _walk(node, (), file, keys, values)
     return MarkedYaml(data if data is not None else {}, keys, values, file)
+
+
+def _check_expanded_size(root: yaml.Node, file: str) -> None:
+    """Count the nodes the document has once aliases are expanded, without expanding them."""
+    sizes: dict[int, int] = {}
+    in_progress: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in in_progress:
+            raise ConfigError(f"{_mark(node, file)}: an alias refers to the node that contains it; "
+                              "a config cannot be recursive")
+        in_progress.add(key)
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        else:
+            children = []
+        for child in children:
+            total += size(child)
+            if total > MAX_EXPANDED_NODES:
+                raise ConfigError(f"{_mark(node, file)}: with its aliases (*name) expanded the config has over "
+                                  f"{MAX_EXPANDED_NODES:,} values; write the values out or use fewer aliases")
+        in_progress.discard(key)
+        sizes[key] = total
+        return total
+
+    size(root)
+
+
+def _quote_hint(text: str, where: yaml.Mark | None) -> str:
+    """A cron expression left unquoted (``schedule: 0 6 * * 1``) is a YAML error about ``*``; say so."""
+    if where is None:
+        return ""
+    lines = text.splitlines()
+    line = lines[where.line] if where.line < len(lines) else ""
+    if "*" in line or "schedule" in line:
+        return " - a cron expression must be quoted, e.g. schedule: '0 6 * * 1'"
+    return ""

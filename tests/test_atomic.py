@@ -11,7 +11,7 @@ from pypdf import PdfWriter
 
 from reportgen import atomic
 from reportgen.atomic import atomic_write_bytes, atomic_write_text, check_pdf
-from reportgen.errors import RenderError
+from reportgen.errors import RenderError, ReportgenError
 
 
 def pdf_bytes(pages: int) -> bytes:
@@ -49,7 +49,7 @@ def test_failure_during_write_keeps_previous_file_and_removes_temp(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(atomic.os, "fsync", disk_full)
-    with pytest.raises(OSError, match="No space left on device"):
+    with pytest.raises(ReportgenError, match=r"^cannot write .*scorecard.pdf: No space left on device \(nothing"):
         atomic_write_bytes(target, b"half of today's")
 
     assert target.read_bytes() == b"yesterday's good report"
@@ -61,7 +61,7 @@ def test_failure_to_rename_keeps_previous_file_and_removes_temp(tmp_path: Path) 
     target.mkdir()  # a directory where the file should go: os.replace fails for real
     (target / "keep.txt").write_text("untouched")
 
-    with pytest.raises(OSError):
+    with pytest.raises(ReportgenError, match="cannot write .*reports: Is a directory"):
         atomic_write_bytes(target, b"data")
 
     assert sorted(os.listdir(tmp_path)) == ["reports"]

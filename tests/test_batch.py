@@ -17,6 +17,7 @@ def small_config(path: Path, *, title: str, deals: Path = SAMPLES / "deals.csv")
           history: 6
           forecast_periods: 0
           breakdowns: []
+          allowed_roots: ["{SAMPLES}"]
         datasets:
           deals: {{path: {deals}}}
         kpis: [revenue, deals_won, win_rate]

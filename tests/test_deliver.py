@@ -46,6 +46,7 @@ def config_text(smtp_port: int, *, deliveries: str, smtp_extra: str = "") -> str
           forecast_periods: 0
           breakdowns: []
           output_dir: out
+          allowed_roots: ["{SAMPLES}"]
         datasets:
           deals: {{path: {SAMPLES / 'deals.csv'}}}
           targets: {{path: {SAMPLES / 'targets.csv'}}}
@@ -297,7 +298,7 @@ def test_password_in_yaml_is_refused_with_the_fix() -> None:
     with pytest.raises(ConfigError) as info:
         parse_config(text, "sales.yaml")
     assert str(info.value) == (
-        "sales.yaml:22:3: smtp: smtp.password is not allowed: secrets do not belong in the config file; "
+        "sales.yaml:23:3: smtp: smtp.password is not allowed: secrets do not belong in the config file; "
         "set password_env to the NAME of an environment variable holding it"
     )
 

@@ -208,7 +208,8 @@ def test_user_template_extends_builtin_and_overrides_one_block(loaded, metrics, 
         '{% extends "builtin:executive.html" %}'
         '{% block summary %}<p id="custom-summary">Board pack: {{ company }}</p>{% endblock %}',
         encoding="utf-8")
-    custom = _variant(loaded, template_dirs=f'["{tmp_path}"]')
+    custom = _variant(loaded, template_dirs=f'["{tmp_path}"]',
+                      allowed_roots=f'["{tmp_path}", ../samples/data, ../out]')
     rendered = render_audience(metrics, custom, "executive", custom.config.audiences["executive"], now=NOW)
     assert 'id="custom-summary">Board pack: Northwind Analytics' in rendered.html
     assert "What changed" not in rendered.html  # the overridden block
@@ -224,6 +225,7 @@ def test_environment_escapes_everything_and_fails_on_undefined(tmp_path):
     assert env.get_template("page.txt").render(x="<script>") == "&lt;script&gt;"
     with pytest.raises(jinja2.UndefinedError):
         env.from_string("{{ missing }}").render()
+    assert isinstance(env, jinja2.sandbox.ImmutableSandboxedEnvironment)
     assert env.from_string("{{ 1234567|value('money') }}").render() == "1.234.567\u00a0€"
 
 

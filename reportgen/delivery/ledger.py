@@ -95,7 +95,12 @@ class Ledger:
         self._stale_after = stale_after
         self._owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         try:
+            # a fresh deployment has no folder for the ledger yet; `send` must not fail on that
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        except OSError as exc:
+            raise DeliveryError(f"cannot create the folder of delivery ledger {self.path}: {exc.strerror or exc}") \
+                from exc
         except sqlite3.Error as exc:
             raise DeliveryError(f"cannot open delivery ledger {self.path}: {exc}") from exc
         # WAL lets `reportgen history` read while a run writes; FULL makes each commit durable

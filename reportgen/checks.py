@@ -1,0 +1,155 @@
+"""Checks that `validate` runs (and `build` runs first) so validate never passes what build fails.
+
+The config models check shape and names; these check what only the environment can answer: is the
+locale known to Babel, does the template exist, is the breakdown dimension a column, do the logo
+and the font exist, does a cron expression ever fire, does every path stay inside the allowed
+folders. Each check is a small function returning one-line issues (``file:line:col: what; the fix``),
+so the CLI can print them all at once.
+"""
+from __future__ import annotations
+
+import difflib
+import shutil
+import subprocess
+from collections.abc import Callable
+from datetime import datetime, timezone
+from functools import lru_cache
+
+from .catalogue import CANONICAL_DATASETS
+from .config import LoadedConfig
+from .errors import ConfigError, ReportgenError
+
+Check = Callable[[LoadedConfig], list[str]]
+
+
+def check_locale(loaded: LoadedConfig) -> list[str]:
+    """An unknown locale would fail deep inside Babel at render time with a traceback."""
+    from babel import Locale, UnknownLocaleError
+
+    locale = loaded.config.scorecard.locale
+    try:
+        Locale.parse(locale)
+    except (UnknownLocaleError, ValueError, TypeError) as exc:
+        return [f"{loaded.where(('scorecard', 'locale'))}: scorecard.locale {locale!r} is not a known locale "
+                f"({exc}); use a code like en_US, de_DE or fr_FR"]
+    return []
+
+
+def check_templates(loaded: LoadedConfig) -> list[str]:
+    """Every audience's template exists (a user template is a file name ending in .html)."""
+    from .render import make_environment, template_dirs, template_name
+    from .sandbox import template_error_line
+
+    issues = []
+    try:
+        env = make_environment(template_dirs(loaded))
+    except ReportgenError:
+        return []  # a template folder outside the allowed roots: check_paths reports it
+    for name, audience in loaded.config.audiences.items():
+        file = template_name(audience.template)
+        try:
+            env.get_template(file)
+        except Exception as exc:  # noqa: BLE001 - every template failure is reported as one line
+            text = str(exc) if isinstance(exc, ReportgenError) else template_error_line(exc, file, env)
+            issues.append(f"{loaded.where(('audiences', name, 'template'))}: audiences.{name}.template: {text}")
+    return issues
+
+
+def check_breakdowns(loaded: LoadedConfig) -> list[str]:
+    """A breakdown dimension no dataset has would be dropped silently by the build."""
+    config = loaded.config
+    if any(name not in CANONICAL_DATASETS for name in config.datasets):
+        return []  # a custom dataset may carry any column
+    known: set[str] = set()
+    for name, ds in config.datasets.items():
+        known |= {c.name for c in CANONICAL_DATASETS[name] if c.type in ("text", "category", "id")}
+        for target in ds.columns.values():
+            known |= {target} if isinstance(target, str) else set(target)
+        known |= set(ds.constants)
+        for lookup in ds.lookups:
+            known |= set(lookup.columns.values())
+    issues = []
+    for i, dim in enumerate(config.scorecard.breakdowns):
+        if dim not in known:
+            close = difflib.get_close_matches(dim, sorted(known), n=1)
+            hint = f" - did you mean {close[0]!r}?" if close else f" (columns: {', '.join(sorted(known))})"
+            issues.append(f"{loaded.where(('scorecard', 'breakdowns', i))}: breakdown {dim!r} is not a column of "
+                          f"any dataset{hint}")
+    return issues
+
+
+def check_files(loaded: LoadedConfig) -> list[str]:
+    """The logo must exist and the font family must be installed (WeasyPrint would silently substitute)."""
+    from .assets import FONT_FAMILY
+
+    sc = loaded.config.scorecard
+    issues = []
+    if sc.logo:
+        try:
+            logo = loaded.resolve(sc.logo, key=("scorecard", "logo"))
+        except ConfigError:
+            logo = None  # check_paths reports it
+        if logo is not None and not logo.is_file():
+            issues.append(f"{loaded.where(('scorecard', 'logo'))}: scorecard.logo: {logo} does not exist")
+    if sc.font_family and sc.font_family != FONT_FAMILY and sc.font_family not in installed_fonts():
+        issues.append(f"{loaded.where(('scorecard', 'font_family'))}: font family {sc.font_family!r} is not "
+                      f"installed{_close(sc.font_family, installed_fonts())}; install it or remove font_family "
+                      f"to use the shipped {FONT_FAMILY}")
+    return issues
+
+
+@lru_cache(maxsize=1)
+def installed_fonts() -> frozenset[str]:
+    """Font families fontconfig knows (empty when fc-list is missing: then nothing is reported)."""
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return frozenset()
+    out = subprocess.run([fc_list, ":", "family"], capture_output=True, text=True, timeout=30, check=False).stdout
+    return frozenset(f.strip() for line in out.splitlines() for f in line.split(","))
+
+
+def check_schedules(loaded: LoadedConfig, *, now: datetime | None = None) -> list[str]:
+    """A cron that never fires (``0 0 30 2 *``: 30 February) is valid syntax and a silent no-op."""
+    from croniter import croniter
+
+    start = now or datetime.now(timezone.utc)
+    issues = []
+    for i, spec in enumerate(loaded.config.deliveries):
+        try:
+            croniter(spec.schedule, start, max_years_between_matches=10).get_next(datetime)
+        except Exception as exc:  # noqa: BLE001 - croniter raises several types for "no match"
+            issues.append(f"{loaded.where(('deliveries', i, 'schedule'))}: schedule {spec.schedule!r} of delivery "
+                          f"{spec.name!r} never fires ({type(exc).__name__}); check day and month")
+    return issues
+
+
+def check_paths(loaded: LoadedConfig) -> list[str]:
+    """Every path the config names stays inside its folder or ``scorecard.allowed_roots``."""
+    issues = []
+    for key, value in loaded.path_values():
+        try:
+            loaded.resolve(value, key=key)
+        except ConfigError as exc:
+            issues.append(str(exc))
+    return issues
+
+
+CHECKS: tuple[Check, ...] = (check_paths, check_locale, check_templates, check_breakdowns, check_files,
+                             check_schedules)
+
+
+def run_checks(loaded: LoadedConfig) -> list[str]:
+    """Every issue of every check, in order."""
+    return [issue for check in CHECKS for issue in check(loaded)]
+
+
+def raise_on_issues(loaded: LoadedConfig) -> None:
+    """What `validate` and `build` call: all issues as one ConfigError (one line each), or nothing."""
+    issues = run_checks(loaded)
+    if issues:
+        raise ConfigError("\n".join(issues))
+
+
+def _close(name: str, candidates: frozenset[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(candidates), n=1)
+    return f" - did you mean {close[0]!r}?" if close else ""
