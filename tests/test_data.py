@@ -42,7 +42,7 @@ def frame() -> pd.DataFrame:
 def config_for(tmp_path: Path, source: str) -> Path:
     cfg = tmp_path / "c.yaml"
     body = textwrap.indent(source + MAPPING, "    ")
-    cfg.write_text(f"scorecard: {{as_of: 2025-02-15, breakdowns: [rep]}}\ndatasets:\n  deals:\n{body}"
+    cfg.write_text(f"scorecard: {{as_of: 2025-02-15, breakdowns: [rep], allow_partial_period: true}}\ndatasets:\n  deals:\n{body}"
                    "kpis: [revenue, win_rate]\n")
     return cfg
 
