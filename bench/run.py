@@ -194,6 +194,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="1M rows, 3 pairs, smaller burst and batch")
     parser.add_argument("--rows", default=None, help="comma-separated row counts, e.g. 1e6,1e7 (default 1e6,1e7)")
     parser.add_argument("--pairs", type=int, default=None, help="alternating pairs per row (default 5; quick 3)")
+    parser.add_argument("--only-builds", action="store_true", help="only the build and compute rows of --rows")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     sizes = [int(float(x)) for x in (args.rows or ("1e6" if args.quick else "1e6,1e7")).split(",")]
@@ -208,9 +209,10 @@ def main(argv: list[str] | None = None) -> None:
         scratch = Path(tmp)
         for n in sizes:
             rows += build_rows(n, pairs, scratch, baseline)
-        rows.append(burst_row(pairs, scratch, reps=3 if args.quick else 5))
-        rows.append(batch_row(pairs, scratch, configs=3 if args.quick else 5))
-        rows += startup_rows(pairs, scratch)
+        if not args.only_builds:
+            rows.append(burst_row(pairs, scratch, reps=2 if args.quick else 5))
+            rows.append(batch_row(pairs, scratch, configs=2 if args.quick else 5))
+            rows += startup_rows(pairs, scratch)
     load = os.getloadavg()
     header = (f"reportgen benchmarks, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, commit {_git_head()}, "
               f"{os.cpu_count()} CPUs, load {load[0]:.1f} at the end, {platform.python_version()}; medians of "
