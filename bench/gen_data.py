@@ -19,17 +19,17 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING
 
-START = np.datetime64("2022-01-01")
-DAYS = int((np.datetime64("2025-01-01") - START).astype(int))
-REPS = np.array([f"rep_{i:02d}" for i in range(50)])
-REGIONS = np.array(["NA-East", "NA-West", "EMEA-North", "EMEA-South", "APAC", "LATAM"])
-PRODUCTS = np.array([f"product_{c}" for c in "ABCDEFGHIJ"])
-SOURCES = np.array(["inbound", "outbound", "partner", "event", "referral", "web", "paid", "upsell"])
+if TYPE_CHECKING:  # numpy and pyarrow are imported only to generate: timed scripts import this module
+    import pyarrow as pa
+
+START = "2022-01-01"
+DAYS = 1096  # 2022-01-01 .. 2024-12-31
+REPS = tuple(f"rep_{i:02d}" for i in range(50))
+REGIONS = ("NA-East", "NA-West", "EMEA-North", "EMEA-South", "APAC", "LATAM")
+PRODUCTS = tuple(f"product_{c}" for c in "ABCDEFGHIJ")
+SOURCES = ("inbound", "outbound", "partner", "event", "referral", "web", "paid", "upsell")
 CHUNK = 1_000_000
 AS_OF = "2024-12-31"
 """The last day of the generated data: the benches report on December 2024."""
@@ -49,11 +49,14 @@ def label(rows: int) -> str:
     return str(rows)
 
 
-def make_chunk(start_id: int, n: int, seed: int) -> pa.Table:
+def make_chunk(start_id: int, n: int, seed: int) -> "pa.Table":
     """One chunk of deals; the same model and draw order as the baseline generator."""
+    import numpy as np
+    import pyarrow as pa
+
     rng = np.random.default_rng(seed)
     created_off = rng.integers(0, DAYS, n)
-    created = START + created_off.astype("timedelta64[D]")
+    created = np.datetime64(START) + created_off.astype("timedelta64[D]")
     u = rng.random(n)
     age = (DAYS - created_off) / DAYS  # closer to the end of the window -> more likely still open
     p_open = 0.05 + 0.5 * np.clip(1 - age * 6, 0, 1)
@@ -69,10 +72,10 @@ def make_chunk(start_id: int, n: int, seed: int) -> pa.Table:
         "close_date": pa.array(close.astype("datetime64[D]"), mask=stage == "open", type=pa.date32()),
         "stage": pa.array(stage),
         "amount": pa.array(amount),
-        "rep": pa.array(REPS[rep]),
-        "region": pa.array(REGIONS[region]),
-        "product": pa.array(PRODUCTS[product]),
-        "source": pa.array(SOURCES[source]),
+        "rep": pa.array(np.array(REPS)[rep]),
+        "region": pa.array(np.array(REGIONS)[region]),
+        "product": pa.array(np.array(PRODUCTS)[product]),
+        "source": pa.array(np.array(SOURCES)[source]),
     })
 
 
@@ -83,6 +86,9 @@ def ensure_deals(rows: int, folder: Path | None = None) -> dict[str, Path]:
     paths = {"csv": folder / f"deals-{label(rows)}.csv", "parquet": folder / f"deals-{label(rows)}.parquet"}
     if all(p.exists() for p in paths.values()):
         return paths
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
     tmp = {k: p.with_name(p.name + ".partial") for k, p in paths.items()}
     csv_w = pq_w = None
     done = k = 0
