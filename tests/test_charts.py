@@ -8,6 +8,7 @@ import math
 import re
 import shutil
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -268,3 +269,57 @@ def test_breakdown_bars_share_a_scale_when_given_a_maximum() -> None:
     assert widths(small)[0] == pytest.approx(widths(large)[1])
     own = breakdown_bars(["a", "b"], [50.0, 25.0], value_format=fmt_)
     assert widths(own)[0] == pytest.approx(widths(large)[0])  # without it each chart fills its width
+
+
+# --- The trend is direct SVG: no matplotlib, same IBCS layout -------------------------------------
+
+
+def test_trend_does_not_import_matplotlib():
+    """matplotlib costs about 0.5 s to import per process; no chart may pull it in again."""
+    code = (
+        "import sys\nfrom reportgen import charts\n"
+        "charts.trend(['a', 'b', 'c'], [1.0, 2.0, 3.0], prior_year=[1.0, 1.0, 1.0], target=[2.0] * 3)\n"
+        "charts.trend([str(i) for i in range(30)], [float(i) for i in range(30)], forecast=[1.0] * 30)\n"
+        "assert 'matplotlib' not in sys.modules, 'matplotlib imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_trend_columns_start_at_zero_with_prior_year_behind_and_left():
+    root = parse(charts.trend(["a", "b"], [10.0, 20.0], prior_year=[5.0, None], value_format=money))
+    ac = {el.get("id").rsplit("-", 1)[1]: el for el in elements_with_class(root, "rg-ac")}
+    py = elements_with_class(root, "rg-py")
+    assert len(py) == 1  # the missing prior year of "b" has no column
+    bottom = lambda el: float(el.get("y")) + float(el.get("height"))  # noqa: E731
+    assert bottom(ac["0"]) == pytest.approx(bottom(ac["1"])) == pytest.approx(bottom(py[0]))  # one zero line
+    assert float(ac["1"].get("height")) == pytest.approx(2 * float(ac["0"].get("height")), rel=1e-3)
+    assert float(py[0].get("height")) == pytest.approx(0.5 * float(ac["0"].get("height")), rel=1e-3)
+    assert float(py[0].get("x")) < float(ac["0"].get("x"))
+
+
+def test_trend_value_label_sits_above_the_plan_marker():
+    root = parse(charts.trend(["a"], [10.0], target=[15.0], value_format=money))
+    marker = elements_with_class(root, "rg-pl")[0]
+    label = next(t for t in root.iter(f"{SVG}text") if t.text == "$10")
+    assert float(label.get("y")) < float(marker.get("y1"))  # y grows downwards
+
+
+def test_trend_lines_have_an_axis_with_nice_ticks_and_hollow_plan_markers():
+    labels = [f"P{i}" for i in range(24)]
+    svg = charts.trend(labels, [float(100 + i) for i in range(24)], target=[110.0] * 24,
+                       value_format=lambda v: f"{v:.0f}")
+    root = parse(svg)
+    ticks = [t.text for t in root.iter(f"{SVG}text") if t.get("text-anchor") == "end"]
+    assert ticks and all(int(t) % 2 == 0 or int(t) % 5 == 0 for t in ticks)
+    markers = elements_with_class(root, "rg-pl-marker")
+    assert len(markers) == 24 and all(m.get("fill") == charts.BACKGROUND for m in markers)
+
+
+@pytest.mark.parametrize(("low", "high", "expected"), [
+    (0.0, 100.0, [0.0, 25.0, 50.0, 75.0, 100.0]),
+    (0.0, 1.0e6, [0.0, 250000.0, 500000.0, 750000.0, 1.0e6]),
+    (-3.0, 7.0, [-2.5, 0.0, 2.5, 5.0]),
+    (5.0, 5.0, [5.0]),
+])
+def test_nice_ticks(low, high, expected):
+    assert charts._nice_ticks(low, high) == pytest.approx(expected)

@@ -1,0 +1,229 @@
+"""Measure every performance target of the project in one run, each as a ratio to a reference
+measured in the same run, and write the table to bench/results/latest.md.
+
+    python bench/run.py                    # 1M and 10M rows, 5 pairs each
+    python bench/run.py --quick            # 1M rows, 3 pairs: under 3 minutes
+    python bench/run.py --rows 1e6 --pairs 5
+
+Why ratios of alternating pairs: the machines are shared and noisy. Running reportgen and its
+reference one after the other (reportgen, reference, reportgen, reference, ...) exposes both to the
+same noise, and the median of each side drops the outliers. Every measurement is a fresh process
+started the way a user starts it (the real ``reportgen`` CLI), timed from spawn to exit, with its peak
+resident memory from ``wait4`` (the process and the children it waited for). The reference programs
+come from ../shared/baseline; without that folder the rows that need them are skipped, said so, and
+the run still exits 0.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import workloads as W  # noqa: E402
+from bench.gen_data import ensure_deals, label  # noqa: E402
+
+RESULTS = W.REPO / "bench" / "results" / "latest.md"
+
+
+@dataclass(frozen=True)
+class Sample:
+    seconds: float
+    peak_mb: float
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the results table."""
+
+    work: str
+    reference: str
+    ours: float
+    ref: float
+    value: float
+    unit: str  # "x slower" (ours/ref, lower is better), "x faster" (ref/ours), "s extra"
+    target: float
+    peak_mb: float
+    peak_limit: float | None = None
+
+    @property
+    def passed(self) -> bool:
+        ok = self.value >= self.target if self.unit == "x faster" else self.value <= self.target
+        return ok and (self.peak_limit is None or self.peak_mb <= self.peak_limit)
+
+
+def run_once(cmd: W.Command) -> Sample:
+    """Run one fresh process to completion; wall time and peak RSS (MB). A failure is fatal: a
+    benchmark of a command that errors out would be a benchmark of the error path."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd.argv, cwd=cmd.cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.returncode != 0:
+        raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd.argv)}\n{stderr[-3000:]}")
+    return Sample(seconds, usage.ru_maxrss / 1024)
+
+
+def alternate(makers: list[Callable[[Path], W.Command]], pairs: int, scratch: Path,
+              data: Path | None = None) -> list[list[Sample]]:
+    """Run the commands round-robin ``pairs`` times (A, B, A, B, ...), each in a fresh output folder.
+
+    The data file is read once first, so the page cache holds it for every side alike (cheaper than
+    an untimed warm-up round, which would cost a third of a --quick run)."""
+    if data is not None:
+        with data.open("rb") as f:
+            while f.read(1 << 24):
+                pass
+    samples: list[list[Sample]] = [[] for _ in makers]
+    for _ in range(pairs):
+        for i, make in enumerate(makers):
+            out = Path(tempfile.mkdtemp(dir=scratch))
+            samples[i].append(run_once(make(out)))
+            shutil.rmtree(out, ignore_errors=True)
+    return samples
+
+
+def med(samples: list[Sample]) -> float:
+    return statistics.median(s.seconds for s in samples)
+
+
+def peak(samples: list[Sample]) -> float:
+    return max(s.peak_mb for s in samples)
+
+
+def extra_per_item(many: list[Sample], one: list[Sample], extra_items: int) -> float:
+    """Marginal seconds per extra report: the median over pairs of (k reports - 1 report) / (k - 1)."""
+    return statistics.median((a.seconds - b.seconds) / extra_items for a, b in zip(many, one))
+
+
+def overhead(ours: list[Sample], ref: list[Sample]) -> float:
+    """Seconds over the reference, the median of the pairwise differences."""
+    return statistics.median(a.seconds - b.seconds for a, b in zip(ours, ref))
+
+
+def build_rows(rows: int, pairs: int, scratch: Path, baseline: bool) -> list[Row]:
+    """Executive build on a CSV against the stack floor and the hand-written script (+ compute)."""
+    data = ensure_deals(rows)["csv"]
+    n = label(rows).upper()
+    config = W.write_config(scratch / f"bench-{label(rows)}.yaml", data)
+    result: list[Row] = []
+    if baseline:
+        makers = [lambda out: W.build(config, out), lambda out: W.script(data, out)]
+        if rows <= 1_000_000:
+            makers.append(lambda out: W.floor(data, out))
+        samples = alternate(makers, pairs, scratch, data)
+        ours, script = samples[0], samples[1]
+        if rows <= 1_000_000:
+            floor = samples[2]
+            result.append(Row(f"executive build, {n} CSV", "stack floor", med(ours), med(floor),
+                              med(ours) / med(floor), "x slower", 1.4, peak(ours)))
+        target = 3.0 if rows <= 1_000_000 else 6.0
+        result.append(Row(f"executive build, {n} CSV", "hand-written pandas script", med(ours), med(script),
+                          med(script) / med(ours), "x faster", target, peak(ours),
+                          600.0 if rows >= 10_000_000 else None))
+    ours, scan = alternate([lambda out: W.compute(config, out), lambda out: W.duckdb_scan(data)], pairs, scratch, data)
+    result.append(Row(f"`compute`, {n} CSV", "plain DuckDB scan", med(ours), med(scan), med(ours) / med(scan),
+                      "x slower", 2.0, peak(ours)))
+    return result
+
+
+def burst_row(pairs: int, scratch: Path, reps: int) -> Row:
+    """`send --dry-run` of a delivery burst by rep to ``reps`` reps against the same with one rep."""
+    data = ensure_deals(1_000_000)["parquet"]
+    many = W.write_config(scratch / "burst-many.yaml", data, burst_reps=reps)
+    one = W.write_config(scratch / "burst-one.yaml", data, burst_reps=1)
+    k, s1 = alternate([lambda out: W.burst(many, out), lambda out: W.burst(one, out)], pairs, scratch, data)
+    return Row(f"each extra report in a burst by rep ({reps} reps, 1M Parquet)", "the same burst to 1 rep",
+               med(k), med(s1), extra_per_item(k, s1, reps - 1), "s extra", 0.4, peak(k))
+
+
+def batch_row(pairs: int, scratch: Path, configs: int) -> Row:
+    """`batch` of ``configs`` configs (100k Parquet each) against a batch of one."""
+    data = ensure_deals(100_000)["parquet"]
+    paths = [W.write_config(scratch / f"batch-{i}.yaml", data, title=f"Client {i}") for i in range(configs)]
+    k, s1 = alternate([lambda out: W.batch(paths, out), lambda out: W.batch(paths[:1], out)], pairs, scratch, data)
+    return Row(f"each extra config in `batch` ({configs} configs, 100K Parquet)", "a batch of 1 config",
+               med(k), med(s1), extra_per_item(k, s1, configs - 1), "s extra", 0.4, peak(k))
+
+
+def startup_rows(pairs: int, scratch: Path) -> list[Row]:
+    """Commands that should answer at once: their cost over bare Python / over `reportgen --help`."""
+    kp, py = alternate([lambda out: W.kpis(), lambda out: W.python_pass()], pairs, scratch)
+    vh, rh = alternate([lambda out: W.validate_help(), lambda out: W.reportgen_help()], pairs, scratch)
+    return [Row("`reportgen kpis`", "`python -c pass`", med(kp), med(py), overhead(kp, py), "s extra", 0.2, peak(kp)),
+            Row("`reportgen validate --help`", "`reportgen --help`", med(vh), med(rh), overhead(vh, rh), "s extra",
+                0.2, peak(vh))]
+
+
+def markdown(rows: list[Row], header: str) -> str:
+    lines = [header, "", "| work | reference | reportgen s | reference s | result | target | peak MB | pass |",
+             "|---|---|---:|---:|---:|---:|---:|:-:|"]
+    for r in rows:
+        target = f"{'>=' if r.unit == 'x faster' else '<='} {r.target:g}{' s' if r.unit == 's extra' else 'x'}"
+        if r.peak_limit:
+            target += f", <= {r.peak_limit:g} MB"
+        value = f"{r.value:.2f} s" if r.unit == "s extra" else f"{r.value:.2f}x {r.unit.split()[1]}"
+        lines.append(f"| {r.work} | {r.reference} | {r.ours:.2f} | {r.ref:.2f} | {value} | {target} | "
+                     f"{r.peak_mb:.0f} | {'yes' if r.passed else '**no**'} |")
+    return "\n".join(lines) + "\n"
+
+
+def _git_head() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=W.REPO, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1M rows, 3 pairs, smaller burst and batch")
+    parser.add_argument("--rows", default=None, help="comma-separated row counts, e.g. 1e6,1e7 (default 1e6,1e7)")
+    parser.add_argument("--pairs", type=int, default=None, help="alternating pairs per row (default 5; quick 3)")
+    parser.add_argument("--only-builds", action="store_true", help="only the build and compute rows of --rows")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    sizes = [int(float(x)) for x in (args.rows or ("1e6" if args.quick else "1e6,1e7")).split(",")]
+    pairs = args.pairs or (3 if args.quick else 5)
+    baseline = W.baseline_available()
+    if not baseline:
+        print(f"NOTE: {W.BASELINE} is absent: the rows against the stack floor and the hand-written script "
+              "are skipped (the other rows need no reference program).")
+    began = time.perf_counter()
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="reportgen-bench-") as tmp:
+        scratch = Path(tmp)
+        for n in sizes:
+            rows += build_rows(n, pairs, scratch, baseline)
+        if not args.only_builds:
+            rows.append(burst_row(pairs, scratch, reps=2 if args.quick else 5))
+            rows.append(batch_row(pairs, scratch, configs=2 if args.quick else 5))
+            rows += startup_rows(pairs, scratch)
+    load = os.getloadavg()
+    header = (f"reportgen benchmarks, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, commit {_git_head()}, "
+              f"{os.cpu_count()} CPUs, load {load[0]:.1f} at the end, {platform.python_version()}; medians of "
+              f"{pairs} alternating pairs{' (--quick)' if args.quick else ''}; {time.perf_counter() - began:.0f} s "
+              "in all.")
+    text = markdown(rows, header)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    print(text)
+    print(f"written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
