@@ -9,6 +9,8 @@ never as a sum of period values. A day may map to several overlapping rows; the 
 """
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, Sequence
@@ -87,7 +89,7 @@ class MeasureQuery:
         if a.per_segment_relation:  # one dimension per query: the relation groups by it
             seg_expr = "''" if not dims else f"coalesce(CAST({_q(dims[0])} AS VARCHAR), '(blank)')"
             segment = f", {seg_expr} AS __segment"
-        aggs = ",\n       ".join(f"coalesce({sql}, 0) AS {_q(col)}" if _is_additive(sql) else f"{sql} AS {_q(col)}"
+        aggs = ",\n       ".join(f"{zero_when_no_rows(sql)} AS {_q(col)}" if _is_additive(sql) else f"{sql} AS {_q(col)}"
                                   for col, sql in self.measures)
         if a.day:
             source = f"rel t JOIN {a.days_table} d ON t.{_q(a.day)} = d.dday" + (f" WHERE {a.where}" if a.where else "")
@@ -133,6 +135,21 @@ class MeasureQuery:
             rows = frame[frame[f"__g{i}"] == 0]
             out[dim] = rows.assign(segment=rows[f"__s{i}"]).set_index(["segment", "ord"])[cols]
         return out
+
+
+#: Marks a sum over rows whose values were all unreadable until evaluation turns it into missing.
+UNREADABLE_SUM = float("inf")
+_SUM = re.compile(r"^\s*sum\((?P<arg>.*?)\)(?:\s+FILTER\s*\(WHERE\s+(?P<cond>.*)\))?\s*$", re.IGNORECASE | re.DOTALL)
+
+
+def zero_when_no_rows(sql: str) -> str:
+    """A sum over no rows is 0; a sum over rows whose values are all missing (unreadable amounts) is
+    missing, never 0: the data said there were won deals, it did not say they were worth nothing."""
+    m = _SUM.match(sql)
+    if not m:
+        return f"coalesce({sql}, 0)"
+    rows = f"count(*) FILTER (WHERE {m.group('cond')})" if m.group("cond") else "count(*)"
+    return f"CASE WHEN {rows} = 0 THEN 0 ELSE {sql} END"
 
 
 def _is_additive(sql: str) -> bool:
@@ -221,7 +238,11 @@ def run_queries(data: "LoadedData", queries: list[MeasureQuery],
             where = f" (filter: {query.filter})" if query.filter else ""
             raise DataError(f"while computing measures on {query.anchor.dataset}{where}: "
                             f"{str(exc).splitlines()[0]}") from exc
+        sums = [col for col, sql in query.measures if _SUM.match(sql)]
         for dim, part in query.split(frame).items():
+            # a sum the query returned as missing (rows there, no readable value) is marked so that
+            # filling absent groups with 0 later cannot turn it into a real-looking 0
+            part[sums] = part[sums].astype("float64").fillna(UNREADABLE_SUM)
             parts.setdefault(dim, []).append(part)
     out: dict[str, pd.DataFrame] = {}
     for dim, frames in parts.items():
