@@ -205,11 +205,10 @@ def test_paid_media_spend_in_reais_reads_as_thousands(tmp_path: Path, shared_dir
     from reportgen.data import load_datasets
 
     spend = shared_dir / "real-data" / "paid-media-funnel" / "Spend.csv"
-    text = (f"datasets:\n  channel_spend:\n    path: {spend}\n    decimal: ','\n"
+    text = (f"scorecard: {{allowed_roots: ['{spend.parent}']}}\n"
+            f"datasets:\n  channel_spend:\n    path: {spend}\n    decimal: ','\n"
             "    columns: {Channel: channel, Spend: spend}\n")
-    loaded = parse_config(text, tmp_path / "c.yaml")
-    loaded.resolve = lambda p: Path(p)  # the shared folder lies outside tmp_path; this test is about numbers
-    data = load_datasets(loaded)
+    data = load_datasets(parse_config(text, tmp_path / "c.yaml"))
     got = dict(data.con.execute("SELECT channel, spend FROM channel_spend").fetchall())
     assert got == {"Content Syndication": 100_000.0, "Paid Social": 111_349.0, "Paid Search": 435_000.0,
                    "Paid Display": 30_000.0}

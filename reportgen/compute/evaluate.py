@@ -15,7 +15,7 @@ from ..catalogue import LOOKUPS, MEASURES
 from ..errors import ConfigError, DataError
 from ..expressions import Scope, evaluate
 from ..periods import PERIODS_PER_YEAR, Period, period_containing, period_range
-from .plan import UNREADABLE_SUM, WHOLE, _q, measure_key
+from .plan import WHOLE, _q, measure_key
 from .resolve import ResolvedKpi
 
 if TYPE_CHECKING:
@@ -42,11 +42,12 @@ def evaluate_grid(kpis: dict[str, ResolvedKpi], order: list[str], measures: pd.D
                   uncovered: dict[str, set[int]] | None = None) -> Grid:
     """Evaluate every KPI formula; ``uncovered`` maps a KPI to the ordinals its data does not cover
     (their values become missing before any other KPI reads them)."""
+    absent = ~index.isin(measures.index)
     measures = measures.reindex(index).astype("float64")
-    # sums and counts over no rows are zero (an absent row means no rows); a sum the query marked as
-    # over unreadable values only (plan.UNREADABLE_SUM) is missing, and so are custom avg/min/max
+    # sums and counts over no rows are zero (a group no query returned has no rows); a sum a query
+    # returned as NULL (rows there, every value unreadable) stays missing, and so do custom avg/min/max
     zero_fill = [c for c in measures.columns if c in additive]
-    measures[zero_fill] = measures[zero_fill].fillna(0.0).replace(UNREADABLE_SUM, np.nan)
+    measures.loc[absent, zero_fill] = measures.loc[absent, zero_fill].fillna(0.0)
     values: dict[str, pd.Series] = {}
     targets: dict[str, pd.Series] = {}
     segments = list(index.get_level_values(0).unique())

@@ -137,8 +137,6 @@ class MeasureQuery:
         return out
 
 
-#: Marks a sum over rows whose values were all unreadable until evaluation turns it into missing.
-UNREADABLE_SUM = float("inf")
 _SUM = re.compile(r"^\s*sum\((?P<arg>.*?)\)(?:\s+FILTER\s*\(WHERE\s+(?P<cond>.*)\))?\s*$", re.IGNORECASE | re.DOTALL)
 
 
@@ -238,17 +236,20 @@ def run_queries(data: "LoadedData", queries: list[MeasureQuery],
             where = f" (filter: {query.filter})" if query.filter else ""
             raise DataError(f"while computing measures on {query.anchor.dataset}{where}: "
                             f"{str(exc).splitlines()[0]}") from exc
-        sums = [col for col, sql in query.measures if _SUM.match(sql)]
         for dim, part in query.split(frame).items():
-            # a sum the query returned as missing (rows there, no readable value) is marked so that
-            # filling absent groups with 0 later cannot turn it into a real-looking 0
-            part[sums] = part[sums].astype("float64").fillna(UNREADABLE_SUM)
             parts.setdefault(dim, []).append(part)
-    out: dict[str, pd.DataFrame] = {}
-    for dim, frames in parts.items():
-        joined = pd.concat(frames, axis=1)
-        out[dim] = joined.loc[:, ~joined.columns.duplicated()]
-    return out
+    return {dim: _join(frames, additive_columns(queries)) for dim, frames in parts.items()}
+
+
+def _join(frames: list[pd.DataFrame], additive: set[str]) -> pd.DataFrame:
+    """Side by side on (segment, ord). A group one query found no rows for gets 0 in that query's sums
+    and counts; a NULL the query itself returned (rows there, no readable value) stays missing."""
+    joined = pd.concat(frames, axis=1)
+    joined = joined.loc[:, ~joined.columns.duplicated()].astype("float64")
+    for part in frames:
+        cols = [c for c in part.columns if c in additive]
+        joined.loc[~joined.index.isin(part.index), cols] = joined.loc[~joined.index.isin(part.index), cols].fillna(0.0)
+    return joined
 
 
 def segments_of(data: "LoadedData", datasets: set[str], dimension: str,

@@ -10,10 +10,10 @@ from __future__ import annotations
 from .load import LoadedData, connect, load_canonical_folder, load_dataset, load_datasets, mapping_of
 from .quality import DatasetQuality, check_quality
 from .segment import restrict_to_segment, segment_values
-from .sources import describe_source, expand_env, source_format
+from .sources import describe_source, source_format
 
 __all__ = [
-    "DatasetQuality", "LoadedData", "check_quality", "connect", "describe_source", "expand_env",
+    "DatasetQuality", "LoadedData", "check_quality", "connect", "describe_source",
     "load_canonical_folder", "load_dataset", "load_datasets", "mapping_of", "restrict_to_segment",
     "segment_values", "source_format",
 ]

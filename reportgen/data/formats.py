@@ -118,12 +118,11 @@ def number_sql(expr: str, style: NumberStyle) -> str:
     negatives, ``%`` (divided by 100) and thousands separators; anything else is NULL (and counted).
     """
     text = f"regexp_replace(trim(CAST({expr} AS VARCHAR)), '[\u00a0\u202f]', ' ', 'g')"
-    dec = re.escape(style.decimal)
     core = f"trim(regexp_extract({text}, {_sql_str(_SQL_CORE)}))"
     groups = "".join(c for c in GROUP_CHARS if c != style.decimal)
     stripped = f"regexp_replace({core}, {_sql_str('[' + groups + ']')}, '', 'g')"
     valid = (f"regexp_full_match({text}, {_sql_str(SQL_NUMBER)}) AND "
-             f"regexp_full_match({core}, {_sql_str(_grouped_number(dec, groups))})")
+             f"regexp_full_match({core}, {_sql_str(_grouped_number(re.escape(style.decimal), groups))})")
     value = f"TRY_CAST(replace({stripped}, {_sql_str(style.decimal)}, '.') AS DOUBLE)"
     negative = f"regexp_matches({text}, '^\\s*\\(|[-−]')"
     percent = f"strpos({text}, '%') > 0"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +20,7 @@ from ..errors import DataError
 from . import formats as fmt
 from .quality import DatasetQuality, Unreadable, check_quality, measure_quality
 from .rules import apply_rules
-from .sources import Source, columns_of, new_workdir, open_csv, open_source, register_frame
+from .sources import Source, columns_of, new_workdir, open_source
 from .sql import lit, q
 
 if TYPE_CHECKING:
@@ -337,7 +337,7 @@ def _day_first(ds: "Dataset", shapes: dict[str, fmt.DateShapes], columns: list[C
             if s.day_first_only != s.month_first_only:
                 orders.add(s.day_first_only)
     if len(orders) > 1:
-        raise DataError(f"dataset columns disagree on day/month order; set date_formats for each date column")
+        raise DataError("dataset columns disagree on day/month order; set date_formats for each date column")
     return orders.pop() if orders else None
 
 
@@ -403,7 +403,3 @@ def check_unmapped_stages(con: "duckdb.DuckDBPyConnection", staged: str, view: s
     values = ", ".join(f"{r[0]!r} ({r[1]} rows)" for r in rows[:10])
     raise DataError(f"dataset 'deals' ({source_desc}): unmapped stage value(s) {values}; map each to won, lost "
                     "or open under datasets.deals.stages")
-
-
-def future_limit(today: date, days: int) -> date:
-    return today + timedelta(days=days)

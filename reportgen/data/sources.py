@@ -10,7 +10,6 @@ stays flat); ``encoding: auto`` (the default) reads UTF-8 and UTF-16 as they are
 from __future__ import annotations
 
 import codecs
-import os
 import re
 import tempfile
 import zipfile
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..environment import expand_env
 from ..errors import DataError
 from .sql import lit, q
 
@@ -62,20 +62,11 @@ def redact(url: str) -> str:
     return re.sub(r"://([^:/@]+):[^@]+@", r"://\1:***@", url)
 
 
-def describe_source(ds: "Dataset", loaded: "LoadedConfig") -> str:
+def describe_source(ds: "Dataset") -> str:
+    """How a dataset is named in messages: its path as the config wrote it, or its redacted URL."""
     if ds.url:
         return f"{redact(ds.url)} {ds.table or 'query'}"
     return str(ds.path)
-
-
-def expand_env(text: str) -> str:
-    """Expand ``${VAR}`` from the environment; a missing variable is an error, never an empty string."""
-    def repl(m: re.Match[str]) -> str:
-        if m.group(1) not in os.environ:
-            raise DataError(f"environment variable {m.group(1)} is not set (used in a dataset url)")
-        return os.environ[m.group(1)]
-
-    return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", repl, text)
 
 
 def open_source(con: "duckdb.DuckDBPyConnection", name: str, ds: "Dataset", loaded: "LoadedConfig",
@@ -83,7 +74,7 @@ def open_source(con: "duckdb.DuckDBPyConnection", name: str, ds: "Dataset", load
     """Create the view ``raw__<name>`` over the dataset's source and say how it was read."""
     view = f"raw__{name}"
     fmt = source_format(ds)
-    desc = describe_source(ds, loaded)
+    desc = describe_source(ds)
     if fmt == "sql":
         register_frame(con, view, read_sql(ds))
         return Source(view, desc, textual=False)
@@ -126,7 +117,7 @@ def open_csv(con: "duckdb.DuckDBPyConnection", view: str, name: str, ds: "Datase
             raise DataError(f"dataset {name!r}: unknown encoding {ds.encoding!r}; use a Python codec name such as "
                             "utf-8, cp1252, cp850, latin-1, mac_roman, or auto") from None
         read_path, source.encoding = transcode(path, encoding, workdir, name), encoding
-    options = [f"all_varchar = true", "header = true", "null_padding = false", "store_rejects = true",
+    options = ["all_varchar = true", "header = true", "null_padding = false", "store_rejects = true",
                f"rejects_table = {lit(source.rejects_table)}", f"rejects_scan = {lit(source.rejects_table + '_scan')}",
                f"encoding = {lit(source.encoding if source.encoding == 'utf-16' else 'utf-8')}"]
     if ds.delimiter:
