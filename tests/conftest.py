@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.shared import require_shared
+
 REPO = Path(__file__).resolve().parent.parent
-SHARED = (REPO.parent / "shared").resolve()
 
 pytest_plugins = [
     "tests.fixtures.postgres",
@@ -26,6 +27,4 @@ def repo_root() -> Path:
 
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
-    if not SHARED.is_dir():
-        pytest.fail(f"../shared not found at {SHARED}: the tests need the shared conformance data")
-    return SHARED
+    return require_shared()

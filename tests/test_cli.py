@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-CONFORMANCE = Path(__file__).resolve().parents[2] / "shared" / "conformance"
+from tests.shared import CONFORMANCE, needs_shared
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -35,6 +35,7 @@ def test_kpis_catalogue_csv_has_every_builtin_with_definition() -> None:
     assert (churn["better"], churn["datasets"]) == ("lower", "subscriptions")
 
 
+@needs_shared
 def test_compute_datasets_shortcut_matches_conformance_quarter(tmp_path: Path) -> None:
     case = CONFORMANCE / "seed-examples"
     out = tmp_path / "q.csv"
@@ -50,6 +51,7 @@ def test_compute_datasets_shortcut_matches_conformance_quarter(tmp_path: Path) -
             assert math.isclose(float(value), float(r["value"]), rel_tol=1e-9, abs_tol=1e-9)
 
 
+@needs_shared
 def test_compute_by_dimension_adds_breakdown_rows(tmp_path: Path) -> None:
     out = tmp_path / "m.csv"
     result = run("compute", "--datasets", str(CONFORMANCE / "seed-examples" / "data"), "--from", "2025-01",
@@ -96,6 +98,7 @@ def test_unknown_audience_suggests(repo_root: Path, tmp_path: Path) -> None:
     assert not list(tmp_path.iterdir())  # nothing half-written
 
 
+@needs_shared
 def test_compute_explain_prints_the_sql(repo_root: Path) -> None:
     result = run("compute", str(repo_root / "configs" / "crm-sales-opportunities.yaml"), "--explain")
     assert result.returncode == 0, result.stderr
@@ -127,6 +130,7 @@ def test_schema_describes_every_config_field() -> None:
     assert set(schema["properties"]) >= {"scorecard", "datasets", "kpis", "audiences", "deliveries"}
 
 
+@needs_shared
 def test_compute_window_writes_one_row_per_month_matching_conformance(tmp_path: Path) -> None:
     case = CONFORMANCE / "seed-examples"
     out = tmp_path / "ytd.csv"

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.shared import require_shared
+
 from reportgen.build import Segment, compute_for_config
 from reportgen.config import parse_config
 from reportgen.errors import ConfigError
@@ -205,7 +207,7 @@ def test_customer_windows_equal_count_distinct(grain: str, first: str, last: str
     from reportgen.data import load_canonical_folder
     from reportgen.periods import parse_period, period_range
 
-    data = load_canonical_folder(Path(__file__).resolve().parents[2] / "shared" / "conformance" / "crm-24m" / "data")
+    data = load_canonical_folder(require_shared() / "conformance" / "crm-24m" / "data")
     periods = period_range(parse_period(first, grain), parse_period(last, grain))
     con = data.con
     con.register("p_df", _periods_frame(periods))

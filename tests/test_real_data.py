@@ -215,7 +215,7 @@ def test_paid_media_spend_in_reais_reads_as_thousands(tmp_path: Path, shared_dir
 
 
 @pytest.mark.parametrize("config", ["crm-sales-opportunities", "superstore", "sales-data-sample", "paid-media-funnel"])
-def test_every_audience_builds_from_real_data(config: str, repo_root: Path, tmp_path: Path) -> None:
+def test_every_audience_builds_from_real_data(config: str, repo_root: Path, shared_dir: Path, tmp_path: Path) -> None:
     from reportgen.build import build
 
     built = build(load_config(repo_root / "configs" / f"{config}.yaml"), now=NOW, output_dir=tmp_path)

@@ -30,6 +30,7 @@ class Span:
     column: str
     first: date | None
     last: date | None  # None: the dataset has no dated rows
+    empty_column: bool = False  # the dataset has dates, but not one in the column that places these rows
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,10 @@ def kpi_spans(kpi: ResolvedKpi, kpis: dict[str, ResolvedKpi], quality: dict[str,
     for dataset, column in sorted(pairs):
         q = quality.get(dataset)
         if q is not None:
-            spans.append(Span(dataset, column, q.first_dates.get(column, q.first_date), q.last_date))
+            if column and column not in q.first_dates and q.last_date is not None:
+                spans.append(Span(dataset, column, None, None, empty_column=True))
+            else:
+                spans.append(Span(dataset, column, q.first_dates.get(column, q.first_date), q.last_date))
     return sorted(set(spans), key=lambda s: (s.dataset, s.column))
 
 
@@ -78,7 +82,9 @@ def period_coverage(spans: list[Span], start: date, end: date) -> Coverage:
     missing: list[str] = []
     partial: list[str] = []
     for s in spans:
-        if s.last is None:
+        if s.empty_column:
+            missing.append(f"{s.dataset} has no {s.column}")
+        elif s.last is None:
             missing.append(f"{s.dataset} has no dated rows")
         elif s.first is not None and end < s.first:
             missing.append(f"{s.dataset} begin {s.first.isoformat()}")
@@ -112,7 +118,7 @@ def reporting_period_problem(spans: list[Span], period: Period, allow_partial: b
     Not covered at all is always a problem; partly covered only unless ``allow_partial``."""
     fix = "set scorecard.allow_partial_period: true to report it as partial, or choose --period"
     where = f"the reporting period {period.label}"
-    for s in spans:
+    for s in (s for s in spans if not s.empty_column):  # those KPIs show n/a with the reason
         if s.last is None:
             return f"dataset {s.dataset!r} has no dated rows, so it cannot cover {where}; check the file or choose --period"
         if period.start > s.last:
