@@ -14,7 +14,7 @@ from .environment import BUILTIN_TEMPLATES
 from .formats import Formats, _missing
 from .sections import (ACTIVITY_KPIS, DIMENSION_LABELS, FUNNEL_KPIS, TREND_KPIS, breakdown_view, funnel_view,
                        leaderboard, quality_rows, rep_activity, trend_view)
-from .views import audience_kpis, group_by_objective, kpi_view
+from .views import WINDOW_LABELS, audience_kpis, group_by_objective, kpi_view, partial_through, shown_window
 
 if TYPE_CHECKING:
     from ..compute import Metrics
@@ -56,6 +56,8 @@ def build_context(metrics: "Metrics", loaded: LoadedConfig, audience_name: str, 
                      f"{segment.value}") if segment is not None else ""
     statements: list[Statement] = what_changed(metrics, ids, locale=formats.locale, currency=formats.currency)
     commentary = [(v.name, v.commentary) for v in views if v.commentary]
+    window = shown_window(metrics)
+    through = partial_through(metrics, ids)
     ctx: dict[str, Any] = {
         "audience_name": audience_name, "audience": audience, "scorecard": sc,
         "title": title, "company": sc.company, "segment_label": segment_label,
@@ -71,6 +73,11 @@ def build_context(metrics: "Metrics", loaded: LoadedConfig, audience_name: str, 
         "period_word": period_word, "history": len(metrics.periods),
         "first_period": metrics.periods[0].label, "forecast_method": sc.forecast_method,
         "forecast_periods": sc.forecast_periods,
+        "window": window, "window_label": t(WINDOW_LABELS[window][0]) if window in WINDOW_LABELS else "",
+        "window_title": t(WINDOW_LABELS[window][1]) if window in WINDOW_LABELS else "",
+        "partial_through": through,
+        "partial_text": t("data through {date}").format(date=formats.day_month(through)) if through else "",
+        "data_as_of": formats.date(through) if through else formats.date(period.end),
     }
     template = audience.template
     if template in ("sales_manager",) or template not in BUILTIN_TEMPLATES:
@@ -102,6 +109,7 @@ def build_context(metrics: "Metrics", loaded: LoadedConfig, audience_name: str, 
         sources = list(dict.fromkeys(v.benchmark_source for v in views if v.benchmark_source))
         ctx["benchmark_notes"] = sources
         ctx["quality"] = quality_rows(metrics, loaded.base_dir)
+        ctx["quality_formats"] = [q for q in ctx["quality"] if q.date_formats or q.number_formats]
         ctx["forecast_accuracy"] = by_id.get("forecast_accuracy")
     return ctx
 

@@ -51,6 +51,12 @@ class Formats:
     def number(self, v: Any) -> str:
         return fmt.format_value(_num(v), "count", locale=self.locale)
 
+    def day_month(self, d: Any) -> str:
+        return fmt.format_day_month(d, locale=self.locale) if d is not None else self.t("n/a")
+
+    def coverage_note(self, note: str) -> str:
+        return fmt.format_coverage_note(note, locale=self.locale)
+
     def t(self, key: str) -> str:
         return fmt.translate(key, self.locale)
 

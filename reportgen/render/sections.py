@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -137,7 +137,8 @@ def funnel_view(metrics: "Metrics", formats: Formats) -> Markup | None:
 
 @dataclass(frozen=True)
 class QualityRow:
-    """One dataset in the data-quality appendix."""
+    """One dataset in the data-quality appendix: what was read, each rule's count of rejected rows and
+    the first offending lines, the date span and how dates and numbers were read."""
 
     name: str
     source: str
@@ -146,10 +147,23 @@ class QualityRow:
     first_date: Any
     last_date: Any
     missing: list[tuple[str, int]]
+    examples: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    data_through: Any = None
+    date_formats: list[tuple[str, str]] = field(default_factory=list)
+    number_formats: list[tuple[str, str]] = field(default_factory=list)
+
+
+EXAMPLE_LINES = 3
+"""Offending rows shown per dataset; the build log and the export have the rest."""
+
+EXAMPLE_CHARS = 160
+"""An example line longer than this is cut (a CSV row can be kilobytes)."""
 
 
 def quality_rows(metrics: "Metrics", base_dir: Path | None = None) -> list[QualityRow]:
-    """Per dataset: source (relative to the config when possible), rows read and rejected, dates, gaps."""
+    """Per dataset: source (relative to the config when possible), rows read, rejected rows per rule with
+    the first examples, dates, gaps, and the formats its dates and numbers were read in."""
     out = []
     for name, q in metrics.quality.items():
         source = str(q.source)
@@ -158,9 +172,19 @@ def quality_rows(metrics: "Metrics", base_dir: Path | None = None) -> list[Quali
                 source = str(Path(source).resolve().relative_to(base_dir.resolve().parent))
             except ValueError:
                 pass
-        out.append(QualityRow(name, source, int(q.rows_read), sorted(q.rows_rejected.items()), q.first_date,
-                              q.last_date, sorted(q.missing_values.items())))
+        rejected = sorted(((str(k), int(v)) for k, v in (q.rows_rejected or {}).items() if v),
+                          key=lambda item: (-item[1], item[0]))
+        examples = tuple(_clip(str(e)) for e in tuple(getattr(q, "examples", ()) or ())[:EXAMPLE_LINES])
+        out.append(QualityRow(name, source, int(q.rows_read), rejected, q.first_date, q.last_date,
+                              sorted(q.missing_values.items()), examples,
+                              tuple(getattr(q, "notes", ()) or ()), getattr(q, "data_through", None),
+                              sorted((getattr(q, "date_formats", None) or {}).items()),
+                              sorted((getattr(q, "number_formats", None) or {}).items())))
     return out
+
+
+def _clip(line: str) -> str:
+    return line if len(line) <= EXAMPLE_CHARS else line[:EXAMPLE_CHARS - 1] + "…"
 
 
 def rep_activity(metrics: "Metrics") -> list[dict[str, Any]]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from datetime import date
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
-from .. import charts
+from .. import charts, fmt
 from ..config import Audience, LoadedConfig
 from ..narrative import tone_of
 from .formats import Formats, _missing, _num
@@ -53,10 +54,48 @@ class KpiView:
     formula: str
     commentary: str | None
     unavailable: str | None = None
+    coverage: str = ""                 # '' covered, 'partial' (computed from the days there), 'none' (missing)
+    note: str = ""                     # why, for the reader: "deals end Dec 31, 2025"
+    window: WindowView | None = None   # the to-date value beside the period (YTD); None without a window form
 
     @property
     def available(self) -> bool:
         return self.unavailable is None
+
+    @property
+    def missing(self) -> bool:
+        """Computed but without a value (the data does not cover the period, a zero denominator):
+        shown as n/a with its note, never as 0."""
+        return self.available and _missing(self.value)
+
+    @property
+    def partial(self) -> bool:
+        return self.available and self.coverage == "partial"
+
+
+@dataclass(frozen=True)
+class WindowView:
+    """A to-date window of one KPI ending with the reported period (year to date), against the same
+    window a year earlier."""
+
+    key: str            # "ytd" | "qtd" | "r12"
+    label: str          # "YTD", translated
+    title: str          # "Year to date", translated
+    value: float
+    year_ago: float
+    delta: float
+    pct: float | None   # None for rates (they vary in pp only)
+    tone: str
+    coverage: str = ""
+    note: str = ""
+
+    @property
+    def partial(self) -> bool:
+        return self.coverage == "partial"
+
+
+WINDOW_PREFERENCE = ("ytd", "qtd", "r12")
+WINDOW_LABELS = {"ytd": ("YTD", "Year to date"), "qtd": ("QTD", "Quarter to date"), "r12": ("R12", "Rolling 12 months")}
 
 
 def variance_tone(delta: float, direction: str) -> str:
@@ -79,8 +118,56 @@ def comparisons(unit: str, direction: str, value: float, refs: Sequence[tuple[st
     return out
 
 
+def shown_window(metrics: "Metrics") -> str | None:
+    """The to-date window the tiles show beside the period: year to date when configured, else the
+    first configured one; None without windows (or a table without a ``window`` column)."""
+    windows = tuple(getattr(metrics, "windows", ()) or ())
+    if not windows or "window" not in metrics.table.columns:
+        return None
+    return next((w for w in WINDOW_PREFERENCE if w in windows), windows[0])
+
+
+def window_view(metrics: "Metrics", kid: str, formats: Formats) -> WindowView | None:
+    """The shown window's row of one KPI for the reported period; None when the KPI has no window form
+    (revenue growth, target achievement) or the window has no value."""
+    window = shown_window(metrics)
+    if window is None or kid in metrics.unavailable:
+        return None
+    row = metrics.window_row(kid, metrics.periods[-1].label, window)
+    if row is None or _missing(row["value"]):
+        return None
+    kpi = metrics.kpis[kid]
+    value, year_ago = _num(row["value"]), _num(row["year_ago"])
+    cmp = comparisons(kpi.unit, kpi.direction, value, [("py", "PY", year_ago)])[0]
+    label, title = WINDOW_LABELS.get(window, (window.upper(), window.upper()))
+    return WindowView(window, formats.t(label), formats.t(title), value, year_ago, cmp.delta, cmp.pct, cmp.tone,
+                      str(_get(row, "coverage") or ""), formats.coverage_note(str(_get(row, "note") or "")))
+
+
+def _get(row: Any, key: str) -> Any:
+    """A column of a metric row that hand-made tables may lack (coverage, note)."""
+    try:
+        value = row[key]
+    except (KeyError, IndexError):
+        return ""
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def partial_through(metrics: "Metrics", kpi_ids: Sequence[str]) -> date | None:
+    """The day the data stops inside the reported period ("data through Dec 20"), when any shown KPI's
+    reported period is partial because a dataset ends early; None for a fully covered period."""
+    period = metrics.periods[-1].label
+    ends = []
+    for kid in kpi_ids:
+        row = metrics.row(kid, period) if kid in metrics.kpis and kid not in metrics.unavailable else None
+        if row is not None and _get(row, "coverage") == "partial":
+            ends += [d for _, kind, d in fmt.coverage_note_parts(str(_get(row, "note"))) if kind == "end" and d]
+    return min(ends, default=None)
+
+
 def kpi_view(metrics: "Metrics", kid: str, formats: Formats, *, period_word: str = "Prior period") -> KpiView:
-    """The reported period of one KPI with its references, sparkline and bullet graph."""
+    """The reported period of one KPI with its references, sparkline and bullet graph, its coverage
+    (a missing value carries its reason) and the to-date window beside it."""
     kpi = metrics.kpis[kid]
     t = formats.t
     formula = getattr(kpi.formula, "text", "")
@@ -94,6 +181,9 @@ def kpi_view(metrics: "Metrics", kid: str, formats: Formats, *, period_word: str
                        achievement=nan, status="", comparisons=[], sparkline=Markup(""), bullet=None,
                        unavailable=metrics.unavailable.get(kid, t("n/a")).removeprefix("unavailable: "))
     value = _num(row["value"])
+    coverage = dict(coverage=str(_get(row, "coverage") or ""),
+                    note=formats.coverage_note(str(_get(row, "note") or "")),
+                    window=window_view(metrics, kid, formats))
     refs = [("pl", "PL", _num(row["target"])), ("py", "PY", _num(row["year_ago"])), ("pp", "PP", _num(row["prior"]))]
     history = metrics.series(kid).to_list()
     higher = kpi.direction != "lower"
@@ -107,7 +197,7 @@ def kpi_view(metrics: "Metrics", kid: str, formats: Formats, *, period_word: str
                    year_ago=_num(row["year_ago"]), benchmark=_num(row["benchmark"]),
                    benchmark_source=str(row["benchmark_source"] or ""), achievement=_num(row["achievement"]),
                    status=str(row["status"] or ""), comparisons=comparisons(kpi.unit, kpi.direction, value, refs),
-                   sparkline=Markup(spark), bullet=bullet)
+                   sparkline=Markup(spark), bullet=bullet, **coverage)
 
 
 @dataclass(frozen=True)
