@@ -56,7 +56,7 @@ def build_context(metrics: "Metrics", loaded: LoadedConfig, audience_name: str, 
                      f"{segment.value}") if segment is not None else ""
     statements: list[Statement] = what_changed(metrics, ids, locale=formats.locale, currency=formats.currency)
     commentary = [(v.name, v.commentary) for v in views if v.commentary]
-    window = shown_window(metrics)
+    window = shown_window(metrics) if any(v.window for v in views) else None
     through = partial_through(metrics, ids)
     ctx: dict[str, Any] = {
         "audience_name": audience_name, "audience": audience, "scorecard": sc,

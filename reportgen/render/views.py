@@ -133,9 +133,12 @@ def window_view(metrics: "Metrics", kid: str, formats: Formats) -> WindowView | 
     window = shown_window(metrics)
     if window is None or kid in metrics.unavailable:
         return None
-    row = metrics.window_row(kid, metrics.periods[-1].label, window)
+    period = metrics.periods[-1]
+    row = metrics.window_row(kid, period.label, window)
     if row is None or _missing(row["value"]):
         return None
+    if str(_get(row, "period_start")) == period.start.isoformat():
+        return None  # January's year to date is January: the tile already shows it
     kpi = metrics.kpis[kid]
     value, year_ago = _num(row["value"]), _num(row["year_ago"])
     cmp = comparisons(kpi.unit, kpi.direction, value, [("py", "PY", year_ago)])[0]
@@ -187,7 +190,7 @@ def kpi_view(metrics: "Metrics", kid: str, formats: Formats, *, period_word: str
     refs = [("pl", "PL", _num(row["target"])), ("py", "PY", _num(row["year_ago"])), ("pp", "PP", _num(row["prior"]))]
     history = metrics.series(kid).to_list()
     higher = kpi.direction != "lower"
-    spark = charts.sparkline(history, width=112, height=26, higher_is_better=higher,
+    spark = charts.sparkline(history, width=112, height=21, higher_is_better=higher,
                              title=f"{t(kpi.name)}: {len(history)} periods")
     bullet = None
     if not _missing(row["target"]):
