@@ -27,16 +27,17 @@ from .environment import (BUILTIN_PREFIX, BUILTIN_TEMPLATES, builtin_template_di
 from .formats import Formats
 from .pdf import (MEMORY_SCHEME, AssetFetcher, RefusedURL, asset_fetcher, font_configuration, weasyprint_warnings,
                   write_pdf)
-from .sections import (ACTIVITY_KPIS, DIMENSION_LABELS, FUNNEL_KPIS, TREND_KPIS, Breakdown, QualityRow, TrendView,
+from .sections import (ACTIVITY_KPIS, DIMENSION_LABELS, FUNNEL_KPIS, TREND_KPIS, Breakdown, FormatGroup, QualityRow,
+                       TrendView, format_groups,
                        breakdown_view, funnel_view, leaderboard, quality_rows, rep_activity, trend_view)
 from .views import (Comparison, KpiView, ObjectiveGroup, audience_kpis, comparisons, group_by_objective, kpi_view,
                     variance_tone)
 
 __all__ = [
     "ACTIVITY_KPIS", "BUILTIN_PREFIX", "BUILTIN_TEMPLATES", "DIMENSION_LABELS", "FUNNEL_KPIS", "MEMORY_SCHEME",
-    "TREND_KPIS", "AssetFetcher", "Breakdown", "Comparison", "Formats", "KpiView", "ObjectiveGroup", "QualityRow",
+    "TREND_KPIS", "AssetFetcher", "Breakdown", "FormatGroup", "Comparison", "Formats", "KpiView", "ObjectiveGroup", "QualityRow",
     "RefusedURL", "Rendered", "Renderer", "TrendView", "asset_fetcher", "audience_kpis", "breakdown_view",
-    "build_context", "builtin_template_dir", "comparisons", "config_hash", "font_configuration", "funnel_view",
+    "build_context", "builtin_template_dir", "comparisons", "format_groups", "config_hash", "font_configuration", "funnel_view",
     "group_by_objective", "kpi_view", "leaderboard", "logo_data_url", "make_environment", "page_css_size",
     "quality_rows", "rep_activity", "render_audience", "template_dirs", "template_name", "trend_view",
     "variance_tone", "weasyprint_warnings", "write_pdf",

@@ -12,8 +12,8 @@ from ..config import Audience, LoadedConfig, default_objectives
 from ..narrative import Statement, what_changed
 from .environment import BUILTIN_TEMPLATES
 from .formats import Formats, _missing
-from .sections import (ACTIVITY_KPIS, DIMENSION_LABELS, FUNNEL_KPIS, TREND_KPIS, breakdown_view, funnel_view,
-                       leaderboard, quality_rows, rep_activity, trend_view)
+from .sections import (ACTIVITY_KPIS, DIMENSION_LABELS, FUNNEL_KPIS, TREND_KPIS, breakdown_view, format_groups,
+                       funnel_view, leaderboard, quality_rows, rep_activity, trend_view)
 from .views import WINDOW_LABELS, audience_kpis, group_by_objective, kpi_view, partial_through, shown_window
 
 if TYPE_CHECKING:
@@ -109,7 +109,7 @@ def build_context(metrics: "Metrics", loaded: LoadedConfig, audience_name: str, 
         sources = list(dict.fromkeys(v.benchmark_source for v in views if v.benchmark_source))
         ctx["benchmark_notes"] = sources
         ctx["quality"] = quality_rows(metrics, loaded.base_dir)
-        ctx["quality_formats"] = [q for q in ctx["quality"] if q.date_formats or q.number_formats]
+        ctx["quality_formats"] = format_groups(ctx["quality"])
         ctx["forecast_accuracy"] = by_id.get("forecast_accuracy")
     return ctx
 

@@ -183,6 +183,26 @@ def quality_rows(metrics: "Metrics", base_dir: Path | None = None) -> list[Quali
     return out
 
 
+@dataclass(frozen=True)
+class FormatGroup:
+    """One way values were read ("ISO dates") and the datasets read that way, for the appendix."""
+
+    kind: str                 # "Dates" | "Numbers"
+    format: str
+    datasets: list[str]
+
+
+def format_groups(rows: Sequence[QualityRow]) -> list[FormatGroup]:
+    """Date and number formats as read, each listed once with the datasets that used it (most
+    datasets share one, and ten identical lines would bury the one that differs)."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for q in rows:
+        for kind, formats in (("Dates", q.date_formats), ("Numbers", q.number_formats)):
+            for f in dict.fromkeys(f for _, f in formats):
+                groups.setdefault((kind, f), []).append(q.name)
+    return [FormatGroup(kind, f, names) for (kind, f), names in groups.items()]
+
+
 def _clip(line: str) -> str:
     return line if len(line) <= EXAMPLE_CHARS else line[:EXAMPLE_CHARS - 1] + "…"
 
