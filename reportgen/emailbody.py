@@ -54,6 +54,8 @@ class HeadlineKpi:
     status: str
     status_text: str
     status_color: str
+    note: str = ""          # "partial · data through Dec 20", or the reason a value is n/a
+    window: str | None = None  # "YTD $14.92M (+35.4% vs PY)"
 
 
 @dataclass(frozen=True)
@@ -77,20 +79,24 @@ class EmailBody:
 
 def headline_kpis(metrics: "Metrics", kpi_ids: list[str], *, locale: str, currency: str,
                   context: fmt.Context = "html", limit: int = HEADLINE_LIMIT) -> list[HeadlineKpi]:
-    """The first ``limit`` KPIs of ``kpi_ids`` that have a value in the reported period."""
+    """The first ``limit`` KPIs of ``kpi_ids`` the engine computed for the reported period. A value the
+    data does not cover reads "n/a" with its reason (never 0); a partial period is marked."""
     period = metrics.periods[-1].label
+    window = _shown_window(metrics)
     rows = []
     for kid in kpi_ids:
         row = metrics.row(kid, period) if kid in metrics.kpis and kid not in metrics.unavailable else None
-        if row is None or _missing(row["value"]):
+        if row is None:
             continue
         kpi = metrics.kpis[kid]
-        value = float(row["value"])
-        status = str(row["status"] or "")
+        value = float(row["value"]) if not _missing(row["value"]) else math.nan
+        status = str(row["status"] or "") if not _missing(value) else ""
         rows.append(HeadlineKpi(
             id=kid,
             name=fmt.translate(kpi.name, locale),
             value=fmt.format_value(value, kpi.unit, locale=locale, currency=currency, context=context),
+            note=coverage_text(row, locale=locale),
+            window=window_text(metrics, kid, window, locale=locale, currency=currency, context=context),
             vs_plan=variance_text(value, row["target"], kpi.unit, locale=locale, currency=currency, context=context),
             vs_prior_year=variance_text(value, row["year_ago"], kpi.unit, locale=locale, currency=currency,
                                         context=context),
@@ -101,6 +107,70 @@ def headline_kpis(metrics: "Metrics", kpi_ids: list[str], *, locale: str, curren
         if len(rows) == limit:
             break
     return rows
+
+
+def _cell(row: Any, key: str) -> str:
+    try:
+        value = row[key]
+    except (KeyError, IndexError):
+        return ""
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+
+
+def coverage_text(row: Any, *, locale: str) -> str:
+    """What the reader must know beside a value: "partial · data through Dec 20" for a partly covered
+    period, "deals end Dec 31, 2025" for a value the data does not cover; '' otherwise."""
+    from .narrative import partial_reason
+
+    note = _cell(row, "note")
+    if _cell(row, "coverage") == "partial":
+        return f"{fmt.translate('partial', locale)} · {partial_reason(note, locale)}"
+    if _missing(row["value"]) and note:
+        return fmt.format_coverage_note(note, locale=locale)
+    return ""
+
+
+def partial_through_text(metrics: "Metrics", kpi_ids: list[str], *, locale: str) -> str:
+    """"data through Dec 20" when a shown KPI's reported period is partial because its data ends early."""
+    from .render.views import partial_through
+
+    through = partial_through(metrics, kpi_ids)
+    if through is None:
+        return ""
+    return fmt.translate("data through {date}", locale).format(date=fmt.format_day_month(through, locale=locale))
+
+
+def _shown_window(metrics: "Metrics") -> str | None:
+    from .render.views import shown_window
+
+    return shown_window(metrics)
+
+
+def window_text(metrics: "Metrics", kid: str, window: str | None, *, locale: str, currency: str,
+                context: fmt.Context) -> str | None:
+    """"YTD $14,922,512 (+35.4% vs PY)": the to-date value against the same window a year earlier;
+    None when the KPI has no window form or no windowed value."""
+    from .render.views import WINDOW_LABELS
+
+    if window is None:
+        return None
+    row = metrics.window_row(kid, metrics.periods[-1].label, window)
+    if row is None or _missing(row["value"]):
+        return None
+    unit = metrics.kpis[kid].unit
+    value = float(row["value"])
+    text = (f"{fmt.translate(WINDOW_LABELS.get(window, (window.upper(),))[0], locale)} "
+            f"{fmt.format_value(value, unit, locale=locale, currency=currency, context=context)}")
+    if not _missing(row["year_ago"]):
+        ref = float(row["year_ago"])
+        if unit == "percent" or ref == 0:
+            change = fmt.format_delta(value - ref, unit, locale=locale, currency=currency, context=context)
+        else:
+            change = fmt.format_change((value - ref) / abs(ref), locale=locale, context=context)
+        text += f" ({change} {fmt.translate('vs prior year', locale)})"
+    if _cell(row, "coverage") == "partial":
+        text += f" · {fmt.translate('partial', locale)}"
+    return text
 
 
 def variance_text(value: float, reference: Any, unit: fmt.Unit, *, locale: str, currency: str,
@@ -143,7 +213,8 @@ def trend_png(metrics: "Metrics", kid: str, *, locale: str, currency: str) -> by
     kpi = metrics.kpis[kid]
     series = metrics.series(kid)
     labels = [fmt.format_period_short(label, locale=locale) for label in series.index]
-    values = [0.0 if _missing(v) else float(v) for v in series.to_list()]
+    # a period the data does not cover is a gap in the chart, never a bar at 0
+    values = [math.nan if _missing(v) else float(v) for v in series.to_list()]
     dpi = 200
     fig = Figure(figsize=(CHART_WIDTH_PX / 100, CHART_HEIGHT_PX / 100), dpi=dpi)
     axes = fig.add_axes((0.11, 0.2, 0.87, 0.74))
@@ -205,14 +276,16 @@ def render_email_body(metrics: "Metrics", loaded: "LoadedConfig", audience: "Aud
     period = fmt.format_period(metrics.periods[-1].label, locale=locale)
     html_rows = headline_kpis(metrics, ids, locale=locale, currency=sc.currency, context="html")
     text_rows = headline_kpis(metrics, ids, locale=locale, currency=sc.currency, context="text")
+    through = partial_through_text(metrics, ids, locale=locale)
     env = make_environment(formats=Formats(locale, sc.currency))
     html = render_template(env, TEMPLATE, dict(
-        title=title, company=sc.company, period=period, segment_label=segment_label, kpis=html_rows,
+        title=title, company=sc.company, period=period, partial_text=through, segment_label=segment_label,
+        kpis=html_rows,
         charts=charts, lang=locale.split("_")[0], primary_color=sc.primary_color,
         more=max(0, len(ids) - len(html_rows)),
     ))
-    text = plain_text_body(title=title, company=sc.company, period=period, segment_label=segment_label,
-                           kpis=text_rows, locale=locale)
+    text = plain_text_body(title=title, company=sc.company, period=f"{period} ({through})" if through else period,
+                           segment_label=segment_label, kpis=text_rows, locale=locale)
     return EmailBody(html=html, text=text, images={chart.cid: chart.png for chart in charts})
 
 
@@ -224,9 +297,12 @@ def plain_text_body(*, title: str, company: str, period: str, segment_label: str
     lines = [heading, " - ".join(part for part in (company, period) if part), ""]
     for kpi in kpis:
         status = f"  [{t('Status')}: {kpi.status_text}]" if kpi.status_text else ""
-        lines.append(f"{kpi.name}: {kpi.value}{status}")
+        note = f"  ({kpi.note})" if kpi.note else ""
+        lines.append(f"{kpi.name}: {kpi.value}{status}{note}")
         variances = [f"{t(label)} {text}" for label, text in (("vs plan", kpi.vs_plan),
                                                             ("vs prior year", kpi.vs_prior_year)) if text]
+        if kpi.window:
+            variances.append(kpi.window)
         if variances:
             lines.append("    " + "; ".join(variances))
     lines += ["", t("The full scorecard is attached as a PDF.")]

@@ -168,6 +168,22 @@ _LABEL_ROWS: tuple[tuple[str, str, str], ...] = (
     ("KPI overview", "KPI-Übersicht", "Vue d'ensemble des KPI"),
     ("Formula", "Formel", "Formule"),
     ("Win rate", "Gewinnquote", "Taux de réussite"),
+    # Coverage and to-date windows ({dataset} and {date} are filled in by format_coverage_note)
+    ("YTD", "YTD", "Cumul an."),
+    ("QTD", "QTD", "Cumul trim."),
+    ("R12", "12 M.", "12 m gl."),
+    ("Year to date", "Seit Jahresbeginn", "Depuis le début de l'année"),
+    ("Quarter to date", "Seit Quartalsbeginn", "Depuis le début du trimestre"),
+    ("Rolling 12 months", "Rollierende 12 Monate", "12 mois glissants"),
+    ("partial", "unvollständig", "partiel"),
+    ("Partial period", "Unvollständige Periode", "Période partielle"),
+    ("data through {date}", "Daten bis {date}", "données jusqu'au {date}"),
+    ("{dataset} end {date}", "{dataset}: Daten bis {date}", "{dataset}\u00a0: données jusqu'au {date}"),
+    ("{dataset} begin {date}", "{dataset}: Daten ab {date}", "{dataset}\u00a0: données à partir du {date}"),
+    ("{dataset} has no dated rows", "{dataset}: keine datierten Zeilen", "{dataset}\u00a0: aucune ligne datée"),
+    ("First rejected rows", "Erste verworfene Zeilen", "Premières lignes rejetées"),
+    ("Formats read", "Gelesene Formate", "Formats lus"),
+    ("Dataset", "Datensatz", "Jeu de données"),
     # Units and period templates ({week}, {year}, {yy} are filled in by format_period*).
     ("pp", "Pp.", "pts"),
     ("Week {week}, {year}", "KW {week} {year}", "Semaine {week} {year}"),
@@ -293,6 +309,47 @@ def format_period_short(label: str, *, locale: str = "en_US") -> str:
 def format_date(d: dt.date, *, locale: str = "en_US") -> str:
     """A date in the locale's medium form: ``Mar 5, 2025``, ``05.03.2025``, ``5 mars 2025``."""
     return babel_format_date(d, "medium", locale=_babel_locale(locale))
+
+
+def format_day_month(d: dt.date, *, locale: str = "en_US") -> str:
+    """A day of the year without the year, for "data through Dec 20": ``Dec 20``, ``20. Dez.``, ``20 déc.``."""
+    return format_skeleton("MMMd", d, locale=_babel_locale(locale))
+
+
+_COVERAGE_PART = re.compile(r"^(?P<dataset>\S+) (?P<kind>begin|end) (?P<date>\d{4}-\d{2}-\d{2})$")
+_NO_DATED_ROWS = re.compile(r"^(?P<dataset>\S+) has no dated rows$")
+
+
+def coverage_note_parts(note: str) -> list[tuple[str, str, dt.date | None]]:
+    """The engine's coverage note ("deals end 2025-12-20; leads begin 2024-03-01") as
+    (dataset, "begin" | "end" | "none", date) triples; a part it does not recognise is left out."""
+    parts = []
+    for part in (note or "").split("; "):
+        if match := _COVERAGE_PART.match(part.strip()):
+            parts.append((match["dataset"], match["kind"], dt.date.fromisoformat(match["date"])))
+        elif match := _NO_DATED_ROWS.match(part.strip()):
+            parts.append((match["dataset"], "none", None))
+    return parts
+
+
+def format_coverage_note(note: str, *, locale: str = "en_US") -> str:
+    """The engine's coverage note for a reader: "deals end Dec 31, 2025", "deals: Daten bis 31.12.2025".
+
+    Parts it does not recognise pass through unchanged (the engine's English beats no reason)."""
+    out = []
+    for part in (note or "").split("; "):
+        part = part.strip()
+        if not part:
+            continue
+        if match := _COVERAGE_PART.match(part):
+            day = format_date(dt.date.fromisoformat(match["date"]), locale=locale)
+            out.append(translate(f"{{dataset}} {match['kind']} {{date}}", locale).format(
+                dataset=match["dataset"], date=day))
+        elif match := _NO_DATED_ROWS.match(part):
+            out.append(translate("{dataset} has no dated rows", locale).format(dataset=match["dataset"]))
+        else:
+            out.append(part)
+    return "; ".join(out)
 
 
 def _format_number(value: float, unit: Unit, locale: str, currency: str, compact: bool) -> str:

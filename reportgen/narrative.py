@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from .fmt import format_delta, format_value, translate
+from .fmt import coverage_note_parts, format_day_month, format_coverage_note, format_delta, format_value, translate
 
 if TYPE_CHECKING:
     from .compute import Metrics, ResolvedKpi
@@ -41,6 +41,8 @@ _PATTERNS: dict[str, dict[str, str]] = {
         "flat": "{name} was unchanged on {grain} at {value}",
         "no_prior": "{name} was {value}",
         "missing": "{name} is not available for this period",
+        "missing_why": "{name} is not available for this period ({why})",
+        "partial": "{name} was {value} in the partial period ({why})",
         "above": "{gap} above plan",
         "below": "{gap} below plan",
         "on_plan": "on plan",
@@ -54,6 +56,8 @@ _PATTERNS: dict[str, dict[str, str]] = {
         "flat": "{name}: unverändert gegenüber {grain} bei {value}",
         "no_prior": "{name}: {value}",
         "missing": "{name}: für diese Periode nicht verfügbar",
+        "missing_why": "{name}: für diese Periode nicht verfügbar ({why})",
+        "partial": "{name}: {value} in der unvollständigen Periode ({why})",
         "above": "{gap} über Plan",
         "below": "{gap} unter Plan",
         "on_plan": "im Plan",
@@ -66,6 +70,8 @@ _PATTERNS: dict[str, dict[str, str]] = {
         "flat": "{name}\u00a0: stable par rapport {grain}, à {value}",
         "no_prior": "{name}\u00a0: {value}",
         "missing": "{name}\u00a0: non disponible pour cette période",
+        "missing_why": "{name}\u00a0: non disponible pour cette période ({why})",
+        "partial": "{name}\u00a0: {value} sur la période partielle ({why})",
         "above": "{gap} au-dessus du budget",
         "below": "{gap} en dessous du budget",
         "on_plan": "conforme au budget",
@@ -126,9 +132,15 @@ def change_sentence(name: str, unit: str, row: Mapping[str, Any], *, grain: str 
     lang = _language(locale)
     patterns = _PATTERNS[lang]
     value, prior = row.get("value"), row.get("prior")
+    note = _text(row.get("note"))
     if _missing(value):
+        if note:
+            return patterns["missing_why"].format(name=name, why=format_coverage_note(note, locale=locale)) + "."
         return patterns["missing"].format(name=name) + "."
     value_text = format_value(value, unit, locale=locale, currency=currency, compact=True)
+    if _text(row.get("coverage")) == "partial":
+        # a month whose export stops on the 20th is not compared with a whole prior month or its plan
+        return patterns["partial"].format(name=name, value=value_text, why=partial_reason(note, locale)) + "."
     grain_text = _GRAIN_PHRASES[lang].get(grain, _GRAIN_PHRASES[lang]["month"])
     if _missing(prior):
         sentence = patterns["no_prior"].format(name=name, value=value_text)
@@ -145,6 +157,19 @@ def change_sentence(name: str, unit: str, row: Mapping[str, Any], *, grain: str 
         sentence = patterns[key].format(name=name, change=change, grain=grain_text, value=value_text)
     plan = plan_clause(unit, value, row.get("target"), locale=locale)
     return sentence + (", " + plan if plan else "") + "."
+
+
+def _text(value: Any) -> str:
+    """A text cell of a metric row ('' when absent or NaN: hand-made tables lack coverage and note)."""
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+
+
+def partial_reason(note: str, locale: str = "en_US") -> str:
+    """Why a period is partial, for a sentence: "data through Dec 20", else the coverage note."""
+    ends = [d for _, kind, d in coverage_note_parts(note) if kind == "end" and d is not None]
+    if ends:
+        return translate("data through {date}", locale).format(date=format_day_month(min(ends), locale=locale))
+    return format_coverage_note(note, locale=locale)
 
 
 def plan_clause(unit: str, value: Any, target: Any, *, locale: str = "en_US") -> str:
@@ -187,6 +212,11 @@ def status_sentence(name: str, unit: str, before: str, after: str, row: Mapping[
     ) + "."
 
 
+def _partial(row: Mapping[str, Any]) -> bool:
+    """A partly covered period: its change on a whole prior period is an artefact of the cut-off."""
+    return _text(row.get("coverage")) == "partial"
+
+
 def worsened(before: str, after: str) -> bool:
     """True when the status got worse (good -> warning/bad, warning -> bad)."""
     return before in _STATUS_ORDER and after in _STATUS_ORDER and _STATUS_ORDER[after] < _STATUS_ORDER[before]
@@ -211,7 +241,7 @@ def top_movers(metrics: "Metrics", kpis: Sequence[str], n: int = 3) -> list[Move
     found = []
     for kid in kpis:
         row = metrics.row(kid, period)
-        if row is None or _missing(row["pct_prior"]) or _missing(row["prior"]):
+        if row is None or _missing(row["pct_prior"]) or _missing(row["prior"]) or _partial(row):
             continue
         if float(row["prior"]) == 0 or (float(row["prior"]) > 0) != (float(row["value"]) > 0):
             continue
@@ -230,7 +260,7 @@ def status_changes(metrics: "Metrics", kpis: Sequence[str]) -> list[tuple[str, s
     out = []
     for kid in kpis:
         row_now, row_before = metrics.row(kid, now), metrics.row(kid, before)
-        if row_now is None or row_before is None:
+        if row_now is None or row_before is None or _partial(row_now):
             continue
         if worsened(str(row_before["status"]), str(row_now["status"])):
             out.append((kid, str(row_before["status"]), str(row_now["status"])))
@@ -255,7 +285,8 @@ def driver_clause(metrics: "Metrics", kid: str, *, locale: str = "en_US", curren
     kpi = metrics.kpis.get(kid)
     period = metrics.periods[-1].label
     row = metrics.row(kid, period)
-    if kpi is None or not kpi.additive or row is None or _missing(row["delta_prior"]) or row["delta_prior"] == 0:
+    if (kpi is None or not kpi.additive or row is None or _missing(row["delta_prior"]) or row["delta_prior"] == 0
+            or _partial(row)):
         return ""
     total = float(row["delta_prior"])
     t = metrics.table
@@ -292,8 +323,8 @@ def what_changed(metrics: "Metrics", kpis: Sequence[str], *, locale: str = "en_U
             return
         kpi: ResolvedKpi = metrics.kpis[kid]
         text = change_sentence(translate(kpi.name, locale), kpi.unit, row, grain=metrics.grain, locale=locale, currency=currency)
-        statements.append(Statement(kid, text, tone_of(float(row["pct_prior"]) if not _missing(row["pct_prior"])
-                                                       else math.nan, kpi.direction)))
+        change = math.nan if _missing(row["pct_prior"]) or _partial(row) else float(row["pct_prior"])
+        statements.append(Statement(kid, text, tone_of(change, kpi.direction)))
         mentioned.add(kid)
 
     if shown:

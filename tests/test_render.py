@@ -356,3 +356,136 @@ def test_sparse_real_data_drops_what_it_cannot_show(tmp_path) -> None:
     assert "Leaderboard" in text and "Quota attainment" not in text and "quota attainment" not in text
     assert "Opportunities → Won, December 2017" in text and "Leads →" not in text
     assert not re.search(r"↓ \d{3,}(\.\d)?%", text)
+
+
+# --------------------------------------------------------------------------------------------------
+# What the engine knows: to-date windows, coverage, partial periods, data quality
+# --------------------------------------------------------------------------------------------------
+
+def _pdf_words(rendered, tmp_path: Path, name: str) -> str:
+    path = tmp_path / f"{name}.pdf"
+    path.write_bytes(rendered.pdf)
+    return pdf_text(path).replace("\n", " ").replace("\u00a0", " ")
+
+
+def test_executive_shows_ytd_from_the_window_row(built, metrics, loaded):
+    """Each tile shows year to date beside the month: the exact compact number of the window row, and
+    no YTD line for a KPI without a window form."""
+    text = pdf_text(built[0]["executive"].pdf).replace("\n", " ").replace("\u00a0", " ")
+    period = metrics.periods[-1].label
+    formats = Formats("en_US", "USD")
+    shown = 0
+    for kid in loaded.config.audiences["executive"].kpis:
+        row = metrics.window_row(kid, period, "ytd")
+        if row is None:
+            continue
+        expected = formats.compact(row["value"], row["unit"]).replace("\u00a0", " ")
+        assert f"YTD {expected}" in text, (kid, expected)
+        shown += 1
+    assert shown >= 10
+    revenue = metrics.window_row("revenue", period, "ytd")
+    assert revenue["value"] != metrics.row("revenue", period)["value"]
+    assert metrics.window_row("target_achievement", period, "ytd") is None
+    assert text.count("YTD ") == shown + 1  # one per tile plus the legend ("YTD Year to date")
+
+
+def _with_missing_revenue(metrics):
+    from dataclasses import replace
+
+    table = metrics.table.copy()
+    period = metrics.periods[-1].label
+    rows = (table["kpi"] == "revenue") & (table["period"] == period) & (table["dimension"] == "")
+    table.loc[rows, ["value", "delta_prior", "pct_prior", "delta_year_ago", "pct_year_ago", "achievement"]] = float("nan")
+    table.loc[rows, "status"] = ""
+    table.loc[rows, "coverage"] = "none"
+    table.loc[rows, "note"] = "deals end 2025-11-30"
+    return replace(metrics, table=table)
+
+
+def test_missing_kpi_reads_na_with_its_reason(loaded, metrics, tmp_path):
+    """A value the data does not cover is "n/a" with the reason on the tile and in "What changed",
+    never 0; YTD is missing with it (the window row is missing when its period is)."""
+    missing = _with_missing_revenue(metrics)
+    rendered = render_audience(missing, loaded, "executive", loaded.config.audiences["executive"], now=NOW)
+    assert rendered.warnings == ()
+    text = _pdf_words(rendered, tmp_path, "missing")
+    tile = rendered.html[rendered.html.index('id="kpi-revenue"'):rendered.html.index('id="kpi-target_achievement"')]
+    assert '<p class="ac ac-missing" title="Actual">n/a</p>' in tile
+    assert '<p class="tile-note">deals end Nov 30, 2025</p>' in tile
+    assert "YTD" not in tile  # the window is missing when its period is
+    assert re.search(r"deals end Nov 30,\s*2025", text)  # the tile's note, wrapped in its column
+    assert "Sales revenue is not available for this period (deals end Nov 30, 2025)." in text
+    assert "$0" not in text
+    client = render_audience(missing, loaded, "client", loaded.config.audiences["client"], now=NOW)
+    assert client.warnings == ()
+    assert "n/a · deals end Nov 30, 2025" in _pdf_words(client, tmp_path, "missing-client")
+
+
+def test_missing_reason_is_translated(loaded, metrics):
+    de = _variant(loaded, locale="de_DE", currency="EUR")
+    rendered = render_audience(_with_missing_revenue(metrics), de, "executive", de.config.audiences["executive"],
+                               now=NOW)
+    assert rendered.warnings == ()
+    assert "deals: Daten bis 30.11.2025" in rendered.html
+
+
+@pytest.fixture(scope="module")
+def partial(loaded):
+    """example.yaml with December partly covered: the deals export stops on the 20th."""
+    text = loaded.text.replace("scorecard:\n", "scorecard:\n  allow_partial_period: true\n", 1)
+    text = text.replace("deals:         {path: ../samples/data/deals.csv}",
+                        "deals:         {path: ../samples/data/deals.csv, data_through: 2025-12-20}")
+    assert "data_through: 2025-12-20" in text
+    config = parse_config(text, loaded.path)
+    return config, compute_for_config(config, now=NOW)
+
+
+def test_partial_period_shows_data_through(partial, tmp_path):
+    config, metrics = partial
+    period = metrics.periods[-1].label
+    assert metrics.row("revenue", period)["coverage"] == "partial"
+    rendered = render_audience(metrics, config, "executive", config.config.audiences["executive"], now=NOW)
+    assert rendered.warnings == ()
+    assert pdf_pages(_write(rendered, tmp_path)) <= 2
+    text = _pdf_words(rendered, tmp_path, "partial")
+    first_page = text.split("\f")[0]
+    assert "December 2025 · data through Dec 20" in first_page  # the running header
+    assert '<dd>December 2025<span class="period-partial">data through Dec 20</span></dd>' in rendered.html
+    assert "partial" in text
+    assert re.search(r'id="kpi-revenue"[^>]*>\s*<header class="tile-head">\s*<h3>Sales revenue</h3>\s*'
+                     r'<span class="tile-marks"><span class="mark-partial"', rendered.html)
+    assert 'id="kpi-nps"' in rendered.html and not re.search(
+        r'id="kpi-nps"[^>]*>\s*<header class="tile-head">\s*<h3>[^<]*</h3>\s*<span class="tile-marks"><span class="mark-partial"',
+        rendered.html)
+    # the narrative does not compare a month cut on the 20th with a whole prior month
+    assert "Sales revenue was $1.76M in the partial period (data through Dec 20)." in text
+    assert "Sales revenue rose" not in text
+
+
+def test_partial_period_in_the_email(partial):
+    from reportgen.emailbody import render_email_body
+
+    config, metrics = partial
+    body = render_email_body(metrics, config, config.config.audiences["executive"], locale="en_US", charts=[])
+    assert "December 2025 (data through Dec 20)" in body.text
+    assert "partial · data through Dec 20" in body.text
+    assert "data through Dec 20" in body.html
+    assert re.search(r"YTD \$[\d,]+ \([+\u2212-][\d.]+% vs prior year\)", body.html)
+
+
+def _write(rendered, tmp_path: Path) -> Path:
+    path = tmp_path / "out.pdf"
+    path.write_bytes(rendered.pdf)
+    return path
+
+
+def test_quality_appendix_lists_rules_and_examples(built, metrics):
+    text = pdf_text(built[0]["client"].pdf).replace("\n", " ")
+    html = built[0]["client"].html.read_text(encoding="utf-8")
+    deals = metrics.quality["deals"]
+    assert deals.rows_rejected
+    for reason, count in deals.rows_rejected.items():  # each rule with its count
+        assert f"{count} {reason}" in html
+    assert deals.examples and "First rejected rows" in text
+    assert deals.examples[0][:40] in text.replace("\u00a0", " ")
+    assert "Formats read" in text and "Dates: ISO dates" in text

@@ -1,0 +1,62 @@
+"""One audience's scorecard: the context rendered twice (screen HTML, print HTML) and the PDF written."""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from markupsafe import Markup
+
+from ..assets import FONTS_DIR, font_faces_css
+from ..config import Audience, LoadedConfig
+from ..sandbox import render_template
+from .context import build_context
+from .environment import builtin_template_dir, make_environment, template_dirs, template_name
+from .formats import Formats
+from .pdf import asset_fetcher, write_pdf
+
+if TYPE_CHECKING:
+    from ..compute import Metrics
+
+log = logging.getLogger("reportgen.render")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One audience's scorecard as HTML text and PDF bytes, and what each step cost (seconds)."""
+
+    html: str
+    pdf: bytes
+    timings: dict[str, float]
+    warnings: tuple[str, ...] = ()
+
+
+def render_audience(metrics: "Metrics", loaded: LoadedConfig, audience_name: str, audience: Audience, *,
+                    now: datetime, segment: Any = None) -> Rendered:
+    """One audience's scorecard: a self-contained HTML file and a PDF from the same template."""
+    sc = loaded.config.scorecard
+    formats = Formats(sc.locale, sc.currency)
+    t0 = time.perf_counter()
+    context = build_context(metrics, loaded, audience_name, audience, now=now, segment=segment, formats=formats)
+    t1 = time.perf_counter()
+    user_dirs = template_dirs(loaded)
+    env = make_environment(user_dirs, formats)
+    name = template_name(audience.template)
+    html = render_template(env, name, {**context, "media": "screen", "font_css": Markup(font_faces_css(embed=True))})
+    print_html = render_template(env, name, {**context, "media": "print",
+                                             "font_css": Markup(font_faces_css(embed=False))})
+    t2 = time.perf_counter()
+    logo = [loaded.resolve(sc.logo)] if sc.logo else []
+    fetcher = asset_fetcher(roots=[FONTS_DIR, builtin_template_dir(), *user_dirs], files=logo)
+    pdf, warnings = write_pdf(print_html, base_url=builtin_template_dir().as_uri() + "/", fetcher=fetcher,
+                              pdf_a=sc.pdf_a)
+    t3 = time.perf_counter()
+    for w in warnings:
+        log.warning("WeasyPrint (%s): %s", audience_name, w)
+    return Rendered(html, pdf, {"charts": t1 - t0, "html": t2 - t1, "pdf": t3 - t2}, tuple(warnings))
+
+
+Renderer = Callable[..., Rendered]

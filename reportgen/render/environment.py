@@ -1,0 +1,53 @@
+"""Templates: one Jinja environment factory (the budgeted sandbox) and where templates are found."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import jinja2
+
+from ..config import LoadedConfig
+from ..sandbox import make_sandbox
+from .formats import Formats
+
+BUILTIN_TEMPLATES = ("executive", "sales_manager", "client")
+BUILTIN_PREFIX = "builtin"
+"""``{% extends "builtin:executive.html" %}`` reaches the shipped template even when a user folder
+has a file of the same name (that is how an override extends what it overrides)."""
+
+
+def builtin_template_dir() -> Path:
+    """Shipped templates: inside the installed package first, else the repository's ``templates/``."""
+    import reportgen
+
+    packaged = Path(reportgen.__file__).parent / "templates"
+    return packaged if packaged.is_dir() else Path(reportgen.__file__).resolve().parent.parent / "templates"
+
+
+def template_dirs(loaded: LoadedConfig) -> list[Path]:
+    """The user's ``template_dirs`` (relative to the config file), in the order they are searched."""
+    return [loaded.resolve(d) for d in loaded.config.scorecard.template_dirs]
+
+
+def make_environment(user_dirs: Sequence[Path] = (), formats: Formats = Formats()) -> jinja2.Environment:
+    """The one Jinja environment every scorecard is rendered with: the budgeted sandbox.
+
+    Every template, shipped or the user's, is code we did not review at run time, so all of them
+    render sandboxed (see :mod:`reportgen.sandbox`). Autoescape is on for every template whatever its
+    ending (a KPI name or a commentary is user text); undefined names fail loudly (StrictUndefined);
+    user folders come before the built-ins, and ``builtin:<name>`` always means the shipped template.
+    """
+    env = make_sandbox(user_dirs, builtin_template_dir(), BUILTIN_PREFIX)
+    env.filters.update({
+        "value": formats.value, "compact": formats.compact, "delta": formats.delta, "change": formats.change,
+        "period": formats.period, "period_short": formats.period_short, "date": formats.date,
+        "number": formats.number, "t": formats.t,
+    })
+    env.globals.update({"fmt": formats, "t": formats.t})
+    return env
+
+
+def template_name(template: str) -> str:
+    """``executive`` -> ``executive.html``; a user's file name is used as it is."""
+    return f"{template}.html" if template in BUILTIN_TEMPLATES else template
+

@@ -1,0 +1,62 @@
+"""The scorecard's locale and currency bound to :mod:`reportgen.fmt`: what the template filters call."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from .. import fmt
+
+
+def _num(v: Any) -> float:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return math.nan
+    return f
+
+
+def _missing(v: Any) -> bool:
+    return not math.isfinite(_num(v))
+
+
+@dataclass(frozen=True)
+class Formats:
+    """The scorecard's locale and currency bound to the fmt functions: what the template filters call."""
+
+    locale: str = "en_US"
+    currency: str = "USD"
+
+    def value(self, v: Any, unit: str, compact: bool = False) -> str:
+        return fmt.format_value(_num(v), unit, locale=self.locale, currency=self.currency, compact=compact)
+
+    def compact(self, v: Any, unit: str) -> str:
+        return self.value(v, unit, compact=True)
+
+    def delta(self, v: Any, unit: str) -> str:
+        return fmt.format_delta(_num(v), unit, locale=self.locale, currency=self.currency)
+
+    def change(self, v: Any) -> str:
+        return fmt.format_change(_num(v), locale=self.locale)
+
+    def period(self, label: str) -> str:
+        return fmt.format_period(label, locale=self.locale)
+
+    def period_short(self, label: str) -> str:
+        return fmt.format_period_short(label, locale=self.locale)
+
+    def date(self, d: Any) -> str:
+        return fmt.format_date(d, locale=self.locale) if d is not None else self.t("n/a")
+
+    def number(self, v: Any) -> str:
+        return fmt.format_value(_num(v), "count", locale=self.locale)
+
+    def day_month(self, d: Any) -> str:
+        return fmt.format_day_month(d, locale=self.locale) if d is not None else self.t("n/a")
+
+    def coverage_note(self, note: str) -> str:
+        return fmt.format_coverage_note(note, locale=self.locale)
+
+    def t(self, key: str) -> str:
+        return fmt.translate(key, self.locale)
+

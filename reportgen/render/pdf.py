@@ -1,0 +1,100 @@
+"""WeasyPrint: a fetcher that serves only the project's own assets, one shared FontConfiguration,
+and ``write_pdf`` returning bytes plus the warnings WeasyPrint logged."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ..errors import RenderError
+
+MEMORY_SCHEME = "reportgen-asset"
+"""``reportgen-asset:<name>`` URLs are served from the in-memory assets given to the fetcher."""
+
+class RefusedURL(ValueError):
+    """A document asked for something that is not one of the project's own assets."""
+
+
+class AssetFetcher:
+    """Marker base of the fetchers :func:`asset_fetcher` builds (on WeasyPrint's ``URLFetcher``,
+    subclassed lazily so importing this module does not import WeasyPrint)."""
+
+
+def asset_fetcher(roots: Sequence[Path] = (), files: Sequence[Path] = (),
+                  memory: Mapping[str, tuple[bytes, str]] | None = None) -> Any:
+    """A WeasyPrint URL fetcher that serves ``data:`` URLs, files under ``roots`` (fonts, templates) or
+    listed in ``files`` (the logo), and ``reportgen-asset:<name>`` from ``memory``; it refuses
+    everything else, http(s) above all, so a template can never make a scorecard phone home."""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    allowed_roots = [Path(r).resolve() for r in roots]
+    allowed_files = {Path(f).resolve() for f in files}
+    in_memory = dict(memory or {})
+
+    class _Fetcher(URLFetcher, AssetFetcher):
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            scheme = url.split(":", 1)[0].lower()
+            if scheme == "data":
+                return super().fetch(url, headers)
+            if scheme == MEMORY_SCHEME:
+                name = url.split(":", 1)[1]
+                if name in in_memory:
+                    body, mime = in_memory[name]
+                    return URLFetcherResponse(url, body, {"Content-Type": mime})
+            if scheme == "file":
+                from urllib.parse import unquote, urlsplit
+
+                path = Path(unquote(urlsplit(url).path)).resolve()
+                if path in allowed_files or any(path.is_relative_to(r) for r in allowed_roots):
+                    return super().fetch(url, headers)
+            raise RefusedURL(f"refused {url!r}: a scorecard loads only its own fonts, logo and charts")
+
+    return _Fetcher(allowed_protocols=["data", "file", MEMORY_SCHEME])
+
+
+@lru_cache(maxsize=1)
+def font_configuration() -> Any:
+    """One FontConfiguration for the process: @font-face files are loaded once, not per report."""
+    from weasyprint.text.fonts import FontConfiguration
+
+    return FontConfiguration()
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def weasyprint_warnings() -> Iterator[list[str]]:
+    """Collect what WeasyPrint logs at WARNING and above while the block runs."""
+    handler = _Collect()
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)
+
+
+def write_pdf(html: str, *, base_url: str, fetcher: Any, pdf_a: bool = False) -> tuple[bytes, list[str]]:
+    """WeasyPrint the documented way: HTML string + base URL + fetcher -> PDF bytes (and warnings)."""
+    from weasyprint import HTML
+
+    options: dict[str, Any] = {"font_config": font_configuration()}
+    if pdf_a:
+        options["pdf_variant"] = "pdf/a-3b"
+    with weasyprint_warnings() as warnings:
+        try:
+            pdf = HTML(string=html, base_url=base_url, url_fetcher=fetcher).write_pdf(**options)
+        except OSError as exc:  # WeasyPrint unpacks fonts into temporary files: a full disk fails there
+            raise RenderError(f"WeasyPrint could not write its temporary files: {exc.strerror or exc}") from None
+    return pdf, list(warnings)
+

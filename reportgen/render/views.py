@@ -1,0 +1,234 @@
+"""KPI views: what a tile or a table row shows about one KPI in the reported period, as plain values."""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from markupsafe import Markup
+
+from .. import charts, fmt
+from ..config import Audience, LoadedConfig
+from ..narrative import tone_of
+from .formats import Formats, _missing, _num
+
+if TYPE_CHECKING:
+    from ..compute import Metrics
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One reference (PL, PY, prior period) and the variance of the actual against it."""
+
+    key: str            # "pl" | "py" | "pp"
+    label: str          # "Plan", "Prior year", "Prior period"
+    reference: float
+    delta: float
+    pct: float | None   # relative variance; None for rates (they vary in pp only)
+    tone: str           # good | bad | neutral
+
+
+@dataclass(frozen=True)
+class KpiView:
+    """Everything a tile or a table row shows about one KPI in the reported period."""
+
+    id: str
+    name: str
+    unit: str
+    direction: str
+    objective: str
+    value: float
+    target: float
+    prior: float
+    year_ago: float
+    benchmark: float
+    benchmark_source: str
+    achievement: float
+    status: str
+    comparisons: list[Comparison]
+    sparkline: Markup
+    bullet: Markup | None
+    definition: str
+    formula: str
+    commentary: str | None
+    unavailable: str | None = None
+    coverage: str = ""                 # '' covered, 'partial' (computed from the days there), 'none' (missing)
+    note: str = ""                     # why, for the reader: "deals end Dec 31, 2025"
+    window: WindowView | None = None   # the to-date value beside the period (YTD); None without a window form
+
+    @property
+    def available(self) -> bool:
+        return self.unavailable is None
+
+    @property
+    def missing(self) -> bool:
+        """Computed but without a value (the data does not cover the period, a zero denominator):
+        shown as n/a with its note, never as 0."""
+        return self.available and _missing(self.value)
+
+    @property
+    def partial(self) -> bool:
+        return self.available and self.coverage == "partial"
+
+
+@dataclass(frozen=True)
+class WindowView:
+    """A to-date window of one KPI ending with the reported period (year to date), against the same
+    window a year earlier."""
+
+    key: str            # "ytd" | "qtd" | "r12"
+    label: str          # "YTD", translated
+    title: str          # "Year to date", translated
+    value: float
+    year_ago: float
+    delta: float
+    pct: float | None   # None for rates (they vary in pp only)
+    tone: str
+    coverage: str = ""
+    note: str = ""
+
+    @property
+    def partial(self) -> bool:
+        return self.coverage == "partial"
+
+
+WINDOW_PREFERENCE = ("ytd", "qtd", "r12")
+WINDOW_LABELS = {"ytd": ("YTD", "Year to date"), "qtd": ("QTD", "Quarter to date"), "r12": ("R12", "Rolling 12 months")}
+
+
+def variance_tone(delta: float, direction: str) -> str:
+    """good when the actual beats the reference in the KPI's direction; neutral for no variance."""
+    return tone_of(delta, direction) if not _missing(delta) else "neutral"
+
+
+def comparisons(unit: str, direction: str, value: float, refs: Sequence[tuple[str, str, float]]) -> list[Comparison]:
+    """Absolute and relative variances of ``value`` against each reference (NaN stays NaN)."""
+    out = []
+    for key, label, ref in refs:
+        delta = value - ref if not (_missing(value) or _missing(ref)) else math.nan
+        if unit == "percent":
+            pct = None
+        elif _missing(delta) or ref == 0:
+            pct = math.nan
+        else:
+            pct = delta / abs(ref)
+        out.append(Comparison(key, label, ref, delta, pct, variance_tone(delta, direction)))
+    return out
+
+
+def shown_window(metrics: "Metrics") -> str | None:
+    """The to-date window the tiles show beside the period: year to date when configured, else the
+    first configured one; None without windows (or a table without a ``window`` column)."""
+    windows = tuple(getattr(metrics, "windows", ()) or ())
+    if not windows or "window" not in metrics.table.columns:
+        return None
+    return next((w for w in WINDOW_PREFERENCE if w in windows), windows[0])
+
+
+def window_view(metrics: "Metrics", kid: str, formats: Formats) -> WindowView | None:
+    """The shown window's row of one KPI for the reported period; None when the KPI has no window form
+    (revenue growth, target achievement) or the window has no value."""
+    window = shown_window(metrics)
+    if window is None or kid in metrics.unavailable:
+        return None
+    period = metrics.periods[-1]
+    row = metrics.window_row(kid, period.label, window)
+    if row is None or _missing(row["value"]):
+        return None
+    if str(_get(row, "period_start")) == period.start.isoformat():
+        return None  # January's year to date is January: the tile already shows it
+    kpi = metrics.kpis[kid]
+    value, year_ago = _num(row["value"]), _num(row["year_ago"])
+    cmp = comparisons(kpi.unit, kpi.direction, value, [("py", "PY", year_ago)])[0]
+    label, title = WINDOW_LABELS.get(window, (window.upper(), window.upper()))
+    return WindowView(window, formats.t(label), formats.t(title), value, year_ago, cmp.delta, cmp.pct, cmp.tone,
+                      str(_get(row, "coverage") or ""), formats.coverage_note(str(_get(row, "note") or "")))
+
+
+def _get(row: Any, key: str) -> Any:
+    """A column of a metric row that hand-made tables may lack (coverage, note)."""
+    try:
+        value = row[key]
+    except (KeyError, IndexError):
+        return ""
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def partial_through(metrics: "Metrics", kpi_ids: Sequence[str]) -> date | None:
+    """The day the data stops inside the reported period ("data through Dec 20"), when any shown KPI's
+    reported period is partial because a dataset ends early; None for a fully covered period."""
+    period = metrics.periods[-1].label
+    ends = []
+    for kid in kpi_ids:
+        row = metrics.row(kid, period) if kid in metrics.kpis and kid not in metrics.unavailable else None
+        if row is not None and _get(row, "coverage") == "partial":
+            ends += [d for _, kind, d in fmt.coverage_note_parts(str(_get(row, "note"))) if kind == "end" and d]
+    return min(ends, default=None)
+
+
+def kpi_view(metrics: "Metrics", kid: str, formats: Formats, *, period_word: str = "Prior period") -> KpiView:
+    """The reported period of one KPI with its references, sparkline and bullet graph, its coverage
+    (a missing value carries its reason) and the to-date window beside it."""
+    kpi = metrics.kpis[kid]
+    t = formats.t
+    formula = getattr(kpi.formula, "text", "")
+    base = dict(id=kid, name=t(kpi.name), unit=kpi.unit, direction=kpi.direction, objective=kpi.objective,
+                definition=kpi.definition, formula=formula, commentary=kpi.commentary)
+    period = metrics.periods[-1].label
+    row = metrics.row(kid, period) if kid not in metrics.unavailable else None
+    if row is None:
+        nan = math.nan
+        return KpiView(**base, value=nan, target=nan, prior=nan, year_ago=nan, benchmark=nan, benchmark_source="",
+                       achievement=nan, status="", comparisons=[], sparkline=Markup(""), bullet=None,
+                       unavailable=metrics.unavailable.get(kid, t("n/a")).removeprefix("unavailable: "))
+    value = _num(row["value"])
+    coverage = dict(coverage=str(_get(row, "coverage") or ""),
+                    note=formats.coverage_note(str(_get(row, "note") or "")),
+                    window=window_view(metrics, kid, formats))
+    refs = [("pl", "PL", _num(row["target"])), ("py", "PY", _num(row["year_ago"])), ("pp", "PP", _num(row["prior"]))]
+    history = metrics.series(kid).to_list()
+    higher = kpi.direction != "lower"
+    spark = charts.sparkline(history, width=112, height=21, higher_is_better=higher,
+                             title=f"{t(kpi.name)}: {len(history)} periods")
+    bullet = None
+    if not _missing(row["target"]):
+        bullet = Markup(charts.bullet(value, _num(row["target"]), higher_is_better=higher, width=160, height=18,
+                                      title=f"{t(kpi.name)} against plan", missing_label=t("n/a")))
+    return KpiView(**base, value=value, target=_num(row["target"]), prior=_num(row["prior"]),
+                   year_ago=_num(row["year_ago"]), benchmark=_num(row["benchmark"]),
+                   benchmark_source=str(row["benchmark_source"] or ""), achievement=_num(row["achievement"]),
+                   status=str(row["status"] or ""), comparisons=comparisons(kpi.unit, kpi.direction, value, refs),
+                   sparkline=Markup(spark), bullet=bullet, **coverage)
+
+
+@dataclass(frozen=True)
+class ObjectiveGroup:
+    """KPIs grouped under one business objective (growth, efficiency, customers, activity)."""
+
+    key: str
+    title: str
+    kpis: list[KpiView]
+
+
+def audience_kpis(metrics: "Metrics", loaded: LoadedConfig, audience: Audience) -> list[str]:
+    """The KPIs an audience shows, in its order (default: every non-hidden KPI of the config)."""
+    ids = audience.kpis or [k.id for k in loaded.config.kpis] or [k for k, v in metrics.kpis.items() if not v.hidden]
+    return [k for k in ids if k in metrics.kpis]
+
+
+def group_by_objective(views: Sequence[KpiView], objectives: Mapping[str, Sequence[str]]) -> list[ObjectiveGroup]:
+    """Tiles under the config's objectives, in the objectives' order; the rest under "Other"."""
+    by_id = {v.id: v for v in views}
+    groups, placed = [], set()
+    for key, ids in objectives.items():
+        members = [by_id[k] for k in ids if k in by_id and k not in placed]
+        placed |= {v.id for v in members}
+        if members:
+            groups.append(ObjectiveGroup(key, key.replace("_", " ").capitalize(), members))
+    rest = [v for v in views if v.id not in placed]
+    if rest:
+        groups.append(ObjectiveGroup("other", "Other", rest))
+    return groups
+
