@@ -347,7 +347,7 @@ def _assert_inside_margins(path: Path, label: str) -> None:
                 f"{page.width - left:.1f} pt")
 
 
-def test_sparse_real_data_drops_what_it_cannot_show(tmp_path) -> None:
+def test_sparse_real_data_drops_what_it_cannot_show(tmp_path, shared_dir) -> None:
     """The CRM export has no leads and no quotas: no n/a-filled attainment columns, no leads stage,
     no "420 %" conversion between period counts (511 won from 121 created)."""
     loaded = load_config(REPO / "configs" / "crm-sales-opportunities.yaml")
