@@ -48,6 +48,7 @@ def write_config(path: Path, data: Path, *, title: str = "Bench Scorecard", burs
         f"scorecard:\n  title: {title}\n  company: Bench Co\n  currency: USD\n  locale: en_US\n  grain: month\n"
         f"  as_of: {AS_OF}\n  history: 12\n  breakdowns: [region, rep, product, source]\n"
         f"  output_dir: {path.parent / 'out'}\n"
+        f"  allowed_roots: [{data.parent}]\n"
         f"datasets:\n  deals: {{path: {data}}}\n"
         f"kpis: [{kpis}]\n"
         f"audiences:\n  executive: {{template: executive, max_pages: 2}}\n"

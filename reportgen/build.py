@@ -8,8 +8,11 @@ half-written scorecard for a scheduler to pick up.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -66,6 +69,51 @@ def load_data(loaded: LoadedConfig, segment: Segment | None = None) -> "LoadedDa
 
     data = load_datasets(loaded)
     return restrict_to_segment(data, segment.dimension, segment.value) if segment else data
+
+
+_segment_copies = itertools.count(1)
+
+
+@contextmanager
+def segment_copy(data: "LoadedData", segment: Segment) -> Iterator["LoadedData"]:
+    """One segment's rows of ``data``, leaving ``data`` itself whole: for a burst, which loads the
+    data once and builds every segment's scorecard from it.
+
+    The segment's rows are copied into a schema of their own (a million-row table becomes the few
+    thousand rows of one rep; a dataset without the dimension is copied empty, targets whole) and
+    read through a cursor whose search path is that schema, so the engine's unqualified table names
+    and temp tables stay apart from the whole data's. ``restrict_to_segment`` then applies its own
+    rules to the copy (targets scoped, datasets without the dimension dropped, an absent value an
+    error), so the result is the same as loading the data again and restricting it. The schema is
+    dropped on exit.
+    """
+    from .data import restrict_to_segment
+    from .data.sql import lit, q
+
+    schema = f"segment__{next(_segment_copies)}"
+    con = data.con
+    con.execute(f"CREATE SCHEMA {q(schema)}")
+    cursor = None
+    try:
+        for name, cols in data.columns.items():
+            if name == "targets":
+                where = ""
+            elif segment.dimension in cols:
+                where = f" WHERE {q(segment.dimension)} IS NOT DISTINCT FROM $value"
+            else:
+                where = " LIMIT 0"
+            con.execute(f"CREATE TABLE {q(schema)}.{q(name)} AS SELECT * FROM main.{q(name)}{where}",
+                        {"value": segment.value} if "$value" in where else None)
+        cursor = con.cursor()
+        cursor.execute(f"SET search_path = {lit(schema)}")
+        from .data import LoadedData
+
+        copy = LoadedData(cursor, dict(data.columns), data.quality, data.types)
+        yield restrict_to_segment(copy, segment.dimension, segment.value)
+    finally:
+        if cursor is not None:
+            cursor.close()
+        con.execute(f"DROP SCHEMA IF EXISTS {q(schema)} CASCADE")
 
 
 def compute_for_config(loaded: LoadedConfig, *, now: datetime, period: str | None = None,

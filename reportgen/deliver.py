@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from .batch import JobResult
     from .build import BuiltScorecard, Segment
     from .compute import Metrics
+    from .data import LoadedData
     from .delivery.ledger import Ledger
 
 log = logging.getLogger(__name__)
@@ -224,8 +225,9 @@ def deliver(loaded: LoadedConfig, spec: DeliverySpec, *, period: str, now: datet
             for segment, members in groups.items()]
     server_down = False
     if runner is None:
+        shared = SharedData(loaded)  # loaded once, on the first group that needs it, for every group
         for job in jobs:
-            group = send_group(loaded, spec, job, environ=environ)
+            group = send_group(loaded, spec, job, environ=environ, shared=shared)
             outcomes += group.outcomes
             server_down = server_down or group.server_down
     else:
@@ -239,6 +241,29 @@ def deliver(loaded: LoadedConfig, spec: DeliverySpec, *, period: str, now: datet
     return DeliveryReport(spec.name, period, tuple(outcomes), server_down)
 
 
+class SharedData:
+    """A delivery's data, loaded at most once for all its groups (a burst to fifty reps reads the
+    file once, not fifty times); a load that failed fails every group with the same error."""
+
+    def __init__(self, loaded: LoadedConfig) -> None:
+        self.loaded = loaded
+        self._data: object = None
+        self._error: BaseException | None = None
+
+    def get(self) -> "LoadedData":
+        if self._error is not None:
+            raise self._error
+        if self._data is None:
+            from .build import load_data
+
+            try:
+                self._data = load_data(self.loaded)
+            except Exception as exc:
+                self._error = exc
+                raise
+        return self._data  # type: ignore[return-value]
+
+
 @dataclass(frozen=True)
 class GroupResult:
     outcomes: tuple[MessageOutcome, ...]
@@ -247,7 +272,7 @@ class GroupResult:
 
 
 def send_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, *,
-               environ: Mapping[str, str] = os.environ) -> GroupResult:
+               environ: Mapping[str, str] = os.environ, shared: SharedData | None = None) -> GroupResult:
     """Build one group's scorecard and send it to the group's recipients; never raises for one message."""
     from .delivery.ledger import Ledger
 
@@ -264,7 +289,7 @@ def send_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, *,
     if not pending:
         return GroupResult(tuple(outcomes))
     try:
-        built, metrics = build_for_group(loaded, spec, job)
+        built, metrics = build_for_group(loaded, spec, job, shared)
     except ReportgenError as exc:
         return GroupResult(tuple(outcomes + [_outcome(job, r, "failed", _building_failed(job, exc)) for r in pending]))
     except Exception as exc:  # a bug in one segment must not stop the others; the log keeps the traceback
@@ -274,21 +299,30 @@ def send_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, *,
     return GroupResult(tuple(outcomes + sent.outcomes), sent.server_down, built.pages)
 
 
-def build_for_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup) -> tuple["BuiltScorecard", "Metrics"]:
+def build_for_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup,
+                    shared: SharedData | None = None) -> tuple["BuiltScorecard", "Metrics"]:
     """The group's scorecard files and metrics; a burst segment must occur in the data.
 
     Without that check a typo in the recipients CSV ('Nrth') would mail a scorecard of zeros.
+    ``shared`` holds the delivery's data loaded once for all groups; each segment is computed from
+    a copy of its own rows (``segment_copy``), so the whole data stays intact for the next group.
     """
-    from .atomic import check_pdf
-    from .build import Segment, build, compute_for_config, load_data
+    from .build import Segment, segment_copy
 
     segment = Segment(spec.burst_by, job.segment) if spec.burst_by and job.segment is not None else None
-    data = load_data(loaded)
-    if segment is not None:
-        check_segment_exists(data, segment)
-        from .data import restrict_to_segment
+    data = (shared or SharedData(loaded)).get()
+    if segment is None:
+        return _build_group(loaded, spec, job, None, data)
+    check_segment_exists(data, segment)
+    with segment_copy(data, segment) as part:
+        return _build_group(loaded, spec, job, segment, part)
 
-        data = restrict_to_segment(data, segment.dimension, segment.value)
+
+def _build_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, segment: "Segment | None",
+                 data: "LoadedData") -> tuple["BuiltScorecard", "Metrics"]:
+    from .atomic import check_pdf
+    from .build import build, compute_for_config
+
     metrics = compute_for_config(loaded, now=job.now, period=job.period, segment=segment, data=data)
     job.output_dir.mkdir(parents=True, exist_ok=True)
     exports = any(fmt in spec.attach for fmt in ("csv", "xlsx"))

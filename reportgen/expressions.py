@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from typing import Callable
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Callable
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:  # pandas and numpy are imported where formulas are evaluated, not at start-up
+    import pandas as pd
 
 #: Functions a formula may call, with their arity.
 FUNCTIONS: dict[str, int] = {"prior": 1, "year_ago": 1, "abs": 1, "target": 1, "lookup": 1}
@@ -93,6 +93,8 @@ def _value_names(node: ast.AST) -> set[str]:
 
 def safe_divide(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
     """Element-wise division where a zero or missing denominator gives missing."""
+    import numpy as np
+
     num = numerator.astype("float64")
     den = denominator.astype("float64")
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -119,6 +121,8 @@ def evaluate(formula: Formula, scope: Scope) -> pd.Series:
 
 
 def _eval(node: ast.AST, scope: Scope) -> pd.Series:
+    import pandas as pd
+
     if isinstance(node, ast.Constant):
         return pd.Series(float(node.value), index=scope.index)
     if isinstance(node, ast.Name):

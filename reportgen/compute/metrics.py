@@ -11,6 +11,7 @@ reported period still has its prior-period and year-ago values.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date
 from typing import TYPE_CHECKING, Sequence
 
@@ -45,7 +46,11 @@ class Metrics:
     grain: str
     windows: tuple[str, ...] = ()
 
-    @property
+    # The renderers look rows up a few hundred times per scorecard: the whole-company rows are cut
+    # from the table once and indexed by (kpi, period) (cached on the instance; the table is not
+    # changed after compute_metrics returns it).
+
+    @cached_property
     def company(self) -> pd.DataFrame:
         """Whole-company rows of the periods themselves (no breakdown, no to-date window)."""
         t = self.table
@@ -54,6 +59,20 @@ class Metrics:
             rows &= t["window"] == ""
         return t[rows]
 
+    @cached_property
+    def _company_positions(self) -> dict[tuple[object, object], int]:
+        """(kpi, period) -> position of its first row in ``company``."""
+        c = self.company
+        positions: dict[tuple[object, object], int] = {}
+        for i, key in enumerate(zip(c["kpi"].tolist(), c["period"].tolist())):
+            positions.setdefault(key, i)
+        return positions
+
+    @cached_property
+    def _company_by_kpi(self) -> dict[object, pd.DataFrame]:
+        c = self.company
+        return {kpi: part for kpi, part in c.groupby("kpi", sort=False)}
+
     @property
     def data_through(self) -> dict[str, date | None]:
         """Per dataset, the last day its data speaks for ("data through 20 Dec"); None: no dated rows."""
@@ -61,12 +80,17 @@ class Metrics:
 
     def series(self, kpi: str, column: str = "value") -> pd.Series:
         """One KPI's whole-company values by period label, in period order."""
-        rows = self.company[self.company["kpi"] == kpi]
+        rows = self._company_by_kpi.get(kpi)
+        if rows is None:
+            rows = self.company.iloc[0:0]
         return pd.Series(rows[column].to_numpy(dtype="float64"), index=rows["period"].to_list())
 
     def row(self, kpi: str, period: str) -> pd.Series | None:
-        rows = self.company[(self.company["kpi"] == kpi) & (self.company["period"] == period)]
-        return None if rows.empty else rows.iloc[0]
+        try:
+            position = self._company_positions.get((kpi, period))
+        except TypeError:  # an unhashable argument matches no row, as the mask it replaces did
+            return None
+        return None if position is None else self.company.iloc[position]
 
     def window_row(self, kpi: str, period: str, window: str) -> pd.Series | None:
         """The whole-company row of a to-date window (``ytd``, ``qtd``, ``r12``) ending at the period."""

