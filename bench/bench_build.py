@@ -33,8 +33,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     t_import = time.perf_counter()
-    from reportgen.build import build
-    from reportgen.config import load_config
+    from reportgen.pipeline.build import build
+    from reportgen.config.models import load_config
 
     loaded = load_config(REPO / "configs" / "example.yaml")
     now = datetime(2026, 1, 5, tzinfo=timezone.utc)

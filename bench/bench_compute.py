@@ -51,8 +51,8 @@ def baseline(path: Path) -> float:
 def reportgen_compute(data_dir: Path, fmt: str) -> tuple[float, int]:
     from datetime import datetime, timezone
 
-    from reportgen.build import compute_for_config
-    from reportgen.config import load_config
+    from reportgen.pipeline.build import compute_for_config
+    from reportgen.config.models import load_config
 
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "bench.yaml"

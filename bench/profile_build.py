@@ -34,15 +34,15 @@ def main(argv: list[str] | None = None) -> None:
 
     data = ensure_deals(args.rows)[args.format]
     marks = [("start-up and argparse", time.perf_counter())]
-    from reportgen.config import load_config
+    from reportgen.config.models import load_config
 
-    marks.append(("import reportgen.config (pandas via expressions)", time.perf_counter()))
+    marks.append(("import reportgen.config.models (pandas via expressions)", time.perf_counter()))
     import duckdb  # noqa: F401
     import weasyprint  # noqa: F401
 
-    from reportgen import build as B
+    from reportgen.pipeline import build as B
 
-    marks.append(("import duckdb, weasyprint, reportgen.build", time.perf_counter()))
+    marks.append(("import duckdb, weasyprint, reportgen.pipeline.build", time.perf_counter()))
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         loaded = load_config(write_config(out / "bench.yaml", data))

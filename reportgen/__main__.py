@@ -1,4 +1,4 @@
-"""``python -m reportgen`` runs the command line."""
+"""``python -m reportgen``: the same command line as ``reportgen``."""
 from reportgen.cli import main
 
 main()

@@ -12,6 +12,8 @@ DuckDB, matplotlib, WeasyPrint) once, in :func:`warm_up`, not once per job.
 """
 from __future__ import annotations
 
+from reportgen.pipeline.result import JobResult, Status  # noqa: F401 - part of batch's API
+
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -19,34 +21,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from .errors import ReportgenError
+from reportgen.errors import ReportgenError
 
 if TYPE_CHECKING:
-    from .build import Segment
-
-Status = Literal["ok", "failed"]
-
-
-@dataclass(frozen=True)
-class JobResult:
-    """How one job went. ``details`` carries per-message outcomes of a delivery job."""
-
-    config: str
-    audience: str
-    segment: str | None
-    status: Status
-    pages: int | None = None
-    seconds: float = 0.0
-    error: str | None = None
-    outputs: tuple[Path, ...] = ()
-    details: tuple = ()
-    server_down: bool = False
-
-    def line(self) -> str:
-        """``FAILED configs/x.yaml [executive]: cannot read ...``: one line, for logs and summaries."""
-        where = f"{self.config} [{self.audience}{', ' + self.segment if self.segment else ''}]"
-        return f"{'ok' if self.status == 'ok' else 'FAILED'} {where}" + (f": {self.error}" if self.error else "")
-
+    from reportgen.pipeline.build import Segment
 
 class Job(Protocol):
     """Anything with a ``run()`` returning a :class:`JobResult` and a picklable body."""
@@ -66,8 +44,8 @@ class BuildJob:
     now: datetime | None = None
 
     def run(self) -> JobResult:
-        from .build import build
-        from .config import load_config
+        from reportgen.pipeline.build import build
+        from reportgen.config.models import load_config
 
         now = self.now or _utcnow()
         built = build(load_config(self.config), now=now, audience=self.audience, period=self.period,
@@ -79,17 +57,17 @@ class BuildJob:
 
 @dataclass(frozen=True)
 class SendJob:
-    """Build one delivery group's scorecard and mail it (see :func:`reportgen.deliver.send_group`)."""
+    """Build one delivery group's scorecard and mail it (see :func:`reportgen.delivery.deliver.send_group`)."""
 
-    group: "object"  # reportgen.deliver.SendGroup; typed loosely so this module imports nothing heavy
+    group: "object"  # reportgen.delivery.deliver.SendGroup; typed loosely so this module imports nothing heavy
 
     def run(self) -> JobResult:
-        from .config import load_config
-        from .deliver import send_group
+        from reportgen.config.models import load_config
+        from reportgen.delivery.deliver import send_group
 
         group = self.group
         loaded = load_config(group.config)  # type: ignore[attr-defined]
-        from .deliver import select_deliveries
+        from reportgen.delivery.deliver import select_deliveries
 
         [spec] = select_deliveries(loaded, (group.delivery,))  # type: ignore[attr-defined]
         result = send_group(loaded, spec, group)  # type: ignore[arg-type]
@@ -130,7 +108,10 @@ def warm_up() -> None:
     import pandas  # noqa: F401
     import weasyprint  # noqa: F401
 
-    from . import build, compute, data, render  # noqa: F401
+    from reportgen.pipeline import build  # noqa: F401
+    from reportgen import engine as compute  # noqa: F401
+    from reportgen import data  # noqa: F401
+    from reportgen import render  # noqa: F401
 
 
 ResultCallback = Callable[[JobResult], None]
@@ -205,8 +186,8 @@ def build_jobs(configs: Sequence[Path], *, audience: str | None = None, output_d
     both fail before anything is built: one client's PDF must never overwrite, or be mailed as,
     another's.
     """
-    from .build import audiences_of, output_stem
-    from .config import load_config
+    from reportgen.pipeline.build import audiences_of, output_stem
+    from reportgen.config.models import load_config
 
     jobs, failures = [], []
     targets: dict[Path, list[BuildJob]] = {}

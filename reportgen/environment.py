@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 
-from .errors import DataError
+from reportgen.errors import DataError
 
 
 def expand_env(text: str) -> str:

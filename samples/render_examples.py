@@ -11,8 +11,8 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
-from reportgen.build import build
-from reportgen.config import load_config
+from reportgen.pipeline.build import build
+from reportgen.config.models import load_config
 
 REPO = Path(__file__).resolve().parent.parent
 OUTPUT = REPO / "samples" / "output"

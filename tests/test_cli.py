@@ -25,7 +25,7 @@ def test_help_is_fast_and_lists_commands() -> None:
 
 
 def test_kpis_catalogue_csv_has_every_builtin_with_definition() -> None:
-    from reportgen.catalogue import BUILTIN_KPIS
+    from reportgen.kpis.catalogue import BUILTIN_KPIS
 
     result = run("kpis", "--format", "csv")
     rows = list(csv.DictReader(result.stdout.splitlines()))

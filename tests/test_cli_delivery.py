@@ -13,7 +13,7 @@ from tests.fixtures.smtp import SmtpServerHandle
 from tests.test_deliver import config_text, parse, run_cli
 
 REPO = Path(__file__).resolve().parent.parent
-CLI = [sys.executable, "-c", "import reportgen.cli_delivery; from reportgen.cli import main; main()"]
+CLI = [sys.executable, "-c", "import reportgen.cli.delivery; from reportgen.cli.app import main; main()"]
 
 MONTHLY = """\
 - name: exec-monthly

@@ -10,8 +10,8 @@ import pytest
 
 from tests.shared import require_shared
 
-from reportgen.build import Segment, compute_for_config
-from reportgen.config import parse_config
+from reportgen.pipeline.build import Segment, compute_for_config
+from reportgen.config.models import parse_config
 from reportgen.errors import ConfigError
 
 NOW = datetime(2026, 1, 15, tzinfo=timezone.utc)
@@ -41,7 +41,7 @@ def scorecard(tmp_path: Path, kpis: str, extra: str = "", deals: str = DEALS) ->
 
 
 def compute(cfg: Path, **kw):
-    from reportgen.config import load_config
+    from reportgen.config.models import load_config
 
     return compute_for_config(load_config(cfg), now=NOW, **kw)
 
@@ -170,7 +170,7 @@ def test_status_thresholds_and_edges() -> None:
     import numpy as np
     import pandas as pd
 
-    from reportgen.compute import status
+    from reportgen.engine import status
 
     value = pd.Series([100.0, 95.0, 80.0, 0.0, 5.0, np.nan, 3.0, -0.02])
     ref = pd.Series([100.0, 100.0, 100.0, 0.02, 4.0, 10.0, np.nan, -0.05])
@@ -202,10 +202,10 @@ def test_customer_windows_equal_count_distinct(grain: str, first: str, last: str
     """The island trick for "distinct customers with a win in the 12 months ending P.end" gives the
     plain count(DISTINCT) for every period and segment (the conformance cases check it only for the
     whole company)."""
-    from reportgen.catalogue import CUSTOMER_WINDOWS
-    from reportgen.compute import _days_frame, _periods_frame
+    from reportgen.kpis.catalogue import CUSTOMER_WINDOWS
+    from reportgen.engine import _days_frame, _periods_frame
     from reportgen.data import load_canonical_folder
-    from reportgen.periods import parse_period, period_range
+    from reportgen.kpis.periods import parse_period, period_range
 
     data = load_canonical_folder(require_shared() / "conformance" / "crm-24m" / "data")
     periods = period_range(parse_period(first, grain), parse_period(last, grain))
@@ -232,9 +232,9 @@ def test_customer_windows_equal_count_distinct(grain: str, first: str, last: str
 # --------------------------------------------------------------------------------------------------
 
 def _folder_metrics(tmp_path: Path, files: dict[str, str], first: str, last: str, windows=(), fys: int = 1):
-    from reportgen.compute import compute_metrics, resolve_kpis
+    from reportgen.engine import compute_metrics, resolve_kpis
     from reportgen.data import load_canonical_folder
-    from reportgen.periods import parse_period, period_range
+    from reportgen.kpis.periods import parse_period, period_range
 
     for name, text in files.items():
         (tmp_path / name).write_text(text)

@@ -15,9 +15,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from reportgen.compute import compute_metrics, resolve_kpis
+from reportgen.engine import compute_metrics, resolve_kpis
 from reportgen.data import load_canonical_folder
-from reportgen.periods import parse_period, period_range
+from reportgen.kpis.periods import parse_period, period_range
 
 from tests.shared import CONFORMANCE, needs_shared
 

@@ -1,4 +1,4 @@
-"""reportgen.deliver and reportgen.emailbody against a real SMTP server process, real SQLite ledger, real PDFs.
+"""reportgen.delivery.deliver and reportgen.render.email against a real SMTP server process, real SQLite ledger, real PDFs.
 
 The scorecards come from the committed sample CRM (samples/data) through a small config (four deal
 KPIs, six months of history) so each build takes a second or two; every number checked against a
@@ -20,12 +20,12 @@ import pdfplumber
 import pytest
 from pypdf import PdfReader
 
-import reportgen.cli_delivery  # noqa: F401 - registers the delivery commands on the CLI group
-from reportgen.cli import main
-from reportgen.config import load_config, parse_config
+import reportgen.cli.delivery  # noqa: F401 - registers the delivery commands on the CLI group
+from reportgen.cli.app import main
+from reportgen.config.models import load_config, parse_config
 from reportgen.delivery.ledger import Ledger
 from reportgen.errors import ConfigError
-from reportgen.fmt import format_change, format_delta, format_value
+from reportgen.render.fmt import format_change, format_delta, format_value
 from tests.fixtures.smtp import SmtpServerHandle
 
 REPO = Path(__file__).resolve().parent.parent
@@ -332,7 +332,7 @@ def test_unknown_delivery_name_gets_a_hint(tmp_path: Path) -> None:
 def test_delivery_period_uses_the_delivery_timezone(tmp_path: Path) -> None:
     from datetime import datetime, timezone
 
-    from reportgen.deliver import delivery_period
+    from reportgen.delivery.deliver import delivery_period
 
     config = tmp_path / "sales.yaml"
     config.write_text(config_text(2525, deliveries=COMPANY))
@@ -344,8 +344,8 @@ def test_delivery_period_uses_the_delivery_timezone(tmp_path: Path) -> None:
 
 
 def test_delivery_example_config_is_valid_and_its_regions_exist_in_the_sample_data() -> None:
-    from reportgen.build import Segment, load_data
-    from reportgen.deliver import check_segment_exists, plan_groups, resolve_recipients
+    from reportgen.pipeline.build import Segment, load_data
+    from reportgen.delivery.deliver import check_segment_exists, plan_groups, resolve_recipients
 
     loaded = load_config(REPO / "configs" / "delivery-example.yaml")
     specs = {spec.name: spec for spec in loaded.config.deliveries}

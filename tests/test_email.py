@@ -22,7 +22,7 @@ from reportgen.delivery.email import (
     render_subject,
     write_eml,
 )
-from reportgen.delivery.models import Recipient, SmtpSettings, read_recipients_csv
+from reportgen.config.delivery import Recipient, SmtpSettings, read_recipients_csv
 from reportgen.delivery.smtp import send_message
 from reportgen.errors import DeliveryError
 from tests.fixtures.smtp import SmtpServerHandle

@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reportgen.catalogue import BUILTIN_KPIS, MEASURES
+from reportgen.kpis.catalogue import BUILTIN_KPIS, MEASURES
 from reportgen.errors import ConfigError
-from reportgen.expressions import Scope, evaluate, parse_formula, safe_divide
+from reportgen.kpis.expressions import Scope, evaluate, parse_formula, safe_divide
 
 
 def scope(values: dict[str, list[float]], params: dict[str, float] | None = None) -> Scope:

@@ -9,7 +9,7 @@ import math
 
 import pytest
 
-from reportgen.fmt import (
+from reportgen.render.fmt import (
     LABELS,
     format_change,
     format_date,

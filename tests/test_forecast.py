@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from reportgen.forecast import forecast, least_squares, linear_trend, moving_average
+from reportgen.engine.forecast import forecast, least_squares, linear_trend, moving_average
 
 
 def test_moving_average_is_the_mean_of_the_last_three_repeated():

@@ -18,7 +18,7 @@ import pytest
 
 from reportgen.delivery.email import compose_message, make_address, make_message_id
 from reportgen.delivery.ledger import Ledger, send_once
-from reportgen.delivery.models import SmtpSettings
+from reportgen.config.delivery import SmtpSettings
 from reportgen.errors import DeliveryError
 from tests.fixtures.smtp import SmtpServerHandle
 

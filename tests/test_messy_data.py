@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from reportgen.build import compute_for_config
-from reportgen.config import load_config
+from reportgen.pipeline.build import compute_for_config
+from reportgen.config.models import load_config
 from reportgen.data import load_datasets
 from reportgen.errors import DataError
 

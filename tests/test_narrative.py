@@ -6,10 +6,10 @@ import math
 import pandas as pd
 import pytest
 
-from reportgen.compute import METRIC_COLUMNS, Metrics, ResolvedKpi
-from reportgen.expressions import parse_formula
-from reportgen.narrative import change_sentence, plan_clause, status_changes, top_movers, what_changed
-from reportgen.periods import parse_period
+from reportgen.engine import METRIC_COLUMNS, Metrics, ResolvedKpi
+from reportgen.kpis.expressions import parse_formula
+from reportgen.render.narrative import change_sentence, plan_clause, status_changes, top_movers, what_changed
+from reportgen.kpis.periods import parse_period
 
 NAN = math.nan
 
@@ -127,7 +127,7 @@ def _with_breakdown(metrics: Metrics, rows: list[tuple[str, str, float, float]])
 
 
 def test_driver_names_the_segment_that_moved_the_total_most(metrics):
-    from reportgen.narrative import driver_clause
+    from reportgen.render.narrative import driver_clause
 
     # company +140,000: North +120,000 (86%), South +40,000, East -20,000; by product Pro +70,000 (50%)
     m = _with_breakdown(metrics, [("region", "North", 520_000, 400_000), ("region", "South", 440_000, 400_000),
@@ -139,7 +139,7 @@ def test_driver_names_the_segment_that_moved_the_total_most(metrics):
 
 
 def test_no_driver_when_no_segment_explains_a_quarter_or_for_ratios(metrics):
-    from reportgen.narrative import driver_clause
+    from reportgen.render.narrative import driver_clause
 
     spread = _with_breakdown(metrics, [("rep", f"r{i}", 100_000 + 14_000, 100_000) for i in range(10)])
     assert driver_clause(spread, "revenue") == ""     # each rep explains 10% of the change

@@ -21,7 +21,7 @@ def test_wheel_ships_templates_and_fonts_and_builds_outside_the_repo(tmp_path: P
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(target)}
     code = (f"import reportgen; assert reportgen.__file__.startswith({str(target)!r}), reportgen.__file__;"
-            "from reportgen.cli import main; main()")
+            "from reportgen.cli.app import main; main()")
     result = subprocess.run([sys.executable, "-c", code, "build", str(repo_root / "configs" / "example.yaml"),
                              "--audience", "executive", "-o", str(out)],
                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)

@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from reportgen.periods import (
+from reportgen.kpis.periods import (
     last_complete_period, months_back, parse_period, period_containing, period_range,
 )
 
@@ -72,7 +72,7 @@ def test_bad_labels_are_rejected() -> None:
 
 
 def test_window_starts_calendar_and_fiscal() -> None:
-    from reportgen.periods import window_start
+    from reportgen.kpis.periods import window_start
 
     feb = parse_period("2025-02")
     assert window_start(feb, "ytd") == date(2025, 1, 1) and window_start(feb, "qtd") == date(2025, 1, 1)

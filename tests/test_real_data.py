@@ -13,8 +13,8 @@ from statistics import mean
 
 import pytest
 
-from reportgen.build import compute_for_config
-from reportgen.config import load_config
+from reportgen.pipeline.build import compute_for_config
+from reportgen.config.models import load_config
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -201,7 +201,7 @@ def test_paid_media_funnel_brazilian_amounts_and_custom_datasets(repo_root: Path
 
 def test_paid_media_spend_in_reais_reads_as_thousands(tmp_path: Path, shared_dir: Path) -> None:
     """`R$ 100.000` is a hundred thousand: with decimal ',' set, never 100.0 and never 0."""
-    from reportgen.config import parse_config
+    from reportgen.config.models import parse_config
     from reportgen.data import load_datasets
 
     spend = shared_dir / "real-data" / "paid-media-funnel" / "Spend.csv"
@@ -216,7 +216,7 @@ def test_paid_media_spend_in_reais_reads_as_thousands(tmp_path: Path, shared_dir
 
 @pytest.mark.parametrize("config", ["crm-sales-opportunities", "superstore", "sales-data-sample", "paid-media-funnel"])
 def test_every_audience_builds_from_real_data(config: str, repo_root: Path, shared_dir: Path, tmp_path: Path) -> None:
-    from reportgen.build import build
+    from reportgen.pipeline.build import build
 
     built = build(load_config(repo_root / "configs" / f"{config}.yaml"), now=NOW, output_dir=tmp_path)
     assert built and all(b.pdf.stat().st_size > 10_000 and b.pages >= 1 for b in built)

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reportgen.catalogue import BUILTIN_KPIS
-from reportgen.reference import kpi_reference
+from reportgen.kpis.catalogue import BUILTIN_KPIS
+from reportgen.kpis.reference import kpi_reference
 
 
 def test_docs_kpis_md_is_current(repo_root: Path) -> None:
     on_disk = (repo_root / "docs" / "kpis.md").read_text(encoding="utf-8")
-    assert on_disk == kpi_reference(), "docs/kpis.md is stale: run python -m reportgen.reference > docs/kpis.md"
+    assert on_disk == kpi_reference(), "docs/kpis.md is stale: run python -m reportgen.kpis.reference > docs/kpis.md"
 
 
 def test_every_builtin_kpi_is_in_the_reference() -> None:

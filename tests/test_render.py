@@ -11,9 +11,9 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from reportgen import fmt
-from reportgen.build import build, compute_for_config
-from reportgen.config import load_config, parse_config
+from reportgen.render import fmt
+from reportgen.pipeline.build import build, compute_for_config
+from reportgen.config.models import load_config, parse_config
 from reportgen.render import (
     Formats,
     RefusedURL,
@@ -463,7 +463,7 @@ def test_partial_period_shows_data_through(partial, tmp_path):
 
 
 def test_partial_period_in_the_email(partial):
-    from reportgen.emailbody import render_email_body
+    from reportgen.render.email import render_email_body
 
     config, metrics = partial
     body = render_email_body(metrics, config, config.config.audiences["executive"], locale="en_US", charts=[])

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from reportgen.delivery.models import DeliverySpec
+from reportgen.config.delivery import DeliverySpec
 from reportgen.delivery.schedule import (
     due_slots,
     last_complete_period,

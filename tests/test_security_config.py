@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reportgen.checks import run_checks
-from reportgen.config import load_config, parse_config
+from reportgen.pipeline.checks import run_checks
+from reportgen.config.models import load_config, parse_config
 from reportgen.errors import ConfigError, ReportgenError
 from tests.hostile import cli, config_folder, one_error_line
 

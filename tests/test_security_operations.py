@@ -6,8 +6,8 @@ import resource
 import signal
 from pathlib import Path
 
-from reportgen.build import MAX_NAME_PART, Segment, output_stem
-from reportgen.config import load_config
+from reportgen.pipeline.build import MAX_NAME_PART, Segment, output_stem
+from reportgen.config.models import load_config
 from reportgen.delivery.ledger import Ledger
 from tests.fixtures.smtp import SmtpServerHandle
 from tests.hostile import cli, config_folder, one_error_line

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from reportgen.errors import RenderError
-from reportgen.sandbox import make_sandbox, render_template
+from reportgen.render.sandbox import make_sandbox, render_template
 from tests.hostile import cli, config_folder, one_error_line
 
 USER_TEMPLATE = "executive: {template: acme.html}"

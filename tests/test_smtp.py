@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from reportgen.delivery.email import compose_message, make_address
-from reportgen.delivery.models import SmtpSettings
+from reportgen.config.delivery import SmtpSettings
 from reportgen.delivery.smtp import Refusal, credentials_from_env, send_message
 from reportgen.errors import DeliveryError
 from tests.fixtures.smtp import TLS_PASSWORD, TLS_USER, CertificateFiles, SmtpServerHandle

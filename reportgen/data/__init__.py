@@ -7,10 +7,10 @@ either stops the build (``quality.py``).
 """
 from __future__ import annotations
 
-from .load import LoadedData, connect, load_canonical_folder, load_dataset, load_datasets, mapping_of
-from .quality import DatasetQuality, check_quality
-from .segment import restrict_to_segment, segment_values
-from .sources import describe_source, source_format
+from reportgen.data.load import LoadedData, connect, load_canonical_folder, load_dataset, load_datasets, mapping_of
+from reportgen.data.quality import DatasetQuality, check_quality
+from reportgen.data.segment import restrict_to_segment, segment_values
+from reportgen.data.sources import describe_source, source_format
 
 __all__ = [
     "DatasetQuality", "LoadedData", "check_quality", "connect", "describe_source",

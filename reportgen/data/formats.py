@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..errors import DataError
+from reportgen.errors import DataError
 
 #: Currency marks accepted around a number: symbols, and 1-3 letter codes or prefixes (USD, R$, CHF).
 _CURRENCY = r"(?:[A-Za-z]{1,3}\s?[$€£¥₹₩₽¢]|[$€£¥₹₩₽¢]|[A-Z]{3})"

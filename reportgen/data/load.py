@@ -16,18 +16,18 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..catalogue import CANONICAL_DATASETS, ColumnSpec
-from ..errors import DataError
-from . import formats as fmt
-from .quality import DatasetQuality, Unreadable, check_quality, measure_quality
-from .rules import apply_rules
-from .sources import Source, columns_of, new_workdir, open_source
-from .sql import lit, q
+from reportgen.kpis.catalogue import CANONICAL_DATASETS, ColumnSpec
+from reportgen.errors import DataError
+from reportgen.data import formats as fmt
+from reportgen.data.quality import DatasetQuality, Unreadable, check_quality, measure_quality
+from reportgen.data.rules import apply_rules
+from reportgen.data.sources import Source, columns_of, new_workdir, open_source
+from reportgen.data.sql import lit, q
 
 if TYPE_CHECKING:
     import duckdb
 
-    from ..config import Dataset, LoadedConfig
+    from reportgen.config.models import Dataset, LoadedConfig
 
 #: Rows read to settle number and date styles (a full scan settles D/M order only when the sample cannot).
 SAMPLE_ROWS = 50_000
@@ -119,7 +119,7 @@ def load_datasets(loaded: "LoadedConfig", con: "duckdb.DuckDBPyConnection | None
 def load_canonical_folder(folder: Path, con: "duckdb.DuckDBPyConnection | None" = None, *,
                           today: date | None = None) -> LoadedData:
     """Load every ``<dataset>.csv`` of a folder whose name is a canonical dataset (no config needed)."""
-    from ..config import Config, LoadedConfig
+    from reportgen.config.models import Config, LoadedConfig
 
     datasets = {p.stem: {"path": p.name} for p in sorted(folder.glob("*.csv")) if p.stem in CANONICAL_DATASETS}
     if not datasets:
@@ -209,7 +209,7 @@ def with_lookups(con: "duckdb.DuckDBPyConnection", view: str, name: str, ds: "Da
     """Left-join lookup files onto the numbered source view; returns the joined view's name."""
     if not ds.lookups:
         return view
-    from ..config import Dataset as DatasetModel
+    from reportgen.config.models import Dataset as DatasetModel
 
     found = columns_of(con, view)
     select, joins = ["r.*"], []

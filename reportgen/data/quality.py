@@ -11,14 +11,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
-from ..errors import DataError
-from . import formats as fmt
-from .sql import q
+from reportgen.errors import DataError
+from reportgen.data import formats as fmt
+from reportgen.data.sql import q
 
 if TYPE_CHECKING:
     import duckdb
 
-    from .sources import Source
+    from reportgen.data.sources import Source
 
 #: Example rows an error message shows.
 EXAMPLES = 5

@@ -11,12 +11,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-from .sql import lit, q
+from reportgen.data.sql import lit, q
 
 if TYPE_CHECKING:
     import duckdb
 
-    from ..config import Dataset, Quality
+    from reportgen.config.models import Dataset, Quality
 
 #: The id column of each dataset whose rows have one.
 ID_COLUMNS = {"deals": "deal_id", "leads": "lead_id", "activities": "activity_id", "tickets": "ticket_id"}

@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..environment import expand_env
-from ..errors import DataError
-from .sql import lit, q
+from reportgen.environment import expand_env
+from reportgen.errors import DataError
+from reportgen.data.sql import lit, q
 
 if TYPE_CHECKING:
     import duckdb
 
-    from ..config import Dataset, LoadedConfig
+    from reportgen.config.models import Dataset, LoadedConfig
 
 #: Code pages tried by ``encoding: auto`` when a file is not UTF-8, in order of preference on a tie.
 AUTO_ENCODINGS: tuple[str, ...] = ("cp1252", "cp850", "mac_roman", "latin-1")

@@ -27,7 +27,7 @@ from email.policy import SMTP
 from email.utils import formatdate, make_msgid
 
 from reportgen.atomic import atomic_write_bytes
-from reportgen.delivery.models import check_address
+from reportgen.config.delivery import check_address
 from reportgen.errors import DeliveryError
 
 MIME_TYPES = {

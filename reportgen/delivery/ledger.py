@@ -36,7 +36,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Literal
 
-from reportgen.delivery.models import SmtpSettings
+from reportgen.config.delivery import SmtpSettings
 from reportgen.delivery.smtp import SendResult, send_message
 from reportgen.errors import DeliveryError
 

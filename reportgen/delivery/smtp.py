@@ -30,7 +30,7 @@ from email.utils import getaddresses
 from typing import Literal
 
 from reportgen.delivery.email import check_size
-from reportgen.delivery.models import SmtpSettings
+from reportgen.config.delivery import SmtpSettings
 from reportgen.errors import DeliveryError
 
 SendStatus = Literal["sent", "partial", "failed", "unknown"]

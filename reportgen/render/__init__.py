@@ -20,17 +20,17 @@ re-exported here.
 """
 from __future__ import annotations
 
-from .context import build_context, config_hash, logo_data_url, page_css_size
-from .document import Rendered, Renderer, render_audience
-from .environment import (BUILTIN_PREFIX, BUILTIN_TEMPLATES, builtin_template_dir, make_environment,
+from reportgen.render.context import build_context, config_hash, logo_data_url, page_css_size
+from reportgen.render.document import Rendered, Renderer, render_audience
+from reportgen.render.environment import (BUILTIN_PREFIX, BUILTIN_TEMPLATES, builtin_template_dir, make_environment,
                           template_dirs, template_name)
-from .formats import Formats
-from .pdf import (MEMORY_SCHEME, AssetFetcher, RefusedURL, asset_fetcher, font_configuration, weasyprint_warnings,
+from reportgen.render.formats import Formats
+from reportgen.render.pdf import (MEMORY_SCHEME, AssetFetcher, RefusedURL, asset_fetcher, font_configuration, weasyprint_warnings,
                   write_pdf)
-from .sections import (ACTIVITY_KPIS, DIMENSION_LABELS, FUNNEL_KPIS, TREND_KPIS, Breakdown, FormatGroup, QualityRow,
+from reportgen.render.sections import (ACTIVITY_KPIS, DIMENSION_LABELS, FUNNEL_KPIS, TREND_KPIS, Breakdown, FormatGroup, QualityRow,
                        TrendView, format_groups,
                        breakdown_view, funnel_view, leaderboard, quality_rows, rep_activity, trend_view)
-from .views import (Comparison, KpiView, ObjectiveGroup, audience_kpis, comparisons, group_by_objective, kpi_view,
+from reportgen.render.views import (Comparison, KpiView, ObjectiveGroup, audience_kpis, comparisons, group_by_objective, kpi_view,
                     variance_tone)
 
 __all__ = [

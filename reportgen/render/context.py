@@ -7,17 +7,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..assets import FONT_FAMILY
-from ..config import Audience, LoadedConfig, default_objectives
-from ..narrative import Statement, what_changed
-from .environment import BUILTIN_TEMPLATES
-from .formats import Formats, _missing
-from .sections import (ACTIVITY_KPIS, DIMENSION_LABELS, FUNNEL_KPIS, TREND_KPIS, breakdown_view, format_groups,
+from reportgen.assets import FONT_FAMILY
+from reportgen.config.models import Audience, LoadedConfig, default_objectives
+from reportgen.render.narrative import Statement, what_changed
+from reportgen.render.environment import BUILTIN_TEMPLATES
+from reportgen.render.formats import Formats, _missing
+from reportgen.render.sections import (ACTIVITY_KPIS, DIMENSION_LABELS, FUNNEL_KPIS, TREND_KPIS, breakdown_view, format_groups,
                        funnel_view, leaderboard, quality_rows, rep_activity, trend_view)
-from .views import WINDOW_LABELS, audience_kpis, group_by_objective, kpi_view, partial_through, shown_window
+from reportgen.render.views import WINDOW_LABELS, audience_kpis, group_by_objective, kpi_view, partial_through, shown_window
 
 if TYPE_CHECKING:
-    from ..compute import Metrics
+    from reportgen.engine import Metrics
 
 
 def config_hash(loaded: LoadedConfig) -> str:

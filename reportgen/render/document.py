@@ -10,16 +10,16 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
-from ..assets import FONTS_DIR, font_faces_css
-from ..config import Audience, LoadedConfig
-from ..sandbox import render_template
-from .context import build_context
-from .environment import builtin_template_dir, make_environment, template_dirs, template_name
-from .formats import Formats
-from .pdf import asset_fetcher, write_pdf
+from reportgen.assets import FONTS_DIR, font_faces_css
+from reportgen.config.models import Audience, LoadedConfig
+from reportgen.render.sandbox import render_template
+from reportgen.render.context import build_context
+from reportgen.render.environment import builtin_template_dir, make_environment, template_dirs, template_name
+from reportgen.render.formats import Formats
+from reportgen.render.pdf import asset_fetcher, write_pdf
 
 if TYPE_CHECKING:
-    from ..compute import Metrics
+    from reportgen.engine import Metrics
 
 log = logging.getLogger("reportgen.render")
 

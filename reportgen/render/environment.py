@@ -6,9 +6,9 @@ from pathlib import Path
 
 import jinja2
 
-from ..config import LoadedConfig
-from ..sandbox import make_sandbox
-from .formats import Formats
+from reportgen.config.models import LoadedConfig
+from reportgen.render.sandbox import make_sandbox
+from reportgen.render.formats import Formats
 
 BUILTIN_TEMPLATES = ("executive", "sales_manager", "client")
 BUILTIN_PREFIX = "builtin"
@@ -33,7 +33,7 @@ def make_environment(user_dirs: Sequence[Path] = (), formats: Formats = Formats(
     """The one Jinja environment every scorecard is rendered with: the budgeted sandbox.
 
     Every template, shipped or the user's, is code we did not review at run time, so all of them
-    render sandboxed (see :mod:`reportgen.sandbox`). Autoescape is on for every template whatever its
+    render sandboxed (see :mod:`reportgen.render.sandbox`). Autoescape is on for every template whatever its
     ending (a KPI name or a commentary is user text); undefined names fail loudly (StrictUndefined);
     user folders come before the built-ins, and ``builtin:<name>`` always means the shipped template.
     """

@@ -1,11 +1,11 @@
-"""The scorecard's locale and currency bound to :mod:`reportgen.fmt`: what the template filters call."""
+"""The scorecard's locale and currency bound to :mod:`reportgen.render.fmt`: what the template filters call."""
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 from typing import Any
 
-from .. import fmt
+from reportgen.render import fmt
 
 
 def _num(v: Any) -> float:

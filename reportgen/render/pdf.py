@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..errors import RenderError
+from reportgen.errors import RenderError
 
 MEMORY_SCHEME = "reportgen-asset"
 """``reportgen-asset:<name>`` URLs are served from the in-memory assets given to the fetcher."""

@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
-from .. import charts
-from ..forecast import forecast as make_forecast
-from .formats import Formats, _missing, _num
-from .views import KpiView, variance_tone
+from reportgen import charts
+from reportgen.engine.forecast import forecast as make_forecast
+from reportgen.render.formats import Formats, _missing, _num
+from reportgen.render.views import KpiView, variance_tone
 
 if TYPE_CHECKING:
-    from ..compute import Metrics
+    from reportgen.engine import Metrics
 
 DIMENSION_LABELS = {"rep": "Rep", "region": "Region", "product": "Product", "source": "Channel"}
 TREND_KPIS = ("revenue", "win_rate", "average_deal_size", "cac", "churn_rate", "nps", "csat", "clv")

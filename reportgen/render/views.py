@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
-from .. import charts, fmt
-from ..config import Audience, LoadedConfig
-from ..narrative import tone_of
-from .formats import Formats, _missing, _num
+from reportgen import charts
+from reportgen.render import fmt
+from reportgen.config.models import Audience, LoadedConfig
+from reportgen.render.narrative import tone_of
+from reportgen.render.formats import Formats, _missing, _num
 
 if TYPE_CHECKING:
-    from ..compute import Metrics
+    from reportgen.engine import Metrics
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Generated sentences from the numbers: the "What changed" box an executive reads first.
 
-Pure functions over :class:`~reportgen.compute.Metrics` (or a single metric row), so they are tested
-with small hand-made tables and exact sentences. Every number goes through :mod:`reportgen.fmt`, so a
+Pure functions over :class:`~reportgen.engine.Metrics` (or a single metric row), so they are tested
+with small hand-made tables and exact sentences. Every number goes through :mod:`reportgen.render.fmt`, so a
 German reader gets "1,8 Mio. $" and "um 29,1 %", and the sentence patterns themselves exist in
 English, German and French (other languages fall back to English, never crash).
 
@@ -23,10 +23,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from .fmt import coverage_note_parts, format_day_month, format_coverage_note, format_delta, format_value, translate
+from reportgen.render.fmt import coverage_note_parts, format_day_month, format_coverage_note, format_delta, format_value, translate
 
 if TYPE_CHECKING:
-    from .compute import Metrics, ResolvedKpi
+    from reportgen.engine import Metrics, ResolvedKpi
 
 Tone = Literal["good", "bad", "neutral"]
 

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .errors import ReportgenError
+from reportgen.errors import ReportgenError
 
 if TYPE_CHECKING:
-    from .data import DatasetQuality
+    from reportgen.data import DatasetQuality
 
 EXIT_USER_ERROR = 2
 
@@ -59,7 +59,7 @@ def _now() -> datetime:
 
 
 def _load(config: Path):
-    from .config import load_config
+    from reportgen.config.models import load_config
 
     return load_config(config)
 
@@ -68,8 +68,8 @@ def _load(config: Path):
 @click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table", show_default=True)
 def kpis_command(fmt: str) -> None:
     """List the built-in KPI catalogue."""
-    from .catalogue import BUILTIN_KPIS
-    from .compute import _from_definition, kpi_datasets
+    from reportgen.kpis.catalogue import BUILTIN_KPIS
+    from reportgen.engine import _from_definition, kpi_datasets
 
     resolved = {k: _from_definition(d) for k, d in BUILTIN_KPIS.items()}
     rows = [(d.id, d.name, d.unit, d.direction, ", ".join(sorted(kpi_datasets(resolved[d.id], resolved))),
@@ -95,7 +95,7 @@ def schema_command() -> None:
     """Print the config's JSON Schema (every field with its description), for editors and docs."""
     import json
 
-    from .config import Config
+    from reportgen.config.models import Config
 
     click.echo(json.dumps(Config.model_json_schema(), indent=2))
 
@@ -104,9 +104,9 @@ def schema_command() -> None:
 @click.argument("config", type=click.Path(path_type=Path))
 def validate_command(config: Path) -> None:
     """Check a config and its data (columns, stages, dates) without rendering."""
-    from .build import compute_for_config
+    from reportgen.pipeline.build import compute_for_config
 
-    from .checks import raise_on_issues
+    from reportgen.pipeline.checks import raise_on_issues
 
     loaded = _load(config)
     raise_on_issues(loaded)
@@ -151,8 +151,8 @@ def compute_command(config: Path | None, datasets_dir: Path | None, first: str |
     """Write the metric table (one row per KPI x period x segment) as CSV; empty value = missing.
 
     With --window, the rows are the whole-company to-date windows ending at each period (no breakdowns)."""
-    from .atomic import atomic_write_text
-    from .compute import compute_metrics, resolve_kpis
+    from reportgen.atomic import atomic_write_text
+    from reportgen.engine import compute_metrics, resolve_kpis
 
     if explain:
         _explain(config, datasets_dir, list(by))
@@ -161,7 +161,7 @@ def compute_command(config: Path | None, datasets_dir: Path | None, first: str |
         raise ReportgenError("compute needs -o/--output FILE (or --explain)")
 
     if datasets_dir is not None:
-        from .data import load_canonical_folder
+        from reportgen.data import load_canonical_folder
 
         if not (first and last):
             raise ReportgenError("--datasets needs --from and --to (e.g. --from 2025-01 --to 2025-12)")
@@ -171,7 +171,7 @@ def compute_command(config: Path | None, datasets_dir: Path | None, first: str |
         metrics = compute_metrics(data, resolve_kpis(None), periods, breakdowns=[] if window else list(by),
                                   windows=(window,) if window else ())
     elif config is not None:
-        from .build import compute_for_config
+        from reportgen.pipeline.build import compute_for_config
 
         loaded = _load(config)
         if grain and grain != loaded.config.scorecard.grain:
@@ -194,14 +194,14 @@ def compute_command(config: Path | None, datasets_dir: Path | None, first: str |
 
 
 def _explain(config: Path | None, datasets_dir: Path | None, by: list[str]) -> None:
-    from .compute import availability, explain, plan_for, resolve_kpis
+    from reportgen.engine import availability, explain, plan_for, resolve_kpis
 
     if datasets_dir is not None:
-        from .data import load_canonical_folder
+        from reportgen.data import load_canonical_folder
 
         data, kpis = load_canonical_folder(datasets_dir), resolve_kpis(None)
     elif config is not None:
-        from .data import load_datasets
+        from reportgen.data import load_datasets
 
         loaded = _load(config)
         data, kpis = load_datasets(loaded), resolve_kpis(loaded.config.kpis)
@@ -216,7 +216,7 @@ def _convert_label(label: str | None, grain: str | None) -> str | None:
     """Accept a month label where a coarser grain is asked for (2025-01 -> 2025-Q1)."""
     if not label or not grain:
         return label
-    from .periods import grain_of_label, parse_period, period_containing
+    from reportgen.kpis.periods import grain_of_label, parse_period, period_containing
 
     try:
         if grain_of_label(label) == "month" and grain != "month":
@@ -227,7 +227,7 @@ def _convert_label(label: str | None, grain: str | None) -> str | None:
 
 
 def _period_span(first: str, last: str, grain: str):
-    from .periods import parse_period, period_containing, period_range
+    from reportgen.kpis.periods import parse_period, period_containing, period_range
 
     try:
         a = period_containing(parse_period(first).start, grain)
@@ -240,7 +240,7 @@ def _period_span(first: str, last: str, grain: str):
 
 
 def _with_scorecard(loaded, **changes):
-    from .config import LoadedConfig
+    from reportgen.config.models import LoadedConfig
 
     sc = loaded.config.scorecard.model_copy(update=changes)
     return LoadedConfig(loaded.config.model_copy(update={"scorecard": sc}), loaded.path, loaded.source, loaded.text)
@@ -259,8 +259,8 @@ def _with_scorecard(loaded, **changes):
 def build_command(config: Path, audience: str | None, period: str | None, output_dir: Path | None,
                   segment: str | None, xlsx: bool | None) -> None:
     """Build scorecards: NAME-AUDIENCE.html and .pdf (+ metric CSV/XLSX)."""
-    from .build import Segment, build
-    from .checks import raise_on_issues
+    from reportgen.pipeline.build import Segment, build
+    from reportgen.pipeline.checks import raise_on_issues
 
     loaded = _load(config)
     raise_on_issues(loaded)
@@ -273,12 +273,3 @@ def build_command(config: Path, audience: str | None, period: str | None, output
     for built in build(loaded, now=_now(), audience=audience, period=period, output_dir=output_dir, segment=only,
                        xlsx=xlsx):
         click.echo(f"{built.audience}: {built.pdf} ({built.pages} pages), {built.html}")
-
-
-# delivery commands (send, deliver, schedule, batch, history, resolve) register themselves on `main`
-from . import cli_delivery  # noqa: E402,F401
-
-if __name__ == "__main__":  # pragma: no cover - `python -m reportgen` is the documented way
-    from reportgen.cli import main as _main  # the module instance the delivery commands registered on
-
-    _main()

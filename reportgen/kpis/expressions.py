@@ -11,7 +11,7 @@ import ast
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
-from .errors import ConfigError
+from reportgen.errors import ConfigError
 
 if TYPE_CHECKING:  # pandas and numpy are imported where formulas are evaluated, not at start-up
     import pandas as pd

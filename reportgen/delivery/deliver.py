@@ -29,18 +29,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
-from .config import LoadedConfig
-from .delivery.email import Attachment, check_size, compose_message, make_address, make_message_id, render_subject
-from .delivery.email import write_eml
-from .delivery.models import DeliverySpec, Recipient, SmtpSettings, read_recipients_csv, read_recipients_sql
-from .errors import DeliveryError, ReportgenError
+from reportgen.config.models import LoadedConfig
+from reportgen.delivery.email import Attachment, check_size, compose_message, make_address, make_message_id, render_subject
+from reportgen.delivery.email import write_eml
+from reportgen.config.delivery import DeliverySpec, Recipient, SmtpSettings, read_recipients_csv, read_recipients_sql
+from reportgen.errors import DeliveryError, ReportgenError
 
 if TYPE_CHECKING:
-    from .batch import JobResult
-    from .build import BuiltScorecard, Segment
-    from .compute import Metrics
-    from .data import LoadedData
-    from .delivery.ledger import Ledger
+    from reportgen.pipeline.result import JobResult
+    from reportgen.pipeline.build import BuiltScorecard, Segment
+    from reportgen.engine import Metrics
+    from reportgen.data import LoadedData
+    from reportgen.delivery.ledger import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ def delivery_period(loaded: LoadedConfig, spec: DeliverySpec, *, now: datetime) 
     """
     if spec.period != "last_complete":
         return spec.period
-    from .periods import last_complete_period
+    from reportgen.kpis.periods import last_complete_period
 
     sc = loaded.config.scorecard
     local_day = now.astimezone(ZoneInfo(spec.timezone)).date()
@@ -208,7 +208,7 @@ def deliver(loaded: LoadedConfig, spec: DeliverySpec, *, period: str, now: datet
     set, an unreadable recipients file) raise ``DeliveryError`` before anything is built. ``runner``
     runs the groups elsewhere (worker processes, a Dask cluster); by default they run here, in turn.
     """
-    from .delivery.smtp import credentials_from_env
+    from reportgen.delivery.smtp import credentials_from_env
 
     smtp_settings(loaded)
     if dry_run_dir is None:
@@ -254,7 +254,7 @@ class SharedData:
         if self._error is not None:
             raise self._error
         if self._data is None:
-            from .build import load_data
+            from reportgen.pipeline.build import load_data
 
             try:
                 self._data = load_data(self.loaded)
@@ -274,7 +274,7 @@ class GroupResult:
 def send_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, *,
                environ: Mapping[str, str] = os.environ, shared: SharedData | None = None) -> GroupResult:
     """Build one group's scorecard and send it to the group's recipients; never raises for one message."""
-    from .delivery.ledger import Ledger
+    from reportgen.delivery.ledger import Ledger
 
     ledger = None if job.dry_run_dir is not None else Ledger(ledger_path(loaded))
     pending = list(job.recipients)
@@ -307,7 +307,7 @@ def build_for_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup,
     ``shared`` holds the delivery's data loaded once for all groups; each segment is computed from
     a copy of its own rows (``segment_copy``), so the whole data stays intact for the next group.
     """
-    from .build import Segment, segment_copy
+    from reportgen.pipeline.build import Segment, segment_copy
 
     segment = Segment(spec.burst_by, job.segment) if spec.burst_by and job.segment is not None else None
     data = (shared or SharedData(loaded)).get()
@@ -320,8 +320,8 @@ def build_for_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup,
 
 def _build_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, segment: "Segment | None",
                  data: "LoadedData") -> tuple["BuiltScorecard", "Metrics"]:
-    from .atomic import check_pdf
-    from .build import build, compute_for_config
+    from reportgen.atomic import check_pdf
+    from reportgen.pipeline.build import build, compute_for_config
 
     metrics = compute_for_config(loaded, now=job.now, period=job.period, segment=segment, data=data)
     job.output_dir.mkdir(parents=True, exist_ok=True)
@@ -356,8 +356,8 @@ class _Sent:
 def _send_messages(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, built: "BuiltScorecard",
                    metrics: "Metrics", recipients: list[Recipient], ledger: "Ledger | None",
                    environ: Mapping[str, str]) -> _Sent:
-    from .delivery.ledger import send_once
-    from .delivery.smtp import credentials_from_env
+    from reportgen.delivery.ledger import send_once
+    from reportgen.delivery.smtp import credentials_from_env
 
     settings = smtp_settings(loaded)
     attachments = attachments_for(spec, built, job.period)
@@ -427,7 +427,7 @@ class _BodyCache:
     """One body per locale: charts and tables are drawn once however many readers share a language."""
 
     def __init__(self, loaded: LoadedConfig, spec: DeliverySpec, metrics: "Metrics", segment: str | None) -> None:
-        from .build import audiences_of
+        from reportgen.pipeline.build import audiences_of
 
         self._loaded, self._spec, self._metrics, self._segment = loaded, spec, metrics, segment
         self._audience = audiences_of(loaded, spec.audience)[spec.audience]
@@ -435,7 +435,7 @@ class _BodyCache:
 
     def get(self, locale: str):  # noqa: ANN201 - EmailBody, imported lazily
         if locale not in self._bodies:
-            from .emailbody import render_email_body
+            from reportgen.render.email import render_email_body
 
             self._bodies[locale] = render_email_body(self._metrics, self._loaded, self._audience, locale=locale,
                                                      segment_label=segment_label(self._spec, self._segment, locale))
@@ -444,8 +444,8 @@ class _BodyCache:
 
 def subject_for(loaded: LoadedConfig, spec: DeliverySpec, period: str, segment: str | None, locale: str) -> str:
     """The delivery's subject template filled in, with the period written in the reader's language."""
-    from .build import audiences_of
-    from .fmt import format_period
+    from reportgen.pipeline.build import audiences_of
+    from reportgen.render.fmt import format_period
 
     sc = loaded.config.scorecard
     audience = audiences_of(loaded, spec.audience)[spec.audience]
@@ -457,8 +457,8 @@ def segment_label(spec: DeliverySpec, segment: str | None, locale: str) -> str:
     """'Region: North' in the reader's language, as the PDF's title shows it."""
     if segment is None or spec.burst_by is None:
         return ""
-    from .fmt import translate
-    from .render import DIMENSION_LABELS
+    from reportgen.render.fmt import translate
+    from reportgen.render import DIMENSION_LABELS
 
     word = DIMENSION_LABELS.get(spec.burst_by, spec.burst_by.capitalize())
     return f"{translate(word, locale)}: {segment}"
@@ -531,8 +531,8 @@ def run_due(loaded: LoadedConfig, *, now: datetime, environ: Mapping[str, str] =
     ledger). A delivery that fails as a whole (e.g. a credential missing) is reported and the other
     deliveries still run.
     """
-    from .delivery.ledger import Ledger
-    from .delivery.schedule import due_slots
+    from reportgen.delivery.ledger import Ledger
+    from reportgen.delivery.schedule import due_slots
 
     ledger = Ledger(ledger_path(loaded))
     runs: list[SlotRun] = []

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
-from ..catalogue import ANCHORS, MEASURES
-from ..periods import Period
-from .resolve import ResolvedKpi
+from reportgen.kpis.catalogue import ANCHORS, MEASURES
+from reportgen.kpis.periods import Period
+from reportgen.engine.resolve import ResolvedKpi
 
 if TYPE_CHECKING:
-    from ..data import DatasetQuality
+    from reportgen.data import DatasetQuality
 
 NONE, PARTIAL, FULL = "none", "partial", ""
 

@@ -17,18 +17,18 @@ from typing import TYPE_CHECKING, Sequence
 
 import pandas as pd
 
-from ..catalogue import LOOKUPS
-from ..errors import ConfigError, DataError
-from ..periods import PERIODS_PER_YEAR, WINDOWS, Period, period_range, window_start
-from .coverage import NONE, Coverage, kpi_spans, period_coverage, window_coverage
-from .evaluate import evaluate_grid, grid_index, lookup_table, targets_table, window_targets
-from .plan import WHOLE, Interval, additive_columns, plan_for, run_queries, segments_of
-from .resolve import (ResolvedKpi, availability, check_custom_measures, has_window_form, kpi_datasets, kpi_order,
+from reportgen.kpis.catalogue import LOOKUPS
+from reportgen.errors import ConfigError, DataError
+from reportgen.kpis.periods import PERIODS_PER_YEAR, WINDOWS, Period, period_range, window_start
+from reportgen.engine.coverage import NONE, Coverage, kpi_spans, period_coverage, window_coverage
+from reportgen.engine.evaluate import evaluate_grid, grid_index, lookup_table, targets_table, window_targets
+from reportgen.engine.plan import WHOLE, Interval, additive_columns, plan_for, run_queries, segments_of
+from reportgen.engine.resolve import (ResolvedKpi, availability, check_custom_measures, has_window_form, kpi_datasets, kpi_order,
                       with_dependencies)
-from .table import TABLE_COLUMNS, tidy
+from reportgen.engine.table import TABLE_COLUMNS, tidy
 
 if TYPE_CHECKING:
-    from ..data import DatasetQuality, LoadedData
+    from reportgen.data import DatasetQuality, LoadedData
 
 #: Window rows get ords ``period ordinal + k * WINDOW_ORD_STEP`` (k = 1, 2, ...) in the periods table.
 WINDOW_ORD_STEP = 10_000_000

@@ -14,12 +14,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .catalogue import BUILTIN_KPIS, CANONICAL_DATASETS, LOOKUPS, MEASURES, OBJECTIVES, UNITS
-from .errors import ConfigError
-from .expressions import parse_formula
-from .yamlmarks import KeyPath, MarkedYaml, load_marked_yaml
+from reportgen.kpis.catalogue import BUILTIN_KPIS, CANONICAL_DATASETS, LOOKUPS, MEASURES, OBJECTIVES, UNITS
+from reportgen.errors import ConfigError
+from reportgen.kpis.expressions import parse_formula
+from reportgen.config.yamlmarks import KeyPath, MarkedYaml, load_marked_yaml
 
-from .delivery.models import DeliverySpec, SmtpSettings  # delivery models live with the delivery code
+from reportgen.config.delivery import DeliverySpec, SmtpSettings  # delivery models live with the delivery code
 
 
 class _Model(BaseModel):

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from .errors import ConfigError
+from reportgen.errors import ConfigError
 
 KeyPath = tuple[str | int, ...]
 

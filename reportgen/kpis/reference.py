@@ -1,9 +1,9 @@
 """The KPI reference (docs/kpis.md), generated from the catalogue so the document and the engine
-cannot drift apart: ``python -m reportgen.reference > docs/kpis.md``; a test fails when it is stale.
+cannot drift apart: ``python -m reportgen.kpis.reference > docs/kpis.md``; a test fails when it is stale.
 """
 from __future__ import annotations
 
-from .catalogue import ANCHORS, BUILTIN_KPIS, CANONICAL_DATASETS, MEASURES
+from reportgen.kpis.catalogue import ANCHORS, BUILTIN_KPIS, CANONICAL_DATASETS, MEASURES
 
 RULES = """\
 ## Periods, coverage and comparisons
@@ -58,7 +58,7 @@ def _measures() -> list[str]:
 def kpi_reference() -> str:
     """The whole reference as Markdown."""
     parts = ["# KPI reference", "",
-             "Generated from `reportgen/catalogue.py` by `python -m reportgen.reference`; do not edit by hand. Any "
+             "Generated from `reportgen/catalogue.py` by `python -m reportgen.kpis.reference`; do not edit by hand. Any "
              "definition can be overridden in a config (`filter`, `params`, `name`, `target`, `benchmark`, "
              "`thresholds`), never silently.", "", RULES, *_datasets(), "", *_kpis(), "", *_measures(), ""]
     return "\n".join(parts)

@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import pandas as pd
 
-from ..catalogue import ANCHORS, MEASURES, Anchor
-from ..errors import DataError
-from ..periods import Period, months_back
-from .resolve import ResolvedKpi, kpi_datasets
+from reportgen.kpis.catalogue import ANCHORS, MEASURES, Anchor
+from reportgen.errors import DataError
+from reportgen.kpis.periods import Period, months_back
+from reportgen.engine.resolve import ResolvedKpi, kpi_datasets
 
 if TYPE_CHECKING:
-    from ..data import LoadedData
+    from reportgen.data import LoadedData
 
 WHOLE = ""  # dimension and segment of whole-company rows
 

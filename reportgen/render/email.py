@@ -20,11 +20,11 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from . import fmt
+from reportgen.render import fmt
 
 if TYPE_CHECKING:
-    from .compute import Metrics
-    from .config import Audience, LoadedConfig
+    from reportgen.engine import Metrics
+    from reportgen.config.models import Audience, LoadedConfig
 
 HEADLINE_LIMIT = 6
 """KPIs in the body; the attached scorecard has the rest (a phone screen shows about six rows)."""
@@ -120,7 +120,7 @@ def _cell(row: Any, key: str) -> str:
 def coverage_text(row: Any, *, locale: str) -> str:
     """What the reader must know beside a value: "partial · data through Dec 20" for a partly covered
     period, "deals end Dec 31, 2025" for a value the data does not cover; '' otherwise."""
-    from .narrative import partial_reason
+    from reportgen.render.narrative import partial_reason
 
     note = _cell(row, "note")
     if _cell(row, "coverage") == "partial":
@@ -132,7 +132,7 @@ def coverage_text(row: Any, *, locale: str) -> str:
 
 def partial_through_text(metrics: "Metrics", kpi_ids: list[str], *, locale: str) -> str:
     """"data through Dec 20" when a shown KPI's reported period is partial because its data ends early."""
-    from .render.views import partial_through
+    from reportgen.render.views import partial_through
 
     through = partial_through(metrics, kpi_ids)
     if through is None:
@@ -141,7 +141,7 @@ def partial_through_text(metrics: "Metrics", kpi_ids: list[str], *, locale: str)
 
 
 def _shown_window(metrics: "Metrics") -> str | None:
-    from .render.views import shown_window
+    from reportgen.render.views import shown_window
 
     return shown_window(metrics)
 
@@ -150,7 +150,7 @@ def window_text(metrics: "Metrics", kid: str, window: str | None, *, locale: str
                 context: fmt.Context) -> str | None:
     """"YTD $14,922,512 (+35.4% vs PY)": the to-date value against the same window a year earlier;
     None when the KPI has no window form or no windowed value."""
-    from .render.views import WINDOW_LABELS
+    from reportgen.render.views import WINDOW_LABELS
 
     if window is None:
         return None
@@ -208,7 +208,7 @@ def trend_png(metrics: "Metrics", kid: str, *, locale: str, currency: str) -> by
     from matplotlib.ticker import FuncFormatter, MaxNLocator
     from PIL import Image
 
-    from .charts import AC_COLOR, AXIS_COLOR, MUTED_BAR_COLOR, TEXT_COLOR
+    from reportgen.charts import AC_COLOR, AXIS_COLOR, MUTED_BAR_COLOR, TEXT_COLOR
 
     kpi = metrics.kpis[kid]
     series = metrics.series(kid)
@@ -265,8 +265,8 @@ def render_email_body(metrics: "Metrics", loaded: "LoadedConfig", audience: "Aud
 
     ``charts`` defaults to :func:`email_charts`; pass them in to draw them once for many recipients.
     """
-    from .render import Formats, audience_kpis, make_environment
-    from .sandbox import render_template
+    from reportgen.render import Formats, audience_kpis, make_environment
+    from reportgen.render.sandbox import render_template
 
     sc = loaded.config.scorecard
     ids = audience_kpis(metrics, loaded, audience)

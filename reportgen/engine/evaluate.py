@@ -11,15 +11,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..catalogue import LOOKUPS, MEASURES
-from ..errors import ConfigError, DataError
-from ..expressions import Scope, evaluate
-from ..periods import PERIODS_PER_YEAR, Period, period_containing, period_range
-from .plan import WHOLE, _q, measure_key
-from .resolve import ResolvedKpi
+from reportgen.kpis.catalogue import LOOKUPS, MEASURES
+from reportgen.errors import ConfigError, DataError
+from reportgen.kpis.expressions import Scope, evaluate
+from reportgen.kpis.periods import PERIODS_PER_YEAR, Period, period_containing, period_range
+from reportgen.engine.plan import WHOLE, _q, measure_key
+from reportgen.engine.resolve import ResolvedKpi
 
 if TYPE_CHECKING:
-    from ..data import LoadedData
+    from reportgen.data import LoadedData
 
 
 @dataclass

@@ -18,13 +18,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .config import Audience, LoadedConfig, Scorecard
-from .errors import ReportgenError
-from .periods import Period, last_complete_period, parse_period, period_containing, period_range
+from reportgen.config.models import Audience, LoadedConfig, Scorecard
+from reportgen.errors import ReportgenError
+from reportgen.kpis.periods import Period, last_complete_period, parse_period, period_containing, period_range
 
 if TYPE_CHECKING:
-    from .compute import Metrics
-    from .data import LoadedData
+    from reportgen.engine import Metrics
+    from reportgen.data import LoadedData
 
 DEFAULT_AUDIENCE = Audience(template="executive")
 
@@ -65,7 +65,7 @@ def reporting_period(scorecard: Scorecard, *, now: datetime, period: str | None 
 
 
 def load_data(loaded: LoadedConfig, segment: Segment | None = None) -> "LoadedData":
-    from .data import load_datasets, restrict_to_segment
+    from reportgen.data import load_datasets, restrict_to_segment
 
     data = load_datasets(loaded)
     return restrict_to_segment(data, segment.dimension, segment.value) if segment else data
@@ -87,8 +87,8 @@ def segment_copy(data: "LoadedData", segment: Segment) -> Iterator["LoadedData"]
     error), so the result is the same as loading the data again and restricting it. The schema is
     dropped on exit.
     """
-    from .data import restrict_to_segment
-    from .data.sql import lit, q
+    from reportgen.data import restrict_to_segment
+    from reportgen.data.sql import lit, q
 
     schema = f"segment__{next(_segment_copies)}"
     con = data.con
@@ -106,7 +106,7 @@ def segment_copy(data: "LoadedData", segment: Segment) -> Iterator["LoadedData"]
                         {"value": segment.value} if "$value" in where else None)
         cursor = con.cursor()
         cursor.execute(f"SET search_path = {lit(schema)}")
-        from .data import LoadedData
+        from reportgen.data import LoadedData
 
         copy = LoadedData(cursor, dict(data.columns), data.quality, data.types)
         yield restrict_to_segment(copy, segment.dimension, segment.value)
@@ -129,7 +129,7 @@ def compute_for_config(loaded: LoadedConfig, *, now: datetime, period: str | Non
     fell 60%" for a month whose export stopped on the 12th is worse than no scorecard, so a partly
     covered period is an error unless ``scorecard.allow_partial_period`` (then it is marked partial).
     """
-    from .compute import compute_metrics, resolve_kpis
+    from reportgen.engine import compute_metrics, resolve_kpis
 
     sc = loaded.config.scorecard
     report = reporting_period(sc, now=now, period=period)
@@ -147,8 +147,8 @@ def compute_for_config(loaded: LoadedConfig, *, now: datetime, period: str | Non
 
 def check_reporting_period(kpis: dict, data: "LoadedData", report: Period, allow_partial: bool) -> None:
     """Raise ``DataError`` (one line) when a dataset the KPIs need does not cover ``report``."""
-    from .compute import availability, kpi_spans, reporting_period_problem
-    from .errors import DataError
+    from reportgen.engine import availability, kpi_spans, reporting_period_problem
+    from reportgen.errors import DataError
 
     missing = availability(kpis, data)
     usable = {k: v for k, v in kpis.items() if k not in missing}
@@ -209,8 +209,8 @@ def build(loaded: LoadedConfig, *, now: datetime, audience: str | None = None, p
 
     ``metrics`` already computed for the same config, period and segment (the email sender needs
     them for the message body) are used as they are instead of being computed again."""
-    from .atomic import atomic_write_bytes, atomic_write_text, check_pdf
-    from .render import render_audience
+    from reportgen.atomic import atomic_write_bytes, atomic_write_text, check_pdf
+    from reportgen.render import render_audience
 
     t0 = time.perf_counter()
     audiences = audiences_of(loaded, audience)
@@ -280,7 +280,7 @@ def metric_frame(metrics: "Metrics", kpis: list[str] | None = None):
 
 def write_metric_exports(metrics: "Metrics", audience: Audience, csv_path: Path, xlsx_path: Path | None) -> None:
     """Write the audience's metric rows as CSV (and XLSX) atomically; XLSX text cells are text, never formulas."""
-    from .atomic import atomic_write_bytes, atomic_write_text
+    from reportgen.atomic import atomic_write_bytes, atomic_write_text
 
     frame = metric_frame(metrics, audience.kpis or None)
     atomic_write_text(csv_path, frame.to_csv(index=False))

@@ -23,7 +23,7 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
-from .errors import RenderError
+from reportgen.errors import RenderError
 
 RENDER_SECONDS = 20.0
 """Wall-clock budget for rendering one template (the shipped ones take well under a second)."""

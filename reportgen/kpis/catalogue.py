@@ -6,7 +6,7 @@ over one canonical dataset, anchored to a period by a join condition ("closed in
 aggregate in DuckDB in a handful of queries while the formulas stay short, readable and identical to
 the spec text printed in the definitions appendix.
 
-Expression language (parsed by ``reportgen.expressions``, never ``eval``ed): numbers, names of
+Expression language (parsed by ``reportgen.kpis.expressions``, never ``eval``ed): numbers, names of
 measures / KPIs / parameters, ``+ - * /`` (a division by zero or by a missing value is missing),
 ``prior(x)``, ``year_ago(x)``, ``abs(x)``, ``target(kpi_id)`` and ``lookup(name)``.
 """

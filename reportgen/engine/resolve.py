@@ -10,13 +10,13 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from ..catalogue import ANCHORS, BUILTIN_KPIS, LOOKUPS, MEASURES, KpiDefinition, Measure
-from ..errors import ConfigError, DataError
-from ..expressions import Formula, parse_formula
+from reportgen.kpis.catalogue import ANCHORS, BUILTIN_KPIS, LOOKUPS, MEASURES, KpiDefinition, Measure
+from reportgen.errors import ConfigError, DataError
+from reportgen.kpis.expressions import Formula, parse_formula
 
 if TYPE_CHECKING:
-    from ..config import KpiSpec
-    from ..data import LoadedData
+    from reportgen.config.models import KpiSpec
+    from reportgen.data import LoadedData
 
 
 @dataclass(frozen=True)

@@ -299,7 +299,7 @@ def read_recipients_sql(url: str, query: str, *, audience: str) -> list[Recipien
     """Recipients from a SQL query (columns as for the CSV); errors give the row number."""
     import sqlalchemy
 
-    from ..environment import expand_env
+    from reportgen.environment import expand_env
 
     engine = sqlalchemy.create_engine(expand_env(url))
     try:

@@ -1,7 +1,7 @@
 """Commands that send, schedule and batch-build scorecards: ``send``, ``deliver --due``, ``schedule``,
 ``batch``, ``history`` and ``resolve``.
 
-Thin, like the rest of the CLI: parse options, call :mod:`reportgen.deliver` / :mod:`reportgen.batch`,
+Thin, like the rest of the CLI: parse options, call :mod:`reportgen.delivery.deliver` / :mod:`reportgen.batch`,
 print one line per message or job. Exit codes: 0 all well, 1 some message or job failed (each
 failure printed on its own line, saying why), 2 a user error that stopped everything (printed as
 ``error: ...`` by the group).
@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .cli import main
-from .errors import ReportgenError
+from reportgen.cli.app import main
+from reportgen.errors import ReportgenError
 
 if TYPE_CHECKING:
-    from .batch import JobResult
-    from .deliver import DeliveryReport, GroupRunner, SendGroup
+    from reportgen.batch import JobResult
+    from reportgen.delivery.deliver import DeliveryReport, GroupRunner, SendGroup
 
 EXIT_FAILURES = 1
 
@@ -50,7 +50,7 @@ def parse_now(text: str | None) -> datetime:
 
 
 def _load(config: Path):  # noqa: ANN202 - LoadedConfig
-    from .config import load_config
+    from reportgen.config.models import load_config
 
     return load_config(config)
 
@@ -59,7 +59,7 @@ def _runner(workers: int, cluster: str | None) -> "GroupRunner | None":
     """Run delivery groups in worker processes or on Dask; ``None`` (in process) for one worker."""
     if workers <= 1 and not cluster:
         return None
-    from .batch import SendJob, run_jobs
+    from reportgen.batch import SendJob, run_jobs
 
     def run(groups: list["SendGroup"]) -> list["JobResult"]:
         return run_jobs([SendJob(group) for group in groups], workers=workers, cluster=cluster)
@@ -86,7 +86,7 @@ def _print_report(report: "DeliveryReport") -> None:
 def send_command(config: Path, deliveries: tuple[str, ...], audience: str | None, period: str | None, dry_run: bool,
                  output_dir: Path | None, workers: int, cluster: str | None, now_text: str | None) -> None:
     """Send deliveries now; messages already sent for the period are not sent again."""
-    from .deliver import deliver, delivery_period, select_deliveries
+    from reportgen.delivery.deliver import deliver, delivery_period, select_deliveries
 
     if dry_run and output_dir is None:
         raise ReportgenError("--dry-run needs -o DIR, the folder to write the .eml files into")
@@ -114,7 +114,7 @@ def send_command(config: Path, deliveries: tuple[str, ...], audience: str | None
 @_NOW_OPTION
 def deliver_command(config: Path, due: bool, workers: int, cluster: str | None, now_text: str | None) -> None:
     """Send every delivery whose schedule came due since the last run, once; log missed slots."""
-    from .deliver import run_due
+    from reportgen.delivery.deliver import run_due
 
     runs = run_due(_load(config), now=parse_now(now_text), runner=_runner(workers, cluster))
     if not _print_runs(runs):
@@ -146,8 +146,8 @@ def schedule_command(config: Path, workers: int, cluster: str | None) -> None:
     import signal
     import threading
 
-    from .deliver import run_due
-    from .delivery.schedule import run_forever
+    from reportgen.delivery.deliver import run_due
+    from reportgen.delivery.schedule import run_forever
 
     _load(config)  # refuse to start on a broken config
     stop = threading.Event()
@@ -187,7 +187,7 @@ def batch_command(configs: tuple[Path, ...], audience: str | None, period: str |
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from .batch import build_jobs, run_jobs
+    from reportgen.batch import build_jobs, run_jobs
 
     jobs, results = build_jobs(configs, audience=audience, output_dir=output_dir, period=period,
                                now=parse_now(now_text))
@@ -230,8 +230,8 @@ def history_command(config: Path, delivery: str | None, limit: int, only_unknown
     from rich.console import Console
     from rich.table import Table
 
-    from .deliver import ledger_path
-    from .delivery.ledger import Ledger
+    from reportgen.delivery.deliver import ledger_path
+    from reportgen.delivery.ledger import Ledger
 
     path = ledger_path(_load(config))
     if not path.exists():
@@ -261,8 +261,8 @@ def history_command(config: Path, delivery: str | None, limit: int, only_unknown
 @click.option("--note", required=True, help="Why, for the audit trail (e.g. 'found in relay log, queued 07:00:03').")
 def resolve_command(config: Path, delivery: str, period: str, recipient: str, verdict: str, note: str) -> None:
     """Record a person's verdict on a message whose outcome was unknown."""
-    from .deliver import ledger_path
-    from .delivery.ledger import Ledger
+    from reportgen.delivery.deliver import ledger_path
+    from reportgen.delivery.ledger import Ledger
 
     Ledger(ledger_path(_load(config))).resolve(delivery, period, recipient, verdict, note)  # type: ignore[arg-type]
     click.echo(f"{delivery} {period} {recipient}: marked {verdict}")

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from functools import lru_cache
 
-from .catalogue import CANONICAL_DATASETS
-from .config import LoadedConfig
-from .errors import ConfigError, ReportgenError
+from reportgen.kpis.catalogue import CANONICAL_DATASETS
+from reportgen.config.models import LoadedConfig
+from reportgen.errors import ConfigError, ReportgenError
 
 Check = Callable[[LoadedConfig], list[str]]
 
@@ -37,8 +37,8 @@ def check_locale(loaded: LoadedConfig) -> list[str]:
 
 def check_templates(loaded: LoadedConfig) -> list[str]:
     """Every audience's template exists (a user template is a file name ending in .html)."""
-    from .render import make_environment, template_dirs, template_name
-    from .sandbox import template_error_line
+    from reportgen.render import make_environment, template_dirs, template_name
+    from reportgen.render.sandbox import template_error_line
 
     issues = []
     try:
@@ -80,7 +80,7 @@ def check_breakdowns(loaded: LoadedConfig) -> list[str]:
 
 def check_files(loaded: LoadedConfig) -> list[str]:
     """The logo must exist and the font family must be installed (WeasyPrint would silently substitute)."""
-    from .assets import FONT_FAMILY
+    from reportgen.assets import FONT_FAMILY
 
     sc = loaded.config.scorecard
     issues = []
