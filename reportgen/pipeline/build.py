@@ -210,10 +210,11 @@ def build(loaded: LoadedConfig, *, now: datetime, audience: str | None = None, p
     ``metrics`` already computed for the same config, period and segment (the email sender needs
     them for the message body) are used as they are instead of being computed again."""
     from reportgen.atomic import atomic_write_bytes, atomic_write_text, check_pdf
-    from reportgen.render import render_audience
+    from reportgen.render import render_scorecard, scorecard_views
 
     t0 = time.perf_counter()
     audiences = audiences_of(loaded, audience)
+    # load + compute
     # the built-in executive and client templates break down only their headline KPI (the "what
     # changed" box names the biggest contributor): computing every breakdown would double the data step
     needs_breakdowns = any(a.template not in ("executive", "client") for a in audiences.values())
@@ -233,8 +234,9 @@ def build(loaded: LoadedConfig, *, now: datetime, audience: str | None = None, p
     built = []
     for name, aud in audiences.items():
         stem = output_stem(loaded, name, segment)
-        rendered = render_audience(metrics, loaded, name, aud, now=now, segment=segment)
-        pages = check_pdf(rendered.pdf)
+        views = scorecard_views(metrics, loaded, name, aud, now=now, segment=segment)  # views
+        rendered = render_scorecard(views, loaded)  # render
+        pages = check_pdf(rendered.pdf)  # write (below), once the PDF reads back within its budget
         if aud.max_pages and pages > aud.max_pages:
             raise ReportgenError(f"audience {name!r}: the PDF has {pages} pages, over its budget of "
                                  f"{aud.max_pages} (audiences.{name}.max_pages); show fewer KPIs")

@@ -21,7 +21,7 @@ re-exported here.
 from __future__ import annotations
 
 from reportgen.render.context import build_context, config_hash, logo_data_url, page_css_size
-from reportgen.render.document import Rendered, Renderer, render_audience
+from reportgen.render.document import Rendered, Renderer, ScorecardViews, render_audience, render_scorecard, scorecard_views
 from reportgen.render.environment import (BUILTIN_PREFIX, BUILTIN_TEMPLATES, builtin_template_dir, make_environment,
                           template_dirs, template_name)
 from reportgen.render.formats import Formats
@@ -39,6 +39,6 @@ __all__ = [
     "RefusedURL", "Rendered", "Renderer", "TrendView", "asset_fetcher", "audience_kpis", "breakdown_view",
     "build_context", "builtin_template_dir", "comparisons", "format_groups", "config_hash", "font_configuration", "funnel_view",
     "group_by_objective", "kpi_view", "leaderboard", "logo_data_url", "make_environment", "page_css_size",
-    "quality_rows", "rep_activity", "render_audience", "template_dirs", "template_name", "trend_view",
+    "quality_rows", "rep_activity", "render_audience", "render_scorecard", "scorecard_views", "ScorecardViews", "template_dirs", "template_name", "trend_view",
     "variance_tone", "weasyprint_warnings", "write_pdf",
 ]

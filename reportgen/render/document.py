@@ -34,19 +34,37 @@ class Rendered:
     warnings: tuple[str, ...] = ()
 
 
-def render_audience(metrics: "Metrics", loaded: LoadedConfig, audience_name: str, audience: Audience, *,
-                    now: datetime, segment: Any = None) -> Rendered:
-    """One audience's scorecard: a self-contained HTML file and a PDF from the same template."""
+@dataclass(frozen=True)
+class ScorecardViews:
+    """What one audience's template shows: plain view objects built from the metric table (tiles,
+    breakdowns, narrative, quality rows), already formatted for the config's locale and currency."""
+
+    audience_name: str
+    audience: Audience
+    context: dict[str, Any]
+    formats: Formats
+    seconds: float
+
+
+def scorecard_views(metrics: "Metrics", loaded: LoadedConfig, audience_name: str, audience: Audience, *,
+                    now: datetime, segment: Any = None) -> ScorecardViews:
+    """The view models of one audience's scorecard (the step between the numbers and the template)."""
     sc = loaded.config.scorecard
     formats = Formats(sc.locale, sc.currency)
     t0 = time.perf_counter()
     context = build_context(metrics, loaded, audience_name, audience, now=now, segment=segment, formats=formats)
+    return ScorecardViews(audience_name, audience, context, formats, time.perf_counter() - t0)
+
+
+def render_scorecard(views: ScorecardViews, loaded: LoadedConfig) -> Rendered:
+    """Format the views through the audience's template: self-contained HTML, and a PDF from the same template."""
+    sc = loaded.config.scorecard
     t1 = time.perf_counter()
     user_dirs = template_dirs(loaded)
-    env = make_environment(user_dirs, formats)
-    name = template_name(audience.template)
-    html = render_template(env, name, {**context, "media": "screen", "font_css": Markup(font_faces_css(embed=True))})
-    print_html = render_template(env, name, {**context, "media": "print",
+    env = make_environment(user_dirs, views.formats)
+    name = template_name(views.audience.template)
+    html = render_template(env, name, {**views.context, "media": "screen", "font_css": Markup(font_faces_css(embed=True))})
+    print_html = render_template(env, name, {**views.context, "media": "print",
                                              "font_css": Markup(font_faces_css(embed=False))})
     t2 = time.perf_counter()
     logo = [loaded.resolve(sc.logo)] if sc.logo else []
@@ -55,8 +73,16 @@ def render_audience(metrics: "Metrics", loaded: LoadedConfig, audience_name: str
                               pdf_a=sc.pdf_a)
     t3 = time.perf_counter()
     for w in warnings:
-        log.warning("WeasyPrint (%s): %s", audience_name, w)
-    return Rendered(html, pdf, {"charts": t1 - t0, "html": t2 - t1, "pdf": t3 - t2}, tuple(warnings))
+        log.warning("WeasyPrint (%s): %s", views.audience_name, w)
+    return Rendered(html, pdf, {"charts": views.seconds, "html": t2 - t1, "pdf": t3 - t2}, tuple(warnings))
+
+
+def render_audience(metrics: "Metrics", loaded: LoadedConfig, audience_name: str, audience: Audience, *,
+                    now: datetime, segment: Any = None) -> Rendered:
+    """One audience's scorecard from the metrics: views, then the template (for callers with no use
+    for the views in between, such as the email sender)."""
+    return render_scorecard(scorecard_views(metrics, loaded, audience_name, audience, now=now, segment=segment),
+                            loaded)
 
 
 Renderer = Callable[..., Rendered]

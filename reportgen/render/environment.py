@@ -18,10 +18,9 @@ has a file of the same name (that is how an override extends what it overrides).
 
 def builtin_template_dir() -> Path:
     """Shipped templates: inside the installed package first, else the repository's ``templates/``."""
-    import reportgen
-
-    packaged = Path(reportgen.__file__).parent / "templates"
-    return packaged if packaged.is_dir() else Path(reportgen.__file__).resolve().parent.parent / "templates"
+    package = Path(__file__).resolve().parents[1]  # reportgen/
+    packaged = package / "templates"
+    return packaged if packaged.is_dir() else package.parent / "templates"
 
 
 def template_dirs(loaded: LoadedConfig) -> list[Path]:
