@@ -218,3 +218,13 @@ def test_custom_dataset_measures_any_numeric_column_and_names_a_text_one(tmp_pat
         """))
     metrics = compute_for_config(load_config(cfg), now=NOW)
     assert metrics.row("visits", "2025-01")["value"] == 2000
+
+
+def test_encoding_auto_reads_a_code_page_when_a_needed_column_is_not_utf8(tmp_path: Path) -> None:
+    body = "deal_id,created_date,close_date,stage,amount,rep\nA,2025-01-02,2025-02-03,Won,10,Berguvsvägen Zoë\n"
+    cfg = _deals(tmp_path, body, encoding_bytes="cp850")
+    cfg.write_text(cfg.read_text().replace("    stages:", "    columns: {rep: rep}\n    stages:"))
+    data = load_datasets(load_config(cfg))
+    assert data.con.execute("SELECT rep FROM deals").fetchone()[0] == "Berguvsvägen Zoë"
+    assert data.quality["deals"].notes == ("not UTF-8; read as cp850 (set encoding to be sure)",)
+    assert data.quality["deals"].rows_rejected == {}

@@ -152,7 +152,7 @@ def test_sales_data_sample_cp850_two_digit_years_and_order_lines(repo_root: Path
     q = metrics.quality["deals"]
     assert q.first_date == date(2003, 1, 6) and q.last_date == date(2005, 5, 31)  # not the year 0003
     assert q.rows_read == 2823 and q.total_rejected == 0
-    assert any("cp850" in note for note in q.notes)
+    # its non-ASCII bytes (cp850) sit in address columns the scorecard does not read: no line is lost
     months = sorted({o["month"] for o in orders.values() if "2004-06" <= o["month"] <= "2005-05"})
     assert len(months) == 12
     for month in months:

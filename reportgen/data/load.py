@@ -21,7 +21,7 @@ from reportgen.errors import DataError
 from reportgen.data import formats as fmt
 from reportgen.data.quality import DatasetQuality, Unreadable, check_quality, measure_quality
 from reportgen.data.rules import apply_rules
-from reportgen.data.sources import Source, columns_of, new_workdir, open_source
+from reportgen.data.sources import Source, columns_of, new_workdir, open_source, reopen_in_code_page, undecodable
 from reportgen.data.sql import lit, q
 
 if TYPE_CHECKING:
@@ -158,7 +158,7 @@ class Column:
 
 
 def load_dataset(data: LoadedData, name: str, ds: "Dataset", loaded: "LoadedConfig", workdir: Path,
-                 today: date) -> None:
+                 today: date, notes: tuple[str, ...] = ()) -> None:
     """Create the canonical table ``name`` in ``data.con`` and record its columns and quality."""
     con = data.con
     source = open_source(con, name, ds, loaded, workdir)
@@ -181,6 +181,11 @@ def load_dataset(data: LoadedData, name: str, ds: "Dataset", loaded: "LoadedConf
             flags.append(col.name)
     staged = f"staged__{name}"
     con.execute(f"CREATE OR REPLACE TEMP TABLE {q(staged)} AS SELECT {', '.join(select)} FROM {q(view)}")
+    if undecodable(con, source):  # encoding: auto met bytes that are not UTF-8: read it again, once
+        con.execute(f"DROP TABLE {q(staged)}")
+        source = reopen_in_code_page(con, source, name, ds, workdir)
+        return load_dataset(data, name, ds.model_copy(update={"encoding": source.encoding}), loaded, workdir,
+                            today, notes=tuple(source.notes))
     if name == "deals" and any(c.name == "stage" for c in columns):
         check_unmapped_stages(con, staged, view, columns, source.description)
     kinds = {c.name: c.type for c in columns}
@@ -190,7 +195,7 @@ def load_dataset(data: LoadedData, name: str, ds: "Dataset", loaded: "LoadedConf
     quality = measure_quality(con, name, staged, source, view, unreadable, kinds, rule_counts, ds.data_through)
     dates = {c: s.describe() for c, s in styles.items() if isinstance(s, fmt.DateStyle)}
     numbers = {c: s.describe() for c, s in styles.items() if isinstance(s, fmt.NumberStyle)}
-    data.quality[name] = replace(quality, date_formats=dates, number_formats=numbers)
+    data.quality[name] = replace(quality, date_formats=dates, number_formats=numbers, notes=quality.notes + notes)
     data.columns[name] = [c.name for c in columns]
     data.types[name] = {c.name: _kind(c.type) for c in columns}
     con.execute(f"DROP TABLE IF EXISTS {q(staged)}")

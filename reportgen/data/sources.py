@@ -44,6 +44,7 @@ class Source:
     rejects_table: str | None = None
     encoding: str | None = None
     notes: list[str] = field(default_factory=list)
+    auto_utf8: bool = False  # read as UTF-8 under encoding: auto; undecodable lines mean another encoding
 
 
 def source_format(ds: "Dataset") -> str:
@@ -100,16 +101,13 @@ def open_csv(con: "duckdb.DuckDBPyConnection", view: str, name: str, ds: "Datase
     """A text view over a CSV; ragged lines and undecodable bytes go to a rejects table."""
     encoding = ds.encoding.lower().replace("_", "-")
     source = Source(view, desc, path, rejects_table=f"rejects__{name}")
-    if encoding == "auto":
-        encoding = _sniff_encoding(path)
+    if encoding == "auto":  # UTF-8 unless a BOM says UTF-16; DuckDB reports undecodable lines as it reads
+        encoding = "utf-16" if _has_utf16_bom(path) else "utf-8"
+        source.auto_utf8 = encoding == "utf-8"
     if encoding in ("utf-8", "utf8", "utf-8-sig"):
         read_path, source.encoding = path, "utf-8"
     elif encoding in ("utf-16", "utf16", "utf-16-le", "utf-16-be"):
         read_path, source.encoding = path, "utf-16"
-    elif encoding == "auto-8bit":
-        chosen = guess_code_page(path)
-        read_path, source.encoding = transcode(path, chosen, workdir, name), chosen
-        source.notes.append(f"not UTF-8; read as {chosen} (set encoding to be sure)")
     else:
         try:
             codecs.lookup(encoding)
@@ -127,9 +125,35 @@ def open_csv(con: "duckdb.DuckDBPyConnection", view: str, name: str, ds: "Datase
     try:
         con.execute(f"DESCRIBE {q(view)}").fetchall()
     except Exception as exc:
+        if source.auto_utf8 and "encoding" in str(exc).lower():  # the header itself is not UTF-8
+            return reopen_in_code_page(con, source, name, ds, workdir)
         raise DataError(f"dataset {name!r}: cannot read {desc} as CSV ({_first_line(exc)}); check delimiter and "
                         "encoding for the dataset") from None
     return source
+
+
+def undecodable(con: "duckdb.DuckDBPyConnection", source: Source) -> bool:
+    """True when a CSV read as UTF-8 under ``encoding: auto`` had lines that are not UTF-8. Checked from
+    DuckDB's rejects after the one full read, so a clean file costs no extra pass over its bytes."""
+    if not source.auto_utf8 or not source.rejects_table:
+        return False
+    try:
+        return bool(con.execute(f"SELECT count(*) FROM {q(source.rejects_table)} "
+                                "WHERE error_type ILIKE '%ENCODING%' OR error_type ILIKE '%UNICODE%'").fetchone()[0])
+    except Exception:  # no rejects table: nothing was rejected
+        return False
+
+
+def reopen_in_code_page(con: "duckdb.DuckDBPyConnection", source: Source, name: str, ds: "Dataset",
+                        workdir: Path) -> Source:
+    """Open the CSV again in the 8-bit code page that reads its bytes best, with a note saying so."""
+    assert source.path is not None
+    chosen = guess_code_page(source.path)
+    con.execute(f"DROP TABLE IF EXISTS {q(source.rejects_table or '')}")
+    again = open_csv(con, source.view, name, ds.model_copy(update={"encoding": chosen}), source.path,
+                     source.description, workdir)
+    again.notes.append(f"not UTF-8; read as {chosen} (set encoding to be sure)")
+    return again
 
 
 def _first_line(exc: BaseException) -> str:
@@ -137,21 +161,9 @@ def _first_line(exc: BaseException) -> str:
     return text[0][:200] if text else exc.__class__.__name__
 
 
-def _sniff_encoding(path: Path) -> str:
-    """utf-8 / utf-16 from a BOM or a clean UTF-8 decode, else 'auto-8bit' (a code page to guess)."""
+def _has_utf16_bom(path: Path) -> bool:
     with path.open("rb") as fh:
-        head = fh.read(4)
-        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return "utf-16"
-        fh.seek(0)
-        decoder = codecs.getincrementaldecoder("utf-8")()
-        try:
-            while chunk := fh.read(1 << 20):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return "auto-8bit"
-    return "utf-8"
+        return fh.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 def guess_code_page(path: Path, sample_bytes: int = 1 << 20) -> str:
