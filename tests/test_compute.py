@@ -64,7 +64,9 @@ def test_seed_revenue_growth_and_target_achievement(tmp_path: Path) -> None:
     assert math.isnan(value(m, "target_achievement", "2025-01"))  # no target: missing, not 0
     row = m.row("revenue", "2025-02")
     assert (row["prior"], row["delta_prior"], row["pct_prior"]) == (100_000, 20_000, pytest.approx(0.2))
-    assert row["target"] == 150_000 and row["achievement"] == pytest.approx(0.8) and row["status"] == "bad"
+    # the fixture's deals end mid-February: a partial month is not judged against the whole month's plan
+    assert row["coverage"] == "partial" and row["target"] == 150_000
+    assert math.isnan(row["achievement"]) and row["status"] == ""
 
 
 def test_win_rate_pipeline_and_open_deal_dates(tmp_path: Path) -> None:
@@ -354,3 +356,24 @@ D8,2025-01-02,2025-06-30,open,10,ann
     assert m.window_row("revenue", "2025-05", "r12")["coverage"] == "partial"  # reaches before the data begins
     assert m.window_row("revenue_growth", "2025-05", "ytd") is None  # no window form
     assert len(m.company[m.company["kpi"] == "revenue"]) == 3  # window rows stay out of the period rows
+
+
+def test_a_partial_period_is_not_judged_against_the_whole_period_plan(tmp_path: Path) -> None:
+    from datetime import datetime, timezone
+
+    from reportgen.config.models import load_config
+    from reportgen.pipeline.build import compute_for_config
+
+    (tmp_path / "deals.csv").write_text("deal_id,created_date,close_date,stage,amount\n"  # covers all of January
+                                        "Z,2024-12-01,2024-12-31,lost,0\nA,2025-01-02,2025-01-10,won,100\n"
+                                        "B,2025-02-02,2025-02-10,won,50\n")
+    (tmp_path / "targets.csv").write_text("period,kpi,value\n2025-01,revenue,100\n2025-02,revenue,200\n")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("scorecard: {as_of: 2025-02-28, allow_partial_period: true}\n"
+                   "datasets:\n  deals: {path: deals.csv, data_through: 2025-02-15}\n  targets: {path: targets.csv}\n"
+                   "kpis: [revenue, win_rate]\n")
+    m = compute_for_config(load_config(cfg), now=datetime(2026, 1, 1, tzinfo=timezone.utc), first="2025-01")
+    feb, jan = m.row("revenue", "2025-02"), m.row("revenue", "2025-01")
+    assert feb["coverage"] == "partial" and feb["target"] == 200
+    assert math.isnan(feb["achievement"]) and feb["status"] == ""
+    assert jan["status"] == "good" and jan["achievement"] == 1.0

@@ -64,6 +64,11 @@ def tidy(kpis: dict[str, ResolvedKpi], values: pd.DataFrame, targets: pd.DataFra
     cover = [coverage.get(k, {}).get(o, COVERED) for k, o in zip(out["kpi"], out["ord"])]
     out["coverage"] = [c.state for c in cover]
     out["note"] = [c.note for c in cover]
+    # a sum or count over part of a period is not measured against the whole period's plan: no
+    # achievement and no status (the tile says "partial" and the period "data through ...")
+    cut = (out["coverage"] == "partial") & out["kpi"].map({k: kpis[k].additive for k in visible}).astype(bool)
+    out.loc[cut, "achievement"] = np.nan
+    out.loc[cut, "status"] = ""
     kpi_pos = {k: i for i, k in enumerate(kpis)}
     out = out.sort_values(by=["kpi", "ord", "segment"], key=lambda c: c.map(kpi_pos) if c.name == "kpi" else c)
     return out.reset_index(drop=True)
