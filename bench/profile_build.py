@@ -18,7 +18,7 @@ T0 = time.perf_counter()
 import argparse  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
-from datetime import datetime, timezone  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         loaded = load_config(write_config(out / "bench.yaml", data))
-        now = datetime(2026, 1, 5, tzinfo=timezone.utc)
+        now = datetime(2026, 1, 5, tzinfo=UTC)
         loaded_data = B.load_data(loaded)
         marks.append(("load data (read, type, quality)", time.perf_counter()))
         metrics = B.compute_for_config(loaded, now=now, data=loaded_data, breakdown_kpis=["revenue"])

@@ -107,7 +107,9 @@ def sparkline(
             body.append(_circle(x_of(i_max), y_of(high), 1.5, PY_COLOR, cls="rg-max"))
         last_i, last_v = present[-1]
         previous = present[-2][1] if len(present) > 1 else None
-        body.append(_circle(x_of(last_i), y_of(last_v), 2.2, _change_color(previous, last_v, higher_is_better), cls="rg-last"))
+        body.append(
+            _circle(x_of(last_i), y_of(last_v), 2.2, _change_color(previous, last_v, higher_is_better), cls="rg-last")
+        )
     return _svg(uid, width, height, title, body)
 
 
@@ -141,7 +143,17 @@ def bullet(
     band_y, band_h = 2.0, height - 4.0
     body = [_band_rects(bounds, scale_max, x_of, band_y, band_h, higher_is_better)]
     if _is_missing(actual):
-        body.append(_text(width / 2, height / 2, missing_label, anchor="middle", baseline="central", color=MUTED_TEXT_COLOR, size=SMALL_FONT_SIZE))
+        body.append(
+            _text(
+                width / 2,
+                height / 2,
+                missing_label,
+                anchor="middle",
+                baseline="central",
+                color=MUTED_TEXT_COLOR,
+                size=SMALL_FONT_SIZE,
+            )
+        )
     else:
         bar_w = x_of(min(max(float(actual), 0.0), scale_max))
         bar_h = band_h / 3
@@ -149,7 +161,11 @@ def bullet(
     if not _is_missing(target) and 0 <= float(target) <= scale_max:
         x = min(max(x_of(float(target)), MARKER_STROKE_WIDTH / 2), width - MARKER_STROKE_WIDTH / 2)
         marker_h = band_h * 0.7
-        body.append(_line(x, height / 2 - marker_h / 2, x, height / 2 + marker_h / 2, PL_COLOR, MARKER_STROKE_WIDTH, cls="rg-pl"))
+        body.append(
+            _line(
+                x, height / 2 - marker_h / 2, x, height / 2 + marker_h / 2, PL_COLOR, MARKER_STROKE_WIDTH, cls="rg-pl"
+            )
+        )
     return _svg(uid, width, height, title, body)
 
 
@@ -163,7 +179,12 @@ def _bullet_bounds(target: float | None, ranges: Sequence[float] | None, higher_
 
 
 def _band_rects(
-    bounds: Sequence[float], scale_max: float, x_of: Callable[[float], float], y: float, h: float, higher_is_better: bool
+    bounds: Sequence[float],
+    scale_max: float,
+    x_of: Callable[[float], float],
+    y: float,
+    h: float,
+    higher_is_better: bool,
 ) -> str:
     """Bands from 0 to each bound and from the last bound to the end of the scale; the worst range
     (low values when higher is better) gets the darkest grey."""
@@ -261,7 +282,9 @@ def breakdown_bars(
     """
     _check_same_length(labels, values)
     uid = _new_id("breakdown")
-    rows = sorted(zip(labels, values), key=lambda row: (_is_missing(row[1]), -float(row[1]) if not _is_missing(row[1]) else 0.0))
+    rows = sorted(
+        zip(labels, values), key=lambda row: (_is_missing(row[1]), -float(row[1]) if not _is_missing(row[1]) else 0.0)
+    )
     texts = [missing_label if _is_missing(v) else value_format(float(v)) for _, v in rows]
     label_w = _text_width([label for label, _ in rows], FONT_SIZE) + 10
     value_w = _text_width(texts, SMALL_FONT_SIZE) + 6
@@ -277,14 +300,25 @@ def breakdown_bars(
         y = 2 + row * row_height
         mid = y + row_height / 2
         emphasised = highlight is None or label == highlight
-        body.append(_text(label_w - 10, mid, label, anchor="end", baseline="central", weight=600 if highlight == label else 400))
+        body.append(
+            _text(label_w - 10, mid, label, anchor="end", baseline="central", weight=600 if highlight == label else 400)
+        )
         if _is_missing(value):
             body.append(_text(zero_x + 4, mid, text, baseline="central", color=MUTED_TEXT_COLOR, size=SMALL_FONT_SIZE))
             continue
         x_end = x_of(float(value))
         bar_h = row_height * 0.62
         color = AC_COLOR if emphasised else MUTED_BAR_COLOR
-        body.append(_rect(min(zero_x, x_end), mid - bar_h / 2, abs(x_end - zero_x), bar_h, color, cls="rg-ac" if emphasised else "rg-muted"))
+        body.append(
+            _rect(
+                min(zero_x, x_end),
+                mid - bar_h / 2,
+                abs(x_end - zero_x),
+                bar_h,
+                color,
+                cls="rg-ac" if emphasised else "rg-muted",
+            )
+        )
         if float(value) >= 0:
             body.append(_text(x_end + 4, mid, text, baseline="central", size=SMALL_FONT_SIZE))
         else:
@@ -328,7 +362,11 @@ def funnel(
         mid = y + bar_h / 2
         body.append(_text(label_w - 10, mid, name, anchor="end", baseline="central"))
         if _is_missing(value):
-            body.append(_text(centre, mid, text, anchor="middle", baseline="central", color=MUTED_TEXT_COLOR, size=SMALL_FONT_SIZE))
+            body.append(
+                _text(
+                    centre, mid, text, anchor="middle", baseline="central", color=MUTED_TEXT_COLOR, size=SMALL_FONT_SIZE
+                )
+            )
         else:
             bar_w = max(bar_area * max(float(value), 0.0) / top, 1.0)
             body.append(_rect(centre - bar_w / 2, y, bar_w, bar_h, AC_COLOR, cls="rg-ac"))
@@ -336,7 +374,17 @@ def funnel(
         if index + 1 < len(stages):
             rate = _conversion(value, stages[index + 1][1])
             rate_text = missing_label if rate is None else format_conversion(rate)
-            body.append(_text(centre, y + bar_h + gap / 2, f"\u2193 {rate_text}", anchor="middle", baseline="central", color=MUTED_TEXT_COLOR, size=SMALL_FONT_SIZE))
+            body.append(
+                _text(
+                    centre,
+                    y + bar_h + gap / 2,
+                    f"\u2193 {rate_text}",
+                    anchor="middle",
+                    baseline="central",
+                    color=MUTED_TEXT_COLOR,
+                    size=SMALL_FONT_SIZE,
+                )
+            )
     return _svg(uid, width, height, title, body)
 
 
@@ -455,7 +503,9 @@ def _trend_columns(uid: str, actual, prior_year, target, forecast, x_of, y_of, v
             above = value >= 0
             anchor = max(value, float(plan)) if above else min(value, float(plan))
             y = y_of(anchor) - 4 if above else y_of(anchor) + 4 + SMALL_FONT_SIZE * 0.8
-            parts.append(_text(x_of(i), y, value_format(value), anchor="middle", size=SMALL_FONT_SIZE, family=FONT_STACK))
+            parts.append(
+                _text(x_of(i), y, value_format(value), anchor="middle", size=SMALL_FONT_SIZE, family=FONT_STACK)
+            )
     return "".join(parts)
 
 

@@ -240,7 +240,9 @@ def test_page_with_all_charts_renders_to_pdf_with_embedded_inter_and_searchable_
         pytest.skip("pdftoppm not installed")
     pdf_path = tmp_path / "charts.pdf"
     pdf_path.write_bytes(pdf)
-    subprocess.run(["pdftoppm", "-r", "60", "-png", "-f", "1", "-l", "1", str(pdf_path), str(tmp_path / "page")], check=True)
+    subprocess.run(
+        ["pdftoppm", "-r", "60", "-png", "-f", "1", "-l", "1", str(pdf_path), str(tmp_path / "page")], check=True
+    )
     from PIL import Image
 
     image = Image.open(next(tmp_path.glob("page*.png"))).convert("RGB")

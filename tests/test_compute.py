@@ -3,18 +3,16 @@ from __future__ import annotations
 
 import math
 import textwrap
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
+from reportgen.errors import ConfigError
+from reportgen.pipeline.build import Segment, compute_for_config
 from tests.shared import require_shared
 
-from reportgen.pipeline.build import Segment, compute_for_config
-from reportgen.config.models import parse_config
-from reportgen.errors import ConfigError
-
-NOW = datetime(2026, 1, 15, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 15, tzinfo=UTC)
 
 DEALS = """\
 deal_id,created_date,close_date,stage,amount,rep,region,product,customer_id
@@ -202,9 +200,9 @@ def test_customer_windows_equal_count_distinct(grain: str, first: str, last: str
     """The island trick for "distinct customers with a win in the 12 months ending P.end" gives the
     plain count(DISTINCT) for every period and segment (the conformance cases check it only for the
     whole company)."""
-    from reportgen.kpis.catalogue import CUSTOMER_WINDOWS
-    from reportgen.engine import _days_frame, _periods_frame
     from reportgen.data import load_canonical_folder
+    from reportgen.engine import _days_frame, _periods_frame
+    from reportgen.kpis.catalogue import CUSTOMER_WINDOWS
     from reportgen.kpis.periods import parse_period, period_range
 
     data = load_canonical_folder(require_shared() / "conformance" / "crm-24m" / "data")
@@ -232,8 +230,8 @@ def test_customer_windows_equal_count_distinct(grain: str, first: str, last: str
 # --------------------------------------------------------------------------------------------------
 
 def _folder_metrics(tmp_path: Path, files: dict[str, str], first: str, last: str, windows=(), fys: int = 1):
-    from reportgen.engine import compute_metrics, resolve_kpis
     from reportgen.data import load_canonical_folder
+    from reportgen.engine import compute_metrics, resolve_kpis
     from reportgen.kpis.periods import parse_period, period_range
 
     for name, text in files.items():
@@ -290,7 +288,9 @@ def test_reporting_period_guard_messages(tmp_path: Path) -> None:
     assert str(after.value) == ("dataset 'deals' ends 2025-02-25, before the reporting period 2025-03 begins "
                                 "(2025-03-01); choose --period")
     # allowed: computed and marked partial
-    cfg.write_text(cfg.read_text().replace("breakdowns: [region, rep]", "breakdowns: [region, rep], allow_partial_period: true"))
+    cfg.write_text(
+        cfg.read_text().replace("breakdowns: [region, rep]", "breakdowns: [region, rep], allow_partial_period: true")
+    )
     assert compute(cfg).row("revenue", "2025-02")["coverage"] == "partial"
     with pytest.raises(DataError, match="before the reporting period 2025-03 begins"):  # not covered: always an error
         compute(cfg, period="2025-03")
@@ -299,12 +299,19 @@ def test_reporting_period_guard_messages(tmp_path: Path) -> None:
 def test_custom_measure_over_a_text_column_is_one_line(tmp_path: Path) -> None:
     from reportgen.errors import DataError
 
-    cfg = scorecard(tmp_path, "kpis:\n  - id: rep_total\n    measure: {dataset: deals, agg: sum, column: rep, date: close_date}\n    unit: count\n")
+    cfg = scorecard(
+        tmp_path,
+        "kpis:\n  - id: rep_total\n    measure: {dataset: deals, agg: sum, column: rep, date: close_date}\n"
+        "    unit: count\n",
+    )
     with pytest.raises(DataError) as err:
         compute(cfg)
     assert str(err.value) == ("KPI 'rep_total': cannot sum column 'rep' of dataset 'deals': it holds varchar, "
                               "not numbers; choose a numeric column or agg: count")
-    cfg = scorecard(tmp_path, "kpis:\n  - id: x\n    measure: {dataset: deals, agg: sum, column: amount, date: paid_on}\n    unit: money\n")
+    cfg = scorecard(
+        tmp_path,
+        "kpis:\n  - id: x\n    measure: {dataset: deals, agg: sum, column: amount, date: paid_on}\n    unit: money\n",
+    )
     with pytest.raises(DataError, match="dataset 'deals' has no column 'paid_on'"):
         compute(cfg)
 

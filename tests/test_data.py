@@ -7,18 +7,17 @@ from __future__ import annotations
 
 import math
 import textwrap
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from reportgen.pipeline.build import compute_for_config
-from reportgen.config.models import parse_config
 from reportgen.data import load_datasets
 from reportgen.errors import DataError
+from reportgen.pipeline.build import compute_for_config
 
-NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 ROWS = [  # id, created, closed, stage, amount, owner
     ("O1", "2025-01-03", "2025-02-10", "Won", 1200.50, "Émile"),
@@ -42,8 +41,10 @@ def frame() -> pd.DataFrame:
 def config_for(tmp_path: Path, source: str) -> Path:
     cfg = tmp_path / "c.yaml"
     body = textwrap.indent(source + MAPPING, "    ")
-    cfg.write_text(f"scorecard: {{as_of: 2025-02-15, breakdowns: [rep], allow_partial_period: true}}\ndatasets:\n  deals:\n{body}"
-                   "kpis: [revenue, win_rate]\n")
+    cfg.write_text(
+        f"scorecard: {{as_of: 2025-02-15, breakdowns: [rep], allow_partial_period: true}}\ndatasets:\n  deals:\n{body}"
+        "kpis: [revenue, win_rate]\n"
+    )
     return cfg
 
 
@@ -91,8 +92,11 @@ def test_ambiguous_day_month_order_is_an_error(tmp_path: Path) -> None:
     f["engaged"] = ["01/02/2025", "03/04/2025"]
     f["closed"] = ["05/06/2025", "07/08/2025"]
     f.to_csv(tmp_path / "d.csv", index=False)
-    with pytest.raises(DataError, match=r"column 'created_date': dates like 03/04/2025 read as day/month and as month/day and no value "
-                                         r"settles it; set date_formats: \{created_date: '%d/%m/%Y'\}"):
+    with pytest.raises(
+        DataError,
+        match=r"column 'created_date': dates like 03/04/2025 read as day/month and as month/day and no value "
+        r"settles it; set date_formats: \{created_date: '%d/%m/%Y'\}",
+    ):
         check(config_for(tmp_path, "path: d.csv\n"))
 
 
@@ -115,7 +119,9 @@ def test_sqlite_table_and_query(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "crm.db") as con:
         frame().to_sql("pipeline", con, index=False)
     check(config_for(tmp_path, f"url: sqlite:///{tmp_path / 'crm.db'}\ntable: pipeline\n"))
-    check(config_for(tmp_path, f"url: sqlite:///{tmp_path / 'crm.db'}\nquery: SELECT * FROM pipeline WHERE value >= 0\n"))
+    check(
+        config_for(tmp_path, f"url: sqlite:///{tmp_path / 'crm.db'}\nquery: SELECT * FROM pipeline WHERE value >= 0\n")
+    )
 
 
 def test_postgresql_real_server(tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -41,12 +41,12 @@ _CLUSTER_OPTION = click.option("--cluster", metavar="ADDRESS",
 def parse_now(text: str | None) -> datetime:
     """The run's instant: ``--now`` if given (naive means UTC), else the clock."""
     if not text:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
         raise ReportgenError(f"--now {text!r} is not an ISO 8601 date-time such as 2026-01-01T07:00+01:00") from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _load(config: Path):  # noqa: ANN202 - LoadedConfig
@@ -55,19 +55,19 @@ def _load(config: Path):  # noqa: ANN202 - LoadedConfig
     return load_config(config)
 
 
-def _runner(workers: int, cluster: str | None) -> "GroupRunner | None":
+def _runner(workers: int, cluster: str | None) -> GroupRunner | None:
     """Run delivery groups in worker processes or on Dask; ``None`` (in process) for one worker."""
     if workers <= 1 and not cluster:
         return None
     from reportgen.batch import SendJob, run_jobs
 
-    def run(groups: list["SendGroup"]) -> list["JobResult"]:
+    def run(groups: list[SendGroup]) -> list[JobResult]:
         return run_jobs([SendJob(group) for group in groups], workers=workers, cluster=cluster)
 
     return run
 
 
-def _print_report(report: "DeliveryReport") -> None:
+def _print_report(report: DeliveryReport) -> None:
     for outcome in report.outcomes:
         click.echo(outcome.line(), err=not outcome.ok)
 
@@ -168,7 +168,7 @@ def schedule_command(config: Path, workers: int, cluster: str | None) -> None:
             click.echo(f"error: unexpected {type(exc).__name__}: {exc}", err=True)
 
     click.echo(f"scheduler started for {config}; Ctrl-C or SIGTERM stops it", err=True)
-    run_forever(tick, clock=lambda: datetime.now(timezone.utc), sleep=stop.wait, stop=stop.is_set)
+    run_forever(tick, clock=lambda: datetime.now(UTC), sleep=stop.wait, stop=stop.is_set)
     click.echo("scheduler stopped", err=True)
 
 
@@ -207,7 +207,7 @@ def batch_command(configs: tuple[Path, ...], audience: str | None, period: str |
         sys.exit(EXIT_FAILURES)
 
 
-def _print_summary(results: Sequence["JobResult"]) -> None:
+def _print_summary(results: Sequence[JobResult]) -> None:
     from rich.console import Console
     from rich.table import Table
 

@@ -14,12 +14,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from reportgen.kpis.catalogue import BUILTIN_KPIS, CANONICAL_DATASETS, LOOKUPS, MEASURES, OBJECTIVES, UNITS
-from reportgen.errors import ConfigError
-from reportgen.kpis.expressions import parse_formula
-from reportgen.config.yamlmarks import KeyPath, MarkedYaml, load_marked_yaml
-
 from reportgen.config.delivery import DeliverySpec, SmtpSettings  # delivery models live with the delivery code
+from reportgen.config.yamlmarks import KeyPath, MarkedYaml, load_marked_yaml
+from reportgen.errors import ConfigError
+from reportgen.kpis.catalogue import BUILTIN_KPIS, CANONICAL_DATASETS, LOOKUPS, MEASURES, OBJECTIVES, UNITS
+from reportgen.kpis.expressions import parse_formula
 
 
 class _Model(BaseModel):
@@ -96,8 +95,11 @@ class Dataset(_Model):
         None, description="Source format; inferred from the file extension or 'url' when omitted.")
     delimiter: str | None = Field(None, description="CSV field delimiter (default: detected from the file).")
     encoding: str = Field(
-        "auto", description="CSV text encoding: any Python codec name (utf-8, cp1252, cp850, latin-1, mac_roman, "
-        "utf-16...), or auto: UTF-8/UTF-16 when the bytes say so, else the 8-bit code page that reads the most letters.")
+        "auto",
+        description="CSV text encoding: any Python codec name (utf-8, cp1252, cp850, latin-1, mac_roman, "
+        "utf-16...), or auto: UTF-8/UTF-16 when the bytes say so, else the 8-bit code page that reads the most "
+        "letters.",
+    )
     decimal: Literal[".", ","] | None = Field(
         None, description="Decimal mark of numbers written as text (default: settled from the values; when they "
         "allow both readings, as 100.000 does, reportgen asks for it).")
@@ -139,7 +141,7 @@ class Dataset(_Model):
     lookups: list[Lookup] = Field(default_factory=list, description="Columns joined in from other files.")
 
     @model_validator(mode="after")
-    def _one_source(self) -> "Dataset":
+    def _one_source(self) -> Dataset:
         if not self.path and not self.url:
             raise ValueError("a dataset needs 'path' (a file) or 'url' (a SQL database)")
         if self.url and not (self.table or self.query):
@@ -197,7 +199,9 @@ class KpiSpec(_Model):
         None, description="Unit of a custom KPI.")
     direction: Literal["higher", "lower"] | None = Field(None, description="Whether higher or lower is better.")
     objective: str | None = Field(None, description="Business objective the KPI is grouped under.")
-    expression: str | None = Field(None, description="Formula over other KPI ids, e.g. revenue / opportunities_created.")
+    expression: str | None = Field(
+        None, description="Formula over other KPI ids, e.g. revenue / opportunities_created."
+    )
     measure: Measure | None = Field(None, description="A custom aggregate (instead of an expression).")
     filter: str | None = Field(None, description="SQL condition restricting the rows of a built-in KPI's datasets.")
     params: dict[str, float] = Field(default_factory=dict, description="Parameters, e.g. customer_lifespan_years: 4.")
@@ -230,7 +234,9 @@ class Config(_Model):
     kpis: list[KpiSpec] = Field(default_factory=list, description="KPIs on the scorecard (default: every built-in "
                                 "whose datasets are present).")
     objectives: dict[str, list[str]] = Field(
-        default_factory=dict, description="Business objectives -> KPI ids, for grouping tiles (default: the catalogue's).")
+        default_factory=dict,
+        description="Business objectives -> KPI ids, for grouping tiles (default: the catalogue's).",
+    )
     audiences: dict[str, Audience] = Field(default_factory=dict, description="Audiences by name.")
     smtp: SmtpSettings | None = Field(None, description="Mail server used by deliveries.")
     deliveries: list[DeliverySpec] = Field(default_factory=list, description="Scheduled email deliveries.")

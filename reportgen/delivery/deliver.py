@@ -29,18 +29,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
-from reportgen.config.models import LoadedConfig
-from reportgen.delivery.email import Attachment, check_size, compose_message, make_address, make_message_id, render_subject
-from reportgen.delivery.email import write_eml
 from reportgen.config.delivery import DeliverySpec, Recipient, SmtpSettings, read_recipients_csv, read_recipients_sql
+from reportgen.config.models import LoadedConfig
+from reportgen.delivery.email import (
+    Attachment,
+    check_size,
+    compose_message,
+    make_address,
+    make_message_id,
+    render_subject,
+    write_eml,
+)
 from reportgen.errors import DeliveryError, ReportgenError
 
 if TYPE_CHECKING:
-    from reportgen.pipeline.result import JobResult
-    from reportgen.pipeline.build import BuiltScorecard, Segment
-    from reportgen.engine import Metrics
     from reportgen.data import LoadedData
     from reportgen.delivery.ledger import Ledger
+    from reportgen.engine import Metrics
+    from reportgen.pipeline.build import BuiltScorecard, Segment
+    from reportgen.pipeline.result import JobResult
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +115,9 @@ def delivery_period(loaded: LoadedConfig, spec: DeliverySpec, *, now: datetime) 
     return last_complete_period(local_day, sc.grain, sc.fiscal_year_start).label
 
 
-def select_deliveries(loaded: LoadedConfig, names: tuple[str, ...] = (), audience: str | None = None) -> list[DeliverySpec]:
+def select_deliveries(
+    loaded: LoadedConfig, names: tuple[str, ...] = (), audience: str | None = None
+) -> list[DeliverySpec]:
     """The deliveries to run: all, or those named / of one audience; an unknown name is an error with a hint."""
     specs = list(loaded.config.deliveries)
     if not specs:
@@ -118,7 +127,9 @@ def select_deliveries(loaded: LoadedConfig, names: tuple[str, ...] = (), audienc
         if name not in known:
             close = difflib.get_close_matches(name, known, n=1)
             hint = f" - did you mean {close[0]!r}?" if close else ""
-            raise DeliveryError(f"delivery {name!r} is not declared in {loaded.path}{hint} (declared: {', '.join(known)})")
+            raise DeliveryError(
+                f"delivery {name!r} is not declared in {loaded.path}{hint} (declared: {', '.join(known)})"
+            )
     if names:
         specs = [s for s in specs if s.name in names]
     if audience is not None:
@@ -139,11 +150,15 @@ def resolve_recipients(loaded: LoadedConfig, spec: DeliverySpec) -> list[Recipie
     for recipient in recipients:
         unique.setdefault(recipient.email.lower(), recipient)
     if not unique:
-        raise DeliveryError(f"delivery {spec.name!r} has no recipients (inline 'recipients', 'recipients_csv' or 'recipients_query')")
+        raise DeliveryError(
+            f"delivery {spec.name!r} has no recipients (inline 'recipients', 'recipients_csv' or 'recipients_query')"
+        )
     return list(unique.values())
 
 
-def plan_groups(spec: DeliverySpec, recipients: list[Recipient]) -> tuple[dict[str | None, list[Recipient]], list[Recipient]]:
+def plan_groups(
+    spec: DeliverySpec, recipients: list[Recipient]
+) -> tuple[dict[str | None, list[Recipient]], list[Recipient]]:
     """Recipients by segment (one ``None`` group without bursting), and those a burst cannot place.
 
     A recipient without a segment in a burst delivery would otherwise have to get either nothing or
@@ -236,8 +251,10 @@ def deliver(loaded: LoadedConfig, spec: DeliverySpec, *, period: str, now: datet
                 outcomes += list(result.details)
                 server_down = server_down or bool(result.server_down)
             else:  # the worker died before it could report per message
-                outcomes += [MessageOutcome(spec.name, period, r.email, job.segment, "failed", result.error or "worker failed")
-                             for r in job.recipients]
+                outcomes += [
+                    MessageOutcome(spec.name, period, r.email, job.segment, "failed", result.error or "worker failed")
+                    for r in job.recipients
+                ]
     return DeliveryReport(spec.name, period, tuple(outcomes), server_down)
 
 
@@ -250,7 +267,7 @@ class SharedData:
         self._data: object = None
         self._error: BaseException | None = None
 
-    def get(self) -> "LoadedData":
+    def get(self) -> LoadedData:
         if self._error is not None:
             raise self._error
         if self._data is None:
@@ -283,8 +300,14 @@ def send_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, *,
         done = _ledger_states(ledger, spec.name, job.period)
         for r in job.recipients:
             if done.get(r.email) in DONE_IN_LEDGER:
-                outcomes.append(_outcome(job, r, "already_sent" if done[r.email] == "sent" else "unknown",
-                                         "" if done[r.email] == "sent" else "awaiting review (reportgen history --unknown)"))
+                outcomes.append(
+                    _outcome(
+                        job,
+                        r,
+                        "already_sent" if done[r.email] == "sent" else "unknown",
+                        "" if done[r.email] == "sent" else "awaiting review (reportgen history --unknown)",
+                    )
+                )
         pending = [r for r in job.recipients if done.get(r.email) not in DONE_IN_LEDGER]
     if not pending:
         return GroupResult(tuple(outcomes))
@@ -300,7 +323,7 @@ def send_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, *,
 
 
 def build_for_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup,
-                    shared: SharedData | None = None) -> tuple["BuiltScorecard", "Metrics"]:
+                    shared: SharedData | None = None) -> tuple[BuiltScorecard, Metrics]:
     """The group's scorecard files and metrics; a burst segment must occur in the data.
 
     Without that check a typo in the recipients CSV ('Nrth') would mail a scorecard of zeros.
@@ -318,8 +341,8 @@ def build_for_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup,
         return _build_group(loaded, spec, job, segment, part)
 
 
-def _build_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, segment: "Segment | None",
-                 data: "LoadedData") -> tuple["BuiltScorecard", "Metrics"]:
+def _build_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, segment: Segment | None,
+                 data: LoadedData) -> tuple[BuiltScorecard, Metrics]:
     from reportgen.atomic import check_pdf
     from reportgen.pipeline.build import build, compute_for_config
 
@@ -332,7 +355,7 @@ def _build_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, segme
     return built, metrics
 
 
-def check_segment_exists(data: object, segment: "Segment") -> None:
+def check_segment_exists(data: object, segment: Segment) -> None:
     """Raise ``DeliveryError`` naming the nearest value if no row of any dataset has this segment."""
     values: set[str] = set()
     for table, columns in data.columns.items():  # type: ignore[attr-defined]
@@ -353,8 +376,8 @@ class _Sent:
     server_down: bool
 
 
-def _send_messages(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, built: "BuiltScorecard",
-                   metrics: "Metrics", recipients: list[Recipient], ledger: "Ledger | None",
+def _send_messages(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, built: BuiltScorecard,
+                   metrics: Metrics, recipients: list[Recipient], ledger: Ledger | None,
                    environ: Mapping[str, str]) -> _Sent:
     from reportgen.delivery.ledger import send_once
     from reportgen.delivery.smtp import credentials_from_env
@@ -398,7 +421,7 @@ def _send_messages(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, bui
 
 
 def _from_send_result(job: SendGroup, recipient: Recipient, result: object, pdf: Path,
-                      ledger: "Ledger | None" = None) -> MessageOutcome:
+                      ledger: Ledger | None = None) -> MessageOutcome:
     if result is None:  # the ledger said no: sent meanwhile, in flight elsewhere, or a dead claim turned unknown
         return _refused_claim(job, recipient, pdf, ledger)
     status = result.status  # type: ignore[attr-defined]
@@ -410,7 +433,7 @@ def _from_send_result(job: SendGroup, recipient: Recipient, result: object, pdf:
     return _outcome(job, recipient, "failed", result.error or status, pdf)  # type: ignore[attr-defined]
 
 
-def _refused_claim(job: SendGroup, recipient: Recipient, pdf: Path, ledger: "Ledger | None") -> MessageOutcome:
+def _refused_claim(job: SendGroup, recipient: Recipient, pdf: Path, ledger: Ledger | None) -> MessageOutcome:
     """Only a row the ledger says is ``sent`` is "already sent"; a message in flight in another run or
     left by a process that died mid-send has an unknown outcome, and says so until a person resolves it."""
     state = _ledger_states(ledger, job.delivery, job.period).get(recipient.email) if ledger is not None else "sent"
@@ -426,7 +449,7 @@ def _refused_claim(job: SendGroup, recipient: Recipient, pdf: Path, ledger: "Led
 class _BodyCache:
     """One body per locale: charts and tables are drawn once however many readers share a language."""
 
-    def __init__(self, loaded: LoadedConfig, spec: DeliverySpec, metrics: "Metrics", segment: str | None) -> None:
+    def __init__(self, loaded: LoadedConfig, spec: DeliverySpec, metrics: Metrics, segment: str | None) -> None:
         from reportgen.pipeline.build import audiences_of
 
         self._loaded, self._spec, self._metrics, self._segment = loaded, spec, metrics, segment
@@ -457,14 +480,14 @@ def segment_label(spec: DeliverySpec, segment: str | None, locale: str) -> str:
     """'Region: North' in the reader's language, as the PDF's title shows it."""
     if segment is None or spec.burst_by is None:
         return ""
-    from reportgen.render.fmt import translate
     from reportgen.render import DIMENSION_LABELS
+    from reportgen.render.fmt import translate
 
     word = DIMENSION_LABELS.get(spec.burst_by, spec.burst_by.capitalize())
     return f"{translate(word, locale)}: {segment}"
 
 
-def attachments_for(spec: DeliverySpec, built: "BuiltScorecard", period: str) -> list[Attachment]:
+def attachments_for(spec: DeliverySpec, built: BuiltScorecard, period: str) -> list[Attachment]:
     """The ``attach:`` formats as attachments, byte for byte as written to disk."""
     files = {"pdf": built.pdf, "html": built.html, "csv": built.csv, "xlsx": built.xlsx}
     attachments = []
@@ -481,7 +504,7 @@ def eml_name(delivery: str, period: str, recipient: str) -> str:
     return re.sub(r"[^A-Za-z0-9@._-]", "_", f"{delivery}-{period}-{recipient}") + ".eml"
 
 
-def _ledger_states(ledger: "Ledger", delivery: str, period: str) -> dict[str, str]:
+def _ledger_states(ledger: Ledger, delivery: str, period: str) -> dict[str, str]:
     return {e.recipient: e.status for e in ledger.history(delivery, limit=1_000_000) if e.period == period}
 
 

@@ -12,11 +12,11 @@ from markupsafe import Markup
 
 from reportgen.assets import FONTS_DIR, font_faces_css
 from reportgen.config.models import Audience, LoadedConfig
-from reportgen.render.sandbox import render_template
 from reportgen.render.context import build_context
 from reportgen.render.environment import builtin_template_dir, make_environment, template_dirs, template_name
 from reportgen.render.formats import Formats
 from reportgen.render.pdf import asset_fetcher, write_pdf
+from reportgen.render.sandbox import render_template
 
 if TYPE_CHECKING:
     from reportgen.engine import Metrics
@@ -34,7 +34,7 @@ class Rendered:
     warnings: tuple[str, ...] = ()
 
 
-def render_audience(metrics: "Metrics", loaded: LoadedConfig, audience_name: str, audience: Audience, *,
+def render_audience(metrics: Metrics, loaded: LoadedConfig, audience_name: str, audience: Audience, *,
                     now: datetime, segment: Any = None) -> Rendered:
     """One audience's scorecard: a self-contained HTML file and a PDF from the same template."""
     sc = loaded.config.scorecard
