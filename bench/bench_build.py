@@ -33,7 +33,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     t_import = time.perf_counter()
-    from reportgen.config.models import load_config
+    from reportgen.config.load import load_config
     from reportgen.pipeline.build import build
 
     loaded = load_config(REPO / "configs" / "example.yaml")

@@ -52,7 +52,7 @@ def baseline(path: Path) -> float:
 def reportgen_compute(data_dir: Path, fmt: str) -> tuple[float, int]:
     from datetime import datetime
 
-    from reportgen.config.models import load_config
+    from reportgen.config.load import load_config
     from reportgen.pipeline.build import compute_for_config
 
     with tempfile.TemporaryDirectory() as tmp:

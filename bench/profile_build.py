@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> None:
 
     data = ensure_deals(args.rows)[args.format]
     marks = [("start-up and argparse", time.perf_counter())]
-    from reportgen.config.models import load_config
+    from reportgen.config.load import load_config
 
     marks.append(("import reportgen.config.models (pandas via expressions)", time.perf_counter()))
     import duckdb  # noqa: F401

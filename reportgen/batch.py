@@ -43,7 +43,7 @@ class BuildJob:
     now: datetime | None = None
 
     def run(self) -> JobResult:
-        from reportgen.config.models import load_config
+        from reportgen.config.load import load_config
         from reportgen.pipeline.build import build
 
         now = self.now or _utcnow()
@@ -61,7 +61,7 @@ class SendJob:
     group: object  # reportgen.delivery.deliver.SendGroup; typed loosely so this module imports nothing heavy
 
     def run(self) -> JobResult:
-        from reportgen.config.models import load_config
+        from reportgen.config.load import load_config
         from reportgen.delivery.deliver import send_group
 
         group = self.group
@@ -187,7 +187,7 @@ def build_jobs(configs: Sequence[Path], *, audience: str | None = None, output_d
     both fail before anything is built: one client's PDF must never overwrite, or be mailed as,
     another's.
     """
-    from reportgen.config.models import load_config
+    from reportgen.config.load import load_config
     from reportgen.pipeline.build import audiences_of, output_stem
 
     jobs, failures = [], []

@@ -39,7 +39,7 @@ def scorecard(tmp_path: Path, kpis: str, extra: str = "", deals: str = DEALS) ->
 
 
 def compute(cfg: Path, **kw):
-    from reportgen.config.models import load_config
+    from reportgen.config.load import load_config
 
     return compute_for_config(load_config(cfg), now=NOW, **kw)
 

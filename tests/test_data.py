@@ -49,7 +49,7 @@ def config_for(tmp_path: Path, source: str) -> Path:
 
 
 def check(cfg: Path) -> None:
-    from reportgen.config.models import load_config
+    from reportgen.config.load import load_config
 
     m = compute_for_config(load_config(cfg), now=NOW)
     feb = m.row("revenue", "2025-02")
@@ -156,7 +156,7 @@ def test_required_column_not_mapped(tmp_path: Path) -> None:
     (tmp_path / "d.csv").write_text("deal_id,created_date,stage\nA,2025-01-01,won\n")
     cfg = tmp_path / "c.yaml"
     cfg.write_text("datasets:\n  deals: {path: d.csv}\n")
-    from reportgen.config.models import load_config
+    from reportgen.config.load import load_config
 
     with pytest.raises(DataError, match=r"required column 'amount' not found; columns found: deal_id, "
                                         r"created_date, stage\. Map it under datasets\.deals\.columns"):
@@ -168,7 +168,7 @@ def test_unreadable_values_are_counted_not_zero(tmp_path: Path) -> None:
     f.loc[1, "value"] = "n/a"
     f.loc[0, "engaged"] = "not a date"
     f.to_csv(tmp_path / "d.csv", index=False)
-    from reportgen.config.models import load_config
+    from reportgen.config.load import load_config
 
     cfg = config_for(tmp_path, "path: d.csv\n")
     cfg.write_text(cfg.read_text() + "quality: {max_rejected_share: 0.5}\n")
@@ -188,7 +188,7 @@ def test_lookup_join_brings_region(tmp_path: Path) -> None:
     cfg = config_for(tmp_path, "path: d.csv\nlookups:\n  - {path: teams.csv, column: owner, key: agent, "
                                "columns: {office: region, manager: manager}}\n")
     cfg.write_text(cfg.read_text().replace("breakdowns: [rep]", "breakdowns: [region, manager]"))
-    from reportgen.config.models import load_config
+    from reportgen.config.load import load_config
 
     m = compute_for_config(load_config(cfg), now=NOW)
     west = m.breakdown("revenue", "region", "2025-02").set_index("segment")["value"]
@@ -201,7 +201,7 @@ def test_too_many_unreadable_rows_stop_the_load_with_the_first_rows(tmp_path: Pa
     f.loc[1, "value"] = "n/a"
     f.loc[0, "engaged"] = "not a date"
     f.to_csv(tmp_path / "d.csv", index=False)
-    from reportgen.config.models import load_config
+    from reportgen.config.load import load_config
 
     with pytest.raises(DataError) as info:
         load_datasets(load_config(config_for(tmp_path, "path: d.csv\n")))

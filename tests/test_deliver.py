@@ -24,7 +24,7 @@ from pypdf import PdfReader
 
 import reportgen.cli.delivery  # noqa: F401 - registers the delivery commands on the CLI group
 from reportgen.cli.app import main
-from reportgen.config.models import load_config, parse_config
+from reportgen.config.load import load_config, parse_config
 from reportgen.delivery.ledger import Ledger
 from reportgen.errors import ConfigError
 from reportgen.render.fmt import format_change, format_delta, format_value

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from reportgen.config.models import load_config
+from reportgen.config.load import load_config
 from reportgen.data import load_datasets
 from reportgen.errors import DataError
 from reportgen.pipeline.build import compute_for_config

@@ -13,7 +13,7 @@ from statistics import mean
 
 import pytest
 
-from reportgen.config.models import load_config
+from reportgen.config.load import load_config
 from reportgen.pipeline.build import compute_for_config
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -203,7 +203,7 @@ def test_paid_media_funnel_brazilian_amounts_and_custom_datasets(repo_root: Path
 
 def test_paid_media_spend_in_reais_reads_as_thousands(tmp_path: Path, shared_dir: Path) -> None:
     """`R$ 100.000` is a hundred thousand: with decimal ',' set, never 100.0 and never 0."""
-    from reportgen.config.models import parse_config
+    from reportgen.config.load import parse_config
     from reportgen.data import load_datasets
 
     spend = shared_dir / "real-data" / "paid-media-funnel" / "Spend.csv"

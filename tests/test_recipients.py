@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reportgen.config.models import parse_config
+from reportgen.config.load import parse_config
 from reportgen.delivery.deliver import resolve_recipients
 from reportgen.errors import ConfigError, DeliveryError
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from reportgen.config.models import load_config, parse_config
+from reportgen.config.load import load_config, parse_config
 from reportgen.pipeline.build import build, compute_for_config
 from reportgen.render import (
     Formats,

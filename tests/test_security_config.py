@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reportgen.config.models import load_config, parse_config
+from reportgen.config.load import load_config, parse_config
 from reportgen.errors import ConfigError, ReportgenError
 from reportgen.pipeline.checks import run_checks
 from tests.hostile import cli, config_folder, one_error_line

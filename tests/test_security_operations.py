@@ -6,7 +6,7 @@ import resource
 import signal
 from pathlib import Path
 
-from reportgen.config.models import load_config
+from reportgen.config.load import load_config
 from reportgen.delivery.ledger import Ledger
 from reportgen.pipeline.build import MAX_NAME_PART, Segment, output_stem
 from tests.fixtures.smtp import SmtpServerHandle

@@ -59,7 +59,7 @@ def _now() -> datetime:
 
 
 def _load(config: Path):
-    from reportgen.config.models import load_config
+    from reportgen.config.load import load_config
 
     return load_config(config)
 

@@ -50,7 +50,7 @@ def parse_now(text: str | None) -> datetime:
 
 
 def _load(config: Path):  # noqa: ANN202 - LoadedConfig
-    from reportgen.config.models import load_config
+    from reportgen.config.load import load_config
 
     return load_config(config)
 

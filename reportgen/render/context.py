@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reportgen.assets import FONT_FAMILY
-from reportgen.config.models import Audience, LoadedConfig, default_objectives
+from reportgen.config.meaning import default_objectives
+from reportgen.config.models import Audience, LoadedConfig
 from reportgen.render.environment import BUILTIN_TEMPLATES
 from reportgen.render.formats import Formats, _missing
 from reportgen.render.narrative import Statement, what_changed
