@@ -66,7 +66,7 @@ class SendJob:
 
         group = self.group
         loaded = load_config(group.config)  # type: ignore[attr-defined]
-        from reportgen.delivery.deliver import select_deliveries
+        from reportgen.delivery.plan import select_deliveries
 
         [spec] = select_deliveries(loaded, (group.delivery,))  # type: ignore[attr-defined]
         result = send_group(loaded, spec, group)  # type: ignore[arg-type]

@@ -341,7 +341,7 @@ def test_unknown_delivery_name_gets_a_hint(tmp_path: Path) -> None:
 def test_delivery_period_uses_the_delivery_timezone(tmp_path: Path) -> None:
     from datetime import datetime
 
-    from reportgen.delivery.deliver import delivery_period
+    from reportgen.delivery.plan import delivery_period
 
     config = tmp_path / "sales.yaml"
     config.write_text(config_text(2525, deliveries=COMPANY))
@@ -353,7 +353,8 @@ def test_delivery_period_uses_the_delivery_timezone(tmp_path: Path) -> None:
 
 
 def test_delivery_example_config_is_valid_and_its_regions_exist_in_the_sample_data() -> None:
-    from reportgen.delivery.deliver import check_segment_exists, plan_groups, resolve_recipients
+    from reportgen.delivery.deliver import check_segment_exists
+    from reportgen.delivery.plan import plan_groups, resolve_recipients
     from reportgen.pipeline.build import Segment, load_data
 
     loaded = load_config(REPO / "configs" / "delivery-example.yaml")

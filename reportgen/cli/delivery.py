@@ -86,7 +86,8 @@ def _print_report(report: DeliveryReport) -> None:
 def send_command(config: Path, deliveries: tuple[str, ...], audience: str | None, period: str | None, dry_run: bool,
                  output_dir: Path | None, workers: int, cluster: str | None, now_text: str | None) -> None:
     """Send deliveries now; messages already sent for the period are not sent again."""
-    from reportgen.delivery.deliver import deliver, delivery_period, select_deliveries
+    from reportgen.delivery.deliver import deliver
+    from reportgen.delivery.plan import delivery_period, select_deliveries
 
     if dry_run and output_dir is None:
         raise ReportgenError("--dry-run needs -o DIR, the folder to write the .eml files into")
@@ -114,7 +115,7 @@ def send_command(config: Path, deliveries: tuple[str, ...], audience: str | None
 @_NOW_OPTION
 def deliver_command(config: Path, due: bool, workers: int, cluster: str | None, now_text: str | None) -> None:
     """Send every delivery whose schedule came due since the last run, once; log missed slots."""
-    from reportgen.delivery.deliver import run_due
+    from reportgen.delivery.due import run_due
 
     runs = run_due(_load(config), now=parse_now(now_text), runner=_runner(workers, cluster))
     if not _print_runs(runs):
@@ -146,7 +147,7 @@ def schedule_command(config: Path, workers: int, cluster: str | None) -> None:
     import signal
     import threading
 
-    from reportgen.delivery.deliver import run_due
+    from reportgen.delivery.due import run_due
     from reportgen.delivery.schedule import run_forever
 
     _load(config)  # refuse to start on a broken config
@@ -230,8 +231,8 @@ def history_command(config: Path, delivery: str | None, limit: int, only_unknown
     from rich.console import Console
     from rich.table import Table
 
-    from reportgen.delivery.deliver import ledger_path
     from reportgen.delivery.ledger import Ledger
+    from reportgen.delivery.plan import ledger_path
 
     path = ledger_path(_load(config))
     if not path.exists():
@@ -261,8 +262,8 @@ def history_command(config: Path, delivery: str | None, limit: int, only_unknown
 @click.option("--note", required=True, help="Why, for the audit trail (e.g. 'found in relay log, queued 07:00:03').")
 def resolve_command(config: Path, delivery: str, period: str, recipient: str, verdict: str, note: str) -> None:
     """Record a person's verdict on a message whose outcome was unknown."""
-    from reportgen.delivery.deliver import ledger_path
     from reportgen.delivery.ledger import Ledger
+    from reportgen.delivery.plan import ledger_path
 
     Ledger(ledger_path(_load(config))).resolve(delivery, period, recipient, verdict, note)  # type: ignore[arg-type]
     click.echo(f"{delivery} {period} {recipient}: marked {verdict}")
