@@ -10,7 +10,7 @@ import argparse
 import statistics
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -33,11 +33,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     t_import = time.perf_counter()
+    from reportgen.config.load import load_config
     from reportgen.pipeline.build import build
-    from reportgen.config.models import load_config
 
     loaded = load_config(REPO / "configs" / "example.yaml")
-    now = datetime(2026, 1, 5, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 5, tzinfo=UTC)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.runs + 1):

@@ -17,6 +17,7 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import UTC
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,10 +50,10 @@ def baseline(path: Path) -> float:
 
 
 def reportgen_compute(data_dir: Path, fmt: str) -> tuple[float, int]:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
+    from reportgen.config.load import load_config
     from reportgen.pipeline.build import compute_for_config
-    from reportgen.config.models import load_config
 
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "bench.yaml"
@@ -63,7 +64,7 @@ def reportgen_compute(data_dir: Path, fmt: str) -> tuple[float, int]:
             f"  targets: {{path: {data_dir / 'targets.csv'}}}\n"
         )
         t = time.perf_counter()
-        metrics = compute_for_config(load_config(cfg), now=datetime(2026, 1, 1, tzinfo=timezone.utc))
+        metrics = compute_for_config(load_config(cfg), now=datetime(2026, 1, 1, tzinfo=UTC))
         return time.perf_counter() - t, len(metrics.table)
 
 

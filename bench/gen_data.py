@@ -18,7 +18,6 @@ import argparse
 import os
 import sys
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # numpy and pyarrow are imported only to generate: timed scripts import this module
@@ -49,7 +48,7 @@ def label(rows: int) -> str:
     return str(rows)
 
 
-def make_chunk(start_id: int, n: int, seed: int) -> "pa.Table":
+def make_chunk(start_id: int, n: int, seed: int) -> pa.Table:
     """One chunk of deals; the same model and draw order as the baseline generator."""
     import numpy as np
     import pyarrow as pa

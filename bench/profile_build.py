@@ -18,7 +18,7 @@ T0 = time.perf_counter()
 import argparse  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
-from datetime import datetime, timezone  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> None:
 
     data = ensure_deals(args.rows)[args.format]
     marks = [("start-up and argparse", time.perf_counter())]
-    from reportgen.config.models import load_config
+    from reportgen.config.load import load_config
 
     marks.append(("import reportgen.config.models (pandas via expressions)", time.perf_counter()))
     import duckdb  # noqa: F401
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         loaded = load_config(write_config(out / "bench.yaml", data))
-        now = datetime(2026, 1, 5, tzinfo=timezone.utc)
+        now = datetime(2026, 1, 5, tzinfo=UTC)
         loaded_data = B.load_data(loaded)
         marks.append(("load data (read, type, quality)", time.perf_counter()))
         metrics = B.compute_for_config(loaded, now=now, data=loaded_data, breakdown_kpis=["revenue"])

@@ -26,7 +26,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> None:
             rows.append(batch_row(pairs, scratch, configs=2 if args.quick else 5))
             rows += startup_rows(pairs, scratch)
     load = os.getloadavg()
-    header = (f"reportgen benchmarks, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, commit {_git_head()}, "
+    header = (f"reportgen benchmarks, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {_git_head()}, "
               f"{os.cpu_count()} CPUs, load {load[0]:.1f} at the end, {platform.python_version()}; medians of "
               f"{pairs} alternating pairs{' (--quick)' if args.quick else ''}; {time.perf_counter() - began:.0f} s "
               "in all.")

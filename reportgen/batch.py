@@ -12,16 +12,15 @@ DuckDB, matplotlib, WeasyPrint) once, in :func:`warm_up`, not once per job.
 """
 from __future__ import annotations
 
-from reportgen.pipeline.result import JobResult, Status  # noqa: F401 - part of batch's API
-
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from reportgen.errors import ReportgenError
+from reportgen.pipeline.result import JobResult, Status  # noqa: F401 - part of batch's API
 
 if TYPE_CHECKING:
     from reportgen.pipeline.build import Segment
@@ -39,13 +38,13 @@ class BuildJob:
     config: Path
     audience: str
     output_dir: Path | None = None
-    segment: "Segment | None" = None
+    segment: Segment | None = None
     period: str | None = None
     now: datetime | None = None
 
     def run(self) -> JobResult:
+        from reportgen.config.load import load_config
         from reportgen.pipeline.build import build
-        from reportgen.config.models import load_config
 
         now = self.now or _utcnow()
         built = build(load_config(self.config), now=now, audience=self.audience, period=self.period,
@@ -59,15 +58,15 @@ class BuildJob:
 class SendJob:
     """Build one delivery group's scorecard and mail it (see :func:`reportgen.delivery.deliver.send_group`)."""
 
-    group: "object"  # reportgen.delivery.deliver.SendGroup; typed loosely so this module imports nothing heavy
+    group: object  # reportgen.delivery.deliver.SendGroup; typed loosely so this module imports nothing heavy
 
     def run(self) -> JobResult:
-        from reportgen.config.models import load_config
+        from reportgen.config.load import load_config
         from reportgen.delivery.deliver import send_group
 
         group = self.group
         loaded = load_config(group.config)  # type: ignore[attr-defined]
-        from reportgen.delivery.deliver import select_deliveries
+        from reportgen.delivery.plan import select_deliveries
 
         [spec] = select_deliveries(loaded, (group.delivery,))  # type: ignore[attr-defined]
         result = send_group(loaded, spec, group)  # type: ignore[arg-type]
@@ -108,10 +107,12 @@ def warm_up() -> None:
     import pandas  # noqa: F401
     import weasyprint  # noqa: F401
 
-    from reportgen.pipeline import build  # noqa: F401
+    from reportgen import (
+        data,  # noqa: F401
+        render,  # noqa: F401
+    )
     from reportgen import engine as compute  # noqa: F401
-    from reportgen import data  # noqa: F401
-    from reportgen import render  # noqa: F401
+    from reportgen.pipeline import build  # noqa: F401
 
 
 ResultCallback = Callable[[JobResult], None]
@@ -186,8 +187,8 @@ def build_jobs(configs: Sequence[Path], *, audience: str | None = None, output_d
     both fail before anything is built: one client's PDF must never overwrite, or be mailed as,
     another's.
     """
+    from reportgen.config.load import load_config
     from reportgen.pipeline.build import audiences_of, output_stem
-    from reportgen.config.models import load_config
 
     jobs, failures = [], []
     targets: dict[Path, list[BuildJob]] = {}
@@ -236,9 +237,8 @@ def _with_seconds(result: JobResult, seconds: float) -> JobResult:
 
 
 def _utcnow() -> datetime:
-    from datetime import timezone
 
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 __all__ = ["BuildJob", "JobResult", "SendJob", "build_jobs", "failed_result", "run_job", "run_jobs", "warm_up"]

@@ -26,10 +26,13 @@ def config_folder(folder: Path, *, scorecard: str = "", audiences: str = "execut
     (folder / "deals.csv").write_text(HOSTILE_DEALS, encoding="utf-8")
     config = folder / "c.yaml"
     config.write_text(
-        "scorecard:\n  as_of: 2025-12-31\n  allow_partial_period: true\n  history: 3\n  forecast_periods: 0\n  breakdowns: [rep, region, product]\n"
+        "scorecard:\n  as_of: 2025-12-31\n  allow_partial_period: true\n  history: 3\n  forecast_periods: 0\n"
+        "  breakdowns: [rep, region, product]\n"
         + textwrap.indent(textwrap.dedent(scorecard), "  ")
-        + f"datasets:\n  {datasets}\nkpis: [revenue, deals_won, win_rate]\naudiences:\n  {audiences}\n" + extra,
-        encoding="utf-8")
+        + f"datasets:\n  {datasets}\nkpis: [revenue, deals_won, win_rate]\naudiences:\n  {audiences}\n"
+        + extra,
+        encoding="utf-8",
+    )
     return config
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from reportgen import charts
 from reportgen.assets import FONT_FAMILY, font_faces_css
+from reportgen.charts.trend import _nice_ticks
 
 SVG = "{http://www.w3.org/2000/svg}"
 MONTHS = ["Jan 25", "Feb 25", "Mar 25", "Apr 25", "May 25", "Jun 25"]
@@ -240,7 +241,9 @@ def test_page_with_all_charts_renders_to_pdf_with_embedded_inter_and_searchable_
         pytest.skip("pdftoppm not installed")
     pdf_path = tmp_path / "charts.pdf"
     pdf_path.write_bytes(pdf)
-    subprocess.run(["pdftoppm", "-r", "60", "-png", "-f", "1", "-l", "1", str(pdf_path), str(tmp_path / "page")], check=True)
+    subprocess.run(
+        ["pdftoppm", "-r", "60", "-png", "-f", "1", "-l", "1", str(pdf_path), str(tmp_path / "page")], check=True
+    )
     from PIL import Image
 
     image = Image.open(next(tmp_path.glob("page*.png"))).convert("RGB")
@@ -322,4 +325,4 @@ def test_trend_lines_have_an_axis_with_nice_ticks_and_hollow_plan_markers():
     (5.0, 5.0, [5.0]),
 ])
 def test_nice_ticks(low, high, expected):
-    assert charts._nice_ticks(low, high) == pytest.approx(expected)
+    assert _nice_ticks(low, high) == pytest.approx(expected)

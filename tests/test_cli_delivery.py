@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from reportgen.delivery.ledger import Ledger
@@ -50,7 +49,9 @@ def test_deliver_due_sends_a_slot_once_and_logs_missed_slots(tmp_path: Path, smt
     assert len(smtp_server.messages()) == 1
     again = run_cli("deliver", "--due", config, "--now", "2026-03-05T12:05Z")
     assert (again.exit_code, again.output) == (0, "")
-    assert Ledger(tmp_path / "reportgen-ledger.sqlite").last_run("exec-monthly").isoformat() == "2026-03-01T06:00:00+00:00"
+    assert (
+        Ledger(tmp_path / "reportgen-ledger.sqlite").last_run("exec-monthly").isoformat() == "2026-03-01T06:00:00+00:00"
+    )
 
 
 def test_deliver_due_exits_non_zero_and_retries_when_the_server_is_down(
@@ -72,7 +73,9 @@ def test_deliver_due_exits_non_zero_and_retries_when_the_server_is_down(
     assert [m.rcpt_tos for m in smtp_server.messages()] == [["ceo@example.com"]]
 
 
-def test_schedule_runs_due_deliveries_and_stops_cleanly_on_sigterm(tmp_path: Path, smtp_server: SmtpServerHandle) -> None:
+def test_schedule_runs_due_deliveries_and_stops_cleanly_on_sigterm(
+    tmp_path: Path, smtp_server: SmtpServerHandle
+) -> None:
     config = tmp_path / "sales.yaml"
     every_minute = MONTHLY.replace('"0 7 1 * *"', '"* * * * *"') + '  period: "2025-12"\n'
     config.write_text(config_text(smtp_server.port, deliveries=every_minute))

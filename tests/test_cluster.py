@@ -61,9 +61,14 @@ def dask_scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_batch_on_the_cluster_builds_both_configs(tmp_path: Path, dask_scheduler: str) -> None:
-    configs = [small_config(tmp_path / "north.yaml", title="North"), small_config(tmp_path / "south.yaml", title="South")]
+    configs = [
+        small_config(tmp_path / "north.yaml", title="North"),
+        small_config(tmp_path / "south.yaml", title="South"),
+    ]
 
-    result = run_cli("batch", *configs, "--cluster", dask_scheduler, "-o", tmp_path / "out", "--now", "2026-01-02T00:00Z")
+    result = run_cli(
+        "batch", *configs, "--cluster", dask_scheduler, "-o", tmp_path / "out", "--now", "2026-01-02T00:00Z"
+    )
 
     assert result.exit_code == 0, result.output
     for config in configs:

@@ -3,18 +3,16 @@ from __future__ import annotations
 
 import math
 import textwrap
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
+from reportgen.errors import ConfigError
+from reportgen.pipeline.build import Segment, compute_for_config
 from tests.shared import require_shared
 
-from reportgen.pipeline.build import Segment, compute_for_config
-from reportgen.config.models import parse_config
-from reportgen.errors import ConfigError
-
-NOW = datetime(2026, 1, 15, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 15, tzinfo=UTC)
 
 DEALS = """\
 deal_id,created_date,close_date,stage,amount,rep,region,product,customer_id
@@ -41,7 +39,7 @@ def scorecard(tmp_path: Path, kpis: str, extra: str = "", deals: str = DEALS) ->
 
 
 def compute(cfg: Path, **kw):
-    from reportgen.config.models import load_config
+    from reportgen.config.load import load_config
 
     return compute_for_config(load_config(cfg), now=NOW, **kw)
 
@@ -204,9 +202,9 @@ def test_customer_windows_equal_count_distinct(grain: str, first: str, last: str
     """The island trick for "distinct customers with a win in the 12 months ending P.end" gives the
     plain count(DISTINCT) for every period and segment (the conformance cases check it only for the
     whole company)."""
-    from reportgen.kpis.catalogue import CUSTOMER_WINDOWS
-    from reportgen.engine import _days_frame, _periods_frame
     from reportgen.data import load_canonical_folder
+    from reportgen.engine import _days_frame, _periods_frame
+    from reportgen.kpis.catalogue import CUSTOMER_WINDOWS
     from reportgen.kpis.periods import parse_period, period_range
 
     data = load_canonical_folder(require_shared() / "conformance" / "crm-24m" / "data")
@@ -234,8 +232,8 @@ def test_customer_windows_equal_count_distinct(grain: str, first: str, last: str
 # --------------------------------------------------------------------------------------------------
 
 def _folder_metrics(tmp_path: Path, files: dict[str, str], first: str, last: str, windows=(), fys: int = 1):
-    from reportgen.engine import compute_metrics, resolve_kpis
     from reportgen.data import load_canonical_folder
+    from reportgen.engine import compute_metrics, resolve_kpis
     from reportgen.kpis.periods import parse_period, period_range
 
     for name, text in files.items():
@@ -292,7 +290,9 @@ def test_reporting_period_guard_messages(tmp_path: Path) -> None:
     assert str(after.value) == ("dataset 'deals' ends 2025-02-25, before the reporting period 2025-03 begins "
                                 "(2025-03-01); choose --period")
     # allowed: computed and marked partial
-    cfg.write_text(cfg.read_text().replace("breakdowns: [region, rep]", "breakdowns: [region, rep], allow_partial_period: true"))
+    cfg.write_text(
+        cfg.read_text().replace("breakdowns: [region, rep]", "breakdowns: [region, rep], allow_partial_period: true")
+    )
     assert compute(cfg).row("revenue", "2025-02")["coverage"] == "partial"
     with pytest.raises(DataError, match="before the reporting period 2025-03 begins"):  # not covered: always an error
         compute(cfg, period="2025-03")
@@ -301,12 +301,19 @@ def test_reporting_period_guard_messages(tmp_path: Path) -> None:
 def test_custom_measure_over_a_text_column_is_one_line(tmp_path: Path) -> None:
     from reportgen.errors import DataError
 
-    cfg = scorecard(tmp_path, "kpis:\n  - id: rep_total\n    measure: {dataset: deals, agg: sum, column: rep, date: close_date}\n    unit: count\n")
+    cfg = scorecard(
+        tmp_path,
+        "kpis:\n  - id: rep_total\n    measure: {dataset: deals, agg: sum, column: rep, date: close_date}\n"
+        "    unit: count\n",
+    )
     with pytest.raises(DataError) as err:
         compute(cfg)
     assert str(err.value) == ("KPI 'rep_total': cannot sum column 'rep' of dataset 'deals': it holds varchar, "
                               "not numbers; choose a numeric column or agg: count")
-    cfg = scorecard(tmp_path, "kpis:\n  - id: x\n    measure: {dataset: deals, agg: sum, column: amount, date: paid_on}\n    unit: money\n")
+    cfg = scorecard(
+        tmp_path,
+        "kpis:\n  - id: x\n    measure: {dataset: deals, agg: sum, column: amount, date: paid_on}\n    unit: money\n",
+    )
     with pytest.raises(DataError, match="dataset 'deals' has no column 'paid_on'"):
         compute(cfg)
 
@@ -359,7 +366,7 @@ D8,2025-01-02,2025-06-30,open,10,ann
 
 
 def test_a_partial_period_is_not_judged_against_the_whole_period_plan(tmp_path: Path) -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from reportgen.config.models import load_config
     from reportgen.pipeline.build import compute_for_config
@@ -372,7 +379,7 @@ def test_a_partial_period_is_not_judged_against_the_whole_period_plan(tmp_path: 
     cfg.write_text("scorecard: {as_of: 2025-02-28, allow_partial_period: true}\n"
                    "datasets:\n  deals: {path: deals.csv, data_through: 2025-02-15}\n  targets: {path: targets.csv}\n"
                    "kpis: [revenue, win_rate]\n")
-    m = compute_for_config(load_config(cfg), now=datetime(2026, 1, 1, tzinfo=timezone.utc), first="2025-01")
+    m = compute_for_config(load_config(cfg), now=datetime(2026, 1, 1, tzinfo=UTC), first="2025-01")
     feb, jan = m.row("revenue", "2025-02"), m.row("revenue", "2025-01")
     assert feb["coverage"] == "partial" and feb["target"] == 200
     assert math.isnan(feb["achievement"]) and feb["status"] == ""

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from reportgen.config.models import Config, KpiSpec, parse_config
+from reportgen.config.load import parse_config
+from reportgen.config.models import Config, KpiSpec
 from reportgen.errors import ConfigError
 
 BASE = """\
@@ -176,7 +177,7 @@ def test_every_config_field_has_a_description() -> None:
 
 
 def test_example_config_is_valid(repo_root: Path) -> None:
-    from reportgen.config.models import load_config
+    from reportgen.config.load import load_config
 
     loaded = load_config(repo_root / "configs" / "example.yaml")
     assert set(loaded.config.audiences) == {"executive", "sales_manager", "client"}

@@ -15,10 +15,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from reportgen.engine import compute_metrics, resolve_kpis
 from reportgen.data import load_canonical_folder
+from reportgen.engine import compute_metrics, resolve_kpis
 from reportgen.kpis.periods import parse_period, period_range
-
 from tests.shared import CONFORMANCE, needs_shared
 
 pytestmark = needs_shared
@@ -43,14 +42,20 @@ def kind_of(path: Path, columns: list[str]) -> Kind:
         raise ValueError(f"{path.name}: its name and its columns {columns} disagree")
     if name_part not in GRAINS:
         raise ValueError(f"{path.name}: unknown kind {suffix!r} (columns {columns})")
-    known = {"period", "kpi", "value"} | ({"dimension", "segment"} if breakdown else set()) | ({"window"} if window else set())
+    known = (
+        {"period", "kpi", "value"}
+        | ({"dimension", "segment"} if breakdown else set())
+        | ({"window"} if window else set())
+    )
     if set(columns) != known:
         raise ValueError(f"{path.name}: unexpected columns {sorted(set(columns) - known)}")
     return Kind(GRAINS[name_part], breakdown, window)
 
 
 def _params() -> list:
-    return [pytest.param(f, id=f"{f.parent.name}-{f.stem}") for case in CASES for f in sorted(case.glob("expected*.csv"))]
+    return [
+        pytest.param(f, id=f"{f.parent.name}-{f.stem}") for case in CASES for f in sorted(case.glob("expected*.csv"))
+    ]
 
 
 def test_conformance_cases_exist() -> None:
@@ -86,7 +91,10 @@ def test_conformance(path: Path) -> None:
                               breakdowns=dimensions, windows=windows)
     table = metrics.table
     if kind.breakdown:
-        keys, rows = ["period", "kpi", "dimension", "segment"], table[(table["dimension"] != "") & (table["window"] == "")]
+        keys, rows = (
+            ["period", "kpi", "dimension", "segment"],
+            table[(table["dimension"] != "") & (table["window"] == "")],
+        )
     elif kind.window:
         keys, rows = ["period", "window", "kpi"], table[(table["dimension"] == "") & (table["window"] != "")]
     else:

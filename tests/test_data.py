@@ -7,18 +7,17 @@ from __future__ import annotations
 
 import math
 import textwrap
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from reportgen.pipeline.build import compute_for_config
-from reportgen.config.models import parse_config
 from reportgen.data import load_datasets
 from reportgen.errors import DataError
+from reportgen.pipeline.build import compute_for_config
 
-NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 ROWS = [  # id, created, closed, stage, amount, owner
     ("O1", "2025-01-03", "2025-02-10", "Won", 1200.50, "Émile"),
@@ -42,13 +41,15 @@ def frame() -> pd.DataFrame:
 def config_for(tmp_path: Path, source: str) -> Path:
     cfg = tmp_path / "c.yaml"
     body = textwrap.indent(source + MAPPING, "    ")
-    cfg.write_text(f"scorecard: {{as_of: 2025-02-15, breakdowns: [rep], allow_partial_period: true}}\ndatasets:\n  deals:\n{body}"
-                   "kpis: [revenue, win_rate]\n")
+    cfg.write_text(
+        f"scorecard: {{as_of: 2025-02-15, breakdowns: [rep], allow_partial_period: true}}\ndatasets:\n  deals:\n{body}"
+        "kpis: [revenue, win_rate]\n"
+    )
     return cfg
 
 
 def check(cfg: Path) -> None:
-    from reportgen.config.models import load_config
+    from reportgen.config.load import load_config
 
     m = compute_for_config(load_config(cfg), now=NOW)
     feb = m.row("revenue", "2025-02")
@@ -91,8 +92,11 @@ def test_ambiguous_day_month_order_is_an_error(tmp_path: Path) -> None:
     f["engaged"] = ["01/02/2025", "03/04/2025"]
     f["closed"] = ["05/06/2025", "07/08/2025"]
     f.to_csv(tmp_path / "d.csv", index=False)
-    with pytest.raises(DataError, match=r"column 'created_date': dates like 03/04/2025 read as day/month and as month/day and no value "
-                                         r"settles it; set date_formats: \{created_date: '%d/%m/%Y'\}"):
+    with pytest.raises(
+        DataError,
+        match=r"column 'created_date': dates like 03/04/2025 read as day/month and as month/day and no value "
+        r"settles it; set date_formats: \{created_date: '%d/%m/%Y'\}",
+    ):
         check(config_for(tmp_path, "path: d.csv\n"))
 
 
@@ -115,7 +119,9 @@ def test_sqlite_table_and_query(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "crm.db") as con:
         frame().to_sql("pipeline", con, index=False)
     check(config_for(tmp_path, f"url: sqlite:///{tmp_path / 'crm.db'}\ntable: pipeline\n"))
-    check(config_for(tmp_path, f"url: sqlite:///{tmp_path / 'crm.db'}\nquery: SELECT * FROM pipeline WHERE value >= 0\n"))
+    check(
+        config_for(tmp_path, f"url: sqlite:///{tmp_path / 'crm.db'}\nquery: SELECT * FROM pipeline WHERE value >= 0\n")
+    )
 
 
 def test_postgresql_real_server(tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -150,7 +156,7 @@ def test_required_column_not_mapped(tmp_path: Path) -> None:
     (tmp_path / "d.csv").write_text("deal_id,created_date,stage\nA,2025-01-01,won\n")
     cfg = tmp_path / "c.yaml"
     cfg.write_text("datasets:\n  deals: {path: d.csv}\n")
-    from reportgen.config.models import load_config
+    from reportgen.config.load import load_config
 
     with pytest.raises(DataError, match=r"required column 'amount' not found; columns found: deal_id, "
                                         r"created_date, stage\. Map it under datasets\.deals\.columns"):
@@ -162,7 +168,7 @@ def test_unreadable_values_are_counted_not_zero(tmp_path: Path) -> None:
     f.loc[1, "value"] = "n/a"
     f.loc[0, "engaged"] = "not a date"
     f.to_csv(tmp_path / "d.csv", index=False)
-    from reportgen.config.models import load_config
+    from reportgen.config.load import load_config
 
     cfg = config_for(tmp_path, "path: d.csv\n")
     cfg.write_text(cfg.read_text() + "quality: {max_rejected_share: 0.5}\n")
@@ -182,7 +188,7 @@ def test_lookup_join_brings_region(tmp_path: Path) -> None:
     cfg = config_for(tmp_path, "path: d.csv\nlookups:\n  - {path: teams.csv, column: owner, key: agent, "
                                "columns: {office: region, manager: manager}}\n")
     cfg.write_text(cfg.read_text().replace("breakdowns: [rep]", "breakdowns: [region, manager]"))
-    from reportgen.config.models import load_config
+    from reportgen.config.load import load_config
 
     m = compute_for_config(load_config(cfg), now=NOW)
     west = m.breakdown("revenue", "region", "2025-02").set_index("segment")["value"]
@@ -195,7 +201,7 @@ def test_too_many_unreadable_rows_stop_the_load_with_the_first_rows(tmp_path: Pa
     f.loc[1, "value"] = "n/a"
     f.loc[0, "engaged"] = "not a date"
     f.to_csv(tmp_path / "d.csv", index=False)
-    from reportgen.config.models import load_config
+    from reportgen.config.load import load_config
 
     with pytest.raises(DataError) as info:
         load_datasets(load_config(config_for(tmp_path, "path: d.csv\n")))

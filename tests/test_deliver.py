@@ -1,4 +1,5 @@
-"""reportgen.delivery.deliver and reportgen.render.email against a real SMTP server process, real SQLite ledger, real PDFs.
+"""reportgen.delivery.deliver and reportgen.render.email against a real SMTP server process, real SQLite ledger,
+real PDFs.
 
 The scorecards come from the committed sample CRM (samples/data) through a small config (four deal
 KPIs, six months of history) so each build takes a second or two; every number checked against a
@@ -11,6 +12,7 @@ import email.policy
 import io
 import re
 import textwrap
+from datetime import UTC
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from pypdf import PdfReader
 
 import reportgen.cli.delivery  # noqa: F401 - registers the delivery commands on the CLI group
 from reportgen.cli.app import main
-from reportgen.config.models import load_config, parse_config
+from reportgen.config.load import load_config, parse_config
 from reportgen.delivery.ledger import Ledger
 from reportgen.errors import ConfigError
 from reportgen.render.fmt import format_change, format_delta, format_value
@@ -48,8 +50,8 @@ def config_text(smtp_port: int, *, deliveries: str, smtp_extra: str = "") -> str
           output_dir: out
           allowed_roots: ["{SAMPLES}"]
         datasets:
-          deals: {{path: {SAMPLES / 'deals.csv'}}}
-          targets: {{path: {SAMPLES / 'targets.csv'}}}
+          deals: {{path: {SAMPLES / "deals.csv"}}}
+          targets: {{path: {SAMPLES / "targets.csv"}}}
         kpis: [revenue, deals_won, win_rate, average_deal_size]
         audiences:
           executive: {{template: executive}}
@@ -62,8 +64,9 @@ def config_text(smtp_port: int, *, deliveries: str, smtp_extra: str = "") -> str
           retries: 0
         @SMTP_EXTRA@
         deliveries:
-        """).replace("@SMTP_EXTRA@\n", textwrap.indent(smtp_extra + "\n", "  ") if smtp_extra else "") + textwrap.indent(
-        textwrap.dedent(deliveries), "  ")
+        """).replace(
+        "@SMTP_EXTRA@\n", textwrap.indent(smtp_extra + "\n", "  ") if smtp_extra else ""
+    ) + textwrap.indent(textwrap.dedent(deliveries), "  ")
 
 
 def run_cli(*args: str) -> click.testing.Result:
@@ -88,7 +91,9 @@ def december_revenue(year: int = 2025) -> tuple[float, dict[str, float]]:
 
 def revenue_target() -> float:
     targets = pd.read_csv(SAMPLES / "targets.csv")
-    [value] = targets[(targets["period"] == PERIOD) & (targets["kpi"] == "revenue") & (targets["scope"] == "all")]["value"]
+    [value] = targets[(targets["period"] == PERIOD) & (targets["kpi"] == "revenue") & (targets["scope"] == "all")][
+        "value"
+    ]
     return float(value)
 
 
@@ -248,7 +253,9 @@ def test_burst_by_region_sends_each_manager_only_their_regions_numbers(
         assert format_value(by_region[region], "money", locale=locale, context="text") in body
         assert format_value(total, "money", locale=locale, context="text") not in body
     # both West managers got the identical West PDF; built once
-    west = [attachment(by_recipient[r], "application/pdf").get_content() for r in ("west@example.com", "west2@example.com")]
+    west = [
+        attachment(by_recipient[r], "application/pdf").get_content() for r in ("west@example.com", "west2@example.com")
+    ]
     assert west[0] == west[1]
 
     again = run_cli("send", config, "--now", NOW)
@@ -259,7 +266,9 @@ def test_burst_by_region_sends_each_manager_only_their_regions_numbers(
 def test_a_segment_missing_from_the_data_fails_alone_with_a_hint(tmp_path: Path, smtp_server: SmtpServerHandle) -> None:
     config = tmp_path / "sales.yaml"
     config.write_text(config_text(smtp_server.port, deliveries=REGIONAL))
-    (tmp_path / "managers.csv").write_text("segment,email\nNrth,typo@example.com\nSouth,south@example.com\n,nobody@example.com\n")
+    (tmp_path / "managers.csv").write_text(
+        "segment,email\nNrth,typo@example.com\nSouth,south@example.com\n,nobody@example.com\n"
+    )
 
     result = run_cli("send", config, "--now", NOW)
 
@@ -330,22 +339,23 @@ def test_unknown_delivery_name_gets_a_hint(tmp_path: Path) -> None:
 
 
 def test_delivery_period_uses_the_delivery_timezone(tmp_path: Path) -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    from reportgen.delivery.deliver import delivery_period
+    from reportgen.delivery.plan import delivery_period
 
     config = tmp_path / "sales.yaml"
     config.write_text(config_text(2525, deliveries=COMPANY))
     loaded = load_config(config)
     [spec] = loaded.config.deliveries
     # 23:30 UTC on 31 January is already 1 February in Berlin: January is complete there
-    assert delivery_period(loaded, spec, now=datetime(2026, 1, 31, 23, 30, tzinfo=timezone.utc)) == "2026-01"
-    assert delivery_period(loaded, spec, now=datetime(2026, 1, 31, 22, 30, tzinfo=timezone.utc)) == "2025-12"
+    assert delivery_period(loaded, spec, now=datetime(2026, 1, 31, 23, 30, tzinfo=UTC)) == "2026-01"
+    assert delivery_period(loaded, spec, now=datetime(2026, 1, 31, 22, 30, tzinfo=UTC)) == "2025-12"
 
 
 def test_delivery_example_config_is_valid_and_its_regions_exist_in_the_sample_data() -> None:
+    from reportgen.delivery.deliver import check_segment_exists
+    from reportgen.delivery.plan import plan_groups, resolve_recipients
     from reportgen.pipeline.build import Segment, load_data
-    from reportgen.delivery.deliver import check_segment_exists, plan_groups, resolve_recipients
 
     loaded = load_config(REPO / "configs" / "delivery-example.yaml")
     specs = {spec.name: spec for spec in loaded.config.deliveries}

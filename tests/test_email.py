@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from reportgen.atomic import atomic_write_bytes
+from reportgen.config.delivery import Recipient, SmtpSettings, read_recipients_csv
 from reportgen.delivery.email import (
     Attachment,
     check_size,
@@ -22,7 +23,6 @@ from reportgen.delivery.email import (
     render_subject,
     write_eml,
 )
-from reportgen.config.delivery import Recipient, SmtpSettings, read_recipients_csv
 from reportgen.delivery.smtp import send_message
 from reportgen.errors import DeliveryError
 from tests.fixtures.smtp import SmtpServerHandle
@@ -57,7 +57,9 @@ def scorecard_message(pdf: bytes, **overrides: object) -> EmailMessage:
 def test_scorecard_survives_a_real_smtp_server(smtp_server: SmtpServerHandle, tmp_path: Path) -> None:
     pdf_path = tmp_path / "scorecard.pdf"
     atomic_write_bytes(pdf_path, b"%PDF-1.7\n" + os.urandom(5000) + b"\n.\r\n..leading dots\r\n%%EOF\n")
-    settings = SmtpSettings(host=smtp_server.host, port=smtp_server.port, security="none", from_address="reports@example.com")
+    settings = SmtpSettings(
+        host=smtp_server.host, port=smtp_server.port, security="none", from_address="reports@example.com"
+    )
 
     send_message(scorecard_message(pdf_path.read_bytes()), settings, username=None, password=None)
 
@@ -83,7 +85,11 @@ def test_scorecard_survives_a_real_smtp_server(smtp_server: SmtpServerHandle, tm
     # Line ends travel as CRLF on the wire; the words must be intact.
     assert text_part.get_content().replace("\r\n", "\n") == TEXT
     assert html_part.get_content().rstrip("\r\n") == HTML
-    images = {part["Content-ID"].strip("<>"): part.get_content() for part in parsed.walk() if part.get_content_maintype() == "image"}
+    images = {
+        part["Content-ID"].strip("<>"): part.get_content()
+        for part in parsed.walk()
+        if part.get_content_maintype() == "image"
+    }
     assert images == {"revenue-trend": PNG, "win-rate": PNG + b"2"}
     assert set(re.findall(r'src="cid:([^"]+)"', html_part.get_content())) == set(images)
     [pdf_part] = [part for part in parsed.iter_attachments() if part.get_content_type() == "application/pdf"]
@@ -102,13 +108,19 @@ def test_non_ascii_headers_are_encoded_not_raw(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"subject": "Scorecard\r\nBcc: all@example.com"}, "subject 'Scorecard\\r\\nBcc: all@example.com' contains a line break"),
+        (
+            {"subject": "Scorecard\r\nBcc: all@example.com"},
+            "subject 'Scorecard\\r\\nBcc: all@example.com' contains a line break",
+        ),
         ({"subject": "Scorecard\nX-Evil: 1"}, "contains a line break, which could inject email headers"),
         (
             {"attachments": [Attachment.for_format("pdf", "a.pdf\r\nBcc: x@evil.test", b"%PDF")]},
             "attachment filename 'a.pdf\\r\\nBcc: x@evil.test' contains a line break",
         ),
-        ({"html_body": '<img src="cid:missing-chart">'}, "refers to inline image(s) ['missing-chart'] that were not supplied"),
+        (
+            {"html_body": '<img src="cid:missing-chart">'},
+            "refers to inline image(s) ['missing-chart'] that were not supplied",
+        ),
         ({"inline_images": {"revenue-trend": b"GIF89a", "win-rate": PNG}}, "inline image 'revenue-trend' is not a PNG"),
         ({"inline_images": {"revenue trend>": PNG}}, "inline image id 'revenue trend>' must be letters, digits"),
     ],
@@ -206,5 +218,7 @@ def test_recipients_csv_errors_name_file_and_line(tmp_path: Path) -> None:
         read_recipients_csv(path, audience="executive")
 
     path.write_text("segment,mail\nEMEA,ana@example.com\n")
-    with pytest.raises(DeliveryError, match=r"recipients.csv: missing column\(s\) \['email'\]; found \['segment', 'mail'\]"):
+    with pytest.raises(
+        DeliveryError, match=r"recipients.csv: missing column\(s\) \['email'\]; found \['segment', 'mail'\]"
+    ):
         read_recipients_csv(path, audience="executive")

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reportgen.kpis.catalogue import BUILTIN_KPIS, MEASURES
 from reportgen.errors import ConfigError
+from reportgen.kpis.catalogue import BUILTIN_KPIS, MEASURES
 from reportgen.kpis.expressions import Scope, evaluate, parse_formula, safe_divide
 
 

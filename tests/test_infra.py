@@ -77,7 +77,8 @@ BROKEN_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>broken</title>
 <link rel="stylesheet" href="missing.css"></head>
 <body style="margin:0">
-  <div class="kpi-card" style="width:200px"><table class="wide-table" style="width:600px"><tr><td>Revenue 1.2M</td></tr></table></div>
+  <div class="kpi-card" style="width:200px"><table class="wide-table" style="width:600px">\
+<tr><td>Revenue 1.2M</td></tr></table></div>
   <div class="scroller" style="width:200px;overflow-x:auto"><div style="width:900px">scrolls by design</div></div>
   <p class="too-long" style="width:1500px">Pipeline coverage</p>
   <script>console.error("chart data missing"); console.warn("deprecated option"); console.log("ok");</script>
@@ -91,7 +92,8 @@ CLEAN_PAGE = """<!doctype html>
 .scroller{overflow-x:auto}</style></head>
 <body>
   <div class="card"><h1>Scorecard</h1><p>Revenue 1.2M, up 4%.</p>
-  <img alt="dot" src="data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="></div>
+  <img alt="dot" src="data:image/png;base64,\
+iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="></div>
   <div class="scroller"><table style="width:900px"><tr><td>wide but scrollable</td></tr></table></div>
   <script>console.log("rendered");</script>
 </body></html>

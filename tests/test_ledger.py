@@ -10,15 +10,15 @@ import signal
 import sqlite3
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 
+from reportgen.config.delivery import SmtpSettings
 from reportgen.delivery.email import compose_message, make_address, make_message_id
 from reportgen.delivery.ledger import Ledger, send_once
-from reportgen.config.delivery import SmtpSettings
 from reportgen.errors import DeliveryError
 from tests.fixtures.smtp import SmtpServerHandle
 
@@ -46,7 +46,7 @@ def test_claim_then_sent_is_never_claimed_again(tmp_path: Path) -> None:
     assert Ledger(tmp_path / "ledger.sqlite").claim(DELIVERY, PERIOD, "a@example.com") is False  # another process
     [entry] = ledger.history()
     assert (entry.status, entry.attempts, entry.message_id, entry.error) == ("sent", 1, "<m1@example.com>", None)
-    assert entry.updated_at.tzinfo == timezone.utc
+    assert entry.updated_at.tzinfo == UTC
 
 
 def test_failed_is_claimable_again_and_counts_attempts(tmp_path: Path) -> None:
@@ -81,7 +81,7 @@ def test_marking_without_holding_the_claim_is_refused(tmp_path: Path) -> None:
 
 
 def test_claim_from_another_host_becomes_unknown_only_when_stale(tmp_path: Path) -> None:
-    clock = FakeClock(datetime(2025, 4, 1, 8, 0, tzinfo=timezone.utc))
+    clock = FakeClock(datetime(2025, 4, 1, 8, 0, tzinfo=UTC))
     path = tmp_path / "ledger.sqlite"
     Ledger(path, clock=clock).claim(DELIVERY, PERIOD, "a@example.com")
     with sqlite3.connect(path) as db:  # the claim now looks like it came from another machine
@@ -115,7 +115,7 @@ def test_last_run_round_trips_as_utc(tmp_path: Path) -> None:
 
     ledger.record_run(DELIVERY, slot)
 
-    assert Ledger(tmp_path / "ledger.sqlite").last_run(DELIVERY) == datetime(2025, 3, 30, 6, 0, tzinfo=timezone.utc)
+    assert Ledger(tmp_path / "ledger.sqlite").last_run(DELIVERY) == datetime(2025, 3, 30, 6, 0, tzinfo=UTC)
 
 
 def test_concurrent_processes_never_claim_the_same_row(tmp_path: Path) -> None:

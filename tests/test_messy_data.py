@@ -9,19 +9,19 @@ from __future__ import annotations
 import math
 import tempfile
 import textwrap
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from reportgen.pipeline.build import compute_for_config
-from reportgen.config.models import load_config
+from reportgen.config.load import load_config
 from reportgen.data import load_datasets
 from reportgen.errors import DataError
+from reportgen.pipeline.build import compute_for_config
 
-NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 ENCODINGS = ["utf-8", "utf-8-sig", "cp1252", "cp850", "mac_roman", "latin-1", "utf-16"]
 NUMBER_STYLES = {  # name -> (decimal, writer)
@@ -89,7 +89,8 @@ def test_revenue_is_the_sum_of_usable_won_rows_whatever_the_export_looks_like(
     folder = Path(tempfile.mkdtemp(dir=tmp_path))
     expected = write_export(folder / "deals.csv", rows, encoding, number, dates)
     decimal = NUMBER_STYLES[number][0]
-    (folder / "c.yaml").write_text(textwrap.dedent(f"""\
+    (folder / "c.yaml").write_text(
+        textwrap.dedent(f"""\
         scorecard: {{as_of: 2025-07-31, grain: month, allow_partial_period: true}}
         quality: {{max_rejected_share: 1}}
         datasets:
@@ -97,11 +98,13 @@ def test_revenue_is_the_sum_of_usable_won_rows_whatever_the_export_looks_like(
             path: deals.csv
             decimal: '{decimal}'
             encoding: {"auto" if encoding.startswith("utf") else encoding}
-            columns: {{id: deal_id, created: created_date, closed: close_date, stage: stage, amount: amount, owner: rep}}
+            columns: {{id: deal_id, created: created_date, closed: close_date, stage: stage, amount: amount, \
+owner: rep}}
             stages: {{won: [Won], lost: [Lost], open: [Open]}}
             data_through: 2025-07-31
         kpis: [revenue, deals_won]
-        """))
+        """)
+    )
     loaded = load_config(folder / "c.yaml")
     metrics = compute_for_config(loaded, now=NOW, first="2025-01")
     q = metrics.quality["deals"]
@@ -133,8 +136,13 @@ def _deals(tmp_path: Path, body: str, extra: str = "", **dataset: str) -> Path:
     (tmp_path / "deals.csv").write_bytes(body.encode(dataset.pop("encoding_bytes", "utf-8")))
     options = "".join(f"    {k}: {v}\n" for k, v in dataset.items())
     cfg = tmp_path / "c.yaml"
-    cfg.write_text("scorecard: {as_of: 2025-02-28, allow_partial_period: true}\n" + extra + "datasets:\n  deals:\n    path: deals.csv\n" + options
-                   + "    stages: {won: [Won], lost: [Lost], open: [Open]}\n")
+    cfg.write_text(
+        "scorecard: {as_of: 2025-02-28, allow_partial_period: true}\n"
+        + extra
+        + "datasets:\n  deals:\n    path: deals.csv\n"
+        + options
+        + "    stages: {won: [Won], lost: [Lost], open: [Open]}\n"
+    )
     return cfg
 
 
@@ -191,7 +199,9 @@ def test_row_rules_reject_and_count(tmp_path: Path) -> None:
 
 
 def test_rules_can_keep_what_a_config_says_is_legitimate(tmp_path: Path) -> None:
-    body = "deal_id,created_date,close_date,stage,amount\nA,2025-01-02,2025-02-03,Won,-10\nA,2025-01-02,2025-02-03,Won,4\n"
+    body = (
+        "deal_id,created_date,close_date,stage,amount\nA,2025-01-02,2025-02-03,Won,-10\nA,2025-01-02,2025-02-03,Won,4\n"
+    )
     cfg = _deals(tmp_path, body, extra="quality: {duplicate_ids: keep, negative_amounts: keep}\n")
     data = load_datasets(load_config(cfg))
     assert data.con.execute("SELECT sum(amount) FROM deals").fetchone()[0] == -6

@@ -8,8 +8,8 @@ import pytest
 
 from reportgen.engine import METRIC_COLUMNS, Metrics, ResolvedKpi
 from reportgen.kpis.expressions import parse_formula
-from reportgen.render.narrative import change_sentence, plan_clause, status_changes, top_movers, what_changed
 from reportgen.kpis.periods import parse_period
+from reportgen.render.narrative import change_sentence, plan_clause, status_changes, top_movers, what_changed
 
 NAN = math.nan
 

@@ -6,7 +6,11 @@ from datetime import date
 import pytest
 
 from reportgen.kpis.periods import (
-    last_complete_period, months_back, parse_period, period_containing, period_range,
+    last_complete_period,
+    months_back,
+    parse_period,
+    period_containing,
+    period_range,
 )
 
 

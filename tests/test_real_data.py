@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import csv
 from collections import defaultdict
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from statistics import mean
 
 import pytest
 
+from reportgen.config.load import load_config
 from reportgen.pipeline.build import compute_for_config
-from reportgen.config.models import load_config
 
-NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def _d(text: str) -> date:
@@ -190,7 +190,9 @@ def test_paid_media_funnel_brazilian_amounts_and_custom_datasets(repo_root: Path
         n_mqls = sum(1 for r in mqls if _month_of(r["Marketing Qualified Date"]) == month)
         pipeline = sum(float(r["Pipeline Amount"].replace(".", "").replace(",", "."))
                        for r in opps if _month_of(r["Reached Pipeline Opportunity Date"]) == month)
-        bookings = [float(r["Closed Won Bookings Amount"].replace(",", ".")) for r in won if _month_of(r["Close Date"]) == month]
+        bookings = [
+            float(r["Closed Won Bookings Amount"].replace(",", ".")) for r in won if _month_of(r["Close Date"]) == month
+        ]
         assert metrics.row("leads_created", month)["value"] == n_leads
         assert metrics.row("mqls", month)["value"] == n_mqls
         assert metrics.row("lead_to_mql", month)["value"] == pytest.approx(n_mqls / n_leads)
@@ -201,7 +203,7 @@ def test_paid_media_funnel_brazilian_amounts_and_custom_datasets(repo_root: Path
 
 def test_paid_media_spend_in_reais_reads_as_thousands(tmp_path: Path, shared_dir: Path) -> None:
     """`R$ 100.000` is a hundred thousand: with decimal ',' set, never 100.0 and never 0."""
-    from reportgen.config.models import parse_config
+    from reportgen.config.load import parse_config
     from reportgen.data import load_datasets
 
     spend = shared_dir / "real-data" / "paid-media-funnel" / "Spend.csv"

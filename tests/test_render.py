@@ -5,20 +5,20 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import jinja2
 import pytest
 
-from reportgen.render import fmt
+from reportgen.config.load import load_config, parse_config
 from reportgen.pipeline.build import build, compute_for_config
-from reportgen.config.models import load_config, parse_config
 from reportgen.render import (
     Formats,
     RefusedURL,
     asset_fetcher,
     config_hash,
+    fmt,
     make_environment,
     render_audience,
     write_pdf,
@@ -35,7 +35,7 @@ from tests.pdftools import (
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = REPO / "configs" / "example.yaml"
-NOW = datetime(2026, 1, 5, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 AUDIENCES = ("executive", "sales_manager", "client")
 
 
@@ -395,7 +395,9 @@ def _with_missing_revenue(metrics):
     table = metrics.table.copy()
     period = metrics.periods[-1].label
     rows = (table["kpi"] == "revenue") & (table["period"] == period) & (table["dimension"] == "")
-    table.loc[rows, ["value", "delta_prior", "pct_prior", "delta_year_ago", "pct_year_ago", "achievement"]] = float("nan")
+    table.loc[rows, ["value", "delta_prior", "pct_prior", "delta_year_ago", "pct_year_ago", "achievement"]] = float(
+        "nan"
+    )
     table.loc[rows, "status"] = ""
     table.loc[rows, "coverage"] = "none"
     table.loc[rows, "note"] = "deals end 2025-11-30"
@@ -455,8 +457,10 @@ def test_partial_period_shows_data_through(partial, tmp_path):
     assert re.search(r'id="kpi-revenue"[^>]*>\s*<header class="tile-head">\s*<h3>Sales revenue</h3>\s*'
                      r'<span class="tile-marks"><span class="mark-partial"', rendered.html)
     assert 'id="kpi-nps"' in rendered.html and not re.search(
-        r'id="kpi-nps"[^>]*>\s*<header class="tile-head">\s*<h3>[^<]*</h3>\s*<span class="tile-marks"><span class="mark-partial"',
-        rendered.html)
+        r'id="kpi-nps"[^>]*>\s*<header class="tile-head">\s*<h3>[^<]*</h3>\s*'
+        r'<span class="tile-marks"><span class="mark-partial"',
+        rendered.html,
+    )
     # the narrative does not compare a month cut on the 20th with a whole prior month
     assert "Sales revenue was $1.76M in the partial period (data through Dec 20)." in text
     assert "Sales revenue rose" not in text

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,14 +18,16 @@ from reportgen.delivery.schedule import (
 )
 
 BERLIN, NEW_YORK = ZoneInfo("Europe/Berlin"), ZoneInfo("America/New_York")
-UTC = timezone.utc
+UTC = UTC
 WEEK = timedelta(days=7)
 
 
 def slots_on(cron: str, zone: ZoneInfo, day: date) -> list[str]:
     """Every slot whose local date is ``day``, as ISO strings with their offset."""
     start = datetime(day.year, day.month, day.day, tzinfo=zone)
-    due, missed = due_slots(cron, zone.key, last_run=start - timedelta(days=1), now=start + timedelta(days=2), grace=WEEK)
+    due, missed = due_slots(
+        cron, zone.key, last_run=start - timedelta(days=1), now=start + timedelta(days=2), grace=WEEK
+    )
     assert missed == []
     return [slot.isoformat() for slot in due if slot.date() == day]
 
@@ -178,7 +180,10 @@ def test_delivery_spec_defaults() -> None:
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"schedule": "0 8 1 * * *"}, "schedule '0 8 1 * * *' has 6 fields; expected 5 (minute hour day month weekday)"),
+        (
+            {"schedule": "0 8 1 * * *"},
+            "schedule '0 8 1 * * *' has 6 fields; expected 5 (minute hour day month weekday)",
+        ),
         ({"schedule": "0 25 * * *"}, "schedule '0 25 * * *' is not a valid cron expression"),
         ({"timezone": "Europe/Berlinn"}, "timezone 'Europe/Berlinn' is not an IANA timezone"),
         ({"subject": "{title} for {regoin}"}, "subject uses unknown placeholder(s) ['regoin']"),

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reportgen.pipeline.checks import run_checks
-from reportgen.config.models import load_config, parse_config
+from reportgen.config.load import load_config, parse_config
 from reportgen.errors import ConfigError, ReportgenError
+from reportgen.pipeline.checks import run_checks
 from tests.hostile import cli, config_folder, one_error_line
 
 BOMB = "\n".join(["a: &a [lol,lol,lol,lol,lol,lol,lol,lol,lol]"]
@@ -84,15 +84,25 @@ def test_shipped_configs_list_their_roots_and_pass_the_checks() -> None:
         assert run_checks(load_config(config)) == [], config
 
 
-@pytest.mark.parametrize(("scorecard", "extra", "expected"), [
-    ("locale: xx_YY\n", "", "scorecard.locale 'xx_YY' is not a known locale"),
-    ("breakdowns: [regoin]\n", "", "breakdown 'regoin' is not a column of any dataset - did you mean 'region'?"),
-    ("logo: missing.png\n", "", "scorecard.logo:"),
-    ("font_family: No Such Font Family\n", "", "font family 'No Such Font Family' is not installed"),
-    ("", "smtp: {host: 127.0.0.1, from_address: a@example.com}\ndeliveries:\n  - name: feb30\n    audience: executive\n"
-         "    schedule: '0 0 30 2 *'\n    recipients: [{email: x@example.com}]\n", "schedule '0 0 30 2 *' of delivery 'feb30' never fires"),
-])
-def test_validate_fails_what_build_would_fail_or_drop(tmp_path: Path, scorecard: str, extra: str, expected: str) -> None:
+@pytest.mark.parametrize(
+    ("scorecard", "extra", "expected"),
+    [
+        ("locale: xx_YY\n", "", "scorecard.locale 'xx_YY' is not a known locale"),
+        ("breakdowns: [regoin]\n", "", "breakdown 'regoin' is not a column of any dataset - did you mean 'region'?"),
+        ("logo: missing.png\n", "", "scorecard.logo:"),
+        ("font_family: No Such Font Family\n", "", "font family 'No Such Font Family' is not installed"),
+        (
+            "",
+            "smtp: {host: 127.0.0.1, from_address: a@example.com}\ndeliveries:\n  - name: feb30\n"
+            "    audience: executive\n"
+            "    schedule: '0 0 30 2 *'\n    recipients: [{email: x@example.com}]\n",
+            "schedule '0 0 30 2 *' of delivery 'feb30' never fires",
+        ),
+    ],
+)
+def test_validate_fails_what_build_would_fail_or_drop(
+    tmp_path: Path, scorecard: str, extra: str, expected: str
+) -> None:
     config = config_folder(tmp_path, scorecard=scorecard.replace("breakdowns: [regoin]\n", ""), extra=extra)
     if "regoin" in scorecard:
         config.write_text(config.read_text().replace("[rep, region, product]", "[regoin]"))

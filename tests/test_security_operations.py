@@ -6,9 +6,9 @@ import resource
 import signal
 from pathlib import Path
 
-from reportgen.pipeline.build import MAX_NAME_PART, Segment, output_stem
-from reportgen.config.models import load_config
+from reportgen.config.load import load_config
 from reportgen.delivery.ledger import Ledger
+from reportgen.pipeline.build import MAX_NAME_PART, Segment, output_stem
 from tests.fixtures.smtp import SmtpServerHandle
 from tests.hostile import cli, config_folder, one_error_line
 from tests.test_cli_delivery import MONTHLY
@@ -34,7 +34,8 @@ def test_burst_segments_that_sanitise_alike_write_different_files(tmp_path: Path
 
 
 def _file_size_limit() -> None:
-    """In the child: files may not grow past 400 KB: the fonts WeasyPrint unpacks fit, the 640 KB HTML does not (as on a full disk, the write fails with an OSError)."""
+    """In the child: files may not grow past 400 KB: the fonts WeasyPrint unpacks fit, the 640 KB HTML does not
+    (as on a full disk, the write fails with an OSError)."""
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_FSIZE, (400_000, 400_000))
 

@@ -9,8 +9,8 @@ from email.message import EmailMessage
 import pytest
 from pydantic import ValidationError
 
-from reportgen.delivery.email import compose_message, make_address
 from reportgen.config.delivery import SmtpSettings
+from reportgen.delivery.email import compose_message, make_address
 from reportgen.delivery.smtp import Refusal, credentials_from_env, send_message
 from reportgen.errors import DeliveryError
 from tests.fixtures.smtp import TLS_PASSWORD, TLS_USER, CertificateFiles, SmtpServerHandle
@@ -78,7 +78,9 @@ def test_temporary_failures_are_retried_with_doubling_backoff(smtp_server: SmtpS
     smtp_server.configure(tempfail_first=2)
     sleep = RecordingSleep()
 
-    result = send_message(message_to("ana@example.com"), settings_for(smtp_server), username=None, password=None, sleep=sleep)
+    result = send_message(
+        message_to("ana@example.com"), settings_for(smtp_server), username=None, password=None, sleep=sleep
+    )
 
     assert (result.status, result.attempts) == ("sent", 3)
     assert sleep.delays == [0.25, 0.5]
@@ -128,7 +130,9 @@ def test_connection_dropped_after_data_is_unknown_and_not_resent(smtp_server: Sm
     smtp_server.configure(drop_after_data_first=1)
     sleep = RecordingSleep()
 
-    result = send_message(message_to("ana@example.com"), settings_for(smtp_server), username=None, password=None, sleep=sleep)
+    result = send_message(
+        message_to("ana@example.com"), settings_for(smtp_server), username=None, password=None, sleep=sleep
+    )
 
     assert (result.status, result.attempts, sleep.delays) == ("unknown", 1, [])
     assert "may have been delivered, so it was not resent" in (result.error or "")
@@ -161,9 +165,14 @@ def test_unreachable_server_is_retried_then_reported(unused_port: int) -> None:
 
 
 def test_oversized_message_is_refused_before_connecting(smtp_server: SmtpServerHandle) -> None:
-    with pytest.raises(DeliveryError, match=r"^message is \d+ bytes, over the 100 bytes limit of smtp.max_message_bytes; "):
+    with pytest.raises(
+        DeliveryError, match=r"^message is \d+ bytes, over the 100 bytes limit of smtp.max_message_bytes; "
+    ):
         send_message(
-            message_to("ana@example.com"), settings_for(smtp_server, max_message_bytes=100), username=None, password=None
+            message_to("ana@example.com"),
+            settings_for(smtp_server, max_message_bytes=100),
+            username=None,
+            password=None,
         )
     assert smtp_server.messages() == []
 
@@ -206,7 +215,9 @@ def test_wrong_password_is_a_clear_error(smtp_tls_server: SmtpServerHandle, smtp
         send_message(message_to("ana@example.com"), settings, username=TLS_USER, password="wrong")
 
 
-def test_implicit_tls_verifies_against_ca_file(smtps_server: SmtpServerHandle, smtp_certificate: CertificateFiles) -> None:
+def test_implicit_tls_verifies_against_ca_file(
+    smtps_server: SmtpServerHandle, smtp_certificate: CertificateFiles
+) -> None:
     with pytest.raises(DeliveryError, match="was not accepted"):
         send_message(
             message_to("ana@example.com"), settings_for(smtps_server, security="ssl", host="localhost"),
@@ -234,7 +245,9 @@ def test_credentials_from_env_names_the_missing_variable() -> None:
 
 def test_settings_refuse_a_password_in_yaml() -> None:
     with pytest.raises(ValidationError, match="smtp.password is not allowed: .*set password_env to the NAME"):
-        SmtpSettings.model_validate({"host": "smtp.example.com", "from_address": "r@example.com", "password": "hunter2"})
+        SmtpSettings.model_validate(
+            {"host": "smtp.example.com", "from_address": "r@example.com", "password": "hunter2"}
+        )
 
 
 def test_settings_allow_plain_text_only_for_localhost() -> None:

@@ -7,7 +7,7 @@ need them so ``reportgen --help`` answers at once.
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,11 +55,11 @@ def main(ctx: click.Context, verbose: bool) -> None:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _load(config: Path):
-    from reportgen.config.models import load_config
+    from reportgen.config.load import load_config
 
     return load_config(config)
 
@@ -68,8 +68,8 @@ def _load(config: Path):
 @click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table", show_default=True)
 def kpis_command(fmt: str) -> None:
     """List the built-in KPI catalogue."""
-    from reportgen.kpis.catalogue import BUILTIN_KPIS
     from reportgen.engine import _from_definition, kpi_datasets
+    from reportgen.kpis.catalogue import BUILTIN_KPIS
 
     resolved = {k: _from_definition(d) for k, d in BUILTIN_KPIS.items()}
     rows = [(d.id, d.name, d.unit, d.direction, ", ".join(sorted(kpi_datasets(resolved[d.id], resolved))),
@@ -105,7 +105,6 @@ def schema_command() -> None:
 def validate_command(config: Path) -> None:
     """Check a config and its data (columns, stages, dates) without rendering."""
     from reportgen.pipeline.build import compute_for_config
-
     from reportgen.pipeline.checks import raise_on_issues
 
     loaded = _load(config)
@@ -124,7 +123,7 @@ def validate_command(config: Path) -> None:
                f"{metrics.table['kpi'].nunique()} KPIs computed")
 
 
-def quality_line(name: str, q: "DatasetQuality") -> str:
+def quality_line(name: str, q: DatasetQuality) -> str:
     """One dataset's data-quality summary: rows read, every rule with its count, missing values, span."""
     rejected = ", ".join(f"{v} {k}" for k, v in q.rows_rejected.items()) or "none rejected"
     missing = "; missing: " + ", ".join(f"{v} {k}" for k, v in q.missing_values.items()) if q.missing_values else ""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -41,33 +41,33 @@ _CLUSTER_OPTION = click.option("--cluster", metavar="ADDRESS",
 def parse_now(text: str | None) -> datetime:
     """The run's instant: ``--now`` if given (naive means UTC), else the clock."""
     if not text:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
         raise ReportgenError(f"--now {text!r} is not an ISO 8601 date-time such as 2026-01-01T07:00+01:00") from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _load(config: Path):  # noqa: ANN202 - LoadedConfig
-    from reportgen.config.models import load_config
+    from reportgen.config.load import load_config
 
     return load_config(config)
 
 
-def _runner(workers: int, cluster: str | None) -> "GroupRunner | None":
+def _runner(workers: int, cluster: str | None) -> GroupRunner | None:
     """Run delivery groups in worker processes or on Dask; ``None`` (in process) for one worker."""
     if workers <= 1 and not cluster:
         return None
     from reportgen.batch import SendJob, run_jobs
 
-    def run(groups: list["SendGroup"]) -> list["JobResult"]:
+    def run(groups: list[SendGroup]) -> list[JobResult]:
         return run_jobs([SendJob(group) for group in groups], workers=workers, cluster=cluster)
 
     return run
 
 
-def _print_report(report: "DeliveryReport") -> None:
+def _print_report(report: DeliveryReport) -> None:
     for outcome in report.outcomes:
         click.echo(outcome.line(), err=not outcome.ok)
 
@@ -86,7 +86,8 @@ def _print_report(report: "DeliveryReport") -> None:
 def send_command(config: Path, deliveries: tuple[str, ...], audience: str | None, period: str | None, dry_run: bool,
                  output_dir: Path | None, workers: int, cluster: str | None, now_text: str | None) -> None:
     """Send deliveries now; messages already sent for the period are not sent again."""
-    from reportgen.delivery.deliver import deliver, delivery_period, select_deliveries
+    from reportgen.delivery.deliver import deliver
+    from reportgen.delivery.plan import delivery_period, select_deliveries
 
     if dry_run and output_dir is None:
         raise ReportgenError("--dry-run needs -o DIR, the folder to write the .eml files into")
@@ -114,7 +115,7 @@ def send_command(config: Path, deliveries: tuple[str, ...], audience: str | None
 @_NOW_OPTION
 def deliver_command(config: Path, due: bool, workers: int, cluster: str | None, now_text: str | None) -> None:
     """Send every delivery whose schedule came due since the last run, once; log missed slots."""
-    from reportgen.delivery.deliver import run_due
+    from reportgen.delivery.due import run_due
 
     runs = run_due(_load(config), now=parse_now(now_text), runner=_runner(workers, cluster))
     if not _print_runs(runs):
@@ -146,7 +147,7 @@ def schedule_command(config: Path, workers: int, cluster: str | None) -> None:
     import signal
     import threading
 
-    from reportgen.delivery.deliver import run_due
+    from reportgen.delivery.due import run_due
     from reportgen.delivery.schedule import run_forever
 
     _load(config)  # refuse to start on a broken config
@@ -168,7 +169,7 @@ def schedule_command(config: Path, workers: int, cluster: str | None) -> None:
             click.echo(f"error: unexpected {type(exc).__name__}: {exc}", err=True)
 
     click.echo(f"scheduler started for {config}; Ctrl-C or SIGTERM stops it", err=True)
-    run_forever(tick, clock=lambda: datetime.now(timezone.utc), sleep=stop.wait, stop=stop.is_set)
+    run_forever(tick, clock=lambda: datetime.now(UTC), sleep=stop.wait, stop=stop.is_set)
     click.echo("scheduler stopped", err=True)
 
 
@@ -207,7 +208,7 @@ def batch_command(configs: tuple[Path, ...], audience: str | None, period: str |
         sys.exit(EXIT_FAILURES)
 
 
-def _print_summary(results: Sequence["JobResult"]) -> None:
+def _print_summary(results: Sequence[JobResult]) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -230,8 +231,8 @@ def history_command(config: Path, delivery: str | None, limit: int, only_unknown
     from rich.console import Console
     from rich.table import Table
 
-    from reportgen.delivery.deliver import ledger_path
     from reportgen.delivery.ledger import Ledger
+    from reportgen.delivery.plan import ledger_path
 
     path = ledger_path(_load(config))
     if not path.exists():
@@ -261,8 +262,8 @@ def history_command(config: Path, delivery: str | None, limit: int, only_unknown
 @click.option("--note", required=True, help="Why, for the audit trail (e.g. 'found in relay log, queued 07:00:03').")
 def resolve_command(config: Path, delivery: str, period: str, recipient: str, verdict: str, note: str) -> None:
     """Record a person's verdict on a message whose outcome was unknown."""
-    from reportgen.delivery.deliver import ledger_path
     from reportgen.delivery.ledger import Ledger
+    from reportgen.delivery.plan import ledger_path
 
     Ledger(ledger_path(_load(config))).resolve(delivery, period, recipient, verdict, note)  # type: ignore[arg-type]
     click.echo(f"{delivery} {period} {recipient}: marked {verdict}")

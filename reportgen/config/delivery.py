@@ -226,7 +226,9 @@ class DeliverySpec(BaseModel):
         try:
             names = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
         except ValueError as exc:
-            raise ValueError(f"subject {value!r} is not a valid template: {exc}; write '{{{{' for a literal brace")
+            raise ValueError(
+                f"subject {value!r} is not a valid template: {exc}; write '{{{{' for a literal brace"
+            ) from exc
         unknown = names - SUBJECT_PLACEHOLDERS
         if unknown:
             raise ValueError(
@@ -236,7 +238,7 @@ class DeliverySpec(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _query_needs_url(self) -> "DeliverySpec":
+    def _query_needs_url(self) -> DeliverySpec:
         if bool(self.recipients_url) != bool(self.recipients_query):
             raise ValueError("recipients_url and recipients_query go together: give both or neither")
         return self

@@ -1,25 +1,22 @@
-"""The scorecard config: one YAML file, one set of pydantic models, errors that point at a line.
+"""The scorecard config's shape: one pydantic model per YAML section, and the validated config with its origin.
 
-Validation runs in two passes, as dbt-semantic-interfaces does: *shape* (pydantic: types, unknown
-keys) and *meaning* (a KPI that does not exist, an audience naming an unknown KPI, a formula reading
-an unknown name). Every problem found is collected and reported together, each with where
-(file:line:column), what was expected, what was found and the nearest valid name.
+Validation runs in two passes, as dbt-semantic-interfaces does: *shape* (these models: types, unknown
+keys) and *meaning* (:mod:`reportgen.config.meaning`: a KPI that does not exist, an audience naming an
+unknown KPI, a formula reading an unknown name). :mod:`reportgen.config.load` reads the file, runs both
+and reports every problem together, each with where (file:line:column), what was expected, what was
+found and the nearest valid name.
 """
 from __future__ import annotations
 
-import difflib
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-
-from reportgen.kpis.catalogue import BUILTIN_KPIS, CANONICAL_DATASETS, LOOKUPS, MEASURES, OBJECTIVES, UNITS
-from reportgen.errors import ConfigError
-from reportgen.kpis.expressions import parse_formula
-from reportgen.config.yamlmarks import KeyPath, MarkedYaml, load_marked_yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from reportgen.config.delivery import DeliverySpec, SmtpSettings  # delivery models live with the delivery code
+from reportgen.config.yamlmarks import KeyPath, MarkedYaml
+from reportgen.errors import ConfigError
 
 
 class _Model(BaseModel):
@@ -96,8 +93,11 @@ class Dataset(_Model):
         None, description="Source format; inferred from the file extension or 'url' when omitted.")
     delimiter: str | None = Field(None, description="CSV field delimiter (default: detected from the file).")
     encoding: str = Field(
-        "auto", description="CSV text encoding: any Python codec name (utf-8, cp1252, cp850, latin-1, mac_roman, "
-        "utf-16...), or auto: UTF-8/UTF-16 when the bytes say so, else the 8-bit code page that reads the most letters.")
+        "auto",
+        description="CSV text encoding: any Python codec name (utf-8, cp1252, cp850, latin-1, mac_roman, "
+        "utf-16...), or auto: UTF-8/UTF-16 when the bytes say so, else the 8-bit code page that reads the most "
+        "letters.",
+    )
     decimal: Literal[".", ","] | None = Field(
         None, description="Decimal mark of numbers written as text (default: settled from the values; when they "
         "allow both readings, as 100.000 does, reportgen asks for it).")
@@ -139,7 +139,7 @@ class Dataset(_Model):
     lookups: list[Lookup] = Field(default_factory=list, description="Columns joined in from other files.")
 
     @model_validator(mode="after")
-    def _one_source(self) -> "Dataset":
+    def _one_source(self) -> Dataset:
         if not self.path and not self.url:
             raise ValueError("a dataset needs 'path' (a file) or 'url' (a SQL database)")
         if self.url and not (self.table or self.query):
@@ -197,7 +197,9 @@ class KpiSpec(_Model):
         None, description="Unit of a custom KPI.")
     direction: Literal["higher", "lower"] | None = Field(None, description="Whether higher or lower is better.")
     objective: str | None = Field(None, description="Business objective the KPI is grouped under.")
-    expression: str | None = Field(None, description="Formula over other KPI ids, e.g. revenue / opportunities_created.")
+    expression: str | None = Field(
+        None, description="Formula over other KPI ids, e.g. revenue / opportunities_created."
+    )
     measure: Measure | None = Field(None, description="A custom aggregate (instead of an expression).")
     filter: str | None = Field(None, description="SQL condition restricting the rows of a built-in KPI's datasets.")
     params: dict[str, float] = Field(default_factory=dict, description="Parameters, e.g. customer_lifespan_years: 4.")
@@ -230,7 +232,9 @@ class Config(_Model):
     kpis: list[KpiSpec] = Field(default_factory=list, description="KPIs on the scorecard (default: every built-in "
                                 "whose datasets are present).")
     objectives: dict[str, list[str]] = Field(
-        default_factory=dict, description="Business objectives -> KPI ids, for grouping tiles (default: the catalogue's).")
+        default_factory=dict,
+        description="Business objectives -> KPI ids, for grouping tiles (default: the catalogue's).",
+    )
     audiences: dict[str, Audience] = Field(default_factory=dict, description="Audiences by name.")
     smtp: SmtpSettings | None = Field(None, description="Mail server used by deliveries.")
     deliveries: list[DeliverySpec] = Field(default_factory=list, description="Scheduled email deliveries.")
@@ -278,7 +282,7 @@ class LoadedConfig:
         if any(real.is_relative_to(root) for root in roots):
             return real
         key = key if key is not None else self._key_of(str(relative))
-        where = f"{self.where(key)}: {_dotted(key)}: " if key else f"{self.path}: "
+        where = f"{self.where(key)}: {dotted_path(key)}: " if key else f"{self.path}: "
         shown = f"{relative} (really {real})" if str(real) != str(relative) else str(relative)
         raise ConfigError(f"{where}{shown} is outside the config's folder {roots[0]}; to allow it, list its folder "
                           f"under scorecard.allowed_roots (e.g. allowed_roots: [{real.parent}])")
@@ -307,233 +311,8 @@ class LoadedConfig:
         return str(self.source.value_mark(path)) if self.source else str(self.path)
 
 
-# ----------------------------------------------------------------------------------------------
-# Loading and error messages
-# ----------------------------------------------------------------------------------------------
-
-def load_config(path: str | Path) -> LoadedConfig:
-    """Read, parse and validate a config file; raise one ``ConfigError`` listing every problem."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}") from None
-    return parse_config(text, path)
-
-
-def parse_config(text: str, path: str | Path) -> LoadedConfig:
-    """Validate config text; ``path`` is used for messages and relative paths."""
-    path = Path(path)
-    marked = load_marked_yaml(text, path)
-    if not isinstance(marked.data, dict):
-        raise ConfigError(f"{path}:1:1: a config must be a mapping with at least 'datasets'")
-    try:
-        config = Config.model_validate(marked.data)
-    except ValidationError as exc:
-        raise ConfigError(_format_validation_error(exc, marked)) from None
-    loaded = LoadedConfig(config, path, marked, text)
-    problems = check_meaning(loaded)
-    if problems:
-        raise ConfigError("\n".join(problems))
-    return loaded
-
-
-def _model_at(loc: tuple, model: type[BaseModel] = Config) -> type[BaseModel] | None:
-    """The pydantic model class that validates the mapping at ``loc`` (to suggest its field names)."""
-    current: Any = model
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        if isinstance(current, type) and issubclass(current, BaseModel):
-            field = current.model_fields.get(str(part))
-            if field is None:
-                # a dict of models: the key is a user name (dataset or audience), keep the value type
-                continue
-            current = _inner_model(field.annotation)
-        else:
-            return None
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
-
-
-def _inner_model(annotation: Any) -> Any:
-    """Find the BaseModel inside list[...], dict[str, ...], X | None annotations."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()) or ():
-        found = _inner_model(arg)
-        if found is not None:
-            return found
-    return None
-
-
-def _format_validation_error(exc: ValidationError, marked: MarkedYaml) -> str:
-    lines = []
-    for err in exc.errors():
-        loc = tuple(err["loc"])
-        # an unknown key is pointed at by its key; a wrong value by the value itself
-        where = marked.mark(loc) if err["type"] in ("extra_forbidden", "missing") else marked.value_mark(loc)
-        if isinstance(err.get("input"), dict):  # a model-level check naming one of the mapping's keys
-            named = [k for k in err["input"] if f".{k} " in err["msg"] or f"'{k}'" in err["msg"]]
-            if named:
-                where = marked.mark(loc + (named[0],))
-        dotted = _dotted(loc)
-        if err["type"] == "extra_forbidden":
-            key = str(loc[-1])
-            parent = _model_at(loc[:-1])
-            valid = sorted(parent.model_fields) if parent else []
-            hint = _did_you_mean(key, valid)
-            if key == "password" and "password_env" in valid:
-                hint = " - a password is never written in the config; name an environment variable in password_env"
-            lines.append(f"{where}: unknown key {key!r} in {_dotted(loc[:-1]) or 'the config'}{hint}"
-                         + (f" (valid keys: {', '.join(valid)})" if valid and not hint else ""))
-        elif err["type"] == "missing":
-            lines.append(f"{where}: {dotted}: required key missing")
-        else:
-            found = err.get("input")
-            found_text = f"; found {found!r}" if not isinstance(found, (dict, list)) else ""
-            message = err["msg"].removeprefix("Value error, ")
-            lines.append(f"{where}: {dotted}: {message}{found_text}")
-    return "\n".join(lines)
-
-
-def _dotted(loc: tuple) -> str:
+def dotted_path(loc: tuple) -> str:
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
-
-
-def _did_you_mean(name: str, candidates: list[str] | set[str]) -> str:
-    close = difflib.get_close_matches(name, sorted(candidates), n=1, cutoff=0.6)
-    return f" - did you mean {close[0]!r}?" if close else ""
-
-
-# ----------------------------------------------------------------------------------------------
-# Meaning: names that must exist
-# ----------------------------------------------------------------------------------------------
-
-def check_meaning(loaded: LoadedConfig) -> list[str]:
-    """Second pass: every name the config uses refers to something real. Returns all problems."""
-    problems: list[str] = []
-    for check in (_check_datasets, _check_kpis, _check_audiences, _check_objectives):
-        problems.extend(check(loaded))
-    return problems
-
-
-def _check_datasets(loaded: LoadedConfig) -> list[str]:
-    problems = []
-    for name, ds in loaded.config.datasets.items():
-        canonical = CANONICAL_DATASETS.get(name)
-        if canonical is None:
-            continue  # a custom dataset: any columns
-        valid = {c.name for c in canonical}
-        pairs = [(src, d) for src, dst in ds.columns.items() for d in ([dst] if isinstance(dst, str) else dst)]
-        for src, dst in pairs:
-            if dst not in valid and dst in _close_canonical(dst, valid):
-                problems.append(
-                    f"{loaded.source.value_mark(('datasets', name, 'columns', src))}: column mapping "
-                    f"{src!r} -> {dst!r}: {dst!r} is not a column of {name}{_did_you_mean(dst, valid)} "
-                    f"(canonical columns: {', '.join(sorted(valid))})"
-                )
-        for col in ds.constants:
-            if col not in valid:
-                problems.append(f"{loaded.where(('datasets', name, 'constants', col))}: {col!r} is not a column "
-                                f"of {name}{_did_you_mean(col, valid)}")
-        if ds.stages is not None and name != "deals":
-            problems.append(f"{loaded.where(('datasets', name, 'stages'))}: 'stages' applies to deals only")
-        if ds.order_lines and name != "deals":
-            problems.append(f"{loaded.where(('datasets', name, 'order_lines'))}: 'order_lines' applies to deals only")
-    return problems
-
-
-def _close_canonical(name: str, valid: set[str]) -> list[str]:
-    """A mapping target close to (but not equal to) a canonical name is a typo; anything else is a new dimension."""
-    # 0.8: "custmer_id" and "close_dte" are typos; "deal_size" (0.75 to deal_id) is a dimension of its own
-    return [name] if difflib.get_close_matches(name, sorted(valid), n=1, cutoff=0.8) else []
-
-
-def kpi_ids(config: Config) -> list[str]:
-    return [k.id for k in config.kpis]
-
-
-def _check_kpis(loaded: LoadedConfig) -> list[str]:
-    problems = []
-    config = loaded.config
-    custom = {k.id for k in config.kpis if k.expression or k.measure}
-    known = set(BUILTIN_KPIS) | custom
-    seen: set[str] = set()
-    for i, spec in enumerate(config.kpis):
-        where = loaded.source.value_mark(("kpis", i, "id")) if loaded.source else loaded.path
-        if spec.id in seen:
-            problems.append(f"{where}: KPI {spec.id!r} is listed twice")
-        seen.add(spec.id)
-        if spec.id not in known:
-            problems.append(f"{where}: unknown KPI {spec.id!r}{_did_you_mean(spec.id, known)} "
-                            "(a custom KPI needs 'expression' or 'measure'; `reportgen kpis` lists the built-ins)")
-            continue
-        if spec.expression and spec.measure:
-            problems.append(f"{where}: KPI {spec.id!r} has both 'expression' and 'measure'; keep one")
-        if spec.id in custom and spec.id in BUILTIN_KPIS:
-            problems.append(f"{where}: {spec.id!r} is a built-in KPI; give the custom KPI another id "
-                            "(or use 'filter'/'params' to override the built-in)")
-        if spec.id in MEASURES:
-            problems.append(f"{where}: {spec.id!r} is the name of a base measure; choose another id")
-        if spec.expression:
-            try:
-                formula = parse_formula(spec.expression)
-            except ConfigError as exc:
-                problems.append(f"{loaded.where(('kpis', i, 'expression'))}: {exc}")
-                continue
-            readable = known | set(MEASURES) | set(spec.params) | {"customer_lifespan_years"}
-            for name in sorted(formula.names - readable):
-                problems.append(f"{loaded.where(('kpis', i, 'expression'))}: formula of {spec.id!r} reads unknown "
-                                f"name {name!r}{_did_you_mean(name, readable)}")
-            for name in sorted(formula.lookups - set(LOOKUPS)):
-                problems.append(f"{loaded.where(('kpis', i, 'expression'))}: lookup({name}) is not available "
-                                f"(available: {', '.join(LOOKUPS)})")
-            if not spec.unit:
-                problems.append(f"{where}: custom KPI {spec.id!r} needs a 'unit' "
-                                f"(one of {', '.join(UNITS)})")
-        if spec.measure:
-            if spec.measure.dataset not in config.datasets:
-                problems.append(f"{loaded.where(('kpis', i, 'measure', 'dataset'))}: measure of {spec.id!r} reads "
-                                f"dataset {spec.measure.dataset!r}, which is not declared under 'datasets'"
-                                f"{_did_you_mean(spec.measure.dataset, set(config.datasets))}")
-            if spec.measure.agg != "count" and not spec.measure.column:
-                problems.append(f"{loaded.where(('kpis', i, 'measure'))}: {spec.measure.agg} needs a 'column'")
-            if not spec.unit:
-                problems.append(f"{where}: custom KPI {spec.id!r} needs a 'unit' (one of {', '.join(UNITS)})")
-    return problems
-
-
-def _check_audiences(loaded: LoadedConfig) -> list[str]:
-    problems = []
-    config = loaded.config
-    known = set(kpi_ids(config)) or set(BUILTIN_KPIS)
-    for name, audience in config.audiences.items():
-        for j, kpi in enumerate(audience.kpis):
-            if kpi not in known:
-                problems.append(f"{loaded.where(('audiences', name, 'kpis', j))}: audience {name!r} lists unknown "
-                                f"KPI {kpi!r}{_did_you_mean(kpi, known)}")
-    return problems
-
-
-def _check_objectives(loaded: LoadedConfig) -> list[str]:
-    problems = []
-    known = set(kpi_ids(loaded.config)) or set(BUILTIN_KPIS)
-    for name, kpis in loaded.config.objectives.items():
-        for j, kpi in enumerate(kpis):
-            if kpi not in known:
-                problems.append(f"{loaded.where(('objectives', name, j))}: objective {name!r} lists unknown KPI "
-                                f"{kpi!r}{_did_you_mean(kpi, known)}")
-    return problems
-
-
-def default_objectives(kpis: list[str], objective_of: dict[str, str] | None = None) -> dict[str, list[str]]:
-    """Group KPIs under their objective (the config's ``objective:``, else the catalogue's), in the
-    catalogue's order of objectives; custom objectives follow."""
-    groups: dict[str, list[str]] = {o: [] for o in OBJECTIVES}
-    for kpi in kpis:
-        objective = (objective_of or {}).get(kpi) or (BUILTIN_KPIS[kpi].objective if kpi in BUILTIN_KPIS else "other")
-        groups.setdefault(objective, []).append(kpi)
-    return {k: v for k, v in groups.items() if v}

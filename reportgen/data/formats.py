@@ -95,9 +95,11 @@ def detect_number_style(values: list[str], decimal: str | None = None, thousands
         raise DataError(f"dataset {dataset!r}: column {column!r} writes numbers with both '.' and ',' as the "
                         "decimal mark; set decimal and thousands for the dataset, or fix the export")
     if ambiguous_example is not None:
-        raise DataError(f"dataset {dataset!r}: column {column!r}: {ambiguous_example!r} reads as "
-                        f"{_reading(ambiguous_example, '.')} or as {_reading(ambiguous_example, ',')}; set decimal: ',' "
-                        "and thousands: '.' (or decimal: '.' and thousands: ',') for the dataset")
+        raise DataError(
+            f"dataset {dataset!r}: column {column!r}: {ambiguous_example!r} reads as "
+            f"{_reading(ambiguous_example, '.')} or as {_reading(ambiguous_example, ',')}; set decimal: ',' "
+            "and thousands: '.' (or decimal: '.' and thousands: ',') for the dataset"
+        )
     return NumberStyle(".", thousands if thousands is not None else ",")
 
 
@@ -284,7 +286,9 @@ def date_sql(expr: str, style: DateStyle) -> str:
         parts = []
         for fmt in style.formats:
             if fmt == "iso":
-                parts.append(f"CASE WHEN regexp_full_match({text}, '\\d{{4}}-.*') THEN TRY_CAST({text} AS TIMESTAMP) END")
+                parts.append(
+                    f"CASE WHEN regexp_full_match({text}, '\\d{{4}}-.*') THEN TRY_CAST({text} AS TIMESTAMP) END"
+                )
             else:
                 parts.append(f"CASE WHEN {_guard(fmt, text)} THEN try_strptime({text}, {_sql_str(fmt)}) END")
         ts = parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"

@@ -16,13 +16,13 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reportgen.kpis.catalogue import CANONICAL_DATASETS, ColumnSpec
-from reportgen.errors import DataError
 from reportgen.data import formats as fmt
 from reportgen.data.quality import DatasetQuality, Unreadable, check_quality, measure_quality
 from reportgen.data.rules import apply_rules
 from reportgen.data.sources import Source, columns_of, new_workdir, open_source, reopen_in_code_page, undecodable
 from reportgen.data.sql import lit, q
+from reportgen.errors import DataError
+from reportgen.kpis.catalogue import CANONICAL_DATASETS, ColumnSpec
 
 if TYPE_CHECKING:
     import duckdb
@@ -41,7 +41,7 @@ ABSENT_MEANS_NULL = {("subscriptions", "end_date")}
 class LoadedData:
     """The DuckDB connection holding one canonical table per dataset, plus what was found."""
 
-    con: "duckdb.DuckDBPyConnection"
+    con: duckdb.DuckDBPyConnection
     columns: dict[str, list[str]]
     quality: dict[str, DatasetQuality]
     types: dict[str, dict[str, str]] = field(default_factory=dict)  # dataset -> column -> number/date/text
@@ -58,7 +58,7 @@ class LoadedData:
 MEMORY_LIMIT = "300MB"
 
 
-def connect() -> "duckdb.DuckDBPyConnection":
+def connect() -> duckdb.DuckDBPyConnection:
     import duckdb
 
     con = duckdb.connect(database=":memory:")
@@ -84,13 +84,13 @@ def _spill_folder() -> str:
     return _SPILL[0]
 
 
-def lock_down(con: "duckdb.DuckDBPyConnection") -> None:
+def lock_down(con: duckdb.DuckDBPyConnection) -> None:
     """After loading, the engine may not touch the file system: a ``filter:`` in a config cannot read files."""
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
 
 
-def load_datasets(loaded: "LoadedConfig", con: "duckdb.DuckDBPyConnection | None" = None, *,
+def load_datasets(loaded: LoadedConfig, con: duckdb.DuckDBPyConnection | None = None, *,
                   today: date | None = None, check: bool = True) -> LoadedData:
     """Load every dataset of a config; raise one ``DataError`` naming dataset and column on bad data.
 
@@ -116,7 +116,7 @@ def load_datasets(loaded: "LoadedConfig", con: "duckdb.DuckDBPyConnection | None
     return data
 
 
-def load_canonical_folder(folder: Path, con: "duckdb.DuckDBPyConnection | None" = None, *,
+def load_canonical_folder(folder: Path, con: duckdb.DuckDBPyConnection | None = None, *,
                           today: date | None = None) -> LoadedData:
     """Load every ``<dataset>.csv`` of a folder whose name is a canonical dataset (no config needed)."""
     from reportgen.config.models import Config, LoadedConfig
@@ -128,7 +128,7 @@ def load_canonical_folder(folder: Path, con: "duckdb.DuckDBPyConnection | None" 
     return load_datasets(LoadedConfig(config, folder / "reportgen.yaml", None), con, today=today)
 
 
-def mapping_of(ds: "Dataset") -> dict[str, str]:
+def mapping_of(ds: Dataset) -> dict[str, str]:
     """canonical column -> source column, from the config's source -> canonical mapping (and lookups)."""
     out: dict[str, str] = {}
     for src, dst in ds.columns.items():
@@ -157,7 +157,7 @@ class Column:
     value_map: dict[str, list[str]] | None = None
 
 
-def load_dataset(data: LoadedData, name: str, ds: "Dataset", loaded: "LoadedConfig", workdir: Path,
+def load_dataset(data: LoadedData, name: str, ds: Dataset, loaded: LoadedConfig, workdir: Path,
                  today: date, notes: tuple[str, ...] = ()) -> None:
     """Create the canonical table ``name`` in ``data.con`` and record its columns and quality."""
     con = data.con
@@ -209,7 +209,7 @@ def _style_text(style: Any) -> str:
     return style.describe() if style is not None and hasattr(style, "describe") else ""
 
 
-def with_lookups(con: "duckdb.DuckDBPyConnection", view: str, name: str, ds: "Dataset", loaded: "LoadedConfig",
+def with_lookups(con: duckdb.DuckDBPyConnection, view: str, name: str, ds: Dataset, loaded: LoadedConfig,
                  workdir: Path) -> str:
     """Left-join lookup files onto the numbered source view; returns the joined view's name."""
     if not ds.lookups:
@@ -226,7 +226,8 @@ def with_lookups(con: "duckdb.DuckDBPyConnection", view: str, name: str, ds: "Da
         key = lk.key or lk.column
         if lk.column not in found:
             raise DataError(f"dataset {name!r}: lookup joins on column {lk.column!r}, which is not in the source"
-                            f"{close_match(lk.column, found)}; columns found: {', '.join(c for c in found if c != '__row')}")
+                            f"{close_match(lk.column, found)}; columns found: "
+                            f"{', '.join(c for c in found if c != '__row')}")
         for col in [key, *lk.columns]:
             if col not in lk_cols:
                 raise DataError(f"dataset {name!r}: lookup file {lk.path} has no column {col!r}"
@@ -243,7 +244,7 @@ def with_lookups(con: "duckdb.DuckDBPyConnection", view: str, name: str, ds: "Da
     return joined
 
 
-def plan_columns(name: str, ds: "Dataset", loaded: "LoadedConfig", found: dict[str, str],
+def plan_columns(name: str, ds: Dataset, loaded: LoadedConfig, found: dict[str, str],
                  source: Source) -> list[Column]:
     """The canonical columns this dataset will have, each with its source expression."""
     mapping = mapping_of(ds)
@@ -284,7 +285,7 @@ def plan_columns(name: str, ds: "Dataset", loaded: "LoadedConfig", found: dict[s
     return columns
 
 
-def custom_specs(ds: "Dataset", mapping: dict[str, str], found: dict[str, str]) -> tuple[ColumnSpec, ...]:
+def custom_specs(ds: Dataset, mapping: dict[str, str], found: dict[str, str]) -> tuple[ColumnSpec, ...]:
     """A custom dataset keeps every column (renamed by the mapping); types come from ``types:`` or the data."""
     renamed = {src: canon for canon, src in mapping.items()}
     specs = []
@@ -311,7 +312,7 @@ def _typed_kind(source_type: str) -> str | None:
     return None
 
 
-def settle_styles(con: "duckdb.DuckDBPyConnection", view: str, name: str, ds: "Dataset",
+def settle_styles(con: duckdb.DuckDBPyConnection, view: str, name: str, ds: Dataset,
                   columns: list[Column]) -> dict[str, Any]:
     """Number and date style per textual column, from a sample (and one full scan if D/M stays open)."""
     textual = [c for c in columns if c.textual and c.expr not in ("NULL",) and c.type in
@@ -354,7 +355,7 @@ def _detect_type(values: list[str], shapes: fmt.DateShapes) -> str:
     return "text"
 
 
-def _day_first(ds: "Dataset", shapes: dict[str, fmt.DateShapes], columns: list[Column]) -> bool | None:
+def _day_first(ds: Dataset, shapes: dict[str, fmt.DateShapes], columns: list[Column]) -> bool | None:
     """D/M or M/D for the whole dataset, from any column (or configured format) that settles it."""
     orders = set()
     for c in columns:
@@ -371,7 +372,7 @@ def _day_first(ds: "Dataset", shapes: dict[str, fmt.DateShapes], columns: list[C
     return orders.pop() if orders else None
 
 
-def _day_first_full_scan(con: "duckdb.DuckDBPyConnection", view: str, columns: list[Column]) -> bool | None:
+def _day_first_full_scan(con: duckdb.DuckDBPyConnection, view: str, columns: list[Column]) -> bool | None:
     """Look at every value (not a sample) for a first part over 12 or a second part over 12."""
     parts = []
     for c in columns:
@@ -432,7 +433,7 @@ def styles_ts(col: Column, style: Any) -> str:
     return fmt.date_sql(col.expr, style or fmt.DateStyle("iso"))
 
 
-def check_unmapped_stages(con: "duckdb.DuckDBPyConnection", staged: str, view: str, columns: list[Column],
+def check_unmapped_stages(con: duckdb.DuckDBPyConnection, staged: str, view: str, columns: list[Column],
                           source_desc: str) -> None:
     """An unmapped stage value is an error: guessing whether "Closed - Pending" is won would change revenue."""
     if not con.execute(f"SELECT count(*) FROM {q(staged)} WHERE __bad_stage").fetchone()[0]:

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
-from reportgen.errors import DataError
 from reportgen.data import formats as fmt
 from reportgen.data.sql import q
+from reportgen.errors import DataError
 
 if TYPE_CHECKING:
     import duckdb
@@ -59,7 +59,7 @@ class Unreadable:
     expr: str  # the source expression, to fetch the raw text of example rows
 
 
-def measure_quality(con: "duckdb.DuckDBPyConnection", name: str, staged: str, source: "Source", view: str,
+def measure_quality(con: duckdb.DuckDBPyConnection, name: str, staged: str, source: Source, view: str,
                     unreadable: list[Unreadable], kinds: dict[str, str], rule_counts: dict[str, int],
                     data_through: date | None) -> DatasetQuality:
     """Count rows read, unreadable values (from the staged flags) and the date span of the kept rows."""
@@ -92,7 +92,9 @@ def measure_quality(con: "duckdb.DuckDBPyConnection", name: str, staged: str, so
         lasts = {c: d for c, d in zip(date_cols, bounds[1::2]) if d is not None}
     first = min(firsts.values(), default=None)
     last = data_through or max(lasts.values(), default=None)
-    examples: list[str] = [f"{source.path.name if source.path else name}:{line}: {error}" for line, error in ragged[:EXAMPLES]]
+    examples: list[str] = [
+        f"{source.path.name if source.path else name}:{line}: {error}" for line, error in ragged[:EXAMPLES]
+    ]
     if any(bad.values()) and len(examples) < EXAMPLES:
         examples += _unreadable_examples(con, staged, source, view, [u for u in unreadable if bad[u.column]],
                                          [line for line, _ in ragged], EXAMPLES - len(examples))
@@ -100,7 +102,7 @@ def measure_quality(con: "duckdb.DuckDBPyConnection", name: str, staged: str, so
                           {}, firsts, lasts, tuple(examples), tuple(source.notes), whole, data_through)
 
 
-def _ragged_lines(con: "duckdb.DuckDBPyConnection", source: "Source") -> list[tuple[int, str]]:
+def _ragged_lines(con: duckdb.DuckDBPyConnection, source: Source) -> list[tuple[int, str]]:
     """(line, what was wrong) of every CSV line DuckDB rejected, once per line."""
     if not source.rejects_table:
         return []
@@ -112,7 +114,7 @@ def _ragged_lines(con: "duckdb.DuckDBPyConnection", source: "Source") -> list[tu
     return [(int(line), f"{kind.lower()}: {message}") for line, kind, message in rows]
 
 
-def _unreadable_examples(con: "duckdb.DuckDBPyConnection", staged: str, source: "Source", view: str,
+def _unreadable_examples(con: duckdb.DuckDBPyConnection, staged: str, source: Source, view: str,
                          columns: list[Unreadable], ragged: list[int], limit: int) -> list[str]:
     """The first rows with an unreadable value, with the raw text fetched again from the source."""
     flags = " OR ".join(q("__bad_" + u.column) for u in columns)
@@ -162,7 +164,10 @@ def _hint(u: Unreadable, value: str | None) -> str:
                     f"thousands: '{'.' if other == ',' else ','}')")
         return " (not a number; fix the value or map the right column)"
     if u.type in ("date", "timestamp"):
-        return f" (expected {u.style or 'ISO dates'}; set date_formats for {u.column} if the data writes dates another way)"
+        return (
+            f" (expected {u.style or 'ISO dates'}; set date_formats for {u.column} "
+            "if the data writes dates another way)"
+        )
     if u.type == "category":
         return f" (map it under values: {{{u.column}: ...}})"
     return ""

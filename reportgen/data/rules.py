@@ -26,7 +26,7 @@ FUTURE_ALLOWED = {("subscriptions", "end_date")}
 COUNT_ONLY = "won/lost without close_date"
 
 
-def rule_conditions(name: str, kinds: dict[str, str], quality: "Quality", today: date) -> list[tuple[str, str]]:
+def rule_conditions(name: str, kinds: dict[str, str], quality: Quality, today: date) -> list[tuple[str, str]]:
     """(label, SQL condition) of every rule that applies to this dataset, in the order they are tested."""
     rules: list[tuple[str, str]] = []
     id_col = ID_COLUMNS.get(name)
@@ -50,7 +50,7 @@ def rule_conditions(name: str, kinds: dict[str, str], quality: "Quality", today:
     return rules
 
 
-def group_order_lines(con: "duckdb.DuckDBPyConnection", staged: str, kinds: dict[str, str]) -> tuple[str, dict[str, int]]:
+def group_order_lines(con: duckdb.DuckDBPyConnection, staged: str, kinds: dict[str, str]) -> tuple[str, dict[str, int]]:
     """One deal per order: amounts and profit summed, the earliest created and latest close date, the
     first line's text values; an order whose lines disagree on the stage is rejected, and a text value
     that differs between lines (a product per line) becomes "(mixed)" rather than crediting one line."""
@@ -81,8 +81,8 @@ def group_order_lines(con: "duckdb.DuckDBPyConnection", staged: str, kinds: dict
     return orders, counts
 
 
-def apply_rules(con: "duckdb.DuckDBPyConnection", staged: str, name: str, kinds: dict[str, str],
-                ds: "Dataset", quality: "Quality", today: date) -> dict[str, int]:
+def apply_rules(con: duckdb.DuckDBPyConnection, staged: str, name: str, kinds: dict[str, str],
+                ds: Dataset, quality: Quality, today: date) -> dict[str, int]:
     """Write the canonical table ``name`` from ``staged`` without rejected rows; return counts per rule."""
     source, counts = staged, {}
     if name == "deals" and ds.order_lines and "deal_id" in kinds:
@@ -104,13 +104,13 @@ def apply_rules(con: "duckdb.DuckDBPyConnection", staged: str, name: str, kinds:
     return _with_count_only(con, name, counts)
 
 
-def _has_duplicates(con: "duckdb.DuckDBPyConnection", table: str, column: str) -> bool:
+def _has_duplicates(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
     """Whether any non-missing value of ``column`` occurs twice (one aggregate, no sort)."""
     n, distinct = con.execute(f"SELECT count({q(column)}), count(DISTINCT {q(column)}) FROM {q(table)}").fetchone()
     return n != distinct
 
 
-def _with_count_only(con: "duckdb.DuckDBPyConnection", name: str, counts: dict[str, int]) -> dict[str, int]:
+def _with_count_only(con: duckdb.DuckDBPyConnection, name: str, counts: dict[str, int]) -> dict[str, int]:
     if name == "deals":
         n = con.execute("SELECT count(*) FROM deals WHERE stage IN ('won', 'lost') AND close_date IS NULL"
                         ).fetchone()[0] if _has(con, "deals", "close_date") else 0
@@ -119,9 +119,9 @@ def _with_count_only(con: "duckdb.DuckDBPyConnection", name: str, counts: dict[s
     return counts
 
 
-def _has(con: "duckdb.DuckDBPyConnection", table: str, column: str) -> bool:
+def _has(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
     return column in _table_columns(con, table)
 
 
-def _table_columns(con: "duckdb.DuckDBPyConnection", table: str) -> list[str]:
+def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     return [r[0] for r in con.execute(f"DESCRIBE {q(table)}").fetchall()]

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import difflib
 
-from reportgen.errors import DataError
 from reportgen.data.load import LoadedData
 from reportgen.data.sql import q
+from reportgen.errors import DataError
 
 
 def segment_values(data: LoadedData, dimension: str) -> list[str]:

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from reportgen.data.sql import lit, q
 from reportgen.environment import expand_env
 from reportgen.errors import DataError
-from reportgen.data.sql import lit, q
 
 if TYPE_CHECKING:
     import duckdb
@@ -47,7 +47,7 @@ class Source:
     auto_utf8: bool = False  # read as UTF-8 under encoding: auto; undecodable lines mean another encoding
 
 
-def source_format(ds: "Dataset") -> str:
+def source_format(ds: Dataset) -> str:
     """csv / excel / parquet / sql, from the config or the file name."""
     if ds.format:
         return ds.format
@@ -63,14 +63,14 @@ def redact(url: str) -> str:
     return re.sub(r"://([^:/@]+):[^@]+@", r"://\1:***@", url)
 
 
-def describe_source(ds: "Dataset") -> str:
+def describe_source(ds: Dataset) -> str:
     """How a dataset is named in messages: its path as the config wrote it, or its redacted URL."""
     if ds.url:
         return f"{redact(ds.url)} {ds.table or 'query'}"
     return str(ds.path)
 
 
-def open_source(con: "duckdb.DuckDBPyConnection", name: str, ds: "Dataset", loaded: "LoadedConfig",
+def open_source(con: duckdb.DuckDBPyConnection, name: str, ds: Dataset, loaded: LoadedConfig,
                 workdir: Path) -> Source:
     """Create the view ``raw__<name>`` over the dataset's source and say how it was read."""
     view = f"raw__{name}"
@@ -96,7 +96,7 @@ def open_source(con: "duckdb.DuckDBPyConnection", name: str, ds: "Dataset", load
     return open_csv(con, view, name, ds, path, desc, workdir)
 
 
-def open_csv(con: "duckdb.DuckDBPyConnection", view: str, name: str, ds: "Dataset", path: Path, desc: str,
+def open_csv(con: duckdb.DuckDBPyConnection, view: str, name: str, ds: Dataset, path: Path, desc: str,
              workdir: Path) -> Source:
     """A text view over a CSV; ragged lines and undecodable bytes go to a rejects table."""
     encoding = ds.encoding.lower().replace("_", "-")
@@ -132,7 +132,7 @@ def open_csv(con: "duckdb.DuckDBPyConnection", view: str, name: str, ds: "Datase
     return source
 
 
-def undecodable(con: "duckdb.DuckDBPyConnection", source: Source) -> bool:
+def undecodable(con: duckdb.DuckDBPyConnection, source: Source) -> bool:
     """True when a CSV read as UTF-8 under ``encoding: auto`` had lines that are not UTF-8. Checked from
     DuckDB's rejects after the one full read, so a clean file costs no extra pass over its bytes."""
     if not source.auto_utf8 or not source.rejects_table:
@@ -144,7 +144,7 @@ def undecodable(con: "duckdb.DuckDBPyConnection", source: Source) -> bool:
         return False
 
 
-def reopen_in_code_page(con: "duckdb.DuckDBPyConnection", source: Source, name: str, ds: "Dataset",
+def reopen_in_code_page(con: duckdb.DuckDBPyConnection, source: Source, name: str, ds: Dataset,
                         workdir: Path) -> Source:
     """Open the CSV again in the 8-bit code page that reads its bytes best, with a note saying so."""
     assert source.path is not None
@@ -197,7 +197,7 @@ def transcode(path: Path, encoding: str, workdir: Path, name: str) -> Path:
     return out
 
 
-def register_frame(con: "duckdb.DuckDBPyConnection", view: str, frame: Any) -> None:
+def register_frame(con: duckdb.DuckDBPyConnection, view: str, frame: Any) -> None:
     con.register(f"{view}__df", frame)
     con.execute(f"CREATE OR REPLACE TEMP VIEW {q(view)} AS SELECT * FROM {q(view + '__df')}")
 
@@ -229,12 +229,13 @@ def read_excel(path: Path, sheet: str | int | None, name: str) -> Any:
     except ValueError as exc:
         raise DataError(f"dataset {name!r}: {path.name}: {_first_line(exc)}") from None
     except Exception as exc:
-        raise DataError(f"dataset {name!r}: cannot read {path.name} as an Excel workbook ({_first_line(exc)})") from None
+        raise DataError(f"dataset {name!r}: cannot read {path.name} as an Excel workbook "
+                        f"({_first_line(exc)})") from None
     frame.columns = [str(c) for c in frame.columns]
     return frame
 
 
-def read_sql(ds: "Dataset") -> Any:
+def read_sql(ds: Dataset) -> Any:
     """Rows of a table or query from a SQL database, typed as the database types them."""
     import pandas as pd
     import sqlalchemy
@@ -254,7 +255,7 @@ def read_sql(ds: "Dataset") -> Any:
         engine.dispose()
 
 
-def columns_of(con: "duckdb.DuckDBPyConnection", view: str) -> dict[str, str]:
+def columns_of(con: duckdb.DuckDBPyConnection, view: str) -> dict[str, str]:
     """Column name -> DuckDB type of a view or table."""
     return {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {q(view)}").fetchall()}
 

@@ -8,6 +8,10 @@ One module per responsibility; import from them directly:
 * ``smtp``     transport: ``send_message`` -> ``SendResult``, ``credentials_from_env``
 * ``ledger``   exactly-once record: ``Ledger``, ``send_once`` (claim, send, record)
 * ``schedule`` timing: ``due_slots``, ``last_complete_period``, ``period_start``, ``run_forever``
+* ``plan``     which period, deliveries, recipients and burst groups
+* ``deliver``  one delivery and period: ``deliver``, ``send_group`` (one group of recipients)
+* ``messages`` subject, segment label, attachments, bodies per locale
+* ``due``      scheduled runs: ``run_due``
 
 A run, per recipient: ``compose_message`` (with ``make_message_id``) -> ``send_once``, which
 checks the size, claims the ledger row, sends, and records sent / failed / unknown.

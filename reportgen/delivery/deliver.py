@@ -21,26 +21,31 @@ from __future__ import annotations
 import difflib
 import logging
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
-from zoneinfo import ZoneInfo
 
+from reportgen.config.delivery import DeliverySpec, Recipient
 from reportgen.config.models import LoadedConfig
-from reportgen.delivery.email import Attachment, check_size, compose_message, make_address, make_message_id, render_subject
-from reportgen.delivery.email import write_eml
-from reportgen.config.delivery import DeliverySpec, Recipient, SmtpSettings, read_recipients_csv, read_recipients_sql
+from reportgen.delivery.email import (
+    check_size,
+    compose_message,
+    make_address,
+    make_message_id,
+    write_eml,
+)
+from reportgen.delivery.messages import BodyCache, attachments_for, eml_name, subject_for
+from reportgen.delivery.plan import default_output_dir, ledger_path, plan_groups, resolve_recipients, smtp_settings
 from reportgen.errors import DeliveryError, ReportgenError
 
 if TYPE_CHECKING:
-    from reportgen.pipeline.result import JobResult
-    from reportgen.pipeline.build import BuiltScorecard, Segment
-    from reportgen.engine import Metrics
     from reportgen.data import LoadedData
     from reportgen.delivery.ledger import Ledger
+    from reportgen.engine import Metrics
+    from reportgen.pipeline.build import BuiltScorecard, Segment
+    from reportgen.pipeline.result import JobResult
 
 log = logging.getLogger(__name__)
 
@@ -86,96 +91,6 @@ class DeliveryReport:
     @property
     def failures(self) -> list[MessageOutcome]:
         return [o for o in self.outcomes if not o.ok]
-
-
-# ------------------------------------------------------------------------------------------------
-# Planning: which period, which recipients, which groups
-# ------------------------------------------------------------------------------------------------
-
-def delivery_period(loaded: LoadedConfig, spec: DeliverySpec, *, now: datetime) -> str:
-    """The period label a delivery reports at ``now``: its fixed label, or the last complete period.
-
-    "Last complete" is judged on the calendar of the delivery's timezone (a 07:00 Berlin run on
-    1 April reports March even though it is still 31 March in UTC) and the scorecard's grain and
-    fiscal year.
-    """
-    if spec.period != "last_complete":
-        return spec.period
-    from reportgen.kpis.periods import last_complete_period
-
-    sc = loaded.config.scorecard
-    local_day = now.astimezone(ZoneInfo(spec.timezone)).date()
-    return last_complete_period(local_day, sc.grain, sc.fiscal_year_start).label
-
-
-def select_deliveries(loaded: LoadedConfig, names: tuple[str, ...] = (), audience: str | None = None) -> list[DeliverySpec]:
-    """The deliveries to run: all, or those named / of one audience; an unknown name is an error with a hint."""
-    specs = list(loaded.config.deliveries)
-    if not specs:
-        raise DeliveryError(f"{loaded.path} has no 'deliveries:' section; see configs/delivery-example.yaml")
-    known = [s.name for s in specs]
-    for name in names:
-        if name not in known:
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f" - did you mean {close[0]!r}?" if close else ""
-            raise DeliveryError(f"delivery {name!r} is not declared in {loaded.path}{hint} (declared: {', '.join(known)})")
-    if names:
-        specs = [s for s in specs if s.name in names]
-    if audience is not None:
-        specs = [s for s in specs if s.audience == audience]
-        if not specs:
-            raise DeliveryError(f"no delivery in {loaded.path} sends audience {audience!r}")
-    return specs
-
-
-def resolve_recipients(loaded: LoadedConfig, spec: DeliverySpec) -> list[Recipient]:
-    """Inline recipients, then the CSV's rows for this audience; the first entry of an address wins."""
-    recipients = list(spec.recipients)
-    if spec.recipients_csv is not None:
-        recipients += read_recipients_csv(loaded.resolve(str(spec.recipients_csv)), audience=spec.audience)
-    if spec.recipients_url and spec.recipients_query:
-        recipients += read_recipients_sql(spec.recipients_url, spec.recipients_query, audience=spec.audience)
-    unique: dict[str, Recipient] = {}
-    for recipient in recipients:
-        unique.setdefault(recipient.email.lower(), recipient)
-    if not unique:
-        raise DeliveryError(f"delivery {spec.name!r} has no recipients (inline 'recipients', 'recipients_csv' or 'recipients_query')")
-    return list(unique.values())
-
-
-def plan_groups(spec: DeliverySpec, recipients: list[Recipient]) -> tuple[dict[str | None, list[Recipient]], list[Recipient]]:
-    """Recipients by segment (one ``None`` group without bursting), and those a burst cannot place.
-
-    A recipient without a segment in a burst delivery would otherwise have to get either nothing or
-    the whole company's numbers; both are wrong, so they are reported instead.
-    """
-    if spec.burst_by is None:
-        return {None: recipients}, []
-    groups: dict[str | None, list[Recipient]] = {}
-    unplaced = []
-    for recipient in recipients:
-        if recipient.segment is None:
-            unplaced.append(recipient)
-        else:
-            groups.setdefault(recipient.segment, []).append(recipient)
-    return groups, unplaced
-
-
-def smtp_settings(loaded: LoadedConfig) -> SmtpSettings:
-    if loaded.config.smtp is None:
-        raise DeliveryError(f"{loaded.path} has no 'smtp:' section; deliveries need a mail server "
-                            f"(see configs/delivery-example.yaml)")
-    return loaded.config.smtp
-
-
-def ledger_path(loaded: LoadedConfig) -> Path:
-    """The ledger file (inside the config's allowed folders); its folder is created on first use by the Ledger."""
-    return loaded.resolve(loaded.config.ledger)
-
-
-def default_output_dir(loaded: LoadedConfig, spec: DeliverySpec, period: str) -> Path:
-    """Where a delivery's scorecards are kept: ``<output_dir>/deliveries/<name>/<period>/``."""
-    return loaded.resolve(loaded.config.scorecard.output_dir) / "deliveries" / spec.name / period
 
 
 # ------------------------------------------------------------------------------------------------
@@ -236,8 +151,10 @@ def deliver(loaded: LoadedConfig, spec: DeliverySpec, *, period: str, now: datet
                 outcomes += list(result.details)
                 server_down = server_down or bool(result.server_down)
             else:  # the worker died before it could report per message
-                outcomes += [MessageOutcome(spec.name, period, r.email, job.segment, "failed", result.error or "worker failed")
-                             for r in job.recipients]
+                outcomes += [
+                    MessageOutcome(spec.name, period, r.email, job.segment, "failed", result.error or "worker failed")
+                    for r in job.recipients
+                ]
     return DeliveryReport(spec.name, period, tuple(outcomes), server_down)
 
 
@@ -250,7 +167,7 @@ class SharedData:
         self._data: object = None
         self._error: BaseException | None = None
 
-    def get(self) -> "LoadedData":
+    def get(self) -> LoadedData:
         if self._error is not None:
             raise self._error
         if self._data is None:
@@ -283,8 +200,14 @@ def send_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, *,
         done = _ledger_states(ledger, spec.name, job.period)
         for r in job.recipients:
             if done.get(r.email) in DONE_IN_LEDGER:
-                outcomes.append(_outcome(job, r, "already_sent" if done[r.email] == "sent" else "unknown",
-                                         "" if done[r.email] == "sent" else "awaiting review (reportgen history --unknown)"))
+                outcomes.append(
+                    _outcome(
+                        job,
+                        r,
+                        "already_sent" if done[r.email] == "sent" else "unknown",
+                        "" if done[r.email] == "sent" else "awaiting review (reportgen history --unknown)",
+                    )
+                )
         pending = [r for r in job.recipients if done.get(r.email) not in DONE_IN_LEDGER]
     if not pending:
         return GroupResult(tuple(outcomes))
@@ -300,7 +223,7 @@ def send_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, *,
 
 
 def build_for_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup,
-                    shared: SharedData | None = None) -> tuple["BuiltScorecard", "Metrics"]:
+                    shared: SharedData | None = None) -> tuple[BuiltScorecard, Metrics]:
     """The group's scorecard files and metrics; a burst segment must occur in the data.
 
     Without that check a typo in the recipients CSV ('Nrth') would mail a scorecard of zeros.
@@ -318,8 +241,8 @@ def build_for_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup,
         return _build_group(loaded, spec, job, segment, part)
 
 
-def _build_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, segment: "Segment | None",
-                 data: "LoadedData") -> tuple["BuiltScorecard", "Metrics"]:
+def _build_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, segment: Segment | None,
+                 data: LoadedData) -> tuple[BuiltScorecard, Metrics]:
     from reportgen.atomic import check_pdf
     from reportgen.pipeline.build import build, compute_for_config
 
@@ -332,7 +255,7 @@ def _build_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, segme
     return built, metrics
 
 
-def check_segment_exists(data: object, segment: "Segment") -> None:
+def check_segment_exists(data: object, segment: Segment) -> None:
     """Raise ``DeliveryError`` naming the nearest value if no row of any dataset has this segment."""
     values: set[str] = set()
     for table, columns in data.columns.items():  # type: ignore[attr-defined]
@@ -353,15 +276,15 @@ class _Sent:
     server_down: bool
 
 
-def _send_messages(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, built: "BuiltScorecard",
-                   metrics: "Metrics", recipients: list[Recipient], ledger: "Ledger | None",
+def _send_messages(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, built: BuiltScorecard,
+                   metrics: Metrics, recipients: list[Recipient], ledger: Ledger | None,
                    environ: Mapping[str, str]) -> _Sent:
     from reportgen.delivery.ledger import send_once
     from reportgen.delivery.smtp import credentials_from_env
 
     settings = smtp_settings(loaded)
     attachments = attachments_for(spec, built, job.period)
-    bodies = _BodyCache(loaded, spec, metrics, job.segment)
+    bodies = BodyCache(loaded, spec, metrics, job.segment)
     sender = make_address(settings.from_address, settings.from_name)
     domain = settings.from_address.partition("@")[2]
     outcomes: list[MessageOutcome] = []
@@ -398,7 +321,7 @@ def _send_messages(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, bui
 
 
 def _from_send_result(job: SendGroup, recipient: Recipient, result: object, pdf: Path,
-                      ledger: "Ledger | None" = None) -> MessageOutcome:
+                      ledger: Ledger | None = None) -> MessageOutcome:
     if result is None:  # the ledger said no: sent meanwhile, in flight elsewhere, or a dead claim turned unknown
         return _refused_claim(job, recipient, pdf, ledger)
     status = result.status  # type: ignore[attr-defined]
@@ -410,7 +333,7 @@ def _from_send_result(job: SendGroup, recipient: Recipient, result: object, pdf:
     return _outcome(job, recipient, "failed", result.error or status, pdf)  # type: ignore[attr-defined]
 
 
-def _refused_claim(job: SendGroup, recipient: Recipient, pdf: Path, ledger: "Ledger | None") -> MessageOutcome:
+def _refused_claim(job: SendGroup, recipient: Recipient, pdf: Path, ledger: Ledger | None) -> MessageOutcome:
     """Only a row the ledger says is ``sent`` is "already sent"; a message in flight in another run or
     left by a process that died mid-send has an unknown outcome, and says so until a person resolves it."""
     state = _ledger_states(ledger, job.delivery, job.period).get(recipient.email) if ledger is not None else "sent"
@@ -423,65 +346,7 @@ def _refused_claim(job: SendGroup, recipient: Recipient, pdf: Path, ledger: "Led
                     "run again later to see its outcome", pdf)
 
 
-class _BodyCache:
-    """One body per locale: charts and tables are drawn once however many readers share a language."""
-
-    def __init__(self, loaded: LoadedConfig, spec: DeliverySpec, metrics: "Metrics", segment: str | None) -> None:
-        from reportgen.pipeline.build import audiences_of
-
-        self._loaded, self._spec, self._metrics, self._segment = loaded, spec, metrics, segment
-        self._audience = audiences_of(loaded, spec.audience)[spec.audience]
-        self._bodies: dict[str, object] = {}
-
-    def get(self, locale: str):  # noqa: ANN201 - EmailBody, imported lazily
-        if locale not in self._bodies:
-            from reportgen.render.email import render_email_body
-
-            self._bodies[locale] = render_email_body(self._metrics, self._loaded, self._audience, locale=locale,
-                                                     segment_label=segment_label(self._spec, self._segment, locale))
-        return self._bodies[locale]
-
-
-def subject_for(loaded: LoadedConfig, spec: DeliverySpec, period: str, segment: str | None, locale: str) -> str:
-    """The delivery's subject template filled in, with the period written in the reader's language."""
-    from reportgen.pipeline.build import audiences_of
-    from reportgen.render.fmt import format_period
-
-    sc = loaded.config.scorecard
-    audience = audiences_of(loaded, spec.audience)[spec.audience]
-    return render_subject(spec.subject, title=audience.title or sc.title, period=format_period(period, locale=locale),
-                          company=sc.company, segment=segment)
-
-
-def segment_label(spec: DeliverySpec, segment: str | None, locale: str) -> str:
-    """'Region: North' in the reader's language, as the PDF's title shows it."""
-    if segment is None or spec.burst_by is None:
-        return ""
-    from reportgen.render.fmt import translate
-    from reportgen.render import DIMENSION_LABELS
-
-    word = DIMENSION_LABELS.get(spec.burst_by, spec.burst_by.capitalize())
-    return f"{translate(word, locale)}: {segment}"
-
-
-def attachments_for(spec: DeliverySpec, built: "BuiltScorecard", period: str) -> list[Attachment]:
-    """The ``attach:`` formats as attachments, byte for byte as written to disk."""
-    files = {"pdf": built.pdf, "html": built.html, "csv": built.csv, "xlsx": built.xlsx}
-    attachments = []
-    for fmt in spec.attach:
-        path = files[fmt]
-        if path is None:
-            raise DeliveryError(f"delivery {spec.name!r} attaches {fmt} but the build wrote none")
-        attachments.append(Attachment.for_format(fmt, f"{path.stem}-{period}{path.suffix}", path.read_bytes()))
-    return attachments
-
-
-def eml_name(delivery: str, period: str, recipient: str) -> str:
-    """A file name for a dry-run message that sorts by delivery and period and is safe on every OS."""
-    return re.sub(r"[^A-Za-z0-9@._-]", "_", f"{delivery}-{period}-{recipient}") + ".eml"
-
-
-def _ledger_states(ledger: "Ledger", delivery: str, period: str) -> dict[str, str]:
+def _ledger_states(ledger: Ledger, delivery: str, period: str) -> dict[str, str]:
     return {e.recipient: e.status for e in ledger.history(delivery, limit=1_000_000) if e.period == period}
 
 
@@ -495,62 +360,3 @@ def _building_failed(job: SendGroup, exc: BaseException) -> str:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     prefix = "" if isinstance(exc, ReportgenError) else f"{type(exc).__name__}: "
     return f"building {what} failed: {prefix}{text}"
-
-
-# ------------------------------------------------------------------------------------------------
-# Scheduled runs
-# ------------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class SlotRun:
-    """One schedule slot of one delivery: sent (with its report) or missed (beyond grace)."""
-
-    delivery: str
-    slot: datetime
-    status: Literal["sent", "missed"]
-    report: DeliveryReport | None = None
-
-    def line(self) -> str:
-        local = self.slot.isoformat(timespec="minutes")
-        if self.status == "missed":
-            return f"missed       {self.delivery} slot {local}: more than the grace period late, not sent"
-        assert self.report is not None
-        failed = len(self.report.failures)
-        return (f"ran          {self.delivery} slot {local} period {self.report.period}: "
-                f"{len(self.report.outcomes) - failed} ok, {failed} failed")
-
-
-def run_due(loaded: LoadedConfig, *, now: datetime, environ: Mapping[str, str] = os.environ,
-            runner: GroupRunner | None = None, deliveries: list[DeliverySpec] | None = None) -> list[SlotRun]:
-    """Handle every slot that came due since each delivery's last recorded run (cron/systemd entry point).
-
-    Due slots are sent (period = the last complete period at the slot time), missed ones (older than
-    ``grace_hours``) are only reported; both are then recorded in the ledger so they are never
-    handled twice. A slot whose run found the mail server unusable is *not* recorded, so the next
-    invocation within the grace period tries it again (messages already sent are skipped by the
-    ledger). A delivery that fails as a whole (e.g. a credential missing) is reported and the other
-    deliveries still run.
-    """
-    from reportgen.delivery.ledger import Ledger
-    from reportgen.delivery.schedule import due_slots
-
-    ledger = Ledger(ledger_path(loaded))
-    runs: list[SlotRun] = []
-    for spec in deliveries if deliveries is not None else loaded.config.deliveries:
-        due, missed = due_slots(spec.schedule, spec.timezone, last_run=ledger.last_run(spec.name), now=now,
-                                grace=timedelta(hours=spec.grace_hours))
-        runs += [SlotRun(spec.name, slot, "missed") for slot in missed]
-        if missed:
-            ledger.record_run(spec.name, missed[-1])
-        for slot in due:
-            period = delivery_period(loaded, spec, now=slot)
-            try:
-                report = deliver(loaded, spec, period=period, now=now, environ=environ, runner=runner)
-            except ReportgenError as exc:
-                report = DeliveryReport(spec.name, period, (MessageOutcome(spec.name, period, "*", None, "failed",
-                                                                           str(exc)),), server_down=True)
-            runs.append(SlotRun(spec.name, slot, "sent", report))
-            if report.server_down:
-                break  # leave this and later slots unrecorded: retried next time, within grace
-            ledger.record_run(spec.name, slot)
-    return runs

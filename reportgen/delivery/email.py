@@ -141,7 +141,9 @@ def _mime_tree(
         related.attach(body)
         for cid, png in inline_images.items():
             image = MIMEPart(policy=SMTP)
-            image.set_content(png, maintype="image", subtype="png", cid=f"<{cid}>", disposition="inline", filename=f"{cid}.png")
+            image.set_content(
+                png, maintype="image", subtype="png", cid=f"<{cid}>", disposition="inline", filename=f"{cid}.png"
+            )
             related.attach(image)
         body = related
     if attachments:
@@ -212,7 +214,9 @@ def _check_inline_images(html_body: str, inline_images: Mapping[str, bytes]) -> 
             raise DeliveryError(f"inline image {cid!r} is not a PNG (starts with {png[:8]!r})")
     missing = sorted(set(_CID_REFERENCE.findall(html_body)) - set(inline_images))
     if missing:
-        raise DeliveryError(f"HTML body refers to inline image(s) {missing} that were not supplied; the chart would show as broken")
+        raise DeliveryError(
+            f"HTML body refers to inline image(s) {missing} that were not supplied; the chart would show as broken"
+        )
 
 
 def _human_size(size: int) -> str:

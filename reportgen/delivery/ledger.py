@@ -31,7 +31,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Literal
@@ -87,7 +87,7 @@ class Ledger:
         self,
         path: str | os.PathLike[str],
         *,
-        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         stale_after: timedelta = timedelta(hours=1),
     ) -> None:
         self.path = Path(path)
@@ -216,8 +216,9 @@ class Ledger:
         with self._transaction() as db:
             db.execute(
                 "INSERT INTO runs (delivery, last_slot, recorded_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (delivery) DO UPDATE SET last_slot = excluded.last_slot, recorded_at = excluded.recorded_at",
-                (delivery, slot.astimezone(timezone.utc).isoformat(), self._now()),
+                "ON CONFLICT (delivery) DO UPDATE SET last_slot = excluded.last_slot, "
+                "recorded_at = excluded.recorded_at",
+                (delivery, slot.astimezone(UTC).isoformat(), self._now()),
             )
 
     def _finish(
@@ -257,7 +258,7 @@ class Ledger:
         self._db.execute("COMMIT")
 
     def _now(self) -> str:
-        return self._clock().astimezone(timezone.utc).isoformat()
+        return self._clock().astimezone(UTC).isoformat()
 
 
 def send_once(

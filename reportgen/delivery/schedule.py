@@ -18,7 +18,7 @@ helps nobody). With no recorded run, only slots within ``grace`` of ``now`` coun
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -124,7 +124,7 @@ def _wall_to_instant(wall: datetime, zone: ZoneInfo) -> datetime:
 
 
 def _exists(local: datetime) -> bool:
-    round_trip = local.astimezone(timezone.utc).astimezone(local.tzinfo)
+    round_trip = local.astimezone(UTC).astimezone(local.tzinfo)
     return round_trip.replace(tzinfo=None) == local.replace(tzinfo=None)
 
 
@@ -132,8 +132,8 @@ def _first_instant_after_gap(wall: datetime, zone: ZoneInfo) -> datetime:
     """The instant the clock jumps over ``wall``: the earliest instant whose local time is later than it."""
     # fold=1 reads the wall time with the pre-gap offset, fold=0 with the post-gap one (zoneinfo's
     # convention for gaps); the change happens between the two instants. Bisect to the second.
-    low = wall.replace(tzinfo=zone, fold=1).astimezone(timezone.utc)
-    high = wall.replace(tzinfo=zone, fold=0).astimezone(timezone.utc)
+    low = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    high = wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
     low, high = min(low, high), max(low, high)
     while high - low > timedelta(seconds=1):
         middle = low + (high - low) / 2

@@ -29,8 +29,8 @@ from email.policy import SMTP
 from email.utils import getaddresses
 from typing import Literal
 
-from reportgen.delivery.email import check_size
 from reportgen.config.delivery import SmtpSettings
+from reportgen.delivery.email import check_size
 from reportgen.errors import DeliveryError
 
 SendStatus = Literal["sent", "partial", "failed", "unknown"]
@@ -180,7 +180,8 @@ def _send_once(
         # smtplib's exceptions are OSErrors too; a permanent (5xx) reply is not worth retrying.
         if isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code >= 500:
             raise DeliveryError(
-                f"SMTP server {settings.host}:{settings.port} refused the session: {exc.smtp_code} {_text(exc.smtp_error)}"
+                f"SMTP server {settings.host}:{settings.port} refused the session: "
+                f"{exc.smtp_code} {_text(exc.smtp_error)}"
             ) from None
         raise _Temporary(f"connection lost before the message was sent ({_describe(exc)})") from exc
     finally:

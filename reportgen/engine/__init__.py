@@ -44,12 +44,40 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from reportgen.engine.coverage import (Coverage, Span, history_start, kpi_spans, period_coverage, reporting_period_problem,
-                           window_coverage)
+    from reportgen.engine.coverage import (
+        Coverage,
+        Span,
+        history_start,
+        kpi_spans,
+        period_coverage,
+        reporting_period_problem,
+        window_coverage,
+    )
     from reportgen.engine.evaluate import period_values
     from reportgen.engine.metrics import WINDOW_ORD_STEP, Metrics, compute_metrics
-    from reportgen.engine.plan import (WHOLE, Interval, MeasureQuery, _days_frame, _periods_frame, additive_columns, explain,
-                       plan_for, plan_queries, run_queries, segments_of)
-    from reportgen.engine.resolve import (ResolvedKpi, _from_definition, availability, check_custom_measures, has_window_form,
-                          kpi_datasets, kpi_order, measure_columns, resolve_kpis, with_dependencies)
+    from reportgen.engine.plan import (
+        WHOLE,
+        Interval,
+        MeasureQuery,
+        _days_frame,
+        _periods_frame,
+        additive_columns,
+        explain,
+        plan_for,
+        plan_queries,
+        run_queries,
+        segments_of,
+    )
+    from reportgen.engine.resolve import (
+        ResolvedKpi,
+        _from_definition,
+        availability,
+        check_custom_measures,
+        has_window_form,
+        kpi_datasets,
+        kpi_order,
+        measure_columns,
+        resolve_kpis,
+        with_dependencies,
+    )
     from reportgen.engine.table import METRIC_COLUMNS, TABLE_COLUMNS, status

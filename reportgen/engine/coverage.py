@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
+from reportgen.engine.resolve import ResolvedKpi
 from reportgen.kpis.catalogue import ANCHORS, MEASURES
 from reportgen.kpis.periods import Period
-from reportgen.engine.resolve import ResolvedKpi
 
 if TYPE_CHECKING:
     from reportgen.data import DatasetQuality
@@ -42,7 +42,7 @@ class Coverage:
 COVERED = Coverage(FULL)
 
 
-def kpi_spans(kpi: ResolvedKpi, kpis: dict[str, ResolvedKpi], quality: dict[str, "DatasetQuality"],
+def kpi_spans(kpi: ResolvedKpi, kpis: dict[str, ResolvedKpi], quality: dict[str, DatasetQuality],
               _seen: frozenset[str] = frozenset()) -> list[Span]:
     """The spans of every (dataset, placing column) the KPI reads, through the KPIs it reads.
     Targets and lookups (forecasts) are per-period tables and bound nothing."""
@@ -66,7 +66,7 @@ def kpi_spans(kpi: ResolvedKpi, kpis: dict[str, ResolvedKpi], quality: dict[str,
     return sorted(set(spans), key=lambda s: (s.dataset, s.column))
 
 
-def history_start(kpi: ResolvedKpi, kpis: dict[str, ResolvedKpi], quality: dict[str, "DatasetQuality"]) -> date | None:
+def history_start(kpi: ResolvedKpi, kpis: dict[str, ResolvedKpi], quality: dict[str, DatasetQuality]) -> date | None:
     """The first day the data can speak for this KPI: the latest first date over the columns its rows
     are placed by (a pipeline export whose first close is in March 2017 says nothing about revenue in
     2016, even though its first *created* date is in October 2016)."""
@@ -120,7 +120,10 @@ def reporting_period_problem(spans: list[Span], period: Period, allow_partial: b
     where = f"the reporting period {period.label}"
     for s in (s for s in spans if not s.empty_column):  # those KPIs show n/a with the reason
         if s.last is None:
-            return f"dataset {s.dataset!r} has no dated rows, so it cannot cover {where}; check the file or choose --period"
+            return (
+                f"dataset {s.dataset!r} has no dated rows, so it cannot cover {where}; "
+                "check the file or choose --period"
+            )
         if period.start > s.last:
             return (f"dataset {s.dataset!r} ends {s.last.isoformat()}, before {where} begins "
                     f"({period.start.isoformat()}); choose --period")

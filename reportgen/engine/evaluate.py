@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from reportgen.kpis.catalogue import LOOKUPS, MEASURES
-from reportgen.errors import ConfigError, DataError
-from reportgen.kpis.expressions import Scope, evaluate
-from reportgen.kpis.periods import PERIODS_PER_YEAR, Period, period_containing, period_range
 from reportgen.engine.plan import WHOLE, _q, measure_key
 from reportgen.engine.resolve import ResolvedKpi
+from reportgen.errors import ConfigError, DataError
+from reportgen.kpis.catalogue import LOOKUPS, MEASURES
+from reportgen.kpis.expressions import Scope, evaluate
+from reportgen.kpis.periods import PERIODS_PER_YEAR, Period, period_containing, period_range
 
 if TYPE_CHECKING:
     from reportgen.data import LoadedData
@@ -112,7 +112,7 @@ def target_series(kpi: ResolvedKpi | None, kid: str, rows: pd.DataFrame, segment
 
 
 def window_targets(kpi: ResolvedKpi, period_targets: pd.Series, periods: list[Period],
-                   starts: dict[int, "object"]) -> pd.Series:
+                   starts: dict[int, object]) -> pd.Series:
     """A window's target (whole company): the sum of the targets of the periods it spans, for additive
     KPIs, when every one of them has a target; else missing (a 30% win-rate target does not add up)."""
     by_ord = period_targets.droplevel(0) if isinstance(period_targets.index, pd.MultiIndex) else period_targets
@@ -145,14 +145,16 @@ def period_values(rows: pd.DataFrame, periods: list[Period], additive: bool) -> 
         if p.label in by_label:
             out[p.ordinal] = by_label[p.label]
         elif additive and p.grain in ("quarter", "year"):
-            months = [m.label for m in period_range(period_containing(p.start, "month"), period_containing(p.end, "month"))]
+            months = [
+                m.label for m in period_range(period_containing(p.start, "month"), period_containing(p.end, "month"))
+            ]
             out[p.ordinal] = sum(by_label[m] for m in months) if all(m in by_label for m in months) else np.nan
         else:
             out[p.ordinal] = np.nan
     return pd.Series(out, dtype="float64")
 
 
-def targets_table(data: "LoadedData") -> pd.DataFrame:
+def targets_table(data: LoadedData) -> pd.DataFrame:
     if not data.has("targets"):
         return pd.DataFrame(columns=["period", "kpi", "value", "scope"])
     scope = "coalesce(scope, 'all')" if data.has("targets", "scope") else "'all'"
@@ -161,7 +163,7 @@ def targets_table(data: "LoadedData") -> pd.DataFrame:
     ).df()
 
 
-def lookup_table(data: "LoadedData", name: str) -> pd.DataFrame:
+def lookup_table(data: LoadedData, name: str) -> pd.DataFrame:
     ds = LOOKUPS[name]
     if not data.has(ds):
         return pd.DataFrame(columns=["period", "value"])

@@ -10,22 +10,30 @@ reported period still has its prior-period and year-ago values.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import date
-from typing import TYPE_CHECKING, Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from reportgen.kpis.catalogue import LOOKUPS
-from reportgen.errors import ConfigError, DataError
-from reportgen.kpis.periods import PERIODS_PER_YEAR, WINDOWS, Period, period_range, window_start
 from reportgen.engine.coverage import NONE, Coverage, kpi_spans, period_coverage, window_coverage
 from reportgen.engine.evaluate import evaluate_grid, grid_index, lookup_table, targets_table, window_targets
 from reportgen.engine.plan import WHOLE, Interval, additive_columns, plan_for, run_queries, segments_of
-from reportgen.engine.resolve import (ResolvedKpi, availability, check_custom_measures, has_window_form, kpi_datasets, kpi_order,
-                      with_dependencies)
+from reportgen.engine.resolve import (
+    ResolvedKpi,
+    availability,
+    check_custom_measures,
+    has_window_form,
+    kpi_datasets,
+    kpi_order,
+    with_dependencies,
+)
 from reportgen.engine.table import TABLE_COLUMNS, tidy
+from reportgen.errors import ConfigError, DataError
+from reportgen.kpis.catalogue import LOOKUPS
+from reportgen.kpis.periods import PERIODS_PER_YEAR, WINDOWS, Period, period_range, window_start
 
 if TYPE_CHECKING:
     from reportgen.data import DatasetQuality, LoadedData
@@ -42,7 +50,7 @@ class Metrics:
     kpis: dict[str, ResolvedKpi]
     unavailable: dict[str, str]
     periods: list[Period]
-    quality: dict[str, "DatasetQuality"]
+    quality: dict[str, DatasetQuality]
     grain: str
     windows: tuple[str, ...] = ()
 
@@ -103,7 +111,7 @@ class Metrics:
         return t[(t["kpi"] == kpi) & (t["dimension"] == dimension) & (t["period"] == period)].sort_values("rank")
 
 
-def compute_metrics(data: "LoadedData", kpis: dict[str, ResolvedKpi], periods: list[Period], *,
+def compute_metrics(data: LoadedData, kpis: dict[str, ResolvedKpi], periods: list[Period], *,
                     breakdowns: Sequence[str] = (), breakdown_kpis: list[str] | None = None,
                     windows: Sequence[str] = ()) -> Metrics:
     """Compute every available KPI for ``periods`` (whole company, and per segment of each breakdown),

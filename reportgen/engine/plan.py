@@ -10,17 +10,17 @@ never as a sum of period values. A day may map to several overlapping rows; the 
 from __future__ import annotations
 
 import re
-
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from reportgen.kpis.catalogue import ANCHORS, MEASURES, Anchor
-from reportgen.errors import DataError
-from reportgen.kpis.periods import Period, months_back
 from reportgen.engine.resolve import ResolvedKpi, kpi_datasets
+from reportgen.errors import DataError
+from reportgen.kpis.catalogue import ANCHORS, MEASURES, Anchor
+from reportgen.kpis.periods import Period, months_back
 
 if TYPE_CHECKING:
     from reportgen.data import LoadedData
@@ -89,8 +89,10 @@ class MeasureQuery:
         if a.per_segment_relation:  # one dimension per query: the relation groups by it
             seg_expr = "''" if not dims else f"coalesce(CAST({_q(dims[0])} AS VARCHAR), '(blank)')"
             segment = f", {seg_expr} AS __segment"
-        aggs = ",\n       ".join(f"{zero_when_no_rows(sql)} AS {_q(col)}" if _is_additive(sql) else f"{sql} AS {_q(col)}"
-                                  for col, sql in self.measures)
+        aggs = ",\n       ".join(
+            f"{zero_when_no_rows(sql)} AS {_q(col)}" if _is_additive(sql) else f"{sql} AS {_q(col)}"
+            for col, sql in self.measures
+        )
         if a.day:
             source = f"rel t JOIN {a.days_table} d ON t.{_q(a.day)} = d.dday" + (f" WHERE {a.where}" if a.where else "")
             ord_col = "d.ord"
@@ -101,8 +103,10 @@ class MeasureQuery:
             select = f"{ord_col} AS ord, t.__segment AS __s0"
             group = f"GROUP BY {ord_col}, t.__segment"
         elif dims:
-            flags = ", ".join(f"GROUPING(t.{_q(d)}) AS __g{i}, coalesce(CAST(t.{_q(d)} AS VARCHAR), '(blank)') AS __s{i}"
-                              for i, d in enumerate(dims))
+            flags = ", ".join(
+                f"GROUPING(t.{_q(d)}) AS __g{i}, coalesce(CAST(t.{_q(d)} AS VARCHAR), '(blank)') AS __s{i}"
+                for i, d in enumerate(dims)
+            )
             select = f"{ord_col} AS ord, {flags}"
             sets = [f"({ord_col})"] if WHOLE in self.dimensions else []
             sets += [f"({ord_col}, t.{_q(d)})" for d in dims]
@@ -200,7 +204,7 @@ def plan_queries(kpis: dict[str, ResolvedKpi], dimensions: dict[str, list[str]] 
     return queries
 
 
-def plan_for(data: "LoadedData", kpis: dict[str, ResolvedKpi], breakdowns: Sequence[str] = ()) -> list[MeasureQuery]:
+def plan_for(data: LoadedData, kpis: dict[str, ResolvedKpi], breakdowns: Sequence[str] = ()) -> list[MeasureQuery]:
     """The queries for these (available) KPIs with the breakdowns each dataset supports."""
     used = set().union(*(kpi_datasets(v, kpis) for v in kpis.values())) if kpis else set()
     return plan_queries(kpis, {ds: [d for d in breakdowns if data.has(ds, d)] for ds in used})
@@ -216,7 +220,7 @@ def explain(queries: list[MeasureQuery]) -> str:
     return ";\n\n".join(q.sql() for q in queries) + ";"
 
 
-def run_queries(data: "LoadedData", queries: list[MeasureQuery],
+def run_queries(data: LoadedData, queries: list[MeasureQuery],
                 periods: Sequence[Period | Interval]) -> dict[str, pd.DataFrame]:
     """Run the queries over the periods (and window) rows; return, per dimension (WHOLE = ""),
     measures on a (segment, ord) index."""
@@ -252,7 +256,7 @@ def _join(frames: list[pd.DataFrame], additive: set[str]) -> pd.DataFrame:
     return joined
 
 
-def segments_of(data: "LoadedData", datasets: set[str], dimension: str,
+def segments_of(data: LoadedData, datasets: set[str], dimension: str,
                 cache: dict[tuple[str, str], set[str]] | None = None) -> list[str]:
     """Distinct segment values of a dimension over the given datasets (missing values as '(blank)')."""
     cache = {} if cache is None else cache

@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from reportgen.kpis.catalogue import ANCHORS, BUILTIN_KPIS, LOOKUPS, MEASURES, KpiDefinition, Measure
 from reportgen.errors import ConfigError, DataError
+from reportgen.kpis.catalogue import ANCHORS, BUILTIN_KPIS, LOOKUPS, MEASURES, KpiDefinition, Measure
 from reportgen.kpis.expressions import Formula, parse_formula
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ def _from_definition(d: KpiDefinition, hidden: bool = False) -> ResolvedKpi:
                        params=dict(d.params), additive=d.additive, hidden=hidden)
 
 
-def resolve_kpis(specs: list["KpiSpec"] | None) -> dict[str, ResolvedKpi]:
+def resolve_kpis(specs: list[KpiSpec] | None) -> dict[str, ResolvedKpi]:
     """Merge config KPI specs with the catalogue; add (hidden) KPIs that formulas read."""
     resolved: dict[str, ResolvedKpi] = {}
     if not specs:
@@ -166,7 +166,7 @@ def _needs(kpi: ResolvedKpi, kpis: dict[str, ResolvedKpi],
     return datasets, columns
 
 
-def availability(kpis: dict[str, ResolvedKpi], data: "LoadedData") -> dict[str, str]:
+def availability(kpis: dict[str, ResolvedKpi], data: LoadedData) -> dict[str, str]:
     """KPI id -> why it cannot be computed (missing dataset or column); available KPIs are absent."""
     out: dict[str, str] = {}
     for kid, kpi in kpis.items():
@@ -210,7 +210,7 @@ _NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "
             "UBIGINT", "FLOAT", "REAL", "DOUBLE", "DECIMAL")
 
 
-def check_custom_measures(kpis: dict[str, ResolvedKpi], data: "LoadedData") -> None:
+def check_custom_measures(kpis: dict[str, ResolvedKpi], data: LoadedData) -> None:
     """A custom measure the data cannot answer is one clear line naming its dataset and column, before
     any SQL runs (a sum over a text column would otherwise surface as a DuckDB binder message, or a
     scorecard with nothing on it)."""
@@ -233,7 +233,7 @@ def check_custom_measures(kpis: dict[str, ResolvedKpi], data: "LoadedData") -> N
                                 f"{col_type.lower()}, not numbers; choose a numeric column or agg: count")
 
 
-def _column_type(data: "LoadedData", dataset: str, column: str) -> str:
+def _column_type(data: LoadedData, dataset: str, column: str) -> str:
     row = data.con.execute("SELECT data_type FROM information_schema.columns WHERE table_name = ? AND column_name = ?",
                            [dataset, column]).fetchall()
     return str(row[0][0]).upper() if row else "UNKNOWN"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from reportgen.kpis.expressions import safe_divide
-from reportgen.kpis.periods import Period
 from reportgen.engine.coverage import COVERED, Coverage
 from reportgen.engine.plan import WHOLE
 from reportgen.engine.resolve import ResolvedKpi
+from reportgen.kpis.expressions import safe_divide
+from reportgen.kpis.periods import Period
 
 #: The metric columns every consumer may rely on (tables built by hand, e.g. in tests, carry these).
 METRIC_COLUMNS: list[str] = [

@@ -8,8 +8,9 @@ by zero or by a missing value is *missing* (NaN), never 0 and never infinity.
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from reportgen.errors import ConfigError
 

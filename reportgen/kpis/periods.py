@@ -33,16 +33,16 @@ class Period:
     start: date
     end: date
 
-    def shift(self, n: int) -> "Period":
+    def shift(self, n: int) -> Period:
         """The period ``n`` steps later (negative: earlier) of the same grain."""
         return period_from_ordinal(self.ordinal + n, self.grain, self.fiscal_year_start)
 
     @property
-    def prior(self) -> "Period":
+    def prior(self) -> Period:
         return self.shift(-1)
 
     @property
-    def year_ago(self) -> "Period":
+    def year_ago(self) -> Period:
         return self.shift(-PERIODS_PER_YEAR[self.grain])
 
     @property

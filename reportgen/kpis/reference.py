@@ -39,7 +39,12 @@ def _datasets() -> list[str]:
 
 
 def _kpis() -> list[str]:
-    lines = ["## Built-in KPIs", "", "| id | name | unit | better | formula | definition |", "|---|---|---|---|---|---|"]
+    lines = [
+        "## Built-in KPIs",
+        "",
+        "| id | name | unit | better | formula | definition |",
+        "|---|---|---|---|---|---|",
+    ]
     for k in BUILTIN_KPIS.values():
         params = "".join(f" ({p} = {v:g}, configurable)" for p, v in k.params.items())
         lines.append(f"| `{k.id}` | {k.name} | {k.unit} | {k.direction} | `{k.expression}` | {k.definition}{params} |")
@@ -47,8 +52,15 @@ def _kpis() -> list[str]:
 
 
 def _measures() -> list[str]:
-    lines = ["## Measures the formulas read", "", "Each is one SQL aggregate over rows anchored to the period "
-             "(`reportgen compute --explain` prints the queries).", "", "| measure | rows | aggregate |", "|---|---|---|"]
+    lines = [
+        "## Measures the formulas read",
+        "",
+        "Each is one SQL aggregate over rows anchored to the period "
+        "(`reportgen compute --explain` prints the queries).",
+        "",
+        "| measure | rows | aggregate |",
+        "|---|---|---|",
+    ]
     for m in MEASURES.values():
         anchor = ANCHORS[m.anchor]
         lines.append(f"| `{m.id}` | {anchor.description} | `{m.sql}` |")
@@ -57,10 +69,21 @@ def _measures() -> list[str]:
 
 def kpi_reference() -> str:
     """The whole reference as Markdown."""
-    parts = ["# KPI reference", "",
-             "Generated from `reportgen/catalogue.py` by `python -m reportgen.kpis.reference`; do not edit by hand. Any "
-             "definition can be overridden in a config (`filter`, `params`, `name`, `target`, `benchmark`, "
-             "`thresholds`), never silently.", "", RULES, *_datasets(), "", *_kpis(), "", *_measures(), ""]
+    parts = [
+        "# KPI reference",
+        "",
+        "Generated from `reportgen/catalogue.py` by `python -m reportgen.kpis.reference`; do not edit by hand. Any "
+        "definition can be overridden in a config (`filter`, `params`, `name`, `target`, `benchmark`, "
+        "`thresholds`), never silently.",
+        "",
+        RULES,
+        *_datasets(),
+        "",
+        *_kpis(),
+        "",
+        *_measures(),
+        "",
+    ]
     return "\n".join(parts)
 
 

@@ -23,8 +23,8 @@ from reportgen.errors import ReportgenError
 from reportgen.kpis.periods import Period, last_complete_period, parse_period, period_containing, period_range
 
 if TYPE_CHECKING:
-    from reportgen.engine import Metrics
     from reportgen.data import LoadedData
+    from reportgen.engine import Metrics
 
 DEFAULT_AUDIENCE = Audience(template="executive")
 
@@ -64,7 +64,7 @@ def reporting_period(scorecard: Scorecard, *, now: datetime, period: str | None 
     return last_complete_period(now.date(), grain, fys)
 
 
-def load_data(loaded: LoadedConfig, segment: Segment | None = None) -> "LoadedData":
+def load_data(loaded: LoadedConfig, segment: Segment | None = None) -> LoadedData:
     from reportgen.data import load_datasets, restrict_to_segment
 
     data = load_datasets(loaded)
@@ -75,7 +75,7 @@ _segment_copies = itertools.count(1)
 
 
 @contextmanager
-def segment_copy(data: "LoadedData", segment: Segment) -> Iterator["LoadedData"]:
+def segment_copy(data: LoadedData, segment: Segment) -> Iterator[LoadedData]:
     """One segment's rows of ``data``, leaving ``data`` itself whole: for a burst, which loads the
     data once and builds every segment's scorecard from it.
 
@@ -118,8 +118,8 @@ def segment_copy(data: "LoadedData", segment: Segment) -> Iterator["LoadedData"]
 
 def compute_for_config(loaded: LoadedConfig, *, now: datetime, period: str | None = None,
                        first: str | None = None, segment: Segment | None = None,
-                       data: "LoadedData | None" = None, breakdowns: list[str] | None = None,
-                       breakdown_kpis: list[str] | None = None) -> "Metrics":
+                       data: LoadedData | None = None, breakdowns: list[str] | None = None,
+                       breakdown_kpis: list[str] | None = None) -> Metrics:
     """Load the data and compute every KPI of the config over its history window, for the whole
     company and per segment of each breakdown dimension (default: the config's ``breakdowns``
     that occur in the data; ``[]`` for none), optionally only for ``breakdown_kpis``, plus the
@@ -145,7 +145,7 @@ def compute_for_config(loaded: LoadedConfig, *, now: datetime, period: str | Non
                            breakdown_kpis=breakdown_kpis, windows=tuple(sc.windows))
 
 
-def check_reporting_period(kpis: dict, data: "LoadedData", report: Period, allow_partial: bool) -> None:
+def check_reporting_period(kpis: dict, data: LoadedData, report: Period, allow_partial: bool) -> None:
     """Raise ``DataError`` (one line) when a dataset the KPIs need does not cover ``report``."""
     from reportgen.engine import availability, kpi_spans, reporting_period_problem
     from reportgen.errors import DataError
@@ -201,7 +201,7 @@ def output_stem(loaded: LoadedConfig, audience: str, segment: Segment | None = N
 def build(loaded: LoadedConfig, *, now: datetime, audience: str | None = None, period: str | None = None,
           output_dir: Path | None = None, segment: Segment | None = None,
           exports: bool = True, xlsx: bool | None = None,
-          metrics: "Metrics | None" = None) -> list[BuiltScorecard]:
+          metrics: Metrics | None = None) -> list[BuiltScorecard]:
     """Build every (or one) audience's scorecard: HTML + PDF (+ CSV, and XLSX when asked, of the metrics).
 
     The XLSX export costs most of a second per scorecard, so it is written only when ``xlsx`` is true
@@ -264,7 +264,7 @@ def neutralise_text(value: object) -> object:
     return value
 
 
-def metric_frame(metrics: "Metrics", kpis: list[str] | None = None):
+def metric_frame(metrics: Metrics, kpis: list[str] | None = None):
     """The metric table as users get it in CSV/XLSX: missing stays empty, never 0; text that a
     spreadsheet would run as a formula (a CRM value like ``=HYPERLINK(...)``) is neutralised."""
     table = metrics.table
@@ -280,7 +280,7 @@ def metric_frame(metrics: "Metrics", kpis: list[str] | None = None):
     return table
 
 
-def write_metric_exports(metrics: "Metrics", audience: Audience, csv_path: Path, xlsx_path: Path | None) -> None:
+def write_metric_exports(metrics: Metrics, audience: Audience, csv_path: Path, xlsx_path: Path | None) -> None:
     """Write the audience's metric rows as CSV (and XLSX) atomically; XLSX text cells are text, never formulas."""
     from reportgen.atomic import atomic_write_bytes, atomic_write_text
 
@@ -311,7 +311,11 @@ def xlsx_bytes(frame) -> bytes:  # noqa: ANN001 - a pandas DataFrame, imported l
 def _xlsx_value(sheet, value: object) -> object:  # noqa: ANN001 - an openpyxl write-only worksheet
     """A cell value for openpyxl: missing -> empty, numpy -> Python, text openpyxl would take for a
     formula (a leading ``=``; neutralised text starts with ``'``) -> a cell typed as a string."""
-    if value is None or type(value).__name__ in ("NAType", "NaTType") or (isinstance(value, float) and math.isnan(value)):
+    if (
+        value is None
+        or type(value).__name__ in ("NAType", "NaTType")
+        or (isinstance(value, float) and math.isnan(value))
+    ):
         return None
     if isinstance(value, str):
         if value.startswith("="):

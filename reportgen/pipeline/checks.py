@@ -12,12 +12,12 @@ import difflib
 import shutil
 import subprocess
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 
-from reportgen.kpis.catalogue import CANONICAL_DATASETS
 from reportgen.config.models import LoadedConfig
 from reportgen.errors import ConfigError, ReportgenError
+from reportgen.kpis.catalogue import CANONICAL_DATASETS
 
 Check = Callable[[LoadedConfig], list[str]]
 
@@ -112,7 +112,7 @@ def check_schedules(loaded: LoadedConfig, *, now: datetime | None = None) -> lis
     """A cron that never fires (``0 0 30 2 *``: 30 February) is valid syntax and a silent no-op."""
     from croniter import croniter
 
-    start = now or datetime.now(timezone.utc)
+    start = now or datetime.now(UTC)
     issues = []
     for i, spec in enumerate(loaded.config.deliveries):
         try:

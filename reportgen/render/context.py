@@ -8,13 +8,32 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reportgen.assets import FONT_FAMILY
-from reportgen.config.models import Audience, LoadedConfig, default_objectives
-from reportgen.render.narrative import Statement, what_changed
+from reportgen.config.meaning import default_objectives
+from reportgen.config.models import Audience, LoadedConfig
 from reportgen.render.environment import BUILTIN_TEMPLATES
 from reportgen.render.formats import Formats, _missing
-from reportgen.render.sections import (ACTIVITY_KPIS, DIMENSION_LABELS, FUNNEL_KPIS, TREND_KPIS, breakdown_view, format_groups,
-                       funnel_view, leaderboard, quality_rows, rep_activity, trend_view)
-from reportgen.render.views import WINDOW_LABELS, audience_kpis, group_by_objective, kpi_view, partial_through, shown_window
+from reportgen.render.narrative import Statement, what_changed
+from reportgen.render.sections import (
+    ACTIVITY_KPIS,
+    DIMENSION_LABELS,
+    FUNNEL_KPIS,
+    TREND_KPIS,
+    breakdown_view,
+    format_groups,
+    funnel_view,
+    leaderboard,
+    quality_rows,
+    rep_activity,
+    trend_view,
+)
+from reportgen.render.views import (
+    WINDOW_LABELS,
+    audience_kpis,
+    group_by_objective,
+    kpi_view,
+    partial_through,
+    shown_window,
+)
 
 if TYPE_CHECKING:
     from reportgen.engine import Metrics
@@ -39,7 +58,7 @@ def page_css_size(page_size: str, orientation: str) -> str:
     return f"{page_size} {orientation}"
 
 
-def build_context(metrics: "Metrics", loaded: LoadedConfig, audience_name: str, audience: Audience, *,
+def build_context(metrics: Metrics, loaded: LoadedConfig, audience_name: str, audience: Audience, *,
                   now: datetime, segment: Any = None, formats: Formats) -> dict[str, Any]:
     """Everything the templates read: strings, numbers and ready SVG, nothing that computes."""
     sc = loaded.config.scorecard

@@ -12,11 +12,11 @@ from markupsafe import Markup
 
 from reportgen.assets import FONTS_DIR, font_faces_css
 from reportgen.config.models import Audience, LoadedConfig
-from reportgen.render.sandbox import render_template
 from reportgen.render.context import build_context
 from reportgen.render.environment import builtin_template_dir, make_environment, template_dirs, template_name
 from reportgen.render.formats import Formats
 from reportgen.render.pdf import asset_fetcher, write_pdf
+from reportgen.render.sandbox import render_template
 
 if TYPE_CHECKING:
     from reportgen.engine import Metrics
@@ -46,7 +46,7 @@ class ScorecardViews:
     seconds: float
 
 
-def scorecard_views(metrics: "Metrics", loaded: LoadedConfig, audience_name: str, audience: Audience, *,
+def scorecard_views(metrics: Metrics, loaded: LoadedConfig, audience_name: str, audience: Audience, *,
                     now: datetime, segment: Any = None) -> ScorecardViews:
     """The view models of one audience's scorecard (the step between the numbers and the template)."""
     sc = loaded.config.scorecard
@@ -63,7 +63,8 @@ def render_scorecard(views: ScorecardViews, loaded: LoadedConfig) -> Rendered:
     user_dirs = template_dirs(loaded)
     env = make_environment(user_dirs, views.formats)
     name = template_name(views.audience.template)
-    html = render_template(env, name, {**views.context, "media": "screen", "font_css": Markup(font_faces_css(embed=True))})
+    html = render_template(env, name, {**views.context, "media": "screen",
+                                       "font_css": Markup(font_faces_css(embed=True))})
     print_html = render_template(env, name, {**views.context, "media": "print",
                                              "font_css": Markup(font_faces_css(embed=False))})
     t2 = time.perf_counter()
@@ -77,7 +78,7 @@ def render_scorecard(views: ScorecardViews, loaded: LoadedConfig) -> Rendered:
     return Rendered(html, pdf, {"charts": views.seconds, "html": t2 - t1, "pdf": t3 - t2}, tuple(warnings))
 
 
-def render_audience(metrics: "Metrics", loaded: LoadedConfig, audience_name: str, audience: Audience, *,
+def render_audience(metrics: Metrics, loaded: LoadedConfig, audience_name: str, audience: Audience, *,
                     now: datetime, segment: Any = None) -> Rendered:
     """One audience's scorecard from the metrics: views, then the template (for callers with no use
     for the views in between, such as the email sender)."""

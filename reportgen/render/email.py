@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 from reportgen.render import fmt
 
 if TYPE_CHECKING:
-    from reportgen.engine import Metrics
     from reportgen.config.models import Audience, LoadedConfig
+    from reportgen.engine import Metrics
 
 HEADLINE_LIMIT = 6
 """KPIs in the body; the attached scorecard has the rest (a phone screen shows about six rows)."""
@@ -77,7 +77,7 @@ class EmailBody:
     images: dict[str, bytes]
 
 
-def headline_kpis(metrics: "Metrics", kpi_ids: list[str], *, locale: str, currency: str,
+def headline_kpis(metrics: Metrics, kpi_ids: list[str], *, locale: str, currency: str,
                   context: fmt.Context = "html", limit: int = HEADLINE_LIMIT) -> list[HeadlineKpi]:
     """The first ``limit`` KPIs of ``kpi_ids`` the engine computed for the reported period. A value the
     data does not cover reads "n/a" with its reason (never 0); a partial period is marked."""
@@ -130,7 +130,7 @@ def coverage_text(row: Any, *, locale: str) -> str:
     return ""
 
 
-def partial_through_text(metrics: "Metrics", kpi_ids: list[str], *, locale: str) -> str:
+def partial_through_text(metrics: Metrics, kpi_ids: list[str], *, locale: str) -> str:
     """"data through Dec 20" when a shown KPI's reported period is partial because its data ends early."""
     from reportgen.render.views import partial_through
 
@@ -140,13 +140,13 @@ def partial_through_text(metrics: "Metrics", kpi_ids: list[str], *, locale: str)
     return fmt.translate("data through {date}", locale).format(date=fmt.format_day_month(through, locale=locale))
 
 
-def _shown_window(metrics: "Metrics") -> str | None:
+def _shown_window(metrics: Metrics) -> str | None:
     from reportgen.render.views import shown_window
 
     return shown_window(metrics)
 
 
-def window_text(metrics: "Metrics", kid: str, window: str | None, *, locale: str, currency: str,
+def window_text(metrics: Metrics, kid: str, window: str | None, *, locale: str, currency: str,
                 context: fmt.Context) -> str | None:
     """"YTD $14,922,512 (+35.4% vs PY)": the to-date value against the same window a year earlier;
     None when the KPI has no window form or no windowed value."""
@@ -190,7 +190,7 @@ def variance_text(value: float, reference: Any, unit: fmt.Unit, *, locale: str, 
     return text
 
 
-def chart_kpis(metrics: "Metrics", kpi_ids: list[str], limit: int = MAX_CHARTS) -> list[str]:
+def chart_kpis(metrics: Metrics, kpi_ids: list[str], limit: int = MAX_CHARTS) -> list[str]:
     """Which KPIs get a trend chart: preferred ones the audience shows first, then its others."""
     usable = [k for k in kpi_ids if k in metrics.kpis and k not in metrics.unavailable
               and metrics.series(k).notna().sum() >= 2]
@@ -198,7 +198,7 @@ def chart_kpis(metrics: "Metrics", kpi_ids: list[str], limit: int = MAX_CHARTS) 
     return ordered[:limit]
 
 
-def trend_png(metrics: "Metrics", kid: str, *, locale: str, currency: str) -> bytes:
+def trend_png(metrics: Metrics, kid: str, *, locale: str, currency: str) -> bytes:
     """A small column chart of one KPI over the history window, as an indexed-colour PNG of a few KB.
 
     Matplotlib's Agg backend through a bare ``Figure`` (no pyplot: no global state, safe in worker
@@ -240,7 +240,7 @@ def trend_png(metrics: "Metrics", kid: str, *, locale: str, currency: str) -> by
     return out.getvalue()
 
 
-def email_charts(metrics: "Metrics", kpi_ids: list[str], *, locale: str, currency: str) -> list[EmailChart]:
+def email_charts(metrics: Metrics, kpi_ids: list[str], *, locale: str, currency: str) -> list[EmailChart]:
     """Up to two trend charts with Content-IDs that are stable within one message."""
     charts = []
     history = len(metrics.periods)
@@ -259,7 +259,7 @@ def email_charts(metrics: "Metrics", kpi_ids: list[str], *, locale: str, currenc
     return charts
 
 
-def render_email_body(metrics: "Metrics", loaded: "LoadedConfig", audience: "Audience", *, locale: str,
+def render_email_body(metrics: Metrics, loaded: LoadedConfig, audience: Audience, *, locale: str,
                       segment_label: str = "", charts: list[EmailChart] | None = None) -> EmailBody:
     """The HTML and plain-text bodies for readers of one locale (the PDF is attached separately).
 

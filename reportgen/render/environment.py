@@ -7,8 +7,8 @@ from pathlib import Path
 import jinja2
 
 from reportgen.config.models import LoadedConfig
-from reportgen.render.sandbox import make_sandbox
 from reportgen.render.formats import Formats
+from reportgen.render.sandbox import make_sandbox
 
 BUILTIN_TEMPLATES = ("executive", "sales_manager", "client")
 BUILTIN_PREFIX = "builtin"
@@ -28,7 +28,10 @@ def template_dirs(loaded: LoadedConfig) -> list[Path]:
     return [loaded.resolve(d) for d in loaded.config.scorecard.template_dirs]
 
 
-def make_environment(user_dirs: Sequence[Path] = (), formats: Formats = Formats()) -> jinja2.Environment:
+_DEFAULT_FORMATS = Formats()
+
+
+def make_environment(user_dirs: Sequence[Path] = (), formats: Formats = _DEFAULT_FORMATS) -> jinja2.Environment:
     """The one Jinja environment every scorecard is rendered with: the budgeted sandbox.
 
     Every template, shipped or the user's, is code we did not review at run time, so all of them

@@ -23,7 +23,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from reportgen.render.fmt import coverage_note_parts, format_day_month, format_coverage_note, format_delta, format_value, translate
+from reportgen.render.fmt import (
+    coverage_note_parts,
+    format_coverage_note,
+    format_day_month,
+    format_delta,
+    format_value,
+    translate,
+)
 
 if TYPE_CHECKING:
     from reportgen.engine import Metrics, ResolvedKpi
@@ -231,7 +238,7 @@ class Mover:
     tone: Tone
 
 
-def top_movers(metrics: "Metrics", kpis: Sequence[str], n: int = 3) -> list[Mover]:
+def top_movers(metrics: Metrics, kpis: Sequence[str], n: int = 3) -> list[Mover]:
     """The ``n`` KPIs with the largest relative change on the prior period (either way).
 
     A change across zero (prior and value of opposite signs, or a zero prior) has no meaningful
@@ -252,7 +259,7 @@ def top_movers(metrics: "Metrics", kpis: Sequence[str], n: int = 3) -> list[Move
     return sorted(found, key=lambda m: -abs(m.pct))[:n]
 
 
-def status_changes(metrics: "Metrics", kpis: Sequence[str]) -> list[tuple[str, str, str]]:
+def status_changes(metrics: Metrics, kpis: Sequence[str]) -> list[tuple[str, str, str]]:
     """(kpi, status before, status now) for KPIs whose status got worse since the prior period."""
     if len(metrics.periods) < 2:
         return []
@@ -277,7 +284,7 @@ DRIVER_SHARE = 0.25
 """A segment is named as the driver only if it explains at least this share of the change."""
 
 
-def driver_clause(metrics: "Metrics", kid: str, *, locale: str = "en_US", currency: str = "USD") -> str:
+def driver_clause(metrics: Metrics, kid: str, *, locale: str = "en_US", currency: str = "USD") -> str:
     """The segment that moved an additive KPI most, in the direction it moved ("largest contribution:
     Region North (+$243,881)"): the "why" beside the "what". Empty for ratios (a segment's change in
     win rate does not add up to the company's), without breakdown rows, or when no single segment
@@ -303,7 +310,7 @@ def driver_clause(metrics: "Metrics", kid: str, *, locale: str = "en_US", curren
         delta=format_delta(float(best["delta_prior"]), kpi.unit, locale=locale, currency=currency))
 
 
-def what_changed(metrics: "Metrics", kpis: Sequence[str], *, locale: str = "en_US", currency: str = "USD",
+def what_changed(metrics: Metrics, kpis: Sequence[str], *, locale: str = "en_US", currency: str = "USD",
                  limit: int = 5) -> list[Statement]:
     """The summary on top of a scorecard: the headline KPI, status slips, then the top movers.
 
@@ -322,7 +329,9 @@ def what_changed(metrics: "Metrics", kpis: Sequence[str], *, locale: str = "en_U
         if row is None or kid in mentioned:
             return
         kpi: ResolvedKpi = metrics.kpis[kid]
-        text = change_sentence(translate(kpi.name, locale), kpi.unit, row, grain=metrics.grain, locale=locale, currency=currency)
+        text = change_sentence(
+            translate(kpi.name, locale), kpi.unit, row, grain=metrics.grain, locale=locale, currency=currency
+        )
         change = math.nan if _missing(row["pct_prior"]) or _partial(row) else float(row["pct_prior"])
         statements.append(Statement(kid, text, tone_of(change, kpi.direction)))
         mentioned.add(kid)

@@ -36,7 +36,7 @@ class Breakdown:
     rows: list[dict[str, Any]]
 
 
-def breakdown_view(metrics: "Metrics", kid: str, dimension: str, formats: Formats,
+def breakdown_view(metrics: Metrics, kid: str, dimension: str, formats: Formats,
                    extra: Sequence[str] = (), maximum: float | None = None) -> Breakdown | None:
     """Bars of ``kid`` by ``dimension`` with a table that adds the ``extra`` KPIs per segment."""
     period = metrics.periods[-1].label
@@ -45,9 +45,16 @@ def breakdown_view(metrics: "Metrics", kid: str, dimension: str, formats: Format
         return None
     kpi = metrics.kpis[kid]
     labels, values = frame["segment"].astype(str).to_list(), frame["value"].to_list()
-    chart = charts.breakdown_bars(labels, values, value_format=lambda v: formats.compact(v, kpi.unit), width=330,
-                                  row_height=18, title=f"{formats.t(kpi.name)} by {dimension}", missing_label=formats.t("n/a"),
-                                  maximum=maximum)
+    chart = charts.breakdown_bars(
+        labels,
+        values,
+        value_format=lambda v: formats.compact(v, kpi.unit),
+        width=330,
+        row_height=18,
+        title=f"{formats.t(kpi.name)} by {dimension}",
+        missing_label=formats.t("n/a"),
+        maximum=maximum,
+    )
     others = {e: metrics.breakdown(e, dimension, period).set_index("segment") for e in extra if e in metrics.kpis}
     rows = []
     for _, r in frame.iterrows():
@@ -70,7 +77,7 @@ class TrendView:
     forecast_label: str
 
 
-def trend_view(metrics: "Metrics", view: KpiView, formats: Formats, *, periods: int, method: str,
+def trend_view(metrics: Metrics, view: KpiView, formats: Formats, *, periods: int, method: str,
                width_px: int = 330, height_px: int = 160) -> TrendView:
     """History plus ``periods`` forecast periods; PY of a future period is the actual a year before it."""
     kid = view.id
@@ -84,15 +91,21 @@ def trend_view(metrics: "Metrics", view: KpiView, formats: Formats, *, periods: 
     all_labels = labels + [p.label for p in future]
     py_future = [by_label.get(p.shift(-12).label, math.nan) if metrics.grain == "month" else math.nan for p in future]
     chart = charts.trend(
-        [formats.period_short(label) for label in all_labels], actual + [None] * periods,
-        prior_year=year_ago + py_future, target=target + [None] * periods if any(not _missing(v) for v in target) else None,
+        [formats.period_short(label) for label in all_labels],
+        actual + [None] * periods,
+        prior_year=year_ago + py_future,
+        target=target + [None] * periods if any(not _missing(v) for v in target) else None,
         forecast=[None] * len(labels) + fc if periods else None,
-        value_format=lambda v: formats.compact(v, view.unit), width_px=width_px, height_px=height_px, kind="line",
-        title=f"{view.name}: trend with prior year, plan and forecast")
+        value_format=lambda v: formats.compact(v, view.unit),
+        width_px=width_px,
+        height_px=height_px,
+        kind="line",
+        title=f"{view.name}: trend with prior year, plan and forecast",
+    )
     return TrendView(view, Markup(chart), fc[0] if fc else math.nan, future[0].label if future else "")
 
 
-def leaderboard(metrics: "Metrics", formats: Formats) -> list[dict[str, Any]]:
+def leaderboard(metrics: Metrics, formats: Formats) -> list[dict[str, Any]]:
     """Reps ranked by quota attainment (revenue against the rep's own target; revenue breaks ties and
     ranks reps without a quota last), with deals won and win rate."""
     period = metrics.periods[-1].label
@@ -117,7 +130,7 @@ def leaderboard(metrics: "Metrics", formats: Formats) -> list[dict[str, Any]]:
     return rows
 
 
-def funnel_view(metrics: "Metrics", formats: Formats) -> Markup | None:
+def funnel_view(metrics: Metrics, formats: Formats) -> Markup | None:
     """Leads created -> opportunities created -> deals won in the reported period."""
     period = metrics.periods[-1].label
     stages = []
@@ -161,7 +174,7 @@ EXAMPLE_CHARS = 160
 """An example line longer than this is cut (a CSV row can be kilobytes)."""
 
 
-def quality_rows(metrics: "Metrics", base_dir: Path | None = None) -> list[QualityRow]:
+def quality_rows(metrics: Metrics, base_dir: Path | None = None) -> list[QualityRow]:
     """Per dataset: source (relative to the config when possible), rows read, rejected rows per rule with
     the first examples, dates, gaps, and the formats its dates and numbers were read in."""
     out = []
@@ -207,7 +220,7 @@ def _clip(line: str) -> str:
     return line if len(line) <= EXAMPLE_CHARS else line[:EXAMPLE_CHARS - 1] + "…"
 
 
-def rep_activity(metrics: "Metrics") -> list[dict[str, Any]]:
+def rep_activity(metrics: Metrics) -> list[dict[str, Any]]:
     """Calls, emails, meetings and follow-up rate per rep in the reported period."""
     period = metrics.periods[-1].label
     cols = {k: metrics.breakdown(k, "rep", period).set_index("segment")["value"]

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from reportgen import charts
-from reportgen.render import fmt
 from reportgen.config.models import Audience, LoadedConfig
-from reportgen.render.narrative import tone_of
+from reportgen.render import fmt
 from reportgen.render.formats import Formats, _missing, _num
+from reportgen.render.narrative import tone_of
 
 if TYPE_CHECKING:
     from reportgen.engine import Metrics
@@ -119,7 +119,7 @@ def comparisons(unit: str, direction: str, value: float, refs: Sequence[tuple[st
     return out
 
 
-def shown_window(metrics: "Metrics") -> str | None:
+def shown_window(metrics: Metrics) -> str | None:
     """The to-date window the tiles show beside the period: year to date when configured, else the
     first configured one; None without windows (or a table without a ``window`` column)."""
     windows = tuple(getattr(metrics, "windows", ()) or ())
@@ -128,7 +128,7 @@ def shown_window(metrics: "Metrics") -> str | None:
     return next((w for w in WINDOW_PREFERENCE if w in windows), windows[0])
 
 
-def window_view(metrics: "Metrics", kid: str, formats: Formats) -> WindowView | None:
+def window_view(metrics: Metrics, kid: str, formats: Formats) -> WindowView | None:
     """The shown window's row of one KPI for the reported period; None when the KPI has no window form
     (revenue growth, target achievement) or the window has no value."""
     window = shown_window(metrics)
@@ -157,7 +157,7 @@ def _get(row: Any, key: str) -> Any:
     return "" if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
-def partial_through(metrics: "Metrics", kpi_ids: Sequence[str]) -> date | None:
+def partial_through(metrics: Metrics, kpi_ids: Sequence[str]) -> date | None:
     """The day the data stops inside the reported period ("data through Dec 20"), when any shown KPI's
     reported period is partial because a dataset ends early; None for a fully covered period."""
     period = metrics.periods[-1].label
@@ -169,7 +169,7 @@ def partial_through(metrics: "Metrics", kpi_ids: Sequence[str]) -> date | None:
     return min(ends, default=None)
 
 
-def kpi_view(metrics: "Metrics", kid: str, formats: Formats, *, period_word: str = "Prior period") -> KpiView:
+def kpi_view(metrics: Metrics, kid: str, formats: Formats, *, period_word: str = "Prior period") -> KpiView:
     """The reported period of one KPI with its references, sparkline and bullet graph, its coverage
     (a missing value carries its reason) and the to-date window beside it."""
     kpi = metrics.kpis[kid]
@@ -213,7 +213,7 @@ class ObjectiveGroup:
     kpis: list[KpiView]
 
 
-def audience_kpis(metrics: "Metrics", loaded: LoadedConfig, audience: Audience) -> list[str]:
+def audience_kpis(metrics: Metrics, loaded: LoadedConfig, audience: Audience) -> list[str]:
     """The KPIs an audience shows, in its order (default: every non-hidden KPI of the config)."""
     ids = audience.kpis or [k.id for k in loaded.config.kpis] or [k for k, v in metrics.kpis.items() if not v.hidden]
     return [k for k in ids if k in metrics.kpis]

@@ -1,0 +1,221 @@
+"""Horizontal bar charts: variance bars, breakdown bars and the funnel."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from reportgen.charts.svg import (
+    AC_COLOR,
+    BAD_COLOR,
+    FONT_SIZE,
+    GOOD_COLOR,
+    MISSING_LABEL,
+    MUTED_BAR_COLOR,
+    MUTED_TEXT_COLOR,
+    SMALL_FONT_SIZE,
+    STROKE_WIDTH,
+    _check_same_length,
+    _is_missing,
+    _line,
+    _linear,
+    _new_id,
+    _rect,
+    _svg,
+    _text,
+    _text_width,
+)
+
+
+def variance_bars(
+    labels: Sequence[str],
+    deltas: Sequence[float | None],
+    *,
+    higher_is_better: bool,
+    value_format: Callable[[float], str],
+    width: int = 360,
+    row_height: int = 20,
+    title: str = "Variance",
+    missing_label: str = MISSING_LABEL,
+) -> str:
+    """IBCS horizontal variance bars (actual minus PY or PL) around a zero axis.
+
+    Favourable variances are GOOD, unfavourable BAD, judged by the KPI's direction. Each bar carries
+    its formatted value at its outer end; a missing variance shows the missing label, no bar.
+    """
+    _check_same_length(labels, deltas)
+    uid = _new_id("variance")
+    texts = [missing_label if _is_missing(d) else value_format(float(d)) for d in deltas]
+    label_w = _text_width(labels, FONT_SIZE) + 10
+    value_w = _text_width(texts, SMALL_FONT_SIZE) + 6
+    present = [float(d) for d in deltas if not _is_missing(d)]
+    most_negative = -min([0.0, *present])
+    most_positive = max([0.0, *present])
+    span = most_negative + most_positive or 1.0
+    left_room = value_w if most_negative > 0 else 0.0
+    right_room = value_w if most_positive > 0 or not present else 0.0
+    bar_area = max(width - label_w - left_room - right_room, 40.0)
+    zero_x = label_w + left_room + bar_area * most_negative / span
+    per_unit = bar_area / span
+    height = row_height * len(labels) + 4
+    body: list[str] = []
+    for row, (label, delta, text) in enumerate(zip(labels, deltas, texts)):
+        y = 2 + row * row_height
+        mid = y + row_height / 2
+        body.append(_text(label_w - 10, mid, label, anchor="end", baseline="central"))
+        if _is_missing(delta):
+            body.append(_text(zero_x + 4, mid, text, baseline="central", color=MUTED_TEXT_COLOR, size=SMALL_FONT_SIZE))
+            continue
+        delta = float(delta)
+        bar_len = abs(delta) * per_unit
+        favourable = (delta > 0) == higher_is_better
+        color, cls = (GOOD_COLOR, "rg-good") if favourable else (BAD_COLOR, "rg-bad")
+        bar_h = row_height * 0.62
+        if delta >= 0:
+            body.append(_rect(zero_x, mid - bar_h / 2, bar_len, bar_h, color, cls=cls))
+            body.append(_text(zero_x + bar_len + 4, mid, text, baseline="central", size=SMALL_FONT_SIZE))
+        else:
+            body.append(_rect(zero_x - bar_len, mid - bar_h / 2, bar_len, bar_h, color, cls=cls))
+            body.append(_text(zero_x - bar_len - 4, mid, text, anchor="end", baseline="central", size=SMALL_FONT_SIZE))
+    body.append(_line(zero_x, 0, zero_x, height, AC_COLOR, STROKE_WIDTH, cls="rg-axis"))
+    return _svg(uid, width, height, title, body)
+
+
+# --- Breakdown bars ----------------------------------------------------------------------------
+
+
+def breakdown_bars(
+    labels: Sequence[str],
+    values: Sequence[float | None],
+    *,
+    value_format: Callable[[float], str],
+    highlight: str | None = None,
+    width: int = 360,
+    row_height: int = 20,
+    title: str = "Breakdown",
+    missing_label: str = MISSING_LABEL,
+    maximum: float | None = None,
+) -> str:
+    """Horizontal bars sorted from largest to smallest, each labelled with its value.
+
+    ``maximum`` fixes the scale's upper end, so several breakdowns of one KPI shown side by side
+    (by region, by product, by channel) share one scale and bar lengths compare across charts.
+
+    Bars are actuals, so they are AC dark; with ``highlight`` that one category stays dark and the
+    others turn grey (emphasis without using the judgement colours). Missing values sort last and
+    get the missing label instead of a bar.
+    """
+    _check_same_length(labels, values)
+    uid = _new_id("breakdown")
+    rows = sorted(
+        zip(labels, values), key=lambda row: (_is_missing(row[1]), -float(row[1]) if not _is_missing(row[1]) else 0.0)
+    )
+    texts = [missing_label if _is_missing(v) else value_format(float(v)) for _, v in rows]
+    label_w = _text_width([label for label, _ in rows], FONT_SIZE) + 10
+    value_w = _text_width(texts, SMALL_FONT_SIZE) + 6
+    present = [float(v) for _, v in rows if not _is_missing(v)]
+    low, high = min([0.0, *present]), max([0.0, *present, *([maximum] if maximum is not None else [])])
+    left_room = value_w if low < 0 else 0.0
+    bar_area = max(width - label_w - value_w - left_room, 40.0)
+    x_of = _linear(low, high if high > low else 1.0, label_w + left_room, label_w + left_room + bar_area)
+    zero_x = x_of(0.0)
+    height = row_height * len(rows) + 4
+    body: list[str] = []
+    for row, ((label, value), text) in enumerate(zip(rows, texts)):
+        y = 2 + row * row_height
+        mid = y + row_height / 2
+        emphasised = highlight is None or label == highlight
+        body.append(
+            _text(label_w - 10, mid, label, anchor="end", baseline="central", weight=600 if highlight == label else 400)
+        )
+        if _is_missing(value):
+            body.append(_text(zero_x + 4, mid, text, baseline="central", color=MUTED_TEXT_COLOR, size=SMALL_FONT_SIZE))
+            continue
+        x_end = x_of(float(value))
+        bar_h = row_height * 0.62
+        color = AC_COLOR if emphasised else MUTED_BAR_COLOR
+        body.append(
+            _rect(
+                min(zero_x, x_end),
+                mid - bar_h / 2,
+                abs(x_end - zero_x),
+                bar_h,
+                color,
+                cls="rg-ac" if emphasised else "rg-muted",
+            )
+        )
+        if float(value) >= 0:
+            body.append(_text(x_end + 4, mid, text, baseline="central", size=SMALL_FONT_SIZE))
+        else:
+            body.append(_text(x_end - 4, mid, text, anchor="end", baseline="central", size=SMALL_FONT_SIZE))
+    if low < 0:
+        body.append(_line(zero_x, 0, zero_x, height, AC_COLOR, STROKE_WIDTH, cls="rg-axis"))
+    return _svg(uid, width, height, title, body)
+
+
+# --- Funnel ------------------------------------------------------------------------------------
+
+
+def funnel(
+    stages: Sequence[tuple[str, float | None]],
+    *,
+    value_format: Callable[[float], str],
+    conversion_format: Callable[[float], str] | None = None,
+    width: int = 360,
+    title: str = "Funnel",
+    missing_label: str = MISSING_LABEL,
+) -> str:
+    """Stages (leads -> opportunities -> won) as centred bars whose width is the stage's count, with
+    the conversion rate from each stage to the next between them.
+
+    ``conversion_format`` formats a fraction (pass the report's locale-aware percent formatter);
+    a conversion from or to a missing or zero stage is missing, as the KPI contract says.
+    """
+    uid = _new_id("funnel")
+    format_conversion = conversion_format or (lambda fraction: f"{fraction:.1%}")
+    bar_h, gap = 24.0, 18.0
+    texts = [missing_label if _is_missing(v) else value_format(float(v)) for _, v in stages]
+    label_w = _text_width([name for name, _ in stages], FONT_SIZE) + 10
+    value_w = _text_width(texts, SMALL_FONT_SIZE) + 8
+    bar_area = max(width - label_w - value_w, 40.0)
+    centre = label_w + bar_area / 2
+    top = max([float(v) for _, v in stages if not _is_missing(v) and float(v) > 0] or [1.0])
+    height = len(stages) * bar_h + max(len(stages) - 1, 0) * gap + 4
+    body: list[str] = []
+    for index, ((name, value), text) in enumerate(zip(stages, texts)):
+        y = 2 + index * (bar_h + gap)
+        mid = y + bar_h / 2
+        body.append(_text(label_w - 10, mid, name, anchor="end", baseline="central"))
+        if _is_missing(value):
+            body.append(
+                _text(
+                    centre, mid, text, anchor="middle", baseline="central", color=MUTED_TEXT_COLOR, size=SMALL_FONT_SIZE
+                )
+            )
+        else:
+            bar_w = max(bar_area * max(float(value), 0.0) / top, 1.0)
+            body.append(_rect(centre - bar_w / 2, y, bar_w, bar_h, AC_COLOR, cls="rg-ac"))
+            body.append(_text(centre + bar_w / 2 + 4, mid, text, baseline="central", size=SMALL_FONT_SIZE))
+        if index + 1 < len(stages):
+            rate = _conversion(value, stages[index + 1][1])
+            rate_text = missing_label if rate is None else format_conversion(rate)
+            body.append(
+                _text(
+                    centre,
+                    y + bar_h + gap / 2,
+                    f"\u2193 {rate_text}",
+                    anchor="middle",
+                    baseline="central",
+                    color=MUTED_TEXT_COLOR,
+                    size=SMALL_FONT_SIZE,
+                )
+            )
+    return _svg(uid, width, height, title, body)
+
+
+def _conversion(upper: float | None, lower: float | None) -> float | None:
+    """Share of a stage that the next stage's count is; missing when either is missing or zero,
+    and when the next stage is larger (period counts, not cohorts: a month can win more deals than
+    it created, and "420 % conversion" would read as an error)."""
+    if _is_missing(upper) or _is_missing(lower) or float(upper) == 0 or float(lower) > float(upper):
+        return None
+    return float(lower) / float(upper)

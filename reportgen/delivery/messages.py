@@ -1,0 +1,75 @@
+"""What one message carries: its body (drawn once per locale), subject, segment label and attachments."""
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from reportgen.config.delivery import DeliverySpec
+from reportgen.config.models import LoadedConfig
+from reportgen.delivery.email import (
+    Attachment,
+    render_subject,
+)
+from reportgen.errors import DeliveryError
+
+if TYPE_CHECKING:
+    from reportgen.engine import Metrics
+    from reportgen.pipeline.build import BuiltScorecard
+
+
+class BodyCache:
+    """One body per locale: charts and tables are drawn once however many readers share a language."""
+
+    def __init__(self, loaded: LoadedConfig, spec: DeliverySpec, metrics: Metrics, segment: str | None) -> None:
+        from reportgen.pipeline.build import audiences_of
+
+        self._loaded, self._spec, self._metrics, self._segment = loaded, spec, metrics, segment
+        self._audience = audiences_of(loaded, spec.audience)[spec.audience]
+        self._bodies: dict[str, object] = {}
+
+    def get(self, locale: str):  # noqa: ANN201 - EmailBody, imported lazily
+        if locale not in self._bodies:
+            from reportgen.render.email import render_email_body
+
+            self._bodies[locale] = render_email_body(self._metrics, self._loaded, self._audience, locale=locale,
+                                                     segment_label=segment_label(self._spec, self._segment, locale))
+        return self._bodies[locale]
+
+
+def subject_for(loaded: LoadedConfig, spec: DeliverySpec, period: str, segment: str | None, locale: str) -> str:
+    """The delivery's subject template filled in, with the period written in the reader's language."""
+    from reportgen.pipeline.build import audiences_of
+    from reportgen.render.fmt import format_period
+
+    sc = loaded.config.scorecard
+    audience = audiences_of(loaded, spec.audience)[spec.audience]
+    return render_subject(spec.subject, title=audience.title or sc.title, period=format_period(period, locale=locale),
+                          company=sc.company, segment=segment)
+
+
+def segment_label(spec: DeliverySpec, segment: str | None, locale: str) -> str:
+    """'Region: North' in the reader's language, as the PDF's title shows it."""
+    if segment is None or spec.burst_by is None:
+        return ""
+    from reportgen.render import DIMENSION_LABELS
+    from reportgen.render.fmt import translate
+
+    word = DIMENSION_LABELS.get(spec.burst_by, spec.burst_by.capitalize())
+    return f"{translate(word, locale)}: {segment}"
+
+
+def attachments_for(spec: DeliverySpec, built: BuiltScorecard, period: str) -> list[Attachment]:
+    """The ``attach:`` formats as attachments, byte for byte as written to disk."""
+    files = {"pdf": built.pdf, "html": built.html, "csv": built.csv, "xlsx": built.xlsx}
+    attachments = []
+    for fmt in spec.attach:
+        path = files[fmt]
+        if path is None:
+            raise DeliveryError(f"delivery {spec.name!r} attaches {fmt} but the build wrote none")
+        attachments.append(Attachment.for_format(fmt, f"{path.stem}-{period}{path.suffix}", path.read_bytes()))
+    return attachments
+
+
+def eml_name(delivery: str, period: str, recipient: str) -> str:
+    """A file name for a dry-run message that sorts by delivery and period and is safe on every OS."""
+    return re.sub(r"[^A-Za-z0-9@._-]", "_", f"{delivery}-{period}-{recipient}") + ".eml"

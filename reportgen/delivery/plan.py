@@ -1,0 +1,105 @@
+"""Planning a delivery: which period it reports, which deliveries run, its recipients and their groups."""
+from __future__ import annotations
+
+import difflib
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from reportgen.config.delivery import DeliverySpec, Recipient, SmtpSettings, read_recipients_csv, read_recipients_sql
+from reportgen.config.models import LoadedConfig
+from reportgen.errors import DeliveryError
+
+
+def delivery_period(loaded: LoadedConfig, spec: DeliverySpec, *, now: datetime) -> str:
+    """The period label a delivery reports at ``now``: its fixed label, or the last complete period.
+
+    "Last complete" is judged on the calendar of the delivery's timezone (a 07:00 Berlin run on
+    1 April reports March even though it is still 31 March in UTC) and the scorecard's grain and
+    fiscal year.
+    """
+    if spec.period != "last_complete":
+        return spec.period
+    from reportgen.kpis.periods import last_complete_period
+
+    sc = loaded.config.scorecard
+    local_day = now.astimezone(ZoneInfo(spec.timezone)).date()
+    return last_complete_period(local_day, sc.grain, sc.fiscal_year_start).label
+
+
+def select_deliveries(
+    loaded: LoadedConfig, names: tuple[str, ...] = (), audience: str | None = None
+) -> list[DeliverySpec]:
+    """The deliveries to run: all, or those named / of one audience; an unknown name is an error with a hint."""
+    specs = list(loaded.config.deliveries)
+    if not specs:
+        raise DeliveryError(f"{loaded.path} has no 'deliveries:' section; see configs/delivery-example.yaml")
+    known = [s.name for s in specs]
+    for name in names:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" - did you mean {close[0]!r}?" if close else ""
+            raise DeliveryError(
+                f"delivery {name!r} is not declared in {loaded.path}{hint} (declared: {', '.join(known)})"
+            )
+    if names:
+        specs = [s for s in specs if s.name in names]
+    if audience is not None:
+        specs = [s for s in specs if s.audience == audience]
+        if not specs:
+            raise DeliveryError(f"no delivery in {loaded.path} sends audience {audience!r}")
+    return specs
+
+
+def resolve_recipients(loaded: LoadedConfig, spec: DeliverySpec) -> list[Recipient]:
+    """Inline recipients, then the CSV's rows for this audience; the first entry of an address wins."""
+    recipients = list(spec.recipients)
+    if spec.recipients_csv is not None:
+        recipients += read_recipients_csv(loaded.resolve(str(spec.recipients_csv)), audience=spec.audience)
+    if spec.recipients_url and spec.recipients_query:
+        recipients += read_recipients_sql(spec.recipients_url, spec.recipients_query, audience=spec.audience)
+    unique: dict[str, Recipient] = {}
+    for recipient in recipients:
+        unique.setdefault(recipient.email.lower(), recipient)
+    if not unique:
+        raise DeliveryError(
+            f"delivery {spec.name!r} has no recipients (inline 'recipients', 'recipients_csv' or 'recipients_query')"
+        )
+    return list(unique.values())
+
+
+def plan_groups(
+    spec: DeliverySpec, recipients: list[Recipient]
+) -> tuple[dict[str | None, list[Recipient]], list[Recipient]]:
+    """Recipients by segment (one ``None`` group without bursting), and those a burst cannot place.
+
+    A recipient without a segment in a burst delivery would otherwise have to get either nothing or
+    the whole company's numbers; both are wrong, so they are reported instead.
+    """
+    if spec.burst_by is None:
+        return {None: recipients}, []
+    groups: dict[str | None, list[Recipient]] = {}
+    unplaced = []
+    for recipient in recipients:
+        if recipient.segment is None:
+            unplaced.append(recipient)
+        else:
+            groups.setdefault(recipient.segment, []).append(recipient)
+    return groups, unplaced
+
+
+def smtp_settings(loaded: LoadedConfig) -> SmtpSettings:
+    if loaded.config.smtp is None:
+        raise DeliveryError(f"{loaded.path} has no 'smtp:' section; deliveries need a mail server "
+                            f"(see configs/delivery-example.yaml)")
+    return loaded.config.smtp
+
+
+def ledger_path(loaded: LoadedConfig) -> Path:
+    """The ledger file (inside the config's allowed folders); its folder is created on first use by the Ledger."""
+    return loaded.resolve(loaded.config.ledger)
+
+
+def default_output_dir(loaded: LoadedConfig, spec: DeliverySpec, period: str) -> Path:
+    """Where a delivery's scorecards are kept: ``<output_dir>/deliveries/<name>/<period>/``."""
+    return loaded.resolve(loaded.config.scorecard.output_dir) / "deliveries" / spec.name / period
