@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from reportgen.config.load import load_config as _load_config
 from reportgen.config.models import LoadedConfig
-from reportgen.config.models import load_config as _load_config
 from reportgen.engine import Metrics
 from reportgen.errors import ReportgenError
 from reportgen.pipeline.build import BuiltScorecard, Segment, compute_for_config

@@ -17,12 +17,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeGuard
 
 from reportgen.errors import ReportgenError
 from reportgen.pipeline.result import JobResult, Status  # noqa: F401 - part of batch's API
 
 if TYPE_CHECKING:
+    from reportgen.delivery.deliver import SendGroup
     from reportgen.pipeline.build import Segment
 
 class Job(Protocol):
@@ -58,20 +59,20 @@ class BuildJob:
 class SendJob:
     """Build one delivery group's scorecard and mail it (see :func:`reportgen.delivery.deliver.send_group`)."""
 
-    group: object  # reportgen.delivery.deliver.SendGroup; typed loosely so this module imports nothing heavy
+    group: SendGroup  # imported for type checking only, so this module imports nothing heavy
 
     def run(self) -> JobResult:
         from reportgen.config.load import load_config
         from reportgen.delivery.deliver import send_group
 
         group = self.group
-        loaded = load_config(group.config)  # type: ignore[attr-defined]
+        loaded = load_config(group.config)
         from reportgen.delivery.plan import select_deliveries
 
-        [spec] = select_deliveries(loaded, (group.delivery,))  # type: ignore[attr-defined]
-        result = send_group(loaded, spec, group)  # type: ignore[arg-type]
+        [spec] = select_deliveries(loaded, (group.delivery,))
+        result = send_group(loaded, spec, group)
         failed = [o for o in result.outcomes if not o.ok]
-        return JobResult(str(group.config), spec.audience, group.segment, "failed" if failed else "ok",  # type: ignore[attr-defined]
+        return JobResult(str(group.config), spec.audience, group.segment, "failed" if failed else "ok",
                          pages=result.pages, error=failed[0].detail if failed else None,
                          outputs=tuple({o.pdf for o in result.outcomes if o.pdf}), details=result.outcomes,
                          server_down=result.server_down)
@@ -148,11 +149,12 @@ def _run_in_processes(jobs: Sequence[Job], workers: int, notify: ResultCallback)
         for future in as_completed(futures):
             i = futures[future]
             try:
-                results[i] = future.result()
+                result = future.result()
             except Exception as exc:  # noqa: BLE001 - a worker that died (BrokenProcessPool) fails its job only
-                results[i] = failed_result(jobs[i], f"worker process failed: {type(exc).__name__}: {exc}")
-            notify(results[i])  # type: ignore[arg-type]
-    return results  # type: ignore[return-value]
+                result = failed_result(jobs[i], f"worker process failed: {type(exc).__name__}: {exc}")
+            results[i] = result
+            notify(result)
+    return _every_result(results)
 
 
 def _run_on_dask(jobs: Sequence[Job], address: str, notify: ResultCallback) -> list[JobResult]:
@@ -161,7 +163,7 @@ def _run_on_dask(jobs: Sequence[Job], address: str, notify: ResultCallback) -> l
     except ImportError:
         raise ReportgenError("--cluster needs Dask: pip install 'reportgen[cluster]'") from None
     try:
-        client = Client(address, timeout="15s")
+        client = Client(address, timeout="15s")  # type: ignore[no-untyped-call]  # distributed: __init__ unannotated
     except (OSError, TimeoutError) as exc:
         raise ReportgenError(f"cannot connect to the Dask scheduler at {address}: {exc}") from None
     results: list[JobResult | None] = [None] * len(jobs)
@@ -169,14 +171,26 @@ def _run_on_dask(jobs: Sequence[Job], address: str, notify: ResultCallback) -> l
         client.run(warm_up)
         futures = [client.submit(run_job, job, pure=False) for job in jobs]
         index = {future.key: i for i, future in enumerate(futures)}
-        for future in as_completed(futures):
+        for future in as_completed(futures):  # type: ignore[no-untyped-call]  # distributed: unannotated
             i = index[future.key]
             try:
-                results[i] = future.result()
+                result = future.result()
             except Exception as exc:  # noqa: BLE001 - a lost worker fails its job, not the batch
-                results[i] = failed_result(jobs[i], f"Dask worker failed: {type(exc).__name__}: {exc}")
-            notify(results[i])  # type: ignore[arg-type]
-    return results  # type: ignore[return-value]
+                result = failed_result(jobs[i], f"Dask worker failed: {type(exc).__name__}: {exc}")
+            results[i] = result
+            notify(result)
+    return _every_result(results)
+
+
+def _all_present(results: list[JobResult | None]) -> TypeGuard[list[JobResult]]:
+    return all(result is not None for result in results)
+
+
+def _every_result(results: list[JobResult | None]) -> list[JobResult]:
+    """The results in job order; as_completed yields every future, so each job has one by now."""
+    if not _all_present(results):
+        raise RuntimeError("a job finished without a result")
+    return results
 
 
 def build_jobs(configs: Sequence[Path], *, audience: str | None = None, output_dir: Path | None = None,

@@ -8,15 +8,15 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
+from reportgen.config.load import load_config
 from reportgen.pipeline.build import build
-from reportgen.config.models import load_config
 
 REPO = Path(__file__).resolve().parent.parent
 OUTPUT = REPO / "samples" / "output"
-NOW = datetime(2026, 1, 5, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 DPI = 60
 
 

@@ -368,7 +368,7 @@ D8,2025-01-02,2025-06-30,open,10,ann
 def test_a_partial_period_is_not_judged_against_the_whole_period_plan(tmp_path: Path) -> None:
     from datetime import datetime
 
-    from reportgen.config.models import load_config
+    from reportgen.config.load import load_config
     from reportgen.pipeline.build import compute_for_config
 
     (tmp_path / "deals.csv").write_text("deal_id,created_date,close_date,stage,amount\n"  # covers all of January

@@ -16,6 +16,7 @@ from reportgen.charts.svg import (
     STROKE_WIDTH,
     _check_same_length,
     _is_missing,
+    _is_present,
     _line,
     _linear,
     _new_id,
@@ -44,10 +45,10 @@ def variance_bars(
     """
     _check_same_length(labels, deltas)
     uid = _new_id("variance")
-    texts = [missing_label if _is_missing(d) else value_format(float(d)) for d in deltas]
+    texts = [value_format(float(d)) if _is_present(d) else missing_label for d in deltas]
     label_w = _text_width(labels, FONT_SIZE) + 10
     value_w = _text_width(texts, SMALL_FONT_SIZE) + 6
-    present = [float(d) for d in deltas if not _is_missing(d)]
+    present = [float(d) for d in deltas if _is_present(d)]
     most_negative = -min([0.0, *present])
     most_positive = max([0.0, *present])
     span = most_negative + most_positive or 1.0
@@ -62,7 +63,7 @@ def variance_bars(
         y = 2 + row * row_height
         mid = y + row_height / 2
         body.append(_text(label_w - 10, mid, label, anchor="end", baseline="central"))
-        if _is_missing(delta):
+        if not _is_present(delta):
             body.append(_text(zero_x + 4, mid, text, baseline="central", color=MUTED_TEXT_COLOR, size=SMALL_FONT_SIZE))
             continue
         delta = float(delta)
@@ -107,12 +108,12 @@ def breakdown_bars(
     _check_same_length(labels, values)
     uid = _new_id("breakdown")
     rows = sorted(
-        zip(labels, values), key=lambda row: (_is_missing(row[1]), -float(row[1]) if not _is_missing(row[1]) else 0.0)
+        zip(labels, values), key=lambda row: (_is_missing(row[1]), -float(row[1]) if _is_present(row[1]) else 0.0)
     )
-    texts = [missing_label if _is_missing(v) else value_format(float(v)) for _, v in rows]
+    texts = [value_format(float(v)) if _is_present(v) else missing_label for _, v in rows]
     label_w = _text_width([label for label, _ in rows], FONT_SIZE) + 10
     value_w = _text_width(texts, SMALL_FONT_SIZE) + 6
-    present = [float(v) for _, v in rows if not _is_missing(v)]
+    present = [float(v) for _, v in rows if _is_present(v)]
     low, high = min([0.0, *present]), max([0.0, *present, *([maximum] if maximum is not None else [])])
     left_room = value_w if low < 0 else 0.0
     bar_area = max(width - label_w - value_w - left_room, 40.0)
@@ -127,7 +128,7 @@ def breakdown_bars(
         body.append(
             _text(label_w - 10, mid, label, anchor="end", baseline="central", weight=600 if highlight == label else 400)
         )
-        if _is_missing(value):
+        if not _is_present(value):
             body.append(_text(zero_x + 4, mid, text, baseline="central", color=MUTED_TEXT_COLOR, size=SMALL_FONT_SIZE))
             continue
         x_end = x_of(float(value))
@@ -173,19 +174,19 @@ def funnel(
     uid = _new_id("funnel")
     format_conversion = conversion_format or (lambda fraction: f"{fraction:.1%}")
     bar_h, gap = 24.0, 18.0
-    texts = [missing_label if _is_missing(v) else value_format(float(v)) for _, v in stages]
+    texts = [value_format(float(v)) if _is_present(v) else missing_label for _, v in stages]
     label_w = _text_width([name for name, _ in stages], FONT_SIZE) + 10
     value_w = _text_width(texts, SMALL_FONT_SIZE) + 8
     bar_area = max(width - label_w - value_w, 40.0)
     centre = label_w + bar_area / 2
-    top = max([float(v) for _, v in stages if not _is_missing(v) and float(v) > 0] or [1.0])
+    top = max([float(v) for _, v in stages if _is_present(v) and float(v) > 0] or [1.0])
     height = len(stages) * bar_h + max(len(stages) - 1, 0) * gap + 4
     body: list[str] = []
     for index, ((name, value), text) in enumerate(zip(stages, texts)):
         y = 2 + index * (bar_h + gap)
         mid = y + bar_h / 2
         body.append(_text(label_w - 10, mid, name, anchor="end", baseline="central"))
-        if _is_missing(value):
+        if not _is_present(value):
             body.append(
                 _text(
                     centre, mid, text, anchor="middle", baseline="central", color=MUTED_TEXT_COLOR, size=SMALL_FONT_SIZE
@@ -216,6 +217,6 @@ def _conversion(upper: float | None, lower: float | None) -> float | None:
     """Share of a stage that the next stage's count is; missing when either is missing or zero,
     and when the next stage is larger (period counts, not cohorts: a month can win more deals than
     it created, and "420 % conversion" would read as an error)."""
-    if _is_missing(upper) or _is_missing(lower) or float(upper) == 0 or float(lower) > float(upper):
+    if not _is_present(upper) or not _is_present(lower) or float(upper) == 0 or float(lower) > float(upper):
         return None
     return float(lower) / float(upper)

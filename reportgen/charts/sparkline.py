@@ -18,6 +18,7 @@ from reportgen.charts.svg import (
     _change_color,
     _circle,
     _is_missing,
+    _is_present,
     _line,
     _linear,
     _new_id,
@@ -47,7 +48,7 @@ def sparkline(
     """
     uid = _new_id("spark")
     pad = 3.0
-    present = [(i, float(v)) for i, v in enumerate(values) if not _is_missing(v)]
+    present = [(i, float(v)) for i, v in enumerate(values) if _is_present(v)]
     body: list[str] = []
     if present:
         low, high = min(v for _, v in present), max(v for _, v in present)
@@ -96,12 +97,12 @@ def bullet(
     """
     uid = _new_id("bullet")
     bounds = _bullet_bounds(target, ranges, higher_is_better)
-    top = max([maximum or 0.0, *bounds, *(v for v in (actual, target) if not _is_missing(v))])
+    top = max([maximum or 0.0, *bounds, *(v for v in (actual, target) if _is_present(v))])
     scale_max = maximum if maximum else (top * 1.05 if top > 0 else 1.0)
     x_of = _linear(0.0, scale_max, 0.0, float(width))
     band_y, band_h = 2.0, height - 4.0
     body = [_band_rects(bounds, scale_max, x_of, band_y, band_h, higher_is_better)]
-    if _is_missing(actual):
+    if not _is_present(actual):
         body.append(
             _text(
                 width / 2,
@@ -117,7 +118,7 @@ def bullet(
         bar_w = x_of(min(max(float(actual), 0.0), scale_max))
         bar_h = band_h / 3
         body.append(_rect(0.0, height / 2 - bar_h / 2, bar_w, bar_h, AC_COLOR, cls="rg-ac"))
-    if not _is_missing(target) and 0 <= float(target) <= scale_max:
+    if _is_present(target) and 0 <= float(target) <= scale_max:
         x = min(max(x_of(float(target)), MARKER_STROKE_WIDTH / 2), width - MARKER_STROKE_WIDTH / 2)
         marker_h = band_h * 0.7
         body.append(
@@ -131,7 +132,7 @@ def bullet(
 def _bullet_bounds(target: float | None, ranges: Sequence[float] | None, higher_is_better: bool) -> list[float]:
     if ranges:
         return sorted(float(r) for r in ranges if not _is_missing(r))[:5]
-    if _is_missing(target) or float(target) <= 0:
+    if not _is_present(target) or float(target) <= 0:
         return []
     target = float(target)
     return [0.9 * target, target] if higher_is_better else [target, target / 0.9]

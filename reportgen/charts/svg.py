@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Sequence
+from typing import TypeGuard
 from xml.sax.saxutils import escape, quoteattr
 
 from reportgen.assets import FONT_FAMILY
@@ -125,17 +126,22 @@ def _is_missing(value: float | None) -> bool:
     return value is None or not math.isfinite(float(value))
 
 
+def _is_present(value: float | None) -> TypeGuard[float]:
+    """The opposite of :func:`_is_missing`, telling the type checker the value is a number."""
+    return not _is_missing(value)
+
+
 def _runs(values: Sequence[float | None]) -> list[list[tuple[int, float]]]:
     """Consecutive present values, so a missing value breaks the line instead of bridging it."""
     runs: list[list[tuple[int, float]]] = []
     current: list[tuple[int, float]] = []
     for index, value in enumerate(values):
-        if _is_missing(value):
+        if _is_present(value):
+            current.append((index, float(value)))
+        else:
             if current:
                 runs.append(current)
             current = []
-        else:
-            current.append((index, float(value)))
     if current:
         runs.append(current)
     return runs

@@ -20,6 +20,7 @@ from reportgen.charts.svg import (
     STROKE_WIDTH,
     _check_same_length,
     _is_missing,
+    _is_present,
     _line,
     _linear,
     _n,
@@ -73,14 +74,14 @@ def trend(
     if kind == "auto":
         kind = "column" if len(period_labels) <= MAX_COLUMNS else "line"
     n = len(period_labels)
-    values = [float(v) for s in (actual, prior_year, target, forecast) if s for v in s if not _is_missing(v)]
+    numbers = [float(v) for s in (actual, prior_year, target, forecast) if s for v in s if _is_present(v)]
     direct_labels = kind == "column" and n <= MAX_VALUE_LABELS
-    plot_left = width_px * (0.02 if direct_labels else _left_margin(values, value_format, width_px))
+    plot_left = width_px * (0.02 if direct_labels else _left_margin(numbers, value_format, width_px))
     plot_top, plot_bottom = 16.0, height_px - 22.0
     x_of = _linear(-0.6, n - 0.4, plot_left, width_px * 0.98)
     zero_based = kind == "column"  # columns encode length and start at zero; lines may zoom in (Few)
-    low = min([0.0, *values]) if zero_based else min(values, default=0.0)
-    high = max([0.0, *values]) if zero_based else max(values, default=1.0)
+    low = min([0.0, *numbers]) if zero_based else min(numbers, default=0.0)
+    high = max([0.0, *numbers]) if zero_based else max(numbers, default=1.0)
     headroom = (high - low) * (0.14 if direct_labels else 0.08) or 1.0
     y_low, y_high = low - (headroom if low < 0 or not zero_based else 0.0), high + headroom
     y_of = _linear(y_low, y_high, plot_bottom, plot_top)
@@ -99,8 +100,17 @@ def trend(
     return _svg(uid, width_px, height_px, title, body)
 
 
-def _trend_columns(uid: str, actual, prior_year, target, forecast, x_of, y_of, value_format,  # noqa: ANN001
-                   direct_labels: bool) -> str:
+def _trend_columns(
+    uid: str,
+    actual: Sequence[float | None],
+    prior_year: Sequence[float | None] | None,
+    target: Sequence[float | None] | None,
+    forecast: Sequence[float | None] | None,
+    x_of: Callable[[float], float],
+    y_of: Callable[[float], float],
+    value_format: Callable[[float], str],
+    direct_labels: bool,
+) -> str:
     """Columns only where a value exists, so a missing period is a gap, not a zero-height column."""
     half = COLUMN_WIDTH / 2
     parts: list[str] = []
@@ -112,8 +122,8 @@ def _trend_columns(uid: str, actual, prior_year, target, forecast, x_of, y_of, v
                 f'height="{_n(y1 - y0)}" fill="{fill}"{extra}/>')
 
     if prior_year is not None:
-        parts += [column(i, float(v), -0.18, PY_COLOR, "rg-py") for i, v in enumerate(prior_year) if not _is_missing(v)]
-    parts += [column(i, float(v), 0.0, AC_COLOR, "rg-ac") for i, v in enumerate(actual) if not _is_missing(v)]
+        parts += [column(i, float(v), -0.18, PY_COLOR, "rg-py") for i, v in enumerate(prior_year) if _is_present(v)]
+    parts += [column(i, float(v), 0.0, AC_COLOR, "rg-ac") for i, v in enumerate(actual) if _is_present(v)]
     if forecast is not None:
         hatch = f"{uid}-hatch"
         parts.append(f'<defs><pattern id="{hatch}" patternUnits="userSpaceOnUse" width="4" height="4">'
@@ -121,17 +131,18 @@ def _trend_columns(uid: str, actual, prior_year, target, forecast, x_of, y_of, v
                      "</pattern></defs>")
         outline = f' stroke="{FC_COLOR}" stroke-width="{_n(STROKE_WIDTH)}"'
         parts += [column(i, float(f), 0.0, f"url(#{hatch})", "rg-fc", outline)
-                  for i, (a, f) in enumerate(zip(actual, forecast)) if _is_missing(a) and not _is_missing(f)]
+                  for i, (a, f) in enumerate(zip(actual, forecast)) if _is_missing(a) and _is_present(f)]
     if target is not None:
         parts += [_line(x_of(i - half - 0.06), y_of(float(v)), x_of(i + half + 0.06), y_of(float(v)), PL_COLOR,
-                        MARKER_STROKE_WIDTH, cls="rg-pl") for i, v in enumerate(target) if not _is_missing(v)]
+                        MARKER_STROKE_WIDTH, cls="rg-pl") for i, v in enumerate(target) if _is_present(v)]
     if direct_labels:
         for i, a in enumerate(actual):
-            value = a if not _is_missing(a) else (forecast[i] if forecast is not None else None)
-            if _is_missing(value):
+            value = a if _is_present(a) else (forecast[i] if forecast is not None else None)
+            if not _is_present(value):
                 continue
             value = float(value)
-            plan = target[i] if target is not None and not _is_missing(target[i]) else value
+            planned = target[i] if target is not None else None
+            plan = planned if _is_present(planned) else value
             # above the plan marker too, so the marker never strikes through the label
             above = value >= 0
             anchor = max(value, float(plan)) if above else min(value, float(plan))
@@ -142,7 +153,15 @@ def _trend_columns(uid: str, actual, prior_year, target, forecast, x_of, y_of, v
     return "".join(parts)
 
 
-def _trend_lines(uid: str, actual, prior_year, target, forecast, x_of, y_of) -> str:  # noqa: ANN001
+def _trend_lines(
+    uid: str,
+    actual: Sequence[float | None],
+    prior_year: Sequence[float | None] | None,
+    target: Sequence[float | None] | None,
+    forecast: Sequence[float | None] | None,
+    x_of: Callable[[float], float],
+    y_of: Callable[[float], float],
+) -> str:
     """One path per series; a missing value starts a new subpath, so gaps stay gaps."""
     def path(values: Sequence[float | None], cls: str, color: str, width: float, extra: str = "") -> str:
         d = " ".join("M " + " L ".join(f"{_n(x_of(i))} {_n(y_of(v))}" for i, v in run) for run in _runs(values))
@@ -158,9 +177,9 @@ def _trend_lines(uid: str, actual, prior_year, target, forecast, x_of, y_of) -> 
         parts.append(path(target, "rg-pl", PL_COLOR, STROKE_WIDTH))
         parts += [f'<circle class="rg-pl-marker" cx="{_n(x_of(i))}" cy="{_n(y_of(float(v)))}" r="1.5" '
                   f'fill="{BACKGROUND}" stroke="{PL_COLOR}" stroke-width="{_n(STROKE_WIDTH)}"/>'
-                  for i, v in enumerate(target) if not _is_missing(v)]
+                  for i, v in enumerate(target) if _is_present(v)]
     if forecast is not None:
-        last = max((i for i, v in enumerate(actual) if not _is_missing(v)), default=-1)
+        last = max((i for i, v in enumerate(actual) if _is_present(v)), default=-1)
         future: list[float | None] = [f if i > last else None for i, f in enumerate(forecast)]
         if 0 <= last < len(actual) - 1:
             future[last] = actual[last]  # the dashed forecast starts where the actual ends

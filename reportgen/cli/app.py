@@ -9,14 +9,16 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from reportgen.errors import ReportgenError
 
 if TYPE_CHECKING:
+    from reportgen.config.models import LoadedConfig
     from reportgen.data import DatasetQuality
+    from reportgen.kpis.periods import Period
 
 EXIT_USER_ERROR = 2
 
@@ -27,7 +29,7 @@ class _Group(click.Group):
     An OSError that reaches here (a full disk, a permission, a vanished folder) is the environment,
     not a bug: it too is one line naming the file; ``--verbose`` shows the traceback."""
 
-    def invoke(self, ctx: click.Context):  # type: ignore[override]
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except (ReportgenError, OSError) as exc:
@@ -58,7 +60,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _load(config: Path):
+def _load(config: Path) -> LoadedConfig:
     from reportgen.config.load import load_config
 
     return load_config(config)
@@ -225,7 +227,7 @@ def _convert_label(label: str | None, grain: str | None) -> str | None:
     return label
 
 
-def _period_span(first: str, last: str, grain: str):
+def _period_span(first: str, last: str, grain: str) -> list[Period]:
     from reportgen.kpis.periods import parse_period, period_containing, period_range
 
     try:
@@ -238,7 +240,7 @@ def _period_span(first: str, last: str, grain: str):
     return period_range(a, b)
 
 
-def _with_scorecard(loaded, **changes):
+def _with_scorecard(loaded: LoadedConfig, **changes: object) -> LoadedConfig:
     from reportgen.config.models import LoadedConfig
 
     sc = loaded.config.scorecard.model_copy(update=changes)

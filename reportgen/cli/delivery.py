@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import click
 
@@ -24,7 +24,9 @@ from reportgen.errors import ReportgenError
 
 if TYPE_CHECKING:
     from reportgen.batch import JobResult
+    from reportgen.config.models import LoadedConfig
     from reportgen.delivery.deliver import DeliveryReport, GroupRunner, SendGroup
+    from reportgen.delivery.due import SlotRun
 
 EXIT_FAILURES = 1
 
@@ -49,7 +51,7 @@ def parse_now(text: str | None) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _load(config: Path):  # noqa: ANN202 - LoadedConfig
+def _load(config: Path) -> LoadedConfig:
     from reportgen.config.load import load_config
 
     return load_config(config)
@@ -122,12 +124,12 @@ def deliver_command(config: Path, due: bool, workers: int, cluster: str | None, 
         sys.exit(EXIT_FAILURES)
 
 
-def _print_runs(runs: Sequence[object]) -> bool:
+def _print_runs(runs: Sequence[SlotRun]) -> bool:
     """Print one line per slot and one per failed message; True if nothing failed."""
     ok = True
     for run in runs:
-        click.echo(run.line(), err=run.status == "missed")  # type: ignore[attr-defined]
-        report = run.report  # type: ignore[attr-defined]
+        click.echo(run.line(), err=run.status == "missed")
+        report = run.report
         for outcome in report.failures if report else []:
             ok = False
             click.echo(outcome.line(), err=True)
@@ -260,10 +262,11 @@ def history_command(config: Path, delivery: str | None, limit: int, only_unknown
 @click.option("--as", "verdict", type=click.Choice(["sent", "failed"]), required=True,
               help="sent: it arrived (closes the row); failed: it did not (the next run sends it).")
 @click.option("--note", required=True, help="Why, for the audit trail (e.g. 'found in relay log, queued 07:00:03').")
-def resolve_command(config: Path, delivery: str, period: str, recipient: str, verdict: str, note: str) -> None:
+def resolve_command(config: Path, delivery: str, period: str, recipient: str, verdict: Literal["sent", "failed"],
+                    note: str) -> None:
     """Record a person's verdict on a message whose outcome was unknown."""
     from reportgen.delivery.ledger import Ledger
     from reportgen.delivery.plan import ledger_path
 
-    Ledger(ledger_path(_load(config))).resolve(delivery, period, recipient, verdict, note)  # type: ignore[arg-type]
+    Ledger(ledger_path(_load(config))).resolve(delivery, period, recipient, verdict, note)
     click.echo(f"{delivery} {period} {recipient}: marked {verdict}")

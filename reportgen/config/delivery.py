@@ -185,7 +185,8 @@ class DeliverySpec(BaseModel):
         description="Subject line; may use {title}, {period}, {company} and {segment}.",
     )
     attach: list[Literal["pdf", "html", "csv", "xlsx"]] = Field(
-        default_factory=lambda: ["pdf"], description="Formats attached to the email: any of pdf, html, csv, xlsx."
+        default_factory=lambda: list[Literal["pdf", "html", "csv", "xlsx"]](["pdf"]),
+        description="Formats attached to the email: any of pdf, html, csv, xlsx.",
     )
     period: str = Field(
         default="last_complete", description="Which period to report: 'last_complete' or a label such as '2025-03'."
@@ -254,7 +255,7 @@ class DeliverySpec(BaseModel):
 RECIPIENT_COLUMNS = ("segment", "email", "name", "locale", "audience")
 
 
-def recipients_from_rows(rows: Iterable[tuple[str, Mapping[str, object]]], header: Sequence[str], *,
+def recipients_from_rows(rows: Iterable[tuple[int, Mapping[str, object]]], header: Sequence[str], *,
                          audience: str, source: str) -> list[Recipient]:
     """Recipients from (position, row) pairs with columns segment,email[,name,locale,audience].
 

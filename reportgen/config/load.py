@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from reportgen.config.meaning import check_meaning, did_you_mean
 from reportgen.config.models import Config, LoadedConfig, dotted_path
-from reportgen.config.yamlmarks import MarkedYaml, load_marked_yaml
+from reportgen.config.yamlmarks import KeyPath, MarkedYaml, load_marked_yaml
 from reportgen.errors import ConfigError
 
 
@@ -43,7 +43,7 @@ def parse_config(text: str, path: str | Path) -> LoadedConfig:
     return loaded
 
 
-def _model_at(loc: tuple, model: type[BaseModel] = Config) -> type[BaseModel] | None:
+def _model_at(loc: KeyPath, model: type[BaseModel] = Config) -> type[BaseModel] | None:
     """The pydantic model class that validates the mapping at ``loc`` (to suggest its field names)."""
     current: Any = model
     for part in loc:

@@ -32,7 +32,7 @@ def _check_datasets(loaded: LoadedConfig) -> list[str]:
         for src, dst in pairs:
             if dst not in valid and dst in _close_canonical(dst, valid):
                 problems.append(
-                    f"{loaded.source.value_mark(('datasets', name, 'columns', src))}: column mapping "
+                    f"{loaded.where(('datasets', name, 'columns', src))}: column mapping "
                     f"{src!r} -> {dst!r}: {dst!r} is not a column of {name}{did_you_mean(dst, valid)} "
                     f"(canonical columns: {', '.join(sorted(valid))})"
                 )

@@ -26,40 +26,43 @@ class _Model(BaseModel):
 class Scorecard(_Model):
     """What the scorecard is about and how it reads."""
 
-    title: str = Field("Sales scorecard", description="Title on the cover, the running header and the email subject.")
-    company: str = Field("", description="Company or client name shown on the scorecard.")
-    currency: str = Field("USD", description="ISO 4217 code of the money in the data (no conversion is made).")
-    locale: str = Field("en_US", description="Locale for numbers, dates and labels, e.g. en_US, de_DE, fr_FR.")
-    grain: Literal["month", "quarter", "year", "week"] = Field("month", description="Reporting period grain.")
-    fiscal_year_start: int = Field(1, ge=1, le=12, description="First month of the fiscal year (1 = calendar year).")
+    title: str = Field(
+        default="Sales scorecard", description="Title on the cover, the running header and the email subject.")
+    company: str = Field(default="", description="Company or client name shown on the scorecard.")
+    currency: str = Field(default="USD", description="ISO 4217 code of the money in the data (no conversion is made).")
+    locale: str = Field(default="en_US", description="Locale for numbers, dates and labels, e.g. en_US, de_DE, fr_FR.")
+    grain: Literal["month", "quarter", "year", "week"] = Field(default="month", description="Reporting period grain.")
+    fiscal_year_start: int = Field(
+        default=1, ge=1, le=12, description="First month of the fiscal year (1 = calendar year).")
     as_of: date | Literal["latest"] = Field(
-        "latest",
+        default="latest",
         description="The scorecard reports on the period containing this date; 'latest' means the last "
         "complete period at run time.",
     )
-    history: int = Field(12, ge=2, le=60, description="How many periods the trend charts and sparklines show.")
-    forecast_periods: int = Field(3, ge=0, le=3, description="How many future periods to forecast (0 = none).")
+    history: int = Field(default=12, ge=2, le=60, description="How many periods the trend charts and sparklines show.")
+    forecast_periods: int = Field(default=3, ge=0, le=3, description="How many future periods to forecast (0 = none).")
     forecast_method: Literal["moving_average", "linear_trend"] = Field(
-        "linear_trend", description="Forecast method: moving average of the last 3 periods or a linear trend.")
-    logo: str | None = Field(None, description="Path to a logo image (PNG or SVG), relative to the config file.")
-    primary_color: str = Field("#1f3a5f", description="Brand colour for headings and rules (CSS colour).")
-    accent_color: str = Field("#4f7cac", description="Secondary brand colour (CSS colour).")
-    font_family: str | None = Field(None, description="Font family to use instead of the shipped Inter.")
-    page_size: Literal["A4", "Letter"] = Field("A4", description="PDF page size.")
-    orientation: Literal["portrait", "landscape"] = Field("portrait", description="PDF page orientation.")
-    pdf_a: bool = Field(False, description="Write PDF/A-3b for archiving.")
-    author: str = Field("reportgen", description="PDF author metadata.")
-    output_dir: str = Field("out", description="Folder for built scorecards, relative to the config file.")
+        default="linear_trend", description="Forecast method: moving average of the last 3 periods or a linear trend.")
+    logo: str | None = Field(
+        default=None, description="Path to a logo image (PNG or SVG), relative to the config file.")
+    primary_color: str = Field(default="#1f3a5f", description="Brand colour for headings and rules (CSS colour).")
+    accent_color: str = Field(default="#4f7cac", description="Secondary brand colour (CSS colour).")
+    font_family: str | None = Field(default=None, description="Font family to use instead of the shipped Inter.")
+    page_size: Literal["A4", "Letter"] = Field(default="A4", description="PDF page size.")
+    orientation: Literal["portrait", "landscape"] = Field(default="portrait", description="PDF page orientation.")
+    pdf_a: bool = Field(default=False, description="Write PDF/A-3b for archiving.")
+    author: str = Field(default="reportgen", description="PDF author metadata.")
+    output_dir: str = Field(default="out", description="Folder for built scorecards, relative to the config file.")
     template_dirs: list[str] = Field(
         default_factory=list,
         description="Folders searched before the built-in templates; a template there can extend "
         "'builtin:executive.html' and override one block.")
     windows: list[Literal["ytd", "qtd", "r12"]] = Field(
-        default_factory=lambda: ["ytd"],
+        default_factory=lambda: list[Literal["ytd", "qtd", "r12"]](["ytd"]),
         description="To-date windows computed beside each period (ytd: (fiscal) year to date, qtd: quarter to "
         "date, r12: the 12 months ending the period), each as one period with the KPI's own definition.")
     allow_partial_period: bool = Field(
-        False, description="Report a period the data covers only partly (e.g. the export ends on the 20th) as "
+        default=False, description="Report a period the data covers only partly (e.g. the export ends on the 20th) as "
         "partial instead of failing; a period the data does not cover at all is always an error.")
     breakdowns: list[str] = Field(
         default_factory=lambda: ["region", "rep", "product", "source"],
@@ -70,7 +73,8 @@ class Scorecard(_Model):
         "output, ledger, recipients) may point into, relative to the config file. Every other path must lie "
         "inside the config's folder (symlinks followed).")
     export_xlsx: bool = Field(
-        False, description="Also write the metric table as XLSX beside the CSV (costs about a second per scorecard).")
+        default=False,
+        description="Also write the metric table as XLSX beside the CSV (costs about a second per scorecard).")
 
 
 class Lookup(_Model):
@@ -79,36 +83,37 @@ class Lookup(_Model):
     path: str = Field(description="File to read (CSV, Excel or Parquet), relative to the config file.")
     column: str = Field(description="Column in the dataset (source name, before mapping) to match. "
                         "(Not called 'on': YAML reads a bare on as true.)")
-    key: str | None = Field(None, description="Column in the lookup file to match (default: same as 'column').")
+    key: str | None = Field(default=None, description="Column in the lookup file to match (default: same as 'column').")
     columns: dict[str, str] = Field(description="Lookup columns to bring in: source name -> canonical name.")
-    delimiter: str = Field(",", description="CSV delimiter of the lookup file.")
-    encoding: str = Field("utf-8", description="Text encoding of the lookup file.")
+    delimiter: str = Field(default=",", description="CSV delimiter of the lookup file.")
+    encoding: str = Field(default="utf-8", description="Text encoding of the lookup file.")
 
 
 class Dataset(_Model):
     """Where one dataset lives and how its columns map onto the canonical ones."""
 
-    path: str | None = Field(None, description="File path (CSV, Excel, Parquet), relative to the config file.")
+    path: str | None = Field(default=None, description="File path (CSV, Excel, Parquet), relative to the config file.")
     format: Literal["csv", "excel", "parquet", "sql"] | None = Field(
-        None, description="Source format; inferred from the file extension or 'url' when omitted.")
-    delimiter: str | None = Field(None, description="CSV field delimiter (default: detected from the file).")
+        default=None, description="Source format; inferred from the file extension or 'url' when omitted.")
+    delimiter: str | None = Field(default=None, description="CSV field delimiter (default: detected from the file).")
     encoding: str = Field(
-        "auto",
+        default="auto",
         description="CSV text encoding: any Python codec name (utf-8, cp1252, cp850, latin-1, mac_roman, "
         "utf-16...), or auto: UTF-8/UTF-16 when the bytes say so, else the 8-bit code page that reads the most "
         "letters.",
     )
     decimal: Literal[".", ","] | None = Field(
-        None, description="Decimal mark of numbers written as text (default: settled from the values; when they "
+        default=None,
+        description="Decimal mark of numbers written as text (default: settled from the values; when they "
         "allow both readings, as 100.000 does, reportgen asks for it).")
     thousands: str | None = Field(
-        None, description="Thousands separator of numbers written as text (default: the other mark of decimal; "
+        default=None, description="Thousands separator of numbers written as text (default: the other mark of decimal; "
         "spaces, no-break spaces and apostrophes are always accepted as separators).")
-    sheet: str | int | None = Field(None, description="Excel sheet name or index (default: the first).")
-    url: str | None = Field(None, description="SQLAlchemy URL of a SQL database, e.g. sqlite:///crm.db. "
+    sheet: str | int | None = Field(default=None, description="Excel sheet name or index (default: the first).")
+    url: str | None = Field(default=None, description="SQLAlchemy URL of a SQL database, e.g. sqlite:///crm.db. "
                             "Use ${ENV_VAR} for secrets; they are expanded at run time.")
-    table: str | None = Field(None, description="Table to read from the SQL database.")
-    query: str | None = Field(None, description="SQL query to read instead of a table.")
+    table: str | None = Field(default=None, description="Table to read from the SQL database.")
+    query: str | None = Field(default=None, description="SQL query to read instead of a table.")
     columns: dict[str, str | list[str]] = Field(
         default_factory=dict,
         description="Column mapping: the source's column name -> the canonical name (e.g. engage_date: created_date); "
@@ -122,13 +127,14 @@ class Dataset(_Model):
         description="Types of a custom dataset's columns (canonical name -> number, date, timestamp or text); "
         "columns not listed are detected from their values.")
     data_through: date | None = Field(
-        None, description="The last day the export covers (default: the latest date in any of its date columns). "
+        default=None,
+        description="The last day the export covers (default: the latest date in any of its date columns). "
         "KPIs for periods after it are missing, never 0.")
     order_lines: bool = Field(
-        False, description="Deals only: each row is one line of an order and deal_id holds the order number; "
+        default=False, description="Deals only: each row is one line of an order and deal_id holds the order number; "
         "lines are summed into one deal per order (amount, profit) before any KPI.")
     stages: dict[Literal["won", "lost", "open"], list[str]] | None = Field(
-        None, description="Deals only: raw stage values for won, lost and open. An unmapped value is an error.")
+        default=None, description="Deals only: raw stage values for won, lost and open. An unmapped value is an error.")
     values: dict[str, dict[str, list[str]]] = Field(
         default_factory=dict,
         description="Value mapping for category columns: column -> canonical value -> raw values.")
@@ -151,17 +157,20 @@ class Quality(_Model):
     """Row rules and how much unusable data a scorecard tolerates before it refuses to build."""
 
     max_rejected_share: float = Field(
-        0.01, ge=0, le=1, description="Largest share of a dataset's rows that may be unreadable or rejected by a "
+        default=0.01, ge=0, le=1,
+        description="Largest share of a dataset's rows that may be unreadable or rejected by a "
         "rule before validate and build fail (default 1%).")
     duplicate_ids: Literal["reject", "keep"] = Field(
-        "reject", description="A second row with the same id (deal_id, lead_id, ...): rejected and counted, or kept.")
+        default="reject",
+        description="A second row with the same id (deal_id, lead_id, ...): rejected and counted, or kept.")
     negative_amounts: Literal["reject", "keep"] = Field(
-        "reject", description="A won deal with a negative amount: rejected and counted, or kept (credit notes).")
+        default="reject",
+        description="A won deal with a negative amount: rejected and counted, or kept (credit notes).")
     close_before_create: Literal["reject", "keep"] = Field(
-        "reject", description="A closed deal whose close_date is before its created_date.")
+        default="reject", description="A closed deal whose close_date is before its created_date.")
     future_dates: Literal["reject", "keep"] = Field(
-        "reject", description="A row dated more than future_days after the run date (a typo such as 2205).")
-    future_days: int = Field(366, ge=0, description="How far after the run date a date may lie.")
+        default="reject", description="A row dated more than future_days after the run date (a typo such as 2205).")
+    future_days: int = Field(default=366, ge=0, description="How far after the run date a date may lie.")
 
 
 class Measure(_Model):
@@ -169,16 +178,16 @@ class Measure(_Model):
 
     dataset: str = Field(description="Dataset name (a key of 'datasets').")
     agg: Literal["sum", "count", "count_distinct", "avg", "min", "max"] = Field(description="Aggregate function.")
-    column: str | None = Field(None, description="Canonical column to aggregate (not needed for count).")
+    column: str | None = Field(default=None, description="Canonical column to aggregate (not needed for count).")
     date: str = Field(description="Date column that places a row in a period.")
-    filter: str | None = Field(None, description="SQL condition on the dataset's canonical columns.")
+    filter: str | None = Field(default=None, description="SQL condition on the dataset's canonical columns.")
 
 
 class Thresholds(_Model):
     """Status bands on achievement (value / target, or target / value when lower is better)."""
 
-    good: float = Field(1.0, description="Achievement at or above which the status is good.")
-    warning: float = Field(0.9, description="Achievement at or above which the status is warning (else bad).")
+    good: float = Field(default=1.0, description="Achievement at or above which the status is good.")
+    warning: float = Field(default=0.9, description="Achievement at or above which the status is warning (else bad).")
 
 
 class Benchmark(_Model):
@@ -192,23 +201,25 @@ class KpiSpec(_Model):
     """A KPI on the scorecard: a built-in picked by id (optionally overridden) or a custom one."""
 
     id: str = Field(description="Built-in KPI id (see `reportgen kpis`) or the id of a custom KPI.")
-    name: str | None = Field(None, description="Display name (default: the catalogue's).")
+    name: str | None = Field(default=None, description="Display name (default: the catalogue's).")
     unit: Literal["money", "percent", "count", "days", "hours", "score", "ratio"] | None = Field(
-        None, description="Unit of a custom KPI.")
-    direction: Literal["higher", "lower"] | None = Field(None, description="Whether higher or lower is better.")
-    objective: str | None = Field(None, description="Business objective the KPI is grouped under.")
+        default=None, description="Unit of a custom KPI.")
+    direction: Literal["higher", "lower"] | None = Field(default=None, description="Whether higher or lower is better.")
+    objective: str | None = Field(default=None, description="Business objective the KPI is grouped under.")
     expression: str | None = Field(
-        None, description="Formula over other KPI ids, e.g. revenue / opportunities_created."
+        default=None, description="Formula over other KPI ids, e.g. revenue / opportunities_created."
     )
-    measure: Measure | None = Field(None, description="A custom aggregate (instead of an expression).")
-    filter: str | None = Field(None, description="SQL condition restricting the rows of a built-in KPI's datasets.")
+    measure: Measure | None = Field(default=None, description="A custom aggregate (instead of an expression).")
+    filter: str | None = Field(
+        default=None, description="SQL condition restricting the rows of a built-in KPI's datasets.")
     params: dict[str, float] = Field(default_factory=dict, description="Parameters, e.g. customer_lifespan_years: 4.")
     target: float | dict[str, float] | None = Field(
-        None, description="Target: one value for every period, or period label -> value. The targets dataset wins.")
-    benchmark: Benchmark | None = Field(None, description="External benchmark with its source.")
+        default=None,
+        description="Target: one value for every period, or period label -> value. The targets dataset wins.")
+    benchmark: Benchmark | None = Field(default=None, description="External benchmark with its source.")
     thresholds: Thresholds = Field(default_factory=Thresholds, description="Status thresholds.")
-    commentary: str | None = Field(None, description="Commentary shown beside the generated text.")
-    definition: str | None = Field(None, description="Definition text for the appendix (custom KPIs).")
+    commentary: str | None = Field(default=None, description="Commentary shown beside the generated text.")
+    definition: str | None = Field(default=None, description="Definition text for the appendix (custom KPIs).")
 
 
 class Audience(_Model):
@@ -216,11 +227,12 @@ class Audience(_Model):
 
     template: Literal["executive", "sales_manager", "client"] | str = Field(
         description="Built-in template (executive, sales_manager, client) or a user template file name.")
-    title: str | None = Field(None, description="Title for this audience's scorecard (default: scorecard title).")
+    title: str | None = Field(
+        default=None, description="Title for this audience's scorecard (default: scorecard title).")
     kpis: list[str] = Field(default_factory=list, description="KPI ids shown (default: every KPI in the config).")
-    max_pages: int | None = Field(None, description="Page budget; the build fails when the PDF is longer.")
+    max_pages: int | None = Field(default=None, description="Page budget; the build fails when the PDF is longer.")
     recommendations: list[str] = Field(default_factory=list, description="Recommendations printed in a client report.")
-    summary: str | None = Field(None, description="Executive summary text written by a person.")
+    summary: str | None = Field(default=None, description="Executive summary text written by a person.")
 
 
 class Config(_Model):
@@ -236,9 +248,10 @@ class Config(_Model):
         description="Business objectives -> KPI ids, for grouping tiles (default: the catalogue's).",
     )
     audiences: dict[str, Audience] = Field(default_factory=dict, description="Audiences by name.")
-    smtp: SmtpSettings | None = Field(None, description="Mail server used by deliveries.")
+    smtp: SmtpSettings | None = Field(default=None, description="Mail server used by deliveries.")
     deliveries: list[DeliverySpec] = Field(default_factory=list, description="Scheduled email deliveries.")
-    ledger: str = Field("reportgen-ledger.sqlite", description="Delivery ledger file, relative to the config file.")
+    ledger: str = Field(
+        default="reportgen-ledger.sqlite", description="Delivery ledger file, relative to the config file.")
 
     @field_validator("kpis", mode="before")
     @classmethod
@@ -311,7 +324,7 @@ class LoadedConfig:
         return str(self.source.value_mark(path)) if self.source else str(self.path)
 
 
-def dotted_path(loc: tuple) -> str:
+def dotted_path(loc: KeyPath) -> str:
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))

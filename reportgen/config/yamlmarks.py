@@ -56,7 +56,7 @@ def _mark(node: yaml.Node, file: str) -> Mark:
     return Mark(file, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-def _walk(node: yaml.Node, path: KeyPath, file: str, keys: dict, values: dict) -> None:
+def _walk(node: yaml.Node, path: KeyPath, file: str, keys: dict[KeyPath, Mark], values: dict[KeyPath, Mark]) -> None:
     values[path] = _mark(node, file)
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, Mark] = {}

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from reportgen.data import formats as fmt
 from reportgen.data.quality import DatasetQuality, Unreadable, check_quality, measure_quality
 from reportgen.data.rules import apply_rules
 from reportgen.data.sources import Source, columns_of, new_workdir, open_source, reopen_in_code_page, undecodable
-from reportgen.data.sql import lit, q
+from reportgen.data.sql import lit, one_row, q
 from reportgen.errors import DataError
 from reportgen.kpis.catalogue import CANONICAL_DATASETS, ColumnSpec
 
@@ -35,6 +36,8 @@ SAMPLE_ROWS = 50_000
 ROW_NUMBER = "__row"
 #: Optional columns whose absence has a meaning: no end_date means every subscription is still active.
 ABSENT_MEANS_NULL = {("subscriptions", "end_date")}
+#: The keys of a deals dataset's ``stages:`` mapping (its value map for the stage column).
+StageName = Literal["won", "lost", "open"]
 
 
 @dataclass
@@ -154,7 +157,7 @@ class Column:
     expr: str  # SQL over the source view
     textual: bool  # the source value is text as written (parse it) rather than already typed
     values: tuple[str, ...] = ()  # canonical values of a category column
-    value_map: dict[str, list[str]] | None = None
+    value_map: Mapping[str, list[str]] | Mapping[StageName, list[str]] | None = None
 
 
 def load_dataset(data: LoadedData, name: str, ds: Dataset, loaded: LoadedConfig, workdir: Path,
@@ -260,15 +263,15 @@ def plan_columns(name: str, ds: Dataset, loaded: LoadedConfig, found: dict[str, 
     columns: list[Column] = []
     canonical = {s.name for s in specs}
     for spec in specs:
-        src = mapping.get(spec.name, spec.name if spec.name in found and spec.name not in ds.columns else None)
+        source_col = mapping.get(spec.name, spec.name if spec.name in found and spec.name not in ds.columns else None)
         value_map = ds.stages if spec.name == "stage" and ds.stages else ds.values.get(spec.name)
         if spec.name in ds.constants:
             value = ds.constants[spec.name]
             expr = "NULL" if value is None else lit(value.isoformat() if isinstance(value, date) else value)
             columns.append(Column(spec.name, spec.type, expr, True, spec.values, value_map))
-        elif src is not None and src in found:
-            textual = (found[src].upper().startswith("VARCHAR") or source.textual) and src != ROW_NUMBER
-            columns.append(Column(spec.name, spec.type, q(src), textual, spec.values, value_map))
+        elif source_col is not None and source_col in found:
+            textual = (found[source_col].upper().startswith("VARCHAR") or source.textual) and source_col != ROW_NUMBER
+            columns.append(Column(spec.name, spec.type, q(source_col), textual, spec.values, value_map))
         elif (name, spec.name) in ABSENT_MEANS_NULL:
             columns.append(Column(spec.name, spec.type, "NULL", True))
         elif spec.required:
@@ -296,7 +299,7 @@ def custom_specs(ds: Dataset, mapping: dict[str, str], found: dict[str, str]) ->
         specs.append(ColumnSpec(canon, t or "detect"))  # type: ignore[arg-type]  # 'detect' is settled later
     for canon in ds.constants:
         if canon not in {s.name for s in specs}:
-            specs.append(ColumnSpec(canon, ds.types.get(canon, "text")))  # type: ignore[arg-type]
+            specs.append(ColumnSpec(canon, ds.types.get(canon, "text")))
     return tuple(specs)
 
 
@@ -379,7 +382,7 @@ def _day_first_full_scan(con: duckdb.DuckDBPyConnection, view: str, columns: lis
         text = f"trim(CAST({c.expr} AS VARCHAR))"
         parts.append(f"max(TRY_CAST(regexp_extract({text}, '^(\\d{{1,2}})[/.\\-]\\d{{1,2}}[/.\\-]', 1) AS INTEGER))")
         parts.append(f"max(TRY_CAST(regexp_extract({text}, '^\\d{{1,2}}[/.\\-](\\d{{1,2}})[/.\\-]', 1) AS INTEGER))")
-    row = con.execute(f"SELECT {', '.join(parts)} FROM {q(view)}").fetchone()
+    row = one_row(con, f"SELECT {', '.join(parts)} FROM {q(view)}")
     firsts = [v for v in row[0::2] if v is not None]
     seconds = [v for v in row[1::2] if v is not None]
     day_first = any(v > 12 for v in firsts)
@@ -436,7 +439,7 @@ def styles_ts(col: Column, style: Any) -> str:
 def check_unmapped_stages(con: duckdb.DuckDBPyConnection, staged: str, view: str, columns: list[Column],
                           source_desc: str) -> None:
     """An unmapped stage value is an error: guessing whether "Closed - Pending" is won would change revenue."""
-    if not con.execute(f"SELECT count(*) FROM {q(staged)} WHERE __bad_stage").fetchone()[0]:
+    if not one_row(con, f"SELECT count(*) FROM {q(staged)} WHERE __bad_stage")[0]:
         return
     stage = next(c for c in columns if c.name == "stage")
     rows = con.execute(f"SELECT trim(CAST({stage.expr} AS VARCHAR)) AS v, count(*) FROM {q(view)} "

@@ -12,7 +12,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from reportgen.data import formats as fmt
-from reportgen.data.sql import q
+from reportgen.data.sql import one_row, q
 from reportgen.errors import DataError
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ def measure_quality(con: duckdb.DuckDBPyConnection, name: str, staged: str, sour
     ragged = _ragged_lines(con, source)
     parts = ["count(*)"] + [f"count(*) FILTER (WHERE {q('__bad_' + u.column)})" for u in unreadable]
     parts += [f"count({q(u.column)})" for u in unreadable]
-    row = con.execute(f"SELECT {', '.join(parts)} FROM {q(staged)}").fetchone()
+    row = one_row(con, f"SELECT {', '.join(parts)} FROM {q(staged)}")
     total = int(row[0])
     bad = {u.column: int(n) for u, n in zip(unreadable, row[1:1 + len(unreadable)])}
     readable = {u.column: int(n) for u, n in zip(unreadable, row[1 + len(unreadable):])}
@@ -79,15 +79,15 @@ def measure_quality(con: duckdb.DuckDBPyConnection, name: str, staged: str, sour
     rejected.update({k: v for k, v in rule_counts.items() if v})
     whole = tuple(c for c, n in bad.items() if n and readable[c] == 0)
     cols = [c for c in kinds]
-    missing_row = con.execute("SELECT " + ", ".join(f"count(*) - count({q(c)})" for c in cols)
-                              + f" FROM {q(name)}").fetchone() if cols else ()
+    missing_row = one_row(con, "SELECT " + ", ".join(f"count(*) - count({q(c)})" for c in cols)
+                          + f" FROM {q(name)}") if cols else ()
     missing = {c: int(v) for c, v in zip(cols, missing_row) if v}
     date_cols = [c for c, k in kinds.items() if k in ("date", "timestamp")]
     firsts: dict[str, date] = {}
     lasts: dict[str, date] = {}
     if date_cols:
-        bounds = con.execute("SELECT " + ", ".join(f"min({q(c)}), max({q(c)})" for c in date_cols)
-                             + f" FROM {q(name)}").fetchone()
+        bounds = one_row(con, "SELECT " + ", ".join(f"min({q(c)}), max({q(c)})" for c in date_cols)
+                         + f" FROM {q(name)}")
         firsts = {c: d for c, d in zip(date_cols, bounds[0::2]) if d is not None}
         lasts = {c: d for c, d in zip(date_cols, bounds[1::2]) if d is not None}
     first = min(firsts.values(), default=None)

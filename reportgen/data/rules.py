@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-from reportgen.data.sql import lit, q
+from reportgen.data.sql import lit, one_row, q
 
 if TYPE_CHECKING:
     import duckdb
@@ -74,7 +74,7 @@ def group_order_lines(con: duckdb.DuckDBPyConnection, staged: str, kinds: dict[s
             select.append(f"min({q(col + '__ts')}) AS {q(col + '__ts')}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {q(orders)} AS SELECT {', '.join(select)} FROM {q(staged)} "
                 "WHERE deal_id IS NOT NULL GROUP BY deal_id")
-    mixed = con.execute(f"SELECT count(*) FROM {q(orders)} WHERE stage = '__mixed__'").fetchone()[0]
+    mixed = one_row(con, f"SELECT count(*) FROM {q(orders)} WHERE stage = '__mixed__'")[0]
     counts = {"order whose lines differ in stage": int(mixed)} if mixed else {}
     if mixed:
         con.execute(f"DELETE FROM {q(orders)} WHERE stage = '__mixed__'")
@@ -84,12 +84,14 @@ def group_order_lines(con: duckdb.DuckDBPyConnection, staged: str, kinds: dict[s
 def apply_rules(con: duckdb.DuckDBPyConnection, staged: str, name: str, kinds: dict[str, str],
                 ds: Dataset, quality: Quality, today: date) -> dict[str, int]:
     """Write the canonical table ``name`` from ``staged`` without rejected rows; return counts per rule."""
-    source, counts = staged, {}
+    source: str = staged
+    counts: dict[str, int] = {}
     if name == "deals" and ds.order_lines and "deal_id" in kinds:
         source, counts = group_order_lines(con, staged, kinds)
     rules = rule_conditions(name, kinds, quality, today)
     id_col = ID_COLUMNS.get(name)
-    if rules and rules[0][0] == f"duplicate {id_col}" and not _has_duplicates(con, source, id_col):
+    if (id_col is not None and rules and rules[0][0] == f"duplicate {id_col}"
+            and not _has_duplicates(con, source, id_col)):
         rules = rules[1:]  # the window over every row is the costliest rule: skip it when no id repeats
     keep = ", ".join(["__row", *(q(c) for c in _table_columns(con, source) if not c.startswith("__"))])
     if rules:
@@ -106,14 +108,14 @@ def apply_rules(con: duckdb.DuckDBPyConnection, staged: str, name: str, kinds: d
 
 def _has_duplicates(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
     """Whether any non-missing value of ``column`` occurs twice (one aggregate, no sort)."""
-    n, distinct = con.execute(f"SELECT count({q(column)}), count(DISTINCT {q(column)}) FROM {q(table)}").fetchone()
-    return n != distinct
+    n, distinct = one_row(con, f"SELECT count({q(column)}), count(DISTINCT {q(column)}) FROM {q(table)}")
+    return bool(n != distinct)
 
 
 def _with_count_only(con: duckdb.DuckDBPyConnection, name: str, counts: dict[str, int]) -> dict[str, int]:
     if name == "deals":
-        n = con.execute("SELECT count(*) FROM deals WHERE stage IN ('won', 'lost') AND close_date IS NULL"
-                        ).fetchone()[0] if _has(con, "deals", "close_date") else 0
+        n = one_row(con, "SELECT count(*) FROM deals WHERE stage IN ('won', 'lost') AND close_date IS NULL"
+                    )[0] if _has(con, "deals", "close_date") else 0
         if n:
             counts[COUNT_ONLY] = int(n)
     return counts

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reportgen.data.sql import lit, q
+from reportgen.data.sql import lit, one_row, q
 from reportgen.environment import expand_env
 from reportgen.errors import DataError
 
@@ -100,7 +100,8 @@ def open_csv(con: duckdb.DuckDBPyConnection, view: str, name: str, ds: Dataset, 
              workdir: Path) -> Source:
     """A text view over a CSV; ragged lines and undecodable bytes go to a rejects table."""
     encoding = ds.encoding.lower().replace("_", "-")
-    source = Source(view, desc, path, rejects_table=f"rejects__{name}")
+    rejects = f"rejects__{name}"
+    source = Source(view, desc, path, rejects_table=rejects)
     if encoding == "auto":  # UTF-8 unless a BOM says UTF-16; DuckDB reports undecodable lines as it reads
         encoding = "utf-16" if _has_utf16_bom(path) else "utf-8"
         source.auto_utf8 = encoding == "utf-8"
@@ -116,7 +117,7 @@ def open_csv(con: duckdb.DuckDBPyConnection, view: str, name: str, ds: Dataset, 
                             "utf-8, cp1252, cp850, latin-1, mac_roman, or auto") from None
         read_path, source.encoding = transcode(path, encoding, workdir, name), encoding
     options = ["all_varchar = true", "header = true", "null_padding = false", "store_rejects = true",
-               f"rejects_table = {lit(source.rejects_table)}", f"rejects_scan = {lit(source.rejects_table + '_scan')}",
+               f"rejects_table = {lit(rejects)}", f"rejects_scan = {lit(rejects + '_scan')}",
                f"encoding = {lit(source.encoding if source.encoding == 'utf-16' else 'utf-8')}"]
     if ds.delimiter:
         options.append(f"delim = {lit(ds.delimiter)}")
@@ -138,8 +139,8 @@ def undecodable(con: duckdb.DuckDBPyConnection, source: Source) -> bool:
     if not source.auto_utf8 or not source.rejects_table:
         return False
     try:
-        return bool(con.execute(f"SELECT count(*) FROM {q(source.rejects_table)} "
-                                "WHERE error_type ILIKE '%ENCODING%' OR error_type ILIKE '%UNICODE%'").fetchone()[0])
+        return bool(one_row(con, f"SELECT count(*) FROM {q(source.rejects_table)} "
+                                "WHERE error_type ILIKE '%ENCODING%' OR error_type ILIKE '%UNICODE%'")[0])
     except Exception:  # no rejects table: nothing was rejected
         return False
 
@@ -245,7 +246,8 @@ def read_sql(ds: Dataset) -> Any:
         with engine.connect() as conn:
             if ds.query:
                 return pd.read_sql_query(sqlalchemy.text(ds.query), conn)
-            table = sqlalchemy.Table(ds.table, sqlalchemy.MetaData(), autoload_with=conn)
+            # ds.table is set here: Dataset's validator requires 'table' when 'query' is empty
+            table = sqlalchemy.Table(ds.table or "", sqlalchemy.MetaData(), autoload_with=conn)
             return pd.read_sql_query(sqlalchemy.select(table), conn)
     except sqlalchemy.exc.NoSuchTableError:
         raise DataError(f"table {ds.table!r} not found in {redact(ds.url or '')}") from None

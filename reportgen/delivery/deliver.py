@@ -43,6 +43,7 @@ from reportgen.errors import DeliveryError, ReportgenError
 if TYPE_CHECKING:
     from reportgen.data import LoadedData
     from reportgen.delivery.ledger import Ledger
+    from reportgen.delivery.smtp import SendResult
     from reportgen.engine import Metrics
     from reportgen.pipeline.build import BuiltScorecard, Segment
     from reportgen.pipeline.result import JobResult
@@ -164,7 +165,7 @@ class SharedData:
 
     def __init__(self, loaded: LoadedConfig) -> None:
         self.loaded = loaded
-        self._data: object = None
+        self._data: LoadedData | None = None
         self._error: BaseException | None = None
 
     def get(self) -> LoadedData:
@@ -178,7 +179,7 @@ class SharedData:
             except Exception as exc:
                 self._error = exc
                 raise
-        return self._data  # type: ignore[return-value]
+        return self._data
 
 
 @dataclass(frozen=True)
@@ -255,12 +256,12 @@ def _build_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, segme
     return built, metrics
 
 
-def check_segment_exists(data: object, segment: Segment) -> None:
+def check_segment_exists(data: LoadedData, segment: Segment) -> None:
     """Raise ``DeliveryError`` naming the nearest value if no row of any dataset has this segment."""
     values: set[str] = set()
-    for table, columns in data.columns.items():  # type: ignore[attr-defined]
+    for table, columns in data.columns.items():
         if segment.dimension in columns and table != "targets":
-            rows = data.con.execute(  # type: ignore[attr-defined]
+            rows = data.con.execute(
                 f'SELECT DISTINCT CAST("{segment.dimension}" AS VARCHAR) FROM "{table}" '
                 f'WHERE "{segment.dimension}" IS NOT NULL').fetchall()
             values.update(value for (value,) in rows)
@@ -303,8 +304,10 @@ def _send_messages(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, bui
             outcomes.append(_outcome(job, recipient, "failed", str(exc), built.pdf))
             continue
         if ledger is None:
-            eml = job.dry_run_dir / eml_name(spec.name, job.period, recipient.email)  # type: ignore[operator]
-            job.dry_run_dir.mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
+            dry_run_dir = job.dry_run_dir
+            assert dry_run_dir is not None, "send_group opens no ledger only for a dry run"
+            eml = dry_run_dir / eml_name(spec.name, job.period, recipient.email)
+            dry_run_dir.mkdir(parents=True, exist_ok=True)
             write_eml(msg, eml)
             outcomes.append(_outcome(job, recipient, "written", str(eml), built.pdf, eml))
             continue
@@ -320,17 +323,17 @@ def _send_messages(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, bui
     return _Sent(outcomes, server_down=False)
 
 
-def _from_send_result(job: SendGroup, recipient: Recipient, result: object, pdf: Path,
+def _from_send_result(job: SendGroup, recipient: Recipient, result: SendResult | None, pdf: Path,
                       ledger: Ledger | None = None) -> MessageOutcome:
     if result is None:  # the ledger said no: sent meanwhile, in flight elsewhere, or a dead claim turned unknown
         return _refused_claim(job, recipient, pdf, ledger)
-    status = result.status  # type: ignore[attr-defined]
-    if status == "sent" or (status == "partial" and recipient.email in result.accepted):  # type: ignore[attr-defined]
-        return _outcome(job, recipient, "sent", str(result.message_id), pdf)  # type: ignore[attr-defined]
+    status = result.status
+    if status == "sent" or (status == "partial" and recipient.email in result.accepted):
+        return _outcome(job, recipient, "sent", str(result.message_id), pdf)
     if status == "unknown":
-        return _outcome(job, recipient, "unknown", f"{result.error}; check the mail log, then "  # type: ignore[attr-defined]
+        return _outcome(job, recipient, "unknown", f"{result.error}; check the mail log, then "
                         f"`reportgen resolve`", pdf)
-    return _outcome(job, recipient, "failed", result.error or status, pdf)  # type: ignore[attr-defined]
+    return _outcome(job, recipient, "failed", result.error or status, pdf)
 
 
 def _refused_claim(job: SendGroup, recipient: Recipient, pdf: Path, ledger: Ledger | None) -> MessageOutcome:

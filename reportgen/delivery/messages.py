@@ -15,6 +15,7 @@ from reportgen.errors import DeliveryError
 if TYPE_CHECKING:
     from reportgen.engine import Metrics
     from reportgen.pipeline.build import BuiltScorecard
+    from reportgen.render.email import EmailBody
 
 
 class BodyCache:
@@ -25,9 +26,9 @@ class BodyCache:
 
         self._loaded, self._spec, self._metrics, self._segment = loaded, spec, metrics, segment
         self._audience = audiences_of(loaded, spec.audience)[spec.audience]
-        self._bodies: dict[str, object] = {}
+        self._bodies: dict[str, EmailBody] = {}
 
-    def get(self, locale: str):  # noqa: ANN201 - EmailBody, imported lazily
+    def get(self, locale: str) -> EmailBody:
         if locale not in self._bodies:
             from reportgen.render.email import render_email_body
 

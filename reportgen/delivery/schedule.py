@@ -78,7 +78,7 @@ def run_forever(
     tick: Callable[[datetime], None],
     *,
     clock: Callable[[], datetime],
-    sleep: Callable[[float], None],
+    sleep: Callable[[float], object],  # its result is ignored: threading.Event.wait returns a bool
     stop: Callable[[], bool],
 ) -> None:
     """Call ``tick(now)`` once a minute, just after each minute boundary, until ``stop()`` is true.

@@ -27,7 +27,15 @@ _EXPORTS = {
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
-__all__ = [name for names in _EXPORTS.values() for name in names]
+# Spelled out (the same names, in the same order, as _EXPORTS) so that type checkers see the re-exports.
+__all__ = [
+    "Coverage", "Span", "history_start", "kpi_spans", "period_coverage", "reporting_period_problem", "window_coverage",
+    "period_values", "WINDOW_ORD_STEP", "Metrics", "compute_metrics", "WHOLE", "Interval", "MeasureQuery",
+    "_days_frame", "_periods_frame", "additive_columns", "explain", "plan_for", "plan_queries", "run_queries",
+    "segments_of", "ResolvedKpi", "_from_definition", "availability", "check_custom_measures", "has_window_form",
+    "kpi_datasets", "kpi_order", "measure_columns", "resolve_kpis", "with_dependencies", "METRIC_COLUMNS",
+    "TABLE_COLUMNS", "status"
+]
 
 
 def __getattr__(name: str) -> Any:

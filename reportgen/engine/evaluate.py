@@ -5,7 +5,9 @@ reads revenue) sees "missing" for a period the data does not cover, never a zero
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -63,7 +65,8 @@ def evaluate_grid(kpis: dict[str, ResolvedKpi], order: list[str], measures: pd.D
 
     def lookup_of(name: str) -> pd.Series:
         per_period = period_values(lookups[name], periods, additive=True)
-        return pd.Series(ords.map(per_period).astype("float64"), index=index)
+        mapped = ords.map(per_period)  # type: ignore[arg-type]  # pandas-stubs gap: Index.map accepts a Series
+        return pd.Series(mapped.astype("float64"), index=index)
 
     for kid in order:
         kpi = kpis[kid]
@@ -112,13 +115,13 @@ def target_series(kpi: ResolvedKpi | None, kid: str, rows: pd.DataFrame, segment
 
 
 def window_targets(kpi: ResolvedKpi, period_targets: pd.Series, periods: list[Period],
-                   starts: dict[int, object]) -> pd.Series:
+                   starts: Mapping[int, date]) -> pd.Series:
     """A window's target (whole company): the sum of the targets of the periods it spans, for additive
     KPIs, when every one of them has a target; else missing (a 30% win-rate target does not add up)."""
     by_ord = period_targets.droplevel(0) if isinstance(period_targets.index, pd.MultiIndex) else period_targets
     out = {}
     for p in periods:
-        first = period_containing(starts[p.ordinal], p.grain, p.fiscal_year_start)  # type: ignore[arg-type]
+        first = period_containing(starts[p.ordinal], p.grain, p.fiscal_year_start)
         if not kpi.additive or first.start != starts[p.ordinal]:
             out[p.ordinal] = np.nan
             continue

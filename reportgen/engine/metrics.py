@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from reportgen.engine.coverage import NONE, Coverage, kpi_spans, period_coverage, window_coverage
+from reportgen.engine.coverage import NONE, Coverage, Span, kpi_spans, period_coverage, window_coverage
 from reportgen.engine.evaluate import evaluate_grid, grid_index, lookup_table, targets_table, window_targets
 from reportgen.engine.plan import WHOLE, Interval, additive_columns, plan_for, run_queries, segments_of
 from reportgen.engine.resolve import (
@@ -197,8 +197,8 @@ def _uncovered(coverage: dict[str, dict[int, Coverage]]) -> dict[str, set[int]]:
 
 def _window_frame(window: str, k: int, usable: dict[str, ResolvedKpi], order: list[str], whole: pd.DataFrame,
                   index: pd.MultiIndex, extended: list[Period], wanted: set[int], period_targets: dict[str, pd.Series],
-                  spans: dict, starts: dict[int, date], target_rows: pd.DataFrame, lookups: dict[str, pd.DataFrame],
-                  grain: str, additive: set[str], ppy: int) -> pd.DataFrame:
+                  spans: dict[str, list[Span]], starts: dict[int, date], target_rows: pd.DataFrame,
+                  lookups: dict[str, pd.DataFrame], grain: str, additive: set[str], ppy: int) -> pd.DataFrame:
     """The whole-company rows of one to-date window: every KPI that has a window form, computed over
     [window start, P.end] as one period with its own definition."""
     kpis = {kid: v for kid, v in usable.items() if has_window_form(v, usable)}

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from reportgen.errors import ConfigError, DataError
-from reportgen.kpis.catalogue import ANCHORS, BUILTIN_KPIS, LOOKUPS, MEASURES, KpiDefinition, Measure
+from reportgen.kpis.catalogue import ANCHORS, BUILTIN_KPIS, LOOKUPS, MEASURES, KpiDefinition, Measure, Unit
 from reportgen.kpis.expressions import Formula, parse_formula
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ class ResolvedKpi:
 
     id: str
     name: str
-    unit: str
+    unit: Unit
     direction: str
     objective: str
     formula: Formula

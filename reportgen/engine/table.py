@@ -2,6 +2,10 @@
 (prior period, a year ago, target, benchmark, status), rank within a breakdown, and coverage."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import date
+from typing import cast
+
 import numpy as np
 import pandas as pd
 
@@ -25,7 +29,7 @@ TABLE_COLUMNS: list[str] = METRIC_COLUMNS[:7] + ["window"] + METRIC_COLUMNS[7:] 
 
 def tidy(kpis: dict[str, ResolvedKpi], values: pd.DataFrame, targets: pd.DataFrame, periods: list[Period],
          wanted: set[int], dimension: str, ppy: int, coverage: dict[str, dict[int, Coverage]],
-         window: str = "", starts: dict[int, object] | None = None) -> pd.DataFrame:
+         window: str = "", starts: Mapping[int, date] | None = None) -> pd.DataFrame:
     """One long frame for the KPIs (columns of ``values``), comparisons computed column-wise at once.
 
     ``values`` are already missing where the data does not cover the period, so prior and year-ago
@@ -44,7 +48,8 @@ def tidy(kpis: dict[str, ResolvedKpi], values: pd.DataFrame, targets: pd.DataFra
     keep = values.index.get_level_values(1).isin(wanted)
 
     def long(frame: pd.DataFrame, name: str) -> pd.Series:
-        return frame[keep].stack(future_stack=True).rename(name)
+        # pandas-stubs type stack() as DataFrame | Series; over one level of columns it is a Series
+        return cast(pd.Series, frame[keep].stack(future_stack=True)).rename(name)
 
     out = pd.concat([long(values, "value"), long(prior, "prior"), long(year_ago, "year_ago"),
                      long(targets[visible], "target")], axis=1)
@@ -52,7 +57,11 @@ def tidy(kpis: dict[str, ResolvedKpi], values: pd.DataFrame, targets: pd.DataFra
     out = out.reset_index()
     out = comparisons(out, kpis)
     out["period"] = out["ord"].map(lambda o: by_ord[o].label)
-    first_day = (lambda o: starts[o]) if (window and starts) else (lambda o: by_ord[o].start)
+    window_starts = starts if (window and starts) else None
+
+    def first_day(o: int) -> date:
+        return window_starts[o] if window_starts is not None else by_ord[o].start
+
     out["period_start"] = out["ord"].map(lambda o: first_day(o).isoformat())
     out["period_end"] = out["ord"].map(lambda o: by_ord[o].end.isoformat())
     out["window"] = window

@@ -402,7 +402,7 @@ class KpiDefinition:
 
     id: str
     name: str
-    unit: str
+    unit: Unit
     direction: str
     expression: str
     definition: str
@@ -411,7 +411,7 @@ class KpiDefinition:
     additive: bool = False  # a coarser grain's target may be summed from its months
 
 
-def _k(id: str, name: str, unit: str, direction: str, expression: str, definition: str,
+def _k(id: str, name: str, unit: Unit, direction: str, expression: str, definition: str,
        objective: str, additive: bool = False, **params: float) -> KpiDefinition:
     return KpiDefinition(id, name, unit, direction, expression, definition, objective, dict(params), additive)
 

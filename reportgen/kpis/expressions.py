@@ -81,12 +81,18 @@ def parse_formula(text: str) -> Formula:
                    frozenset(functions))
 
 
+def _name_of(node: ast.expr) -> str:
+    """The identifier of a node the parser's whitelist already proved to be a plain name."""
+    assert isinstance(node, ast.Name), "parse_formula admits only names as callees and target()/lookup() args"
+    return node.id
+
+
 def _value_names(node: ast.AST) -> set[str]:
     """Names read as values: function names and target()/lookup() arguments are not."""
     if isinstance(node, ast.Name):
         return {node.id}
     if isinstance(node, ast.Call):
-        if node.func.id in ("target", "lookup"):  # type: ignore[attr-defined]
+        if _name_of(node.func) in ("target", "lookup"):
             return set()
         return set().union(*(_value_names(a) for a in node.args))
     return set().union(*(_value_names(c) for c in ast.iter_child_nodes(node)))
@@ -125,7 +131,9 @@ def _eval(node: ast.AST, scope: Scope) -> pd.Series:
     import pandas as pd
 
     if isinstance(node, ast.Constant):
-        return pd.Series(float(node.value), index=scope.index)
+        value = node.value
+        assert isinstance(value, (int, float)), "parse_formula admits only numbers as constants"
+        return pd.Series(float(value), index=scope.index)
     if isinstance(node, ast.Name):
         if node.id in scope.params:
             return pd.Series(float(scope.params[node.id]), index=scope.index)
@@ -143,12 +151,12 @@ def _eval(node: ast.AST, scope: Scope) -> pd.Series:
             return left - right
         return left * right
     if isinstance(node, ast.Call):
-        fn = node.func.id  # type: ignore[attr-defined]
+        fn = _name_of(node.func)
         arg = node.args[0]
         if fn == "target":
-            return scope.target(arg.id)  # type: ignore[attr-defined]
+            return scope.target(_name_of(arg))
         if fn == "lookup":
-            return scope.lookup(arg.id)  # type: ignore[attr-defined]
+            return scope.lookup(_name_of(arg))
         inner = _eval(arg, scope)
         if fn == "abs":
             return inner.abs()

@@ -23,8 +23,11 @@ from reportgen.errors import ReportgenError
 from reportgen.kpis.periods import Period, last_complete_period, parse_period, period_containing, period_range
 
 if TYPE_CHECKING:
+    import pandas as pd
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
     from reportgen.data import LoadedData
-    from reportgen.engine import Metrics
+    from reportgen.engine import Metrics, ResolvedKpi
 
 DEFAULT_AUDIENCE = Audience(template="executive")
 
@@ -145,7 +148,7 @@ def compute_for_config(loaded: LoadedConfig, *, now: datetime, period: str | Non
                            breakdown_kpis=breakdown_kpis, windows=tuple(sc.windows))
 
 
-def check_reporting_period(kpis: dict, data: LoadedData, report: Period, allow_partial: bool) -> None:
+def check_reporting_period(kpis: dict[str, ResolvedKpi], data: LoadedData, report: Period, allow_partial: bool) -> None:
     """Raise ``DataError`` (one line) when a dataset the KPIs need does not cover ``report``."""
     from reportgen.engine import availability, kpi_spans, reporting_period_problem
     from reportgen.errors import DataError
@@ -264,7 +267,7 @@ def neutralise_text(value: object) -> object:
     return value
 
 
-def metric_frame(metrics: Metrics, kpis: list[str] | None = None):
+def metric_frame(metrics: Metrics, kpis: list[str] | None = None) -> pd.DataFrame:
     """The metric table as users get it in CSV/XLSX: missing stays empty, never 0; text that a
     spreadsheet would run as a formula (a CRM value like ``=HYPERLINK(...)``) is neutralised."""
     table = metrics.table
@@ -290,7 +293,7 @@ def write_metric_exports(metrics: Metrics, audience: Audience, csv_path: Path, x
         atomic_write_bytes(xlsx_path, xlsx_bytes(frame))
 
 
-def xlsx_bytes(frame) -> bytes:  # noqa: ANN001 - a pandas DataFrame, imported lazily
+def xlsx_bytes(frame: pd.DataFrame) -> bytes:
     """The frame as one ``metrics`` sheet, in openpyxl's streaming write-only mode (a fraction of
     pandas' ``to_excel`` time); text cells are typed as strings so nothing is read as a formula,
     missing values are empty cells, numbers stay numbers."""
@@ -308,7 +311,7 @@ def xlsx_bytes(frame) -> bytes:  # noqa: ANN001 - a pandas DataFrame, imported l
     return buffer.getvalue()
 
 
-def _xlsx_value(sheet, value: object) -> object:  # noqa: ANN001 - an openpyxl write-only worksheet
+def _xlsx_value(sheet: WriteOnlyWorksheet, value: object) -> object:
     """A cell value for openpyxl: missing -> empty, numpy -> Python, text openpyxl would take for a
     formula (a leading ``=``; neutralised text starts with ``'``) -> a cell typed as a string."""
     if (

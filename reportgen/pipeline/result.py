@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 Status = Literal["ok", "failed"]
 
@@ -24,7 +24,8 @@ class JobResult:
     seconds: float = 0.0
     error: str | None = None
     outputs: tuple[Path, ...] = ()
-    details: tuple = ()
+    # MessageOutcome values (reportgen.delivery.deliver); Any because pipeline may not import delivery (layers)
+    details: tuple[Any, ...] = ()
     server_down: bool = False
 
     def line(self) -> str:

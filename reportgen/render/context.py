@@ -36,7 +36,7 @@ from reportgen.render.views import (
 )
 
 if TYPE_CHECKING:
-    from reportgen.engine import Metrics
+    from reportgen.engine.metrics import Metrics
 
 
 def config_hash(loaded: LoadedConfig) -> str:

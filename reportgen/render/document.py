@@ -19,7 +19,7 @@ from reportgen.render.pdf import asset_fetcher, write_pdf
 from reportgen.render.sandbox import render_template
 
 if TYPE_CHECKING:
-    from reportgen.engine import Metrics
+    from reportgen.engine.metrics import Metrics
 
 log = logging.getLogger("reportgen.render")
 

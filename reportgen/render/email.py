@@ -24,7 +24,7 @@ from reportgen.render import fmt
 
 if TYPE_CHECKING:
     from reportgen.config.models import Audience, LoadedConfig
-    from reportgen.engine import Metrics
+    from reportgen.engine.metrics import Metrics
 
 HEADLINE_LIMIT = 6
 """KPIs in the body; the attached scorecard has the rest (a phone screen shows about six rows)."""
@@ -292,7 +292,9 @@ def render_email_body(metrics: Metrics, loaded: LoadedConfig, audience: Audience
 def plain_text_body(*, title: str, company: str, period: str, segment_label: str, kpis: list[HeadlineKpi],
                     locale: str) -> str:
     """The text/plain alternative: same numbers as the HTML, one KPI per block, no layout to break."""
-    t = lambda key: fmt.translate(key, locale)  # noqa: E731
+    def t(key: str) -> str:
+        return fmt.translate(key, locale)
+
     heading = " - ".join(part for part in (title, segment_label) if part)
     lines = [heading, " - ".join(part for part in (company, period) if part), ""]
     for kpi in kpis:

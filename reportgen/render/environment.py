@@ -4,11 +4,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import jinja2
-
 from reportgen.config.models import LoadedConfig
 from reportgen.render.formats import Formats
-from reportgen.render.sandbox import make_sandbox
+from reportgen.render.sandbox import BudgetedSandbox, make_sandbox
 
 BUILTIN_TEMPLATES = ("executive", "sales_manager", "client")
 BUILTIN_PREFIX = "builtin"
@@ -31,7 +29,7 @@ def template_dirs(loaded: LoadedConfig) -> list[Path]:
 _DEFAULT_FORMATS = Formats()
 
 
-def make_environment(user_dirs: Sequence[Path] = (), formats: Formats = _DEFAULT_FORMATS) -> jinja2.Environment:
+def make_environment(user_dirs: Sequence[Path] = (), formats: Formats = _DEFAULT_FORMATS) -> BudgetedSandbox:
     """The one Jinja environment every scorecard is rendered with: the budgeted sandbox.
 
     Every template, shipped or the user's, is code we did not review at run time, so all of them

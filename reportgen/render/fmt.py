@@ -18,7 +18,7 @@ import math
 import re
 from decimal import Decimal
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, TypeGuard, cast
 
 from babel import Locale
 from babel.dates import format_date as babel_format_date
@@ -234,7 +234,7 @@ def format_value(
     ``compact`` is for tiles, where a million-scale amount must fit: ``$1.24M``. Percent values are
     fractions (0.1234 is 12.3 %), as the KPI contract computes them.
     """
-    if _is_missing(value):
+    if not _has_value(value):
         return translate(_MISSING_KEY, locale)
     return _with_minus(_format_number(float(value), unit, locale, currency, compact), context)
 
@@ -252,7 +252,7 @@ def format_delta(
     The difference of two percentages is in percentage points (``+2.1 pp``), never in percent: 12 %
     against 10 % is +2 pp, which a "+2 %" would misstate as a relative change.
     """
-    if _is_missing(delta):
+    if not _has_value(delta):
         return translate(_MISSING_KEY, locale)
     delta = float(delta)
     if unit == "percent":
@@ -264,7 +264,7 @@ def format_delta(
 
 def format_change(pct: float | None, *, locale: str = "en_US", context: Context = "html") -> str:
     """A relative change (a fraction, 0.124) as a signed percent: ``+12.4%``, ``−3,0 %``."""
-    if _is_missing(pct):
+    if not _has_value(pct):
         return translate(_MISSING_KEY, locale)
     pct = float(pct)
     return _signed(pct, _format_percent(abs(pct), locale), context)
@@ -323,7 +323,7 @@ _NO_DATED_ROWS = re.compile(r"^(?P<dataset>\S+) has no dated rows$")
 def coverage_note_parts(note: str) -> list[tuple[str, str, dt.date | None]]:
     """The engine's coverage note ("deals end 2025-12-20; leads begin 2024-03-01") as
     (dataset, "begin" | "end" | "none", date) triples; a part it does not recognise is left out."""
-    parts = []
+    parts: list[tuple[str, str, dt.date | None]] = []
     for part in (note or "").split("; "):
         if match := _COVERAGE_PART.match(part.strip()):
             parts.append((match["dataset"], match["kind"], dt.date.fromisoformat(match["date"])))
@@ -376,7 +376,8 @@ def _format_money(value: float, locale: str, currency: str, compact: bool) -> st
         return format_compact_currency(value, currency, locale=babel_locale, fraction_digits=2)
     digits = 2 if abs(value) < SMALL_MONEY and value != int(value) else 0
     pattern = _with_fraction_digits(babel_locale.currency_formats["standard"], digits)
-    return pattern.apply(value, babel_locale, currency=currency, currency_digits=False)
+    # NumberPattern.apply has no return annotation in babel, though it always returns the formatted str.
+    return cast(str, pattern.apply(value, babel_locale, currency=currency, currency_digits=False))
 
 
 def _format_count(value: float, locale: str, compact: bool) -> str:
@@ -389,10 +390,10 @@ def _format_count(value: float, locale: str, compact: bool) -> str:
 def _format_percent(fraction: float, locale: str) -> str:
     babel_locale = _babel_locale(locale)
     pattern = _with_fraction_digits(babel_locale.percent_formats[None], 1)
-    return pattern.apply(fraction, babel_locale)
+    return cast(str, pattern.apply(fraction, babel_locale))  # unannotated in babel, returns str
 
 
-def _format_duration(value: float, measurement: str, length: str, locale: str) -> str:
+def _format_duration(value: float, measurement: str, length: Literal["short", "long", "narrow"], locale: str) -> str:
     # A Decimal with one visible fraction digit makes CLDR's plural rules see "1.0" (English:
     # "1.0 days") rather than the integer 1 ("1.0 day").
     # CLDR's German and English unit patterns use a plain space; make it non-breaking like the rest.
@@ -405,7 +406,7 @@ def _format_decimal(value: float, digits: int, locale: str, *, drop_zero_fractio
     babel_locale = _babel_locale(locale)
     fraction = "#" * digits if drop_zero_fraction else "0" * digits
     pattern = parse_pattern("#,##0" + ("." + fraction if digits else ""))
-    return pattern.apply(value, babel_locale)
+    return cast(str, pattern.apply(value, babel_locale))  # unannotated in babel, returns str
 
 
 def _with_fraction_digits(pattern: NumberPattern, digits: int) -> NumberPattern:
@@ -432,6 +433,11 @@ def _with_minus(text: str, context: Context) -> str:
 
 def _is_missing(value: float | None) -> bool:
     return value is None or not math.isfinite(float(value))
+
+
+def _has_value(value: float | None) -> TypeGuard[float]:
+    """The opposite of :func:`_is_missing`, telling the type checker the value is a number."""
+    return not _is_missing(value)
 
 
 def _month_start(match: re.Match[str]) -> dt.date:

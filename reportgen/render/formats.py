@@ -27,13 +27,13 @@ class Formats:
     locale: str = "en_US"
     currency: str = "USD"
 
-    def value(self, v: Any, unit: str, compact: bool = False) -> str:
+    def value(self, v: Any, unit: fmt.Unit, compact: bool = False) -> str:
         return fmt.format_value(_num(v), unit, locale=self.locale, currency=self.currency, compact=compact)
 
-    def compact(self, v: Any, unit: str) -> str:
+    def compact(self, v: Any, unit: fmt.Unit) -> str:
         return self.value(v, unit, compact=True)
 
-    def delta(self, v: Any, unit: str) -> str:
+    def delta(self, v: Any, unit: fmt.Unit) -> str:
         return fmt.format_delta(_num(v), unit, locale=self.locale, currency=self.currency)
 
     def change(self, v: Any) -> str:

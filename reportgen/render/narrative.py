@@ -21,9 +21,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeGuard
 
 from reportgen.render.fmt import (
+    Unit,
     coverage_note_parts,
     format_coverage_note,
     format_day_month,
@@ -33,7 +34,13 @@ from reportgen.render.fmt import (
 )
 
 if TYPE_CHECKING:
-    from reportgen.engine import Metrics, ResolvedKpi
+    import pandas as pd
+
+    from reportgen.engine.metrics import Metrics
+    from reportgen.engine.resolve import ResolvedKpi
+
+    Row: TypeAlias = Mapping[str, Any] | pd.Series[Any]
+    """A metric row: a row of the metric table, or a hand-made dict in tests."""
 
 Tone = Literal["good", "bad", "neutral"]
 
@@ -117,6 +124,11 @@ def _missing(value: Any) -> bool:
         return True
 
 
+def _present(value: Any) -> TypeGuard[float]:
+    """The opposite of :func:`_missing`: a finite number, which ``float()`` takes."""
+    return not _missing(value)
+
+
 def _unsigned(text: str) -> str:
     """fmt's signed deltas without their sign: the verb ("rose", "fell") carries the direction."""
     return text.lstrip("+\u2212-")
@@ -129,7 +141,7 @@ def tone_of(change: float, direction: str) -> Tone:
     return "good" if (change > 0) == (direction != "lower") else "bad"
 
 
-def change_sentence(name: str, unit: str, row: Mapping[str, Any], *, grain: str = "month",
+def change_sentence(name: str, unit: Unit, row: Row, *, grain: str = "month",
                     locale: str = "en_US", currency: str = "USD") -> str:
     """One KPI's change on the prior period, and where it stands against plan, as a sentence.
 
@@ -140,7 +152,7 @@ def change_sentence(name: str, unit: str, row: Mapping[str, Any], *, grain: str 
     patterns = _PATTERNS[lang]
     value, prior = row.get("value"), row.get("prior")
     note = _text(row.get("note"))
-    if _missing(value):
+    if not _present(value):
         if note:
             return patterns["missing_why"].format(name=name, why=format_coverage_note(note, locale=locale)) + "."
         return patterns["missing"].format(name=name) + "."
@@ -149,7 +161,7 @@ def change_sentence(name: str, unit: str, row: Mapping[str, Any], *, grain: str 
         # a month whose export stops on the 20th is not compared with a whole prior month or its plan
         return patterns["partial"].format(name=name, value=value_text, why=partial_reason(note, locale)) + "."
     grain_text = _GRAIN_PHRASES[lang].get(grain, _GRAIN_PHRASES[lang]["month"])
-    if _missing(prior):
+    if not _present(prior):
         sentence = patterns["no_prior"].format(name=name, value=value_text)
     else:
         delta = float(value) - float(prior)
@@ -157,9 +169,12 @@ def change_sentence(name: str, unit: str, row: Mapping[str, Any], *, grain: str 
         if unit == "percent":
             flat = round(abs(delta) * 100, 1) == 0
             change = _unsigned(format_delta(abs(delta), "percent", locale=locale))
+        elif _present(pct) and abs(float(pct)) >= UNCHANGED_BELOW:
+            flat = False
+            change = _unsigned(format_value(abs(float(pct)), "percent", locale=locale))
         else:
-            flat = _missing(pct) or abs(float(pct)) < UNCHANGED_BELOW
-            change = _unsigned(format_value(abs(float(pct)), "percent", locale=locale)) if not flat else ""
+            flat = True
+            change = ""
         key = "flat" if flat else ("up" if delta > 0 else "down")
         sentence = patterns[key].format(name=name, change=change, grain=grain_text, value=value_text)
     plan = plan_clause(unit, value, row.get("target"), locale=locale)
@@ -179,7 +194,7 @@ def partial_reason(note: str, locale: str = "en_US") -> str:
     return format_coverage_note(note, locale=locale)
 
 
-def plan_clause(unit: str, value: Any, target: Any, *, locale: str = "en_US") -> str:
+def plan_clause(unit: Unit, value: Any, target: Any, *, locale: str = "en_US") -> str:
     """"3.0% above plan", "2.1 pp below plan", "on plan"; empty without a target.
 
     Rates compare in percentage points, amounts relative to the plan.
@@ -203,7 +218,7 @@ def plan_clause(unit: str, value: Any, target: Any, *, locale: str = "en_US") ->
     return patterns["above" if gap > 0 else "below"].format(gap=gap_text)
 
 
-def status_sentence(name: str, unit: str, before: str, after: str, row: Mapping[str, Any], *,
+def status_sentence(name: str, unit: Unit, before: str, after: str, row: Row, *,
                     locale: str = "en_US", currency: str = "USD") -> str:
     """"Churn rate slipped from good to bad (3.6%; plan 2.0%)." The reference is the target, else the
     benchmark, as for the status itself."""
@@ -219,7 +234,7 @@ def status_sentence(name: str, unit: str, before: str, after: str, row: Mapping[
     ) + "."
 
 
-def _partial(row: Mapping[str, Any]) -> bool:
+def _partial(row: Row) -> bool:
     """A partly covered period: its change on a whole prior period is an artefact of the cut-off."""
     return _text(row.get("coverage")) == "partial"
 
@@ -301,7 +316,7 @@ def driver_clause(metrics: Metrics, kid: str, *, locale: str = "en_US", currency
     rows = rows[(rows["delta_prior"] * total) > 0]
     if rows.empty:
         return ""
-    best = rows.loc[(rows["delta_prior"].abs()).idxmax()]
+    best = rows.loc[(rows["delta_prior"].abs()).idxmax()]  # type: ignore[call-overload]  # pandas-stubs: .loc refuses the Hashable label idxmax returns
     if abs(float(best["delta_prior"])) / abs(total) < DRIVER_SHARE:
         return ""
     return _DRIVER[_language(locale)].format(
@@ -347,6 +362,7 @@ def what_changed(metrics: Metrics, kpis: Sequence[str], *, locale: str = "en_US"
             continue
         kpi = metrics.kpis[kid]
         row = metrics.row(kid, period)
+        assert row is not None  # status_changes only returns KPIs with a row in the reported period
         statements.append(Statement(kid, status_sentence(kpi_name(kid), kpi.unit, before, after, row,
                                                          locale=locale, currency=currency), "bad"))
         mentioned.add(kid)

@@ -34,7 +34,7 @@ def asset_fetcher(roots: Sequence[Path] = (), files: Sequence[Path] = (),
     allowed_files = {Path(f).resolve() for f in files}
     in_memory = dict(memory or {})
 
-    class _Fetcher(URLFetcher, AssetFetcher):
+    class _Fetcher(URLFetcher, AssetFetcher):  # type: ignore[misc]  # WeasyPrint has no type hints: URLFetcher is Any
         def fetch(self, url: str, headers: Any = None) -> Any:
             scheme = url.split(":", 1)[0].lower()
             if scheme == "data":

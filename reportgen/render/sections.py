@@ -11,12 +11,14 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from reportgen import charts
+from reportgen.engine.forecast import Method
 from reportgen.engine.forecast import forecast as make_forecast
+from reportgen.render.fmt import Unit
 from reportgen.render.formats import Formats, _missing, _num
 from reportgen.render.views import KpiView, variance_tone
 
 if TYPE_CHECKING:
-    from reportgen.engine import Metrics
+    from reportgen.engine.metrics import Metrics
 
 DIMENSION_LABELS = {"rep": "Rep", "region": "Region", "product": "Product", "source": "Channel"}
 TREND_KPIS = ("revenue", "win_rate", "average_deal_size", "cac", "churn_rate", "nps", "csat", "clv")
@@ -31,7 +33,7 @@ class Breakdown:
     dimension: str
     title: str
     kpi: str
-    unit: str
+    unit: Unit
     chart: Markup
     rows: list[dict[str, Any]]
 
@@ -77,7 +79,7 @@ class TrendView:
     forecast_label: str
 
 
-def trend_view(metrics: Metrics, view: KpiView, formats: Formats, *, periods: int, method: str,
+def trend_view(metrics: Metrics, view: KpiView, formats: Formats, *, periods: int, method: Method,
                width_px: int = 330, height_px: int = 160) -> TrendView:
     """History plus ``periods`` forecast periods; PY of a future period is the actual a year before it."""
     kid = view.id
@@ -87,6 +89,7 @@ def trend_view(metrics: Metrics, view: KpiView, formats: Formats, *, periods: in
     target = metrics.series(kid, "target").to_list()
     future = [metrics.periods[-1].shift(k + 1) for k in range(periods)]
     fc = make_forecast(actual, periods, method) if periods else []
+    no_forecast: list[float | None] = [None] * len(labels)
     by_label = dict(zip(labels, actual))
     all_labels = labels + [p.label for p in future]
     py_future = [by_label.get(p.shift(-12).label, math.nan) if metrics.grain == "month" else math.nan for p in future]
@@ -95,7 +98,7 @@ def trend_view(metrics: Metrics, view: KpiView, formats: Formats, *, periods: in
         actual + [None] * periods,
         prior_year=year_ago + py_future,
         target=target + [None] * periods if any(not _missing(v) for v in target) else None,
-        forecast=[None] * len(labels) + fc if periods else None,
+        forecast=[*no_forecast, *fc] if periods else None,
         value_format=lambda v: formats.compact(v, view.unit),
         width_px=width_px,
         height_px=height_px,
@@ -117,7 +120,7 @@ def leaderboard(metrics: Metrics, formats: Formats) -> list[dict[str, Any]]:
     extra = {k: metrics.breakdown(k, "rep", period).set_index("segment")["value"]
              for k in ("deals_won", "win_rate", "pipeline_value") if k in metrics.kpis}
     top = max([_num(v) for v in frame["achievement"] if not _missing(v)] + [1.2])
-    rows = []
+    rows: list[dict[str, Any]] = []
     for _, r in frame.iterrows():
         ach = _num(r["achievement"])
         bar = charts.bullet(ach, 1.0, maximum=top, width=120, height=12, title=f"{r['segment']}: quota attainment",

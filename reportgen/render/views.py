@@ -5,7 +5,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from markupsafe import Markup
 
@@ -16,7 +16,7 @@ from reportgen.render.formats import Formats, _missing, _num
 from reportgen.render.narrative import tone_of
 
 if TYPE_CHECKING:
-    from reportgen.engine import Metrics
+    from reportgen.engine.metrics import Metrics
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class KpiView:
 
     id: str
     name: str
-    unit: str
+    unit: fmt.Unit
     direction: str
     objective: str
     value: float
@@ -95,6 +95,27 @@ class WindowView:
         return self.coverage == "partial"
 
 
+class _KpiBase(TypedDict):
+    """The :class:`KpiView` fields that come from the KPI itself, whether or not it has a row."""
+
+    id: str
+    name: str
+    unit: fmt.Unit
+    direction: str
+    objective: str
+    definition: str
+    formula: str
+    commentary: str | None
+
+
+class _KpiCoverage(TypedDict):
+    """The :class:`KpiView` fields about how far the data covers the reported period."""
+
+    coverage: str
+    note: str
+    window: WindowView | None
+
+
 WINDOW_PREFERENCE = ("ytd", "qtd", "r12")
 WINDOW_LABELS = {"ytd": ("YTD", "Year to date"), "qtd": ("QTD", "Quarter to date"), "r12": ("R12", "Rolling 12 months")}
 
@@ -104,7 +125,9 @@ def variance_tone(delta: float, direction: str) -> str:
     return tone_of(delta, direction) if not _missing(delta) else "neutral"
 
 
-def comparisons(unit: str, direction: str, value: float, refs: Sequence[tuple[str, str, float]]) -> list[Comparison]:
+def comparisons(
+    unit: fmt.Unit, direction: str, value: float, refs: Sequence[tuple[str, str, float]]
+) -> list[Comparison]:
     """Absolute and relative variances of ``value`` against each reference (NaN stays NaN)."""
     out = []
     for key, label, ref in refs:
@@ -175,8 +198,8 @@ def kpi_view(metrics: Metrics, kid: str, formats: Formats, *, period_word: str =
     kpi = metrics.kpis[kid]
     t = formats.t
     formula = getattr(kpi.formula, "text", "")
-    base = dict(id=kid, name=t(kpi.name), unit=kpi.unit, direction=kpi.direction, objective=kpi.objective,
-                definition=kpi.definition, formula=formula, commentary=kpi.commentary)
+    base = _KpiBase(id=kid, name=t(kpi.name), unit=kpi.unit, direction=kpi.direction, objective=kpi.objective,
+                    definition=kpi.definition, formula=formula, commentary=kpi.commentary)
     period = metrics.periods[-1].label
     row = metrics.row(kid, period) if kid not in metrics.unavailable else None
     if row is None:
@@ -185,9 +208,9 @@ def kpi_view(metrics: Metrics, kid: str, formats: Formats, *, period_word: str =
                        achievement=nan, status="", comparisons=[], sparkline=Markup(""), bullet=None,
                        unavailable=metrics.unavailable.get(kid, t("n/a")).removeprefix("unavailable: "))
     value = _num(row["value"])
-    coverage = dict(coverage=str(_get(row, "coverage") or ""),
-                    note=formats.coverage_note(str(_get(row, "note") or "")),
-                    window=window_view(metrics, kid, formats))
+    coverage = _KpiCoverage(coverage=str(_get(row, "coverage") or ""),
+                            note=formats.coverage_note(str(_get(row, "note") or "")),
+                            window=window_view(metrics, kid, formats))
     refs = [("pl", "PL", _num(row["target"])), ("py", "PY", _num(row["year_ago"])), ("pp", "PP", _num(row["prior"]))]
     history = metrics.series(kid).to_list()
     higher = kpi.direction != "lower"
