@@ -172,18 +172,9 @@ def load_dataset(data: LoadedData, name: str, ds: Dataset, loaded: LoadedConfig,
     found = {c: t for c, t in columns_of(con, view).items() if c != "__row"}
     columns = plan_columns(name, ds, loaded, found, source)
     styles = settle_styles(con, view, name, ds, columns)
-    select = ["__row"]
-    flags: list[str] = []
-    for col in columns:
-        expr, bad = typed_sql(col, styles.get(col.name))
-        select.append(f"{expr} AS {q(col.name)}")
-        if col.type == "timestamp":
-            select.append(f"{styles_ts(col, styles.get(col.name))} AS {q(col.name + '__ts')}")
-        if bad:
-            select.append(f"{bad} AS {q('__bad_' + col.name)}")
-            flags.append(col.name)
+    select, flags = typed_projection(columns, styles, view)
     staged = f"staged__{name}"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {q(staged)} AS SELECT {', '.join(select)} FROM {q(view)}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {q(staged)} AS {select}")
     if undecodable(con, source):  # encoding: auto met bytes that are not UTF-8: read it again, once
         con.execute(f"DROP TABLE {q(staged)}")
         source = reopen_in_code_page(con, source, name, ds, workdir)
@@ -202,6 +193,49 @@ def load_dataset(data: LoadedData, name: str, ds: Dataset, loaded: LoadedConfig,
     data.columns[name] = [c.name for c in columns]
     data.types[name] = {c.name: _kind(c.type) for c in columns}
     con.execute(f"DROP TABLE IF EXISTS {q(staged)}")
+
+
+def typed_projection(columns: list[Column], styles: dict[str, Any], view: str) -> tuple[str, list[str]]:
+    """The one pass that types every column, as three nested projections so each value is trimmed,
+    then parsed, then checked exactly once (written flat, DuckDB parsed every date three or four times):
+    text -> parsed -> checked values plus a "could not read" flag per column. Returns the SELECT
+    (with a ``{view}`` placeholder) and the columns that have a flag."""
+    text, parsed, final, flags = ["__row"], ["__row"], ["__row"], []
+    for col in columns:
+        style = styles.get(col.name)
+        if col.type in ("id", "text"):
+            expr, _ = typed_sql(col, style)
+            text.append(f"{expr} AS {q(col.name)}")
+            parsed.append(q(col.name))
+            final.append(q(col.name))
+            continue
+        raw = q(col.name + "__t")
+        trimmed = f"NULLIF(trim(CAST({col.expr} AS VARCHAR)), '')" if col.textual else col.expr
+        text.append(f"{trimmed} AS {raw}")
+        inner = replace(col, expr=raw)
+        parsed.append(raw)
+        if col.type in ("date", "timestamp"):
+            ts = q(col.name + "__p")
+            unchecked = fmt.date_sql(raw, style or fmt.DateStyle("iso"), checked=False) if col.textual \
+                else f"TRY_CAST({raw} AS TIMESTAMP)"
+            parsed.append(f"{unchecked} AS {ts}")
+            value = fmt.in_year_range(ts) if col.textual else ts
+            final.append(f"CAST({value} AS DATE) AS {q(col.name)}")
+            if col.type == "timestamp":  # hours matter (lead response time): keep the time of day
+                final.append(f"{value} AS {q(col.name + '__ts')}")
+            if col.textual:
+                final.append(f"({raw} IS NOT NULL AND {value} IS NULL) AS {q('__bad_' + col.name)}")
+                flags.append(col.name)
+            continue
+        expr, bad = typed_sql(inner, style)
+        parsed.append(f"{expr} AS {q(col.name)}")
+        final.append(q(col.name))
+        if bad:
+            final.append(f"({raw} IS NOT NULL AND {q(col.name)} IS NULL) AS {q('__bad_' + col.name)}")
+            flags.append(col.name)
+    sql = (f"SELECT {', '.join(final)} FROM (SELECT {', '.join(parsed)} FROM "
+           f"(SELECT {', '.join(text)} FROM {q(view)}))")
+    return sql, flags
 
 
 def _kind(column_type: str) -> str:
@@ -412,28 +446,9 @@ def typed_sql(col: Column, style: Any) -> tuple[str, str | None]:
     if col.type == "number":
         if not col.textual:
             return f"TRY_CAST({col.expr} AS DOUBLE)", None
-        expr = _plain_number_first(col.expr, style or fmt.NumberStyle())
+        expr = fmt.number_sql(col.expr, style or fmt.NumberStyle())
         return expr, f"({text} IS NOT NULL AND {expr} IS NULL)"
-    ts = styles_ts(col, style)
-    return f"CAST({ts} AS DATE)", (None if not col.textual else f"({text} IS NOT NULL AND {ts} IS NULL)")
-
-
-def _plain_number_first(expr: str, style: fmt.NumberStyle) -> str:
-    """``number_sql`` with a fast path for the values nearly every export writes: plain digits with
-    an optional sign and decimal point (``-1234.5``). Those read as a plain cast, which is exactly
-    what the full reading gives them (no currency, grouping, percent or parentheses to undo); every
-    other value takes the full regex-based reading, about five times slower per row."""
-    plain = r"-?\d+(\.\d*)?" if style.decimal == "." else r"-?\d+"
-    text = f"trim(CAST({expr} AS VARCHAR))"
-    return (f"CASE WHEN regexp_full_match({text}, '{plain}') THEN TRY_CAST({text} AS DOUBLE) "
-            f"ELSE {fmt.number_sql(expr, style)} END")
-
-
-def styles_ts(col: Column, style: Any) -> str:
-    """The TIMESTAMP expression of a date or timestamp column."""
-    if not col.textual:
-        return f"TRY_CAST({col.expr} AS TIMESTAMP)"
-    return fmt.date_sql(col.expr, style or fmt.DateStyle("iso"))
+    raise ValueError(f"typed_sql does not type {col.type} columns")  # dates: typed_projection parses them
 
 
 def check_unmapped_stages(con: duckdb.DuckDBPyConnection, staged: str, view: str, columns: list[Column],
