@@ -205,8 +205,9 @@ ANCHORS: dict[str, Anchor] = {
         Anchor(
             "deals_open_at_end",
             "deals",
-            "t.created_date <= p.\"end\" AND (t.stage = 'open' OR "
-            "(t.stage IN ('won', 'lost') AND t.close_date > p.\"end\"))",
+            # two inequalities and no OR, so DuckDB runs an inequality join rather than a filtered cross join
+            "t.created_date <= p.\"end\" AND p.\"end\" < (CASE WHEN t.stage = 'open' THEN DATE '9999-12-31' "
+            "WHEN t.stage IN ('won', 'lost') THEN t.close_date END)",
             since="created_date",
             description="deals open at P.end (an open deal's expected close date is ignored)",
         ),
