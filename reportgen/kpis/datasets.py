@@ -1,0 +1,92 @@
+"""The canonical data model: each dataset's columns after the config's mapping, their types, which are
+required (kpi-spec.md, "Canonical datasets"). The loader types every source onto these names."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+# --------------------------------------------------------------------------------------------------
+# Canonical datasets (kpi-spec.md, "Canonical datasets"): column -> type, and which are required.
+# Types: id (text key), text, date (calendar day; a timestamp counts on its day), timestamp, number.
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    name: str
+    type: Literal["id", "text", "date", "timestamp", "number", "category"]
+    required: bool = False
+    values: tuple[str, ...] = ()  # the canonical values of a category column
+
+
+CANONICAL_DATASETS: dict[str, tuple[ColumnSpec, ...]] = {
+    "deals": (
+        ColumnSpec("deal_id", "id", True),
+        ColumnSpec("created_date", "date", True),
+        ColumnSpec("close_date", "date"),
+        ColumnSpec("stage", "category", True, ("won", "lost", "open")),
+        ColumnSpec("amount", "number", True),
+        ColumnSpec("rep", "text"),
+        ColumnSpec("region", "text"),
+        ColumnSpec("product", "text"),
+        ColumnSpec("source", "text"),
+        ColumnSpec("customer_id", "id"),
+        ColumnSpec("quote_date", "date"),
+        ColumnSpec("profit", "number"),
+    ),
+    "leads": (
+        ColumnSpec("lead_id", "id", True),
+        ColumnSpec("created_date", "timestamp", True),
+        ColumnSpec("source", "text"),
+        ColumnSpec("rep", "text"),
+        ColumnSpec("first_contact_at", "timestamp"),
+        ColumnSpec("converted_date", "date"),
+    ),
+    "activities": (
+        ColumnSpec("activity_id", "id", True),
+        ColumnSpec("date", "date", True),
+        ColumnSpec("type", "category", True, ("call", "email", "meeting", "follow_up")),
+        ColumnSpec("rep", "text"),
+        ColumnSpec("lead_id", "id"),
+        ColumnSpec("deal_id", "id"),
+    ),
+    "subscriptions": (
+        ColumnSpec("customer_id", "id", True),
+        ColumnSpec("start_date", "date", True),
+        ColumnSpec("end_date", "date"),
+        ColumnSpec("mrr", "number", True),
+    ),
+    "spend": (
+        ColumnSpec("date", "date", True),
+        ColumnSpec("category", "category", True, ("marketing", "sales")),
+        ColumnSpec("amount", "number", True),
+        ColumnSpec("channel", "text"),
+    ),
+    "targets": (
+        ColumnSpec("period", "text", True),
+        ColumnSpec("kpi", "text", True),
+        ColumnSpec("value", "number", True),
+        ColumnSpec("scope", "text"),
+    ),
+    "surveys": (
+        ColumnSpec("response_date", "date", True),
+        ColumnSpec("type", "category", True, ("nps", "csat")),
+        ColumnSpec("score", "number", True),
+        ColumnSpec("customer_id", "id"),
+    ),
+    "tickets": (
+        ColumnSpec("ticket_id", "id", True),
+        ColumnSpec("created_date", "date", True),
+        ColumnSpec("customer_id", "id"),
+    ),
+    "timesheets": (
+        ColumnSpec("date", "date", True),
+        ColumnSpec("rep", "text", True),
+        ColumnSpec("selling_hours", "number", True),
+        ColumnSpec("total_hours", "number", True),
+    ),
+    "forecasts": (
+        ColumnSpec("period", "text", True),
+        ColumnSpec("forecast", "number", True),
+    ),
+}
