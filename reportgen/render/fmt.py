@@ -31,6 +31,8 @@ from babel.numbers import (
 )
 from babel.units import format_unit
 
+from reportgen.render.labels import LABELS, MISSING_KEY, NBSP
+
 Unit = Literal["money", "percent", "count", "days", "hours", "score", "ratio"]
 Context = Literal["html", "text"]
 
@@ -39,9 +41,6 @@ UNITS: tuple[str, ...] = ("money", "percent", "count", "days", "hours", "score",
 MINUS_SIGN = "\u2212"
 """Typographic minus for HTML and PDF."""
 
-NBSP = "\u00a0"
-"""Joins a number to its unit so a line never breaks between them."""
-
 COMPACT_FROM = 1_000_000
 """Compact tiles abbreviate from a million up. Thousands are short enough in full, and CLDR's
 German has no thousands abbreviation (Babel prints ``12345 €`` without grouping)."""
@@ -49,155 +48,7 @@ German has no thousands abbreviation (Babel prints ``12345 €`` without groupin
 SMALL_MONEY = 100
 """Below this, money keeps its cents: a cost per lead of $12.34 would lose meaning as $12."""
 
-_MISSING_KEY = "n/a"
 
-# One row per UI label: English (also the key), German, French. The renderer and the templates look
-# labels up by their English text, so a missing translation degrades to readable English.
-_LABEL_ROWS: tuple[tuple[str, str, str], ...] = (
-    ("Actual", "Ist", "Réel"),
-    ("Plan", "Plan", "Budget"),
-    ("Target", "Ziel", "Objectif"),
-    ("Prior period", "Vorperiode", "Période précédente"),
-    ("Prior year", "Vorjahr", "Année précédente"),
-    ("Forecast", "Prognose", "Prévision"),
-    ("Benchmark", "Benchmark", "Référence"),
-    ("Variance", "Abweichung", "Écart"),
-    ("Achievement", "Zielerreichung", "Réalisation"),
-    ("vs plan", "ggü. Plan", "vs budget"),
-    ("vs target", "ggü. Ziel", "vs objectif"),
-    ("vs prior period", "ggü. Vorperiode", "vs période précédente"),
-    ("vs prior year", "ggü. Vorjahr", "vs année précédente"),
-    ("Status", "Status", "Statut"),
-    ("good", "gut", "bon"),
-    ("warning", "Warnung", "attention"),
-    ("bad", "schlecht", "mauvais"),
-    (_MISSING_KEY, f"k.{NBSP}A.", "n.d."),
-    ("higher is better", "höher ist besser", "plus élevé est mieux"),
-    ("lower is better", "niedriger ist besser", "plus bas est mieux"),
-    ("Page", "Seite", "Page"),
-    ("of", "von", "sur"),
-    ("Contents", "Inhalt", "Sommaire"),
-    ("Report", "Bericht", "Rapport"),
-    ("Scorecard", "Scorecard", "Tableau de bord"),
-    ("Executive summary", "Zusammenfassung", "Synthèse"),
-    ("What changed", "Was sich geändert hat", "Ce qui a changé"),
-    ("Definitions", "Definitionen", "Définitions"),
-    ("Definition", "Definition", "Définition"),
-    ("Data quality", "Datenqualität", "Qualité des données"),
-    ("Recommendations", "Empfehlungen", "Recommandations"),
-    ("Source", "Quelle", "Source"),
-    ("Generated", "Erstellt", "Généré le"),
-    ("Data as of", "Datenstand", "Données au"),
-    ("Unavailable", "Nicht verfügbar", "Indisponible"),
-    ("Rows read", "Gelesene Zeilen", "Lignes lues"),
-    ("Rows rejected", "Verworfene Zeilen", "Lignes rejetées"),
-    ("Date range", "Zeitraum", "Période couverte"),
-    ("Missing values", "Fehlende Werte", "Valeurs manquantes"),
-    ("Note", "Hinweis", "Remarque"),
-    ("Leaderboard", "Rangliste", "Classement"),
-    ("Quota attainment", "Quotenerreichung", "Atteinte des quotas"),
-    ("Pipeline", "Pipeline", "Pipeline"),
-    ("Funnel", "Trichter", "Entonnoir"),
-    ("Leads", "Leads", "Prospects"),
-    ("Opportunities", "Verkaufschancen", "Opportunités"),
-    ("Won", "Gewonnen", "Gagnées"),
-    ("Conversion", "Konversion", "Conversion"),
-    ("Breakdown", "Aufschlüsselung", "Répartition"),
-    ("Trend", "Trend", "Tendance"),
-    ("Rank", "Rang", "Rang"),
-    ("Rep", "Vertriebler", "Commercial"),
-    ("Region", "Region", "Région"),
-    ("Product", "Produkt", "Produit"),
-    ("Channel", "Kanal", "Canal"),
-    ("Customer", "Kunde", "Client"),
-    ("Period", "Periode", "Période"),
-    ("KPI", "KPI", "KPI"),
-    ("Value", "Wert", "Valeur"),
-    ("Unit", "Einheit", "Unité"),
-    ("Change", "Veränderung", "Variation"),
-    ("Total", "Gesamt", "Total"),
-    ("Other", "Sonstige", "Autres"),
-    ("The full scorecard is attached as a PDF.", "Die vollständige Scorecard liegt als PDF bei.",
-     "Le tableau de bord complet est joint en PDF."),
-    # the built-in KPI names (a name set in the config is the user's own and passes through)
-    ('Sales revenue', 'Umsatz', "Chiffre d'affaires"),
-    ('Revenue growth rate', 'Umsatzwachstum', "Croissance du chiffre d'affaires"),
-    ('Deals won', 'Gewonnene Abschlüsse', 'Affaires gagnées'),
-    ('Average deal size (APV)', 'Durchschnittlicher Auftragswert', 'Valeur moyenne des affaires'),
-    ('Opportunity win rate', 'Abschlussquote', 'Taux de conversion des opportunités'),
-    ('Sales target achievement', 'Zielerreichung Umsatz', "Atteinte de l'objectif de ventes"),
-    ('Average sales cycle length', 'Durchschnittlicher Verkaufszyklus', 'Durée moyenne du cycle de vente'),
-    ('Sales pipeline size', 'Pipeline-Volumen', 'Valeur du pipeline'),
-    ('Open opportunities', 'Offene Verkaufschancen', 'Opportunités ouvertes'),
-    ('Sales velocity', 'Vertriebsgeschwindigkeit', 'Vélocité des ventes'),
-    ('Opportunities created', 'Neue Verkaufschancen', 'Opportunités créées'),
-    ('Quote-to-close ratio', 'Angebots-Abschlussquote', 'Taux de transformation des devis'),
-    ('Average profit margin', 'Durchschnittliche Marge', 'Marge moyenne'),
-    ('New customers', 'Neukunden', 'Nouveaux clients'),
-    ('Lead generation volume', 'Neue Leads', 'Volume de prospects'),
-    ('Lead conversion rate', 'Lead-Konversionsrate', 'Taux de conversion des prospects'),
-    ('Lead-to-customer ratio', 'Lead-zu-Kunde-Quote', 'Ratio prospect-client'),
-    ('Average lead response time', 'Durchschnittliche Reaktionszeit auf Leads', 'Délai moyen de réponse aux prospects'),
-    ('Rate of contact with leads', 'Kontaktquote Leads', 'Taux de contact des prospects'),
-    ('Customer acquisition cost', 'Kundenakquisitionskosten', "Coût d'acquisition client"),
-    ('Cost per lead', 'Kosten pro Lead', 'Coût par prospect'),
-    ('Customer lifetime value', 'Kundenwert (CLV)', 'Valeur vie client'),
-    ('CLV to CAC ratio', 'Verhältnis CLV zu CAC', 'Ratio CLV / CAC'),
-    ('Churn rate', 'Abwanderungsrate', "Taux d'attrition"),
-    ('Customer retention rate', 'Kundenbindungsrate', 'Taux de rétention'),
-    ('Monthly recurring revenue', 'Monatlich wiederkehrender Umsatz', 'Revenu mensuel récurrent'),
-    ('MRR growth', 'MRR-Wachstum', 'Croissance du MRR'),
-    ('Net Promoter Score', 'Net Promoter Score', 'Net Promoter Score'),
-    ('Customer satisfaction', 'Kundenzufriedenheit', 'Satisfaction client'),
-    ('Customer support tickets', 'Support-Tickets', 'Tickets de support'),
-    ('Number of calls made', 'Anrufe', 'Appels passés'),
-    ('Number of emails', 'E-Mails', 'E-mails envoyés'),
-    ('Meetings scheduled', 'Vereinbarte Termine', 'Rendez-vous planifiés'),
-    ('Follow-up rate', 'Nachfassquote', 'Taux de relance'),
-    ('Time spent selling', 'Verkaufszeitanteil', 'Temps consacré à la vente'),
-    ('Sales per rep', 'Umsatz pro Vertriebler', 'Ventes par commercial'),
-    ('Sales forecast accuracy', 'Prognosegenauigkeit', 'Précision des prévisions'),
-    ("Commentary", "Kommentar", "Commentaire"),
-    ("Prior month", "Vormonat", "Mois précédent"),
-    ("Prior quarter", "Vorquartal", "Trimestre précédent"),
-    ("Prior week", "Vorwoche", "Semaine précédente"),
-    ("Growth", "Wachstum", "Croissance"),
-    ("Efficiency", "Effizienz", "Efficacité"),
-    ("Customers", "Kunden", "Clients"),
-    ("Activity", "Aktivität", "Activité"),
-    ("KPI overview", "KPI-Übersicht", "Vue d'ensemble des KPI"),
-    ("Formula", "Formel", "Formule"),
-    ("Win rate", "Gewinnquote", "Taux de réussite"),
-    # Coverage and to-date windows ({dataset} and {date} are filled in by format_coverage_note)
-    ("YTD", "YTD", "Cumul an."),
-    ("QTD", "QTD", "Cumul trim."),
-    ("R12", "12 M.", "12 m gl."),
-    ("Year to date", "Seit Jahresbeginn", "Depuis le début de l'année"),
-    ("Quarter to date", "Seit Quartalsbeginn", "Depuis le début du trimestre"),
-    ("Rolling 12 months", "Rollierende 12 Monate", "12 mois glissants"),
-    ("partial", "unvollständig", "partiel"),
-    ("Partial period", "Unvollständige Periode", "Période partielle"),
-    ("data through {date}", "Daten bis {date}", "données jusqu'au {date}"),
-    ("{dataset} end {date}", "{dataset}: Daten bis {date}", "{dataset}\u00a0: données jusqu'au {date}"),
-    ("{dataset} begin {date}", "{dataset}: Daten ab {date}", "{dataset}\u00a0: données à partir du {date}"),
-    ("{dataset} has no dated rows", "{dataset}: keine datierten Zeilen", "{dataset}\u00a0: aucune ligne datée"),
-    ("First rejected rows", "Erste verworfene Zeilen", "Premières lignes rejetées"),
-    ("Formats read", "Gelesene Formate", "Formats lus"),
-    ("Dataset", "Datensatz", "Jeu de données"),
-    # Units and period templates ({week}, {year}, {yy} are filled in by format_period*).
-    ("pp", "Pp.", "pts"),
-    ("Week {week}, {year}", "KW {week} {year}", "Semaine {week} {year}"),
-    ("W{week}", "KW{week}", "S{week}"),
-    ("FY{year}", "GJ {year}", "Exercice {year}"),
-    ("FY{yy}", "GJ{yy}", "Ex.{yy}"),
-)
-
-LABELS: dict[str, dict[str, str]] = {
-    "en": {en: en for en, _, _ in _LABEL_ROWS},
-    "de": {en: de for en, de, _ in _LABEL_ROWS},
-    "fr": {en: fr for en, _, fr in _LABEL_ROWS},
-}
-"""UI labels by language, keyed by their English text."""
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
@@ -235,7 +86,7 @@ def format_value(
     fractions (0.1234 is 12.3 %), as the KPI contract computes them.
     """
     if not _has_value(value):
-        return translate(_MISSING_KEY, locale)
+        return translate(MISSING_KEY, locale)
     return _with_minus(_format_number(float(value), unit, locale, currency, compact), context)
 
 
@@ -253,7 +104,7 @@ def format_delta(
     against 10 % is +2 pp, which a "+2 %" would misstate as a relative change.
     """
     if not _has_value(delta):
-        return translate(_MISSING_KEY, locale)
+        return translate(MISSING_KEY, locale)
     delta = float(delta)
     if unit == "percent":
         magnitude = _format_decimal(abs(delta) * 100, 1, locale) + NBSP + translate("pp", locale)
@@ -265,7 +116,7 @@ def format_delta(
 def format_change(pct: float | None, *, locale: str = "en_US", context: Context = "html") -> str:
     """A relative change (a fraction, 0.124) as a signed percent: ``+12.4%``, ``−3,0 %``."""
     if not _has_value(pct):
-        return translate(_MISSING_KEY, locale)
+        return translate(MISSING_KEY, locale)
     pct = float(pct)
     return _signed(pct, _format_percent(abs(pct), locale), context)
 
