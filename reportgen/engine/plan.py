@@ -205,8 +205,10 @@ def plan_queries(kpis: dict[str, ResolvedKpi], dimensions: dict[str, list[str]] 
         dims = (WHOLE, *dimensions.get(anchor.dataset, []))
         together = tuple(sorted(ms.items()))
         if two_stage and stageable(anchor):
-            parts = [m for m in together if staged.split_measure(*m)]
-            groups_of = [tuple(parts), tuple(m for m in together if m not in parts)]
+            kinds = {m: (p.kind if (p := staged.split_measure(*m)) else None) for m in together}
+            groups_of = [tuple(m for m in together if kinds[m] in ("sum", "count")),
+                         *((m,) for m in together if kinds[m] == "distinct"),
+                         tuple(m for m in together if kinds[m] is None)]
         else:
             groups_of = [together]
         for measures in (g for g in groups_of if g):

@@ -41,9 +41,10 @@ class Partial:
     """A measure split in two: what stage one computes per atom and how stage two adds it up."""
 
     column: str
-    kind: str  # "sum" or "count"
-    sql: str  # the measure itself, evaluated per atom
-    rows: str | None  # for a sum: count of the rows it adds (a sum over no rows is 0, over NULLs is NULL)
+    kind: str  # "sum", "count", or "distinct" (count(DISTINCT value): its query holds it alone)
+    sql: str  # the measure itself, evaluated per atom; for "distinct" the counted value
+    rows: str | None  # sum: count of the rows it adds (a sum over no rows is 0, over NULLs is NULL);
+    #                   distinct: the FILTER condition, if any
 
 
 def _closing_paren(text: str, start: int) -> int | None:
@@ -74,7 +75,8 @@ def split_measure(column: str, sql: str) -> Partial | None:
     if close is None:
         return None
     argument, rest = sql[m.end():close], sql[close + 1:]
-    if re.match(r"\s*DISTINCT\b", argument, re.IGNORECASE) or _NESTED.search(argument):
+    distinct = re.match(r"\s*DISTINCT\b", argument, re.IGNORECASE)
+    if _NESTED.search(argument) or (distinct and m.group("fn").lower() != "count"):
         return None
     condition = None
     if rest.strip():
@@ -82,6 +84,8 @@ def split_measure(column: str, sql: str) -> Partial | None:
         if not f or _NESTED.search(f.group("cond")):
             return None
         condition = f.group("cond")
+    if distinct:  # distinct values per atom first; a value in two atoms of one period is still counted once
+        return Partial(column, "distinct", argument[distinct.end():].strip(), condition)
     kind = m.group("fn").lower()
     rows = None
     if kind == "sum":
@@ -90,18 +94,23 @@ def split_measure(column: str, sql: str) -> Partial | None:
 
 
 def split_measures(measures: Iterable[tuple[str, str]]) -> list[Partial] | None:
-    """Every measure's two-stage form, or None if any of them has none."""
+    """Every measure's two-stage form, or None if any of them has none (or a distinct count shares
+    the query with another measure: its stage one groups by the counted value)."""
     out = []
     for column, sql in measures:
         part = split_measure(column, sql)
         if part is None:
             return None
         out.append(part)
+    if len(out) > 1 and any(p.kind == "distinct" for p in out):
+        return None
     return out
 
 
 def partial_columns(parts: list[Partial]) -> list[str]:
-    """Stage one's aggregates, one or two columns per measure."""
+    """Stage one's aggregates, one or two columns per measure (a distinct count: the value itself)."""
+    if parts[0].kind == "distinct":
+        return ["t.__v AS __v"]
     cols = []
     for p in parts:
         cols.append(f"{p.sql} AS {_q(p.column)}")
@@ -113,6 +122,8 @@ def partial_columns(parts: list[Partial]) -> list[str]:
 def final_columns(parts: list[Partial]) -> list[str]:
     """Stage two: counts add up (0 where no atom had rows); a sum is 0 over no rows and stays NULL
     when its rows had no readable value, exactly as the one-stage ``zero_when_no_rows``."""
+    if parts[0].kind == "distinct":
+        return [f"count(DISTINCT s.__v) AS {_q(parts[0].column)}"]
     cols = []
     for p in parts:
         c = _q(p.column)
@@ -184,25 +195,44 @@ def grouping_sets(keys: str, dims: list[str], whole: bool) -> str:
     return f"GROUP BY GROUPING SETS ({', '.join(sets)})"
 
 
+def _distinct_value(parts: list[Partial]) -> tuple[str, str | None]:
+    """For a distinct count: the value as a column of its own (``, value AS __v``), so that GROUPING()
+    of a breakdown dimension is not confused when the counted value is that dimension, and the
+    condition for stage one's rows (its FILTER, a value present: count(DISTINCT) ignores NULL)."""
+    if parts[0].kind != "distinct":
+        return "", None
+    conditions = [c for c in (parts[0].rows, "t.__v IS NOT NULL") if c]
+    return f", {parts[0].sql} AS __v", " AND ".join(f"({c})" for c in conditions)
+
+
+def _and(*conditions: str | None) -> str:
+    kept = [c for c in conditions if c]
+    return f" WHERE {' AND '.join(kept)}" if kept else ""
+
+
 def day_sql(head: str, days_table: str, day: str, where: str | None, dims: list[str], whole: bool,
             parts: list[Partial]) -> str:
     """Stage one per atom (``rel t`` joined to its day's atom), stage two per interval."""
+    value, rows = _distinct_value(parts)
+    keys = "a.atom, t.__v" if value else "a.atom"
     select = ", ".join(["a.atom AS __k", *grouping_flags(dims), *partial_columns(parts)])
-    stage_one = (f"SELECT {select} FROM rel t JOIN {days_table}_atom a ON t.{_q(day)} = a.dday"
-                 + (f" WHERE {where}" if where else "") + " " + grouping_sets("a.atom", dims, whole))
+    stage_one = (f"SELECT {select} FROM (SELECT t.*{value} FROM rel t) t "
+                 f"JOIN {days_table}_atom a ON t.{_q(day)} = a.dday{_and(where, rows)} "
+                 + grouping_sets(keys, dims, whole))
     return _stage_two(head, stage_one, f"{days_table}_atom_ord o ON s.__k = o.atom", len(dims), parts)
 
 
 def interval_sql(head: str, opens: str, closes: str, dims: list[str], whole: bool, parts: list[Partial]) -> str:
     """Stage one per (ends before ``opens``, ends before ``closes``), stage two per period end."""
+    value, rows = _distinct_value(parts)
+    keys = "__from, __until, t.__v" if value else "__from, __until"
     spans = (f"SELECT t.*, {_index_of('__opens', 'f')} AS __from, {_index_of('__closes', 'u')} AS __until "
-             f"FROM (SELECT *, {opens} AS __opens, {closes} AS __closes FROM rel t) t "
+             f"FROM (SELECT t.*, {opens} AS __opens, {closes} AS __closes{value} FROM rel t) t "
              f"CROSS JOIN end_bounds b LEFT JOIN end_days f ON t.__opens = f.dday "
              f"LEFT JOIN end_days u ON t.__closes = u.dday "
              f"WHERE t.__opens IS NOT NULL AND t.__closes IS NOT NULL")
     select = ", ".join(["__from", "__until", *grouping_flags(dims), *partial_columns(parts)])
-    stage_one = (f"SELECT {select} FROM ({spans}) t WHERE __from < __until "
-                 + grouping_sets("__from, __until", dims, whole))
+    stage_one = f"SELECT {select} FROM ({spans}) t{_and('__from < __until', rows)} " + grouping_sets(keys, dims, whole)
     return _stage_two(head, stage_one, "period_ends o ON s.__from <= o.k AND o.k < s.__until", len(dims), parts)
 
 
