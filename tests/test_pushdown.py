@@ -260,3 +260,46 @@ def test_stub_refuses_a_query_that_bypasses_the_seam(generated_table: str, postg
         data.con.execute("SELECT count(*) FROM deals").fetchall()
     assert int(data.query("SELECT count(*) AS n FROM deals")["n"][0]) == data.quality["deals"].rows_read - sum(
         v for k, v in data.quality["deals"].rows_rejected.items() if not k.startswith("won/lost without"))
+
+
+@pytest.mark.parametrize("flt, pushed_down", [("rep LIKE 'rep0%' AND product <> 'Core'", True),
+                                               ("levenshtein(rep, 'rep01') > 0", False)])
+def test_kpi_filters_run_in_the_database_or_fall_back(flt: str, pushed_down: bool, generated_table: str,
+                                                      postgres_url: str, tmp_path: Path) -> None:
+    """A filter with a LIKE pattern runs in PostgreSQL; one PostgreSQL lacks the function for (DuckDB's
+    levenshtein) makes that dataset computed locally, with a note, and the same numbers."""
+    spec = f"url: {postgres_url}\ntable: gen_deals\n{GENERATED}"
+    kpis = (f"kpis:\n  - revenue\n  - {{id: win_rate, filter: \"{flt}\"}}\n"
+            "quality: {max_rejected_share: 0.05}\n")
+    periods = period_range(parse_period("2024-01", "month"), parse_period("2024-12", "month"))
+    pushed_cfg = load_config(_config(tmp_path, {"deals": spec}, kpis))
+    local_cfg = load_config(_config(tmp_path, {"deals": spec + "pushdown: false\n"}, kpis))
+    pushed, local = load_datasets(pushed_cfg, today=TODAY), load_datasets(local_cfg, today=TODAY)
+    got = compute_metrics(pushed, resolve_kpis(pushed_cfg.config.kpis), periods)
+    want = compute_metrics(local, resolve_kpis(local_cfg.config.kpis), periods)
+    assert_same_table(got.table, want.table)
+    assert got.table["value"].notna().any()
+    if pushed_down:
+        assert set(pushed.remote) == {"deals"} and pushed.transfer.rows_read_whole == 0
+    else:
+        assert "deals" in pushed.transfer.pulled and not pushed.remote
+        assert any(n.startswith("computed locally: a query failed in the database")
+                   for n in pushed.quality["deals"].notes)
+
+
+def test_burst_segment_copy_of_pushed_down_data(generated_table: str, postgres_url: str, tmp_path: Path) -> None:
+    """A burst's per-segment copy (``segment_copy``) fetches only that segment's rows and leaves the whole
+    data pushed down for the next segment."""
+    from reportgen.pipeline.build import Segment, segment_copy
+
+    spec = f"url: {postgres_url}\ntable: gen_deals\n{GENERATED}"
+    extra = "quality: {max_rejected_share: 0.05}\n"
+    pushed = _load(_config(tmp_path, {"deals": spec}, extra))
+    local = _load(_config(tmp_path, {"deals": spec + "pushdown: false\n"}, extra))
+    periods = period_range(parse_period("2024-01", "month"), parse_period("2024-06", "month"))
+    kpis = resolve_kpis(None)
+    for rep in ("rep03", "rep07"):
+        with segment_copy(pushed, Segment("rep", rep)) as p, segment_copy(local, Segment("rep", rep)) as lo:
+            assert_same_table(compute_metrics(p, kpis, periods).table, compute_metrics(lo, kpis, periods).table)
+    assert set(pushed.remote) == {"deals"}
+    assert 0 < pushed.transfer.rows_read_whole < 20_000 / 5

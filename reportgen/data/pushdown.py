@@ -137,10 +137,21 @@ class RemoteDatabase:
 
     def native(self, sql: str) -> Result:
         """Run SQL written in the database's own dialect, as is."""
-        result = self.conn.exec_driver_sql(sql)
-        if not result.returns_rows:
-            return Result([], [])
-        return Result(list(result.keys()), [tuple(r) for r in result.fetchall()])
+        # Straight to the driver without parameters, so a '%' in a LIKE pattern stays a '%' (SQLAlchemy would
+        # pass an empty parameter list, and psycopg would then read '%' as a placeholder).
+        cur: Any = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            try:
+                cur.execute(sql)
+            except Exception as exc:
+                import sqlalchemy
+
+                raise sqlalchemy.exc.DBAPIError(sql, None, exc) from exc  # as SQLAlchemy would say it
+            if cur.description is None:
+                return Result([], [])
+            return Result([str(d[0]) for d in cur.description], [tuple(r) for r in cur.fetchall()])
+        finally:
+            cur.close()
 
     def temp_name(self, name: str) -> str:
         return f"pg_temp.{q(name)}"
@@ -182,6 +193,11 @@ class RemoteDatabase:
     def query(self, data: LoadedData, sql: str, tables: set[str]) -> pd.DataFrame:
         """Run an engine query that reads pushed-down ``tables`` of this database: copy the local
         tables it also references, transpile, run, count the rows that came back."""
+        import sqlglot
+        from sqlglot import exp
+
+        if not isinstance(sqlglot.parse_one(sql, read="duckdb"), exp.Query):  # one SELECT, nothing else
+            raise DataError(f"internal: only a query is pushed down to a database, not {sql.split()[0]}")
         for helper in sorted(tables - self.datasets):
             self.copy_up(data.con, helper)
         res = self.native(self.transpile(sql))
@@ -235,7 +251,12 @@ def run_query(data: LoadedData, sql: str) -> pd.DataFrame:
     """Where a query runs: in the database holding the pushed-down dataset it reads, else in DuckDB."""
     remote_names = set(data.remote)
     if remote_names:
-        tables = referenced_tables(sql)
+        try:
+            tables = referenced_tables(sql)
+        except Exception as exc:  # SQLGlot cannot read it: compute the datasets it may name locally
+            for n in sorted(n for n in remote_names if re.search(rf"\b{re.escape(n)}\b", sql)):
+                pull_local(data, n, f"SQLGlot cannot read a query ({_first_line(exc)})")
+            return data.con.execute(sql).df()
         hit = tables & remote_names
         if hit:
             dbs = {id(data.remote[n]): data.remote[n] for n in hit}
