@@ -11,8 +11,9 @@ types (COPY from the cached CSV), then, in the same run, times the full load + c
   - pushdown: the canonical table is built and every KPI aggregated inside PostgreSQL;
   - local: ``pushdown: false``, every row read with pandas.read_sql into DuckDB (the path before pushdown).
 
-It prints each time, the rows that crossed the wire each way, and checks that both metric tables are
-the same. Run it as a script, not as a test: times depend on the machine.
+It prints each time (load = source to canonical table with its quality record; compute = every KPI
+query), the rows that crossed the wire each way, and checks that both metric tables are the same.
+Run it as a script, not as a test: times depend on the machine.
 """
 from __future__ import annotations
 
@@ -50,8 +51,8 @@ def load_table(url: str, csv: Path) -> float:
     return time.perf_counter() - t
 
 
-def run(url: str, pushdown: bool) -> tuple[float, object, object]:
-    """Load + compute once; (seconds, transfer counters, metric table)."""
+def run(url: str, pushdown: bool) -> tuple[float, float, object, object]:
+    """Load + compute once; (load seconds, compute seconds, transfer counters, metric table)."""
     from reportgen.config.load import load_config
     from reportgen.pipeline.build import compute_for_config, load_data
 
@@ -65,9 +66,9 @@ def run(url: str, pushdown: bool) -> tuple[float, object, object]:
         loaded = load_config(cfg)
         t = time.perf_counter()
         data = load_data(loaded)
+        t_load = time.perf_counter() - t
         metrics = compute_for_config(loaded, now=datetime(2025, 1, 1, tzinfo=UTC), data=data)
-        seconds = time.perf_counter() - t
-        return seconds, data.transfer, metrics.table
+        return t_load, time.perf_counter() - t - t_load, data.transfer, metrics.table
 
 
 def same_table(a: object, b: object) -> int:
@@ -119,14 +120,15 @@ def main(argv: list[str] | None = None) -> None:
         results = {}
         for mode in ("pushdown", "local"):
             runs = [run(url, mode == "pushdown") for _ in range(args.repeat)]
-            results[mode] = (statistics.median(r[0] for r in runs), runs[0][1], runs[0][2])
-        print(f"{'mode':9} {'seconds':>8} {'rows fetched':>13} {'rows sent up':>13} {'queries':>8} "
-              f"{'rows read whole':>16}")
-        for mode, (secs, tr, _) in results.items():
-            print(f"{mode:9} {secs:8.2f} {tr.rows_fetched:13,} {tr.rows_sent:13,} {tr.queries:8,} "  # type: ignore[attr-defined]
-                  f"{tr.rows_read_whole:16,}")  # type: ignore[attr-defined]
-        diff = same_table(results["pushdown"][2], results["local"][2])
-        n = len(results["local"][2])  # type: ignore[arg-type]
+            results[mode] = (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs),
+                             runs[0][2], runs[0][3])
+        print(f"{'mode':9} {'total s':>8} {'load s':>7} {'compute s':>10} {'rows fetched':>13} {'rows sent up':>13} "
+              f"{'queries':>8} {'rows read whole':>16}")
+        for mode, (load, comp, tr, _) in results.items():
+            print(f"{mode:9} {load + comp:8.2f} {load:7.2f} {comp:10.2f} {tr.rows_fetched:13,} "  # type: ignore[attr-defined]
+                  f"{tr.rows_sent:13,} {tr.queries:8,} {tr.rows_read_whole:16,}")  # type: ignore[attr-defined]
+        diff = same_table(results["pushdown"][3], results["local"][3])
+        n = len(results["local"][3])  # type: ignore[arg-type]
         print(f"metric table: {n:,} rows; {'identical' if diff == 0 else f'{diff} values DIFFER'} between the two")
         if diff:
             sys.exit(1)

@@ -243,6 +243,9 @@ def load_pushed_down(data: LoadedData, name: str, ds: Dataset, loaded: LoadedCon
     if url not in databases:
         try:
             databases[url] = RemoteDatabase(url, dialect, data.transfer)
+            # a time stamp with a time zone becomes a day in DuckDB's zone locally: the same there
+            zone = one_row(data.con, "SELECT current_setting('TimeZone')")[0]
+            databases[url].native(f"SET TIME ZONE {lit(zone)}")
         except sqlalchemy.exc.SQLAlchemyError as exc:
             raise DataError(f"cannot read from {redact(url)}: {str(exc).splitlines()[0]}") from None
     db = databases[url]

@@ -208,9 +208,13 @@ class RemoteDatabase:
     def copy_up(self, con: duckdb.DuckDBPyConnection, table: str) -> None:
         """Copy a small local table (periods, days, ...) into a temporary table of the same name, unless
         the same rows were copied already."""
+        import duckdb
         import sqlglot
 
-        described = con.execute(f"DESCRIBE {q(table)}").fetchall()
+        try:
+            described = con.execute(f"DESCRIBE {q(table)}").fetchall()
+        except duckdb.Error:  # not a local table: one of the database's own (a filter may name one)
+            return
         rows = con.execute(f"SELECT * FROM {q(table)}").fetchall()
         digest = hashlib.sha256(repr((described, rows)).encode()).hexdigest()
         if self.helpers.get(table) == digest:
@@ -221,12 +225,13 @@ class RemoteDatabase:
         self.native(f"CREATE TEMPORARY TABLE {q(table)} ({', '.join(f'{q(c)} {t}' for c, t in cols)})")
         self.created.add(table)
         if rows:
-            raw: Any = self.conn.connection.driver_connection
-            if hasattr(raw, "cursor") and hasattr(raw.cursor(), "copy"):  # psycopg 3: COPY, one round trip
-                with raw.cursor() as cur, cur.copy(f"COPY {self.temp_name(table)} FROM STDIN") as copy:
+            cur: Any = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            if hasattr(cur, "copy"):  # psycopg 3: COPY, one round trip
+                with cur, cur.copy(f"COPY {self.temp_name(table)} FROM STDIN") as copy:
                     for r in rows:
                         copy.write_row(r)
             else:
+                cur.close()
                 import sqlalchemy
 
                 marks = ", ".join(f":p{i}" for i in range(len(cols)))
