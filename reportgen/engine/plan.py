@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from reportgen.engine import staged
 from reportgen.engine.resolve import ResolvedKpi, kpi_datasets
 from reportgen.errors import DataError
 from reportgen.kpis.catalogue import ANCHORS, MEASURES, Anchor
@@ -80,11 +81,19 @@ class MeasureQuery:
     filter: str | None
     dimensions: tuple[str, ...]  # WHOLE ("") and/or dimension columns
     measures: tuple[tuple[str, str], ...]  # (column name in the result, aggregate SQL)
+    two_stage: bool = True  # aggregate per atom first when the anchor and measures allow it (engine.staged)
 
     def sql(self) -> str:
         a = self.anchor
         dims = [d for d in self.dimensions if d != WHOLE]
         where = f"WHERE {self.filter}" if self.filter else ""
+        parts = staged.split_measures(self.measures) if self.two_stage and stageable(a) else None
+        if parts is not None:
+            head = f"WITH base AS (SELECT * FROM {_q(a.dataset)} {where}),\n     rel AS ({a.relation})"
+            if a.day:
+                return staged.day_sql(head, a.days_table, a.day, a.where, dims, WHOLE in self.dimensions, parts)
+            assert a.opens and a.closes
+            return staged.interval_sql(head, a.opens, a.closes, dims, WHOLE in self.dimensions, parts)
         segment = ""
         if a.per_segment_relation:  # one dimension per query: the relation groups by it
             seg_expr = "''" if not dims else f"coalesce(CAST({_q(dims[0])} AS VARCHAR), '(blank)')"
@@ -102,18 +111,9 @@ class MeasureQuery:
         if a.per_segment_relation:
             select = f"{ord_col} AS ord, t.__segment AS __s0"
             group = f"GROUP BY {ord_col}, t.__segment"
-        elif dims:
-            flags = ", ".join(
-                f"GROUPING(t.{_q(d)}) AS __g{i}, coalesce(CAST(t.{_q(d)} AS VARCHAR), '(blank)') AS __s{i}"
-                for i, d in enumerate(dims)
-            )
-            select = f"{ord_col} AS ord, {flags}"
-            sets = [f"({ord_col})"] if WHOLE in self.dimensions else []
-            sets += [f"({ord_col}, t.{_q(d)})" for d in dims]
-            group = f"GROUP BY GROUPING SETS ({', '.join(sets)})"
         else:
-            select = f"{ord_col} AS ord"
-            group = f"GROUP BY {ord_col}"
+            select = ", ".join([f"{ord_col} AS ord", *staged.grouping_flags(dims)])
+            group = staged.grouping_sets(ord_col, dims, WHOLE in self.dimensions)
         return (f"WITH base AS (SELECT *{segment} FROM {_q(a.dataset)} {where}),\n"
                 f"     rel AS ({a.relation})\n"
                 f"SELECT {select},\n       {aggs}\n"
@@ -159,6 +159,11 @@ def _is_additive(sql: str) -> bool:
     return s.startswith("sum(") or s.startswith("count(")
 
 
+def stageable(anchor: Anchor) -> bool:
+    """Whether the anchor places rows so that sums and counts can be aggregated in two stages."""
+    return not anchor.per_segment_relation and bool(anchor.day or (anchor.opens and anchor.closes))
+
+
 def measure_key(measure_id: str, filter: str | None) -> str:
     return measure_id if not filter else f"{measure_id}|{filter}"
 
@@ -175,11 +180,13 @@ def _custom_anchor(m: Any) -> tuple[Anchor, str]:
     return anchor, sql
 
 
-def plan_queries(kpis: dict[str, ResolvedKpi], dimensions: dict[str, list[str]] | None = None) -> list[MeasureQuery]:
+def plan_queries(kpis: dict[str, ResolvedKpi], dimensions: dict[str, list[str]] | None = None, *,
+                 two_stage: bool = True) -> list[MeasureQuery]:
     """Group every measure the KPIs need into as few queries as possible.
 
     ``dimensions`` maps a dataset to the breakdown dimensions it has; the whole company is always
-    included. An anchor whose relation depends on the segment gets one query per dimension.
+    included. An anchor whose relation depends on the segment gets one query per dimension. Measures
+    that can be added up in two stages (``engine.staged``) go in one query, the others in another.
     """
     dimensions = dimensions or {}
     groups: dict[tuple[str, str | None], tuple[Anchor, dict[str, str]]] = {}
@@ -196,11 +203,17 @@ def plan_queries(kpis: dict[str, ResolvedKpi], dimensions: dict[str, list[str]] 
     queries = []
     for (_, flt), (anchor, ms) in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
         dims = (WHOLE, *dimensions.get(anchor.dataset, []))
-        measures = tuple(sorted(ms.items()))
-        if anchor.per_segment_relation or anchor.split_dimensions:
-            queries += [MeasureQuery(anchor, flt, (d,), measures) for d in dims]
+        together = tuple(sorted(ms.items()))
+        if two_stage and stageable(anchor):
+            parts = [m for m in together if staged.split_measure(*m)]
+            groups_of = [tuple(parts), tuple(m for m in together if m not in parts)]
         else:
-            queries.append(MeasureQuery(anchor, flt, dims, measures))
+            groups_of = [together]
+        for measures in (g for g in groups_of if g):
+            if anchor.per_segment_relation or anchor.split_dimensions:
+                queries += [MeasureQuery(anchor, flt, (d,), measures, two_stage) for d in dims]
+            else:
+                queries.append(MeasureQuery(anchor, flt, dims, measures, two_stage))
     return queries
 
 
@@ -225,17 +238,25 @@ def run_queries(data: LoadedData, queries: list[MeasureQuery],
     """Run the queries over the periods (and window) rows; return, per dimension (WHOLE = ""),
     measures on a (segment, ord) index."""
     con = data.con
-    con.register("periods_df", _periods_frame(periods))
-    con.execute("CREATE OR REPLACE TEMP TABLE periods AS SELECT * FROM periods_df")
-    con.register("days_df", _days_frame(periods))
-    con.execute("CREATE OR REPLACE TEMP TABLE days AS SELECT * FROM days_df")
-    if any(q.anchor.days_table == "days_12m" or "days_12m" in q.anchor.relation for q in queries):
-        con.register("days_12m_df", _days_frame(periods, window_months=12))
-        con.execute("CREATE OR REPLACE TEMP TABLE days_12m AS SELECT * FROM days_12m_df")
+    sqls = [query.sql() for query in queries]
+    used = " ".join(sqls)
+    periods_frame = _periods_frame(periods)
+    tables = {"periods": periods_frame, "days": _days_frame(periods)}
+    if "days_12m" in used:
+        tables["days_12m"] = _days_frame(periods, window_months=12)
+    for days in ("days", "days_12m"):
+        if f"{days}_atom" in used:
+            tables[f"{days}_atom"], tables[f"{days}_atom_ord"] = staged.atom_tables(tables[days])
+    if "period_ends" in used:
+        tables["period_ends"], tables["end_days"], tables["end_bounds"] = staged.end_tables(periods_frame)
+    for name, frame in tables.items():
+        con.register(f"{name}_df", frame)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_df")
+        con.unregister(f"{name}_df")
     parts: dict[str, list[pd.DataFrame]] = {}
-    for query in queries:
+    for query, sql in zip(queries, sqls, strict=True):
         try:
-            frame = data.query(query.sql())  # in DuckDB, or in the database of a pushed-down dataset
+            frame = data.query(sql)  # in DuckDB, or in the database of a pushed-down dataset
         except Exception as exc:
             where = f" (filter: {query.filter})" if query.filter else ""
             raise DataError(f"while computing measures on {query.anchor.dataset}{where}: "

@@ -25,6 +25,11 @@ class Anchor:
     where: str | None = None
     days_table: str = "days"  # "days_12m" maps a day to every period whose 12-month window holds it
     since: str | None = None  # column whose first date is where this anchor's history begins (default: day)
+    #: An anchor that holds a row from one date until another (open deals, active subscriptions) also
+    #: states ``join`` as the interval ``opens <= P.end < closes`` (SQL over ``t``; a NULL ``closes``
+    #: never counts), so the engine can aggregate rows per pair of period ends instead of per period.
+    opens: str | None = None
+    closes: str | None = None
 
     @property
     def coverage_column(self) -> str | None:
@@ -107,6 +112,9 @@ ANCHORS: dict[str, Anchor] = {
             "t.created_date <= p.\"end\" AND p.\"end\" < (CASE WHEN t.stage = 'open' THEN DATE '9999-12-31' "
             "WHEN t.stage IN ('won', 'lost') THEN t.close_date END)",
             since="created_date",
+            opens="t.created_date",
+            closes="CASE WHEN t.stage = 'open' THEN DATE '9999-12-31' "
+                   "WHEN t.stage IN ('won', 'lost') THEN t.close_date END",
             description="deals open at P.end (an open deal's expected close date is ignored)",
         ),
         Anchor(
@@ -180,6 +188,8 @@ ANCHORS: dict[str, Anchor] = {
             "subscriptions",
             't.start_date <= p."end" AND (t.end_date IS NULL OR t.end_date > p."end")',
             since="start_date",
+            opens="t.start_date",
+            closes="coalesce(t.end_date, DATE '9999-12-31')",
             description="subscriptions active at P.end",
         ),
         Anchor("spend_in", "spend", 't.date BETWEEN p.start AND p."end"', day="date", description="spend dated in P"),

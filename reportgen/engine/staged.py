@@ -1,0 +1,213 @@
+"""Two-stage aggregation: sums and counts are added up per *atom* first, then per period.
+
+Why: the periods table holds overlapping intervals (each month and its year-to-date, quarter-to-date
+and 12-month windows), so a row joined straight to the intervals it falls in is counted in up to a dozen
+of them before aggregation: 1M deals became 7M joined rows. Sums and counts can be added up in two
+steps without changing them, so the rows are first aggregated once per atom, a set of days that belong
+to exactly the same intervals, and the few thousand partial aggregates are then joined to the
+intervals. The result has the same columns as the one-stage query (``MeasureQuery.sql``).
+
+Two anchor shapes qualify:
+
+- **day anchors** (a row sits on one day: ``close_date in P``): day -> atom is an equi-join;
+- **open-interval anchors** (a row counts at P.end while ``opens <= P.end < closes``: deals open at the
+  end of the period, subscriptions active at its end): each row becomes the pair (number of period
+  ends before ``opens``, number before ``closes``), and a period end k counts the pairs with
+  ``from <= k < until``.
+
+Only measures that are a single ``sum(...)`` or ``count(...)`` (optionally with ``FILTER``) qualify;
+``count(DISTINCT ...)``, averages and anything else keep the one-stage query.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pandas as pd
+
+from reportgen.data.sql import q as _q
+
+_AGGREGATE = re.compile(r"^\s*(?P<fn>sum|count)\s*\(", re.IGNORECASE)
+_NESTED = re.compile(r"\b(sum|count|avg|min|max|median|quantile\w*|list|string_agg|any_value|first|last)\s*\(",
+                     re.IGNORECASE)
+_FILTER = re.compile(r"^\s*FILTER\s*\(\s*WHERE\s+(?P<cond>.*)\)\s*$", re.IGNORECASE | re.DOTALL)
+_PERIOD_REFERENCE = re.compile(r"\b[pd]\s*\.")
+
+
+@dataclass(frozen=True)
+class Partial:
+    """A measure split in two: what stage one computes per atom and how stage two adds it up."""
+
+    column: str
+    kind: str  # "sum" or "count"
+    sql: str  # the measure itself, evaluated per atom
+    rows: str | None  # for a sum: count of the rows it adds (a sum over no rows is 0, over NULLs is NULL)
+
+
+def _closing_paren(text: str, start: int) -> int | None:
+    """Index of the parenthesis closing the one opened at ``start``, skipping quoted strings."""
+    depth, quote = 0, ""
+    for i in range(start, len(text)):
+        ch = text[i]
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+    return None
+
+
+def split_measure(column: str, sql: str) -> Partial | None:
+    """The two-stage form of one measure, or None when it cannot be added up in two steps."""
+    m = _AGGREGATE.match(sql)
+    if not m or _PERIOD_REFERENCE.search(sql):
+        return None
+    close = _closing_paren(sql, m.end() - 1)
+    if close is None:
+        return None
+    argument, rest = sql[m.end():close], sql[close + 1:]
+    if re.match(r"\s*DISTINCT\b", argument, re.IGNORECASE) or _NESTED.search(argument):
+        return None
+    condition = None
+    if rest.strip():
+        f = _FILTER.match(rest)
+        if not f or _NESTED.search(f.group("cond")):
+            return None
+        condition = f.group("cond")
+    kind = m.group("fn").lower()
+    rows = None
+    if kind == "sum":
+        rows = f"count(*) FILTER (WHERE {condition})" if condition else "count(*)"
+    return Partial(column, kind, sql, rows)
+
+
+def split_measures(measures: Iterable[tuple[str, str]]) -> list[Partial] | None:
+    """Every measure's two-stage form, or None if any of them has none."""
+    out = []
+    for column, sql in measures:
+        part = split_measure(column, sql)
+        if part is None:
+            return None
+        out.append(part)
+    return out
+
+
+def partial_columns(parts: list[Partial]) -> list[str]:
+    """Stage one's aggregates, one or two columns per measure."""
+    cols = []
+    for p in parts:
+        cols.append(f"{p.sql} AS {_q(p.column)}")
+        if p.rows:
+            cols.append(f"{p.rows} AS {_q(p.column + '__rows')}")
+    return cols
+
+
+def final_columns(parts: list[Partial]) -> list[str]:
+    """Stage two: counts add up (0 where no atom had rows); a sum is 0 over no rows and stays NULL
+    when its rows had no readable value, exactly as the one-stage ``zero_when_no_rows``."""
+    cols = []
+    for p in parts:
+        c = _q(p.column)
+        if p.kind == "count":
+            cols.append(f"coalesce(sum({c}), 0) AS {c}")
+        else:
+            cols.append(f"CASE WHEN coalesce(sum({_q(p.column + '__rows')}), 0) = 0 THEN 0 ELSE sum({c}) END AS {c}")
+    return cols
+
+
+# --------------------------------------------------------------------------------------------------
+# The small tables stage two joins to (built from the periods table by run_queries)
+# --------------------------------------------------------------------------------------------------
+
+def atom_tables(days: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """From a day -> ord table (a day in several overlapping intervals has several rows): day -> atom,
+    and atom -> ord. An atom is the set of days that belong to exactly the same intervals."""
+    ords: dict[date, list[int]] = {}
+    for day, ord_ in zip(days["dday"], days["ord"], strict=True):
+        ords.setdefault(day, []).append(int(ord_))
+    atoms: dict[tuple[int, ...], int] = {}
+    day_atom: list[int] = []
+    for day in ords:
+        key = tuple(sorted(set(ords[day])))
+        day_atom.append(atoms.setdefault(key, len(atoms)))
+    pairs = [(atom, o) for key, atom in atoms.items() for o in key]
+    return (pd.DataFrame({"dday": list(ords), "atom": day_atom}),
+            pd.DataFrame({"atom": [a for a, _ in pairs], "ord": [o for _, o in pairs]}))
+
+
+def end_tables(periods: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """For open-interval anchors: each interval's end as an index k into the sorted distinct ends
+    (k, ord); every day between the first and last end with the number of ends before it (dday, idx);
+    and one row (lo, hi, n) for days outside that span (0 ends before lo or earlier, n after hi)."""
+    ends = sorted(set(periods["end"]))
+    index = {e: k for k, e in enumerate(ends)}
+    period_ends = pd.DataFrame({"k": [index[e] for e in periods["end"]], "ord": list(periods["ord"])})
+    days, idx = [], []
+    day, k = ends[0] + timedelta(days=1), 1
+    while day <= ends[-1]:
+        while k < len(ends) and ends[k] < day:
+            k += 1
+        days.append(day)
+        idx.append(k)
+        day += timedelta(days=1)
+    bounds = pd.DataFrame({"lo": [ends[0]], "hi": [ends[-1]], "n": [len(ends)]})
+    return period_ends, pd.DataFrame({"dday": days, "idx": idx}), bounds
+
+
+def _index_of(column: str, alias: str) -> str:
+    """Number of period ends strictly before a date column (its row is never NULL here)."""
+    return f"coalesce({alias}.idx, CASE WHEN t.{column} <= b.lo THEN 0 ELSE b.n END)"
+
+
+def grouping_flags(dims: list[str]) -> list[str]:
+    """Per breakdown dimension: whether a row of a GROUPING SETS result is grouped by it, and its segment."""
+    out = []
+    for i, d in enumerate(dims):
+        out += [f"GROUPING(t.{_q(d)}) AS __g{i}", f"coalesce(CAST(t.{_q(d)} AS VARCHAR), '(blank)') AS __s{i}"]
+    return out
+
+
+def grouping_sets(keys: str, dims: list[str], whole: bool) -> str:
+    """``GROUP BY`` over ``keys`` alone (the whole company, when asked) and with each dimension."""
+    if not dims:
+        return f"GROUP BY {keys}"
+    sets = [f"({keys})"] if whole else []
+    sets += [f"({keys}, t.{_q(d)})" for d in dims]
+    return f"GROUP BY GROUPING SETS ({', '.join(sets)})"
+
+
+def day_sql(head: str, days_table: str, day: str, where: str | None, dims: list[str], whole: bool,
+            parts: list[Partial]) -> str:
+    """Stage one per atom (``rel t`` joined to its day's atom), stage two per interval."""
+    select = ", ".join(["a.atom AS __k", *grouping_flags(dims), *partial_columns(parts)])
+    stage_one = (f"SELECT {select} FROM rel t JOIN {days_table}_atom a ON t.{_q(day)} = a.dday"
+                 + (f" WHERE {where}" if where else "") + " " + grouping_sets("a.atom", dims, whole))
+    return _stage_two(head, stage_one, f"{days_table}_atom_ord o ON s.__k = o.atom", len(dims), parts)
+
+
+def interval_sql(head: str, opens: str, closes: str, dims: list[str], whole: bool, parts: list[Partial]) -> str:
+    """Stage one per (ends before ``opens``, ends before ``closes``), stage two per period end."""
+    spans = (f"SELECT t.*, {_index_of('__opens', 'f')} AS __from, {_index_of('__closes', 'u')} AS __until "
+             f"FROM (SELECT *, {opens} AS __opens, {closes} AS __closes FROM rel t) t "
+             f"CROSS JOIN end_bounds b LEFT JOIN end_days f ON t.__opens = f.dday "
+             f"LEFT JOIN end_days u ON t.__closes = u.dday "
+             f"WHERE t.__opens IS NOT NULL AND t.__closes IS NOT NULL")
+    select = ", ".join(["__from", "__until", *grouping_flags(dims), *partial_columns(parts)])
+    stage_one = (f"SELECT {select} FROM ({spans}) t WHERE __from < __until "
+                 + grouping_sets("__from, __until", dims, whole))
+    return _stage_two(head, stage_one, "period_ends o ON s.__from <= o.k AND o.k < s.__until", len(dims), parts)
+
+
+def _stage_two(head: str, stage_one: str, join: str, n_dims: int, parts: list[Partial]) -> str:
+    keys = [f"s.__{g}{i}" for i in range(n_dims) for g in ("g", "s")]
+    select = ", ".join(["o.ord AS ord", *(f"{k} AS {k[2:]}" for k in keys), *final_columns(parts)])
+    group = ", ".join(["o.ord", *keys])
+    return f"{head},\n     stage_one AS ({stage_one})\nSELECT {select}\nFROM stage_one s JOIN {join}\nGROUP BY {group}"
