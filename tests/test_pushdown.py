@@ -329,3 +329,36 @@ def test_any_local_helper_table_a_query_joins_is_copied_up_once(generated_table:
     want = local.query(sql)
     assert first["n"].tolist() == want["n"].tolist()
     assert np.allclose(first["amount"].astype(float), want["amount"].astype(float), rtol=1e-12)
+
+
+def test_pushdown_true_is_refused_where_it_is_not_supported(tmp_path: Path) -> None:
+    from reportgen.errors import DataError
+
+    _generated(50).to_sql("deals", f"sqlite:///{tmp_path / 'crm.db'}", index=False)
+    spec = f"url: sqlite:///{tmp_path / 'crm.db'}\ntable: deals\n{GENERATED}pushdown: true\n"
+    with pytest.raises(DataError, match="pushdown: true is supported for PostgreSQL only, not 'sqlite'"):
+        _load(_config(tmp_path, {"deals": spec}))
+    data = _load(_config(tmp_path, {"deals": spec.replace("pushdown: true\n", "")},
+                         "quality: {max_rejected_share: 0.5}\n"))
+    assert "every row read locally: no pushdown for sqlite (PostgreSQL only)" in data.quality["deals"].notes
+
+
+def test_data_errors_read_the_same_pushed_down(postgres_url: str, tmp_path: Path) -> None:
+    """An unmapped stage stops the load with the same message either way (counted in the database)."""
+    import sqlalchemy
+
+    from reportgen.errors import DataError
+
+    frame = _generated(300)
+    frame.loc[[3, 10, 11], "phase"] = "Closed - Pending"
+    engine = sqlalchemy.create_engine(postgres_url)
+    _to_pg(engine, "gen_bad_stage", frame)
+    engine.dispose()
+    spec = f"url: {postgres_url}\ntable: gen_bad_stage\n{GENERATED}"
+    messages = []
+    for extra in ("", "pushdown: false\n"):
+        with pytest.raises(DataError) as info:
+            _load(_config(tmp_path, {"deals": spec + extra}))
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
+    assert "unmapped stage value(s) 'Closed - Pending' (3 rows)" in messages[0]
