@@ -143,6 +143,10 @@ class Dataset(_Model):
         description="strptime formats per canonical date column (e.g. close_date: '%m/%d/%Y'); ISO is the default "
         "and M/D/Y vs D/M/Y is detected when unambiguous.")
     lookups: list[Lookup] = Field(default_factory=list, description="Columns joined in from other files.")
+    pushdown: bool | None = Field(
+        default=None,
+        description="SQL datasets only: build the canonical table and compute every KPI inside the database, "
+        "so only aggregated rows travel (default: on for PostgreSQL; false reads every row locally).")
 
     @model_validator(mode="after")
     def _one_source(self) -> Dataset:

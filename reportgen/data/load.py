@@ -14,19 +14,32 @@ import os
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from reportgen.data import formats as fmt
 from reportgen.data.columns import Column, settle_styles, typed_projection
+from reportgen.data.pushdown import RemoteDatabase, Transfer, pushdown_dialect, source_columns, source_sql, stub_view
 from reportgen.data.quality import DatasetQuality, Unreadable, check_quality, measure_quality
 from reportgen.data.rules import apply_rules
-from reportgen.data.sources import Source, columns_of, new_workdir, open_source, reopen_in_code_page, undecodable
+from reportgen.data.sources import (
+    Source,
+    columns_of,
+    describe_source,
+    new_workdir,
+    open_source,
+    redact,
+    reopen_in_code_page,
+    source_format,
+    undecodable,
+)
 from reportgen.data.sql import lit, one_row, q
+from reportgen.environment import expand_env
 from reportgen.errors import DataError
 from reportgen.kpis.catalogue import CANONICAL_DATASETS, ColumnSpec
 
 if TYPE_CHECKING:
     import duckdb
+    import pandas as pd
 
     from reportgen.config.models import Dataset, LoadedConfig
 
@@ -44,6 +57,17 @@ class LoadedData:
     columns: dict[str, list[str]]
     quality: dict[str, DatasetQuality]
     types: dict[str, dict[str, str]] = field(default_factory=dict)  # dataset -> column -> number/date/text
+    remote: dict[str, RemoteDatabase] = field(default_factory=dict)  # pushed-down dataset -> its database
+    transfer: Transfer = field(default_factory=Transfer)  # rows that crossed the wire to SQL databases
+
+    def query(self, sql: str) -> pd.DataFrame:
+        """Run one of the engine's DuckDB queries where its data lives: in the database of a pushed-down
+        dataset it reads (transpiled; local helper tables copied up), else in DuckDB."""
+        if not self.remote:
+            return self.con.execute(sql).df()
+        from reportgen.data.pushdown import run_query
+
+        return run_query(self, sql)
 
     def has(self, dataset: str, column: str | None = None) -> bool:
         if dataset not in self.columns:
@@ -95,20 +119,33 @@ def load_datasets(loaded: LoadedConfig, con: duckdb.DuckDBPyConnection | None = 
 
     ``check`` applies the config's quality gate (share of unusable rows, wholly unreadable columns).
     """
+    import weakref
+
     import duckdb
 
     con = con or connect()
     today = today or date.today()
     data = LoadedData(con, {}, {})
-    with new_workdir() as workdir:
-        for name, ds in loaded.config.datasets.items():
-            try:
-                load_dataset(data, name, ds, loaded, Path(workdir), today)
-            except DataError:
-                raise
-            except duckdb.Error as exc:
-                first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0][:300]
-                raise DataError(f"dataset {name!r} ({ds.path or 'sql'}): {first}") from exc
+    databases: dict[str, RemoteDatabase] = {}
+    try:
+        with new_workdir() as workdir:
+            for name, ds in loaded.config.datasets.items():
+                try:
+                    load_dataset(data, name, ds, loaded, Path(workdir), today, databases=databases)
+                except DataError:
+                    raise
+                except duckdb.Error as exc:
+                    first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0][:300]
+                    raise DataError(f"dataset {name!r} ({ds.path or 'sql'}): {first}") from exc
+    except BaseException:
+        for db in databases.values():
+            db.close()
+        raise
+    for db in databases.values():  # the session holds the temporary tables: open while the data is used
+        if db.datasets:
+            weakref.finalize(data, db.close)
+        else:
+            db.close()
     if check:
         check_quality(data.quality, loaded.config.quality.max_rejected_share)
     lock_down(con)
@@ -145,10 +182,21 @@ def close_match(name: str, found: list[str] | dict[str, str]) -> str:
 
 
 def load_dataset(data: LoadedData, name: str, ds: Dataset, loaded: LoadedConfig, workdir: Path,
-                 today: date, notes: tuple[str, ...] = ()) -> None:
-    """Create the canonical table ``name`` in ``data.con`` and record its columns and quality."""
+                 today: date, notes: tuple[str, ...] = (),
+                 databases: dict[str, RemoteDatabase] | None = None) -> None:
+    """Create the canonical table ``name`` in ``data.con`` and record its columns and quality (for a
+    pushed-down SQL dataset: in its database, with a typed stub in ``data.con``)."""
     con = data.con
+    if source_format(ds) == "sql":
+        dialect, why_not = pushdown_dialect(ds)
+        if dialect is not None:
+            why_not = load_pushed_down(data, name, ds, loaded, today, dialect, notes,
+                                       {} if databases is None else databases)
+            if not why_not:
+                return
+        notes = (*notes, f"every row read locally: {why_not}")
     source = open_source(con, name, ds, loaded, workdir)
+    data.transfer.rows_read_whole += source.rows_fetched
     numbered = f"numbered__{name}"
     con.execute(f"CREATE OR REPLACE TEMP VIEW {q(numbered)} AS SELECT row_number() OVER () AS __row, * "
                 f"FROM {q(source.view)}")
@@ -177,6 +225,78 @@ def load_dataset(data: LoadedData, name: str, ds: Dataset, loaded: LoadedConfig,
     data.columns[name] = [c.name for c in columns]
     data.types[name] = {c.name: _kind(c.type) for c in columns}
     con.execute(f"DROP TABLE IF EXISTS {q(staged)}")
+
+
+def load_pushed_down(data: LoadedData, name: str, ds: Dataset, loaded: LoadedConfig, today: date, dialect: str,
+                     notes: tuple[str, ...], databases: dict[str, RemoteDatabase]) -> str:
+    """``load_dataset`` inside the dataset's database: the same typing, rule and quality SQL, transpiled,
+    builds a temporary canonical table there; ``data.con`` gets a typed stub of it. Returns "" when
+    done, else why the dataset must be read locally (nothing is left behind then)."""
+    import sqlalchemy
+    import sqlglot
+
+    if ds.lookups:
+        return "lookups join local files"
+    if ds.order_lines:
+        return "order lines are grouped locally"
+    url = expand_env(ds.url or "")
+    if url not in databases:
+        try:
+            databases[url] = RemoteDatabase(url, dialect, data.transfer)
+            # a time stamp with a time zone becomes a day in DuckDB's zone locally: the same there
+            zone = one_row(data.con, "SELECT current_setting('TimeZone')")[0]
+            databases[url].native(f"SET TIME ZONE {lit(zone)}")
+        except sqlalchemy.exc.SQLAlchemyError as exc:
+            raise DataError(f"cannot read from {redact(url)}: {str(exc).splitlines()[0]}") from None
+    db = databases[url]
+    raw, numbered, staged = f"raw__{name}", f"numbered__{name}", f"staged__{name}"
+    try:
+        db.create_temp(raw, source_sql(db, ds), kind="VIEW", native=True)
+        found = source_columns(db, raw)
+    except sqlalchemy.exc.SQLAlchemyError:
+        db.drop(raw, "VIEW")
+        return "the database would not run the query as a temporary view"
+    con = data.con
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {q(raw)} AS SELECT "
+                + ", ".join(f"CAST(NULL AS {t}) AS {q(c)}" for c, t in found) + " WHERE false")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {q(numbered)} AS SELECT row_number() OVER () AS __row, * FROM {q(raw)}")
+    source = Source(raw, describe_source(ds), textual=False)
+    columns = plan_columns(name, ds, loaded, {c: t for c, t in found}, source)
+    as_text = [c.name for c in columns if c.textual and c.expr != "NULL" and c.type in
+               ("number", "date", "timestamp", "detect")]
+    if as_text:
+        db.drop(raw, "VIEW")
+        return f"{', '.join(as_text)} written as text (its format is read from the values)"
+    select, flags = typed_projection(columns, {}, numbered)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {q(staged)} AS {select} LIMIT 0")
+    stub = [(str(r[0]), str(r[1])) for r in con.execute(f"DESCRIBE {q(staged)}").fetchall()
+            if r[0] == "__row" or not str(r[0]).startswith("__")]
+    con.execute(f"DROP TABLE {q(staged)}")
+    remote = cast("duckdb.DuckDBPyConnection", db)  # the slice of a connection the loader's steps use
+    try:
+        db.create_temp(numbered, f"SELECT row_number() OVER () AS __row, * FROM {q(raw)}", kind="VIEW")
+        db.create_temp(staged, select)
+        if name == "deals" and any(c.name == "stage" for c in columns):
+            check_unmapped_stages(remote, staged, numbered, columns, source.description)
+        kinds = {c.name: c.type for c in columns}
+        rule_counts = apply_rules(remote, staged, name, kinds, ds, loaded.config.quality, today)
+        unreadable = [Unreadable(c.name, c.type, "", c.expr) for c in columns if c.name in flags]
+        quality = measure_quality(remote, name, staged, source, numbered, unreadable, kinds, rule_counts,
+                                  ds.data_through)
+        db.native(f"ANALYZE {db.temp_name(name)}")
+        db.drop(staged)
+    except (sqlalchemy.exc.SQLAlchemyError, sqlglot.errors.SqlglotError) as exc:
+        for obj, kind in ((name, "TABLE"), (staged, "TABLE"), (numbered, "VIEW"), (raw, "VIEW")):
+            db.drop(obj, kind)
+        return f"the database could not build it ({str(exc).strip().splitlines()[0][:160]})"
+    stub_view(con, name, stub, redact(url))
+    where = f"computed in the database ({db.engine.dialect.name}): only aggregated rows are read"
+    data.quality[name] = replace(quality, notes=quality.notes + notes + (where,))
+    data.columns[name] = [c.name for c in columns]
+    data.types[name] = {c.name: _kind(c.type) for c in columns}
+    data.remote[name] = db
+    db.datasets.add(name)
+    return ""
 
 
 def _kind(column_type: str) -> str:

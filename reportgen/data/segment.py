@@ -4,7 +4,8 @@ from __future__ import annotations
 import difflib
 
 from reportgen.data.load import LoadedData
-from reportgen.data.sql import q
+from reportgen.data.pushdown import pull_local
+from reportgen.data.sql import lit, q
 from reportgen.errors import DataError
 
 
@@ -13,8 +14,8 @@ def segment_values(data: LoadedData, dimension: str) -> list[str]:
     values: set[str] = set()
     for name, cols in data.columns.items():
         if dimension in cols and name != "targets":
-            rows = data.con.execute(f"SELECT DISTINCT CAST({q(dimension)} AS VARCHAR) FROM {q(name)} "
-                                    f"WHERE {q(dimension)} IS NOT NULL").fetchall()
+            rows = data.query(f"SELECT DISTINCT CAST({q(dimension)} AS VARCHAR) FROM {q(name)} "
+                              f"WHERE {q(dimension)} IS NOT NULL").values
             values |= {r[0] for r in rows}
     return sorted(values)
 
@@ -42,6 +43,9 @@ def restrict_to_segment(data: LoadedData, dimension: str, value: str) -> LoadedD
     con = data.con
     columns = dict(data.columns)
     for name, cols in data.columns.items():
+        if name in data.remote:  # pushed down: only the segment's rows come back (a dataset without it: none)
+            where = f"{q(dimension)} IS NOT DISTINCT FROM {lit(value)}" if dimension in cols else "false"
+            pull_local(data, name, "", where="true" if name == "targets" else where)
         if name == "targets":
             if "scope" in cols:
                 con.execute("DELETE FROM targets WHERE coalesce(scope, 'all') <> ?", [value])
@@ -54,4 +58,4 @@ def restrict_to_segment(data: LoadedData, dimension: str, value: str) -> LoadedD
         else:
             con.execute(f"DROP TABLE {q(name)}")
             del columns[name]
-    return LoadedData(con, columns, data.quality, data.types)
+    return LoadedData(con, columns, data.quality, data.types, transfer=data.transfer)

@@ -45,6 +45,7 @@ class Source:
     encoding: str | None = None
     notes: list[str] = field(default_factory=list)
     auto_utf8: bool = False  # read as UTF-8 under encoding: auto; undecodable lines mean another encoding
+    rows_fetched: int = 0  # rows read one by one from a SQL database (the local path reads them all)
 
 
 def source_format(ds: Dataset) -> str:
@@ -77,8 +78,9 @@ def open_source(con: duckdb.DuckDBPyConnection, name: str, ds: Dataset, loaded: 
     fmt = source_format(ds)
     desc = describe_source(ds)
     if fmt == "sql":
-        register_frame(con, view, read_sql(ds))
-        return Source(view, desc, textual=False)
+        frame = read_sql(ds)
+        register_frame(con, view, frame)
+        return Source(view, desc, textual=False, rows_fetched=len(frame))
     path = loaded.resolve(ds.path or "")
     if not path.is_file():
         raise DataError(f"dataset {name!r}: file not found: {ds.path} (looked in {path.parent})")

@@ -261,9 +261,9 @@ def check_segment_exists(data: LoadedData, segment: Segment) -> None:
     values: set[str] = set()
     for table, columns in data.columns.items():
         if segment.dimension in columns and table != "targets":
-            rows = data.con.execute(
+            rows = data.query(
                 f'SELECT DISTINCT CAST("{segment.dimension}" AS VARCHAR) FROM "{table}" '
-                f'WHERE "{segment.dimension}" IS NOT NULL').fetchall()
+                f'WHERE "{segment.dimension}" IS NOT NULL').values
             values.update(value for (value,) in rows)
     if segment.value not in values:
         close = difflib.get_close_matches(segment.value, sorted(values), n=1)

@@ -161,13 +161,13 @@ def targets_table(data: LoadedData) -> pd.DataFrame:
     if not data.has("targets"):
         return pd.DataFrame(columns=["period", "kpi", "value", "scope"])
     scope = "coalesce(scope, 'all')" if data.has("targets", "scope") else "'all'"
-    return data.con.execute(
+    return data.query(
         f"SELECT period, kpi, value, {scope} AS scope FROM targets WHERE value IS NOT NULL AND period IS NOT NULL"
-    ).df()
+    )
 
 
 def lookup_table(data: LoadedData, name: str) -> pd.DataFrame:
     ds = LOOKUPS[name]
     if not data.has(ds):
         return pd.DataFrame(columns=["period", "value"])
-    return data.con.execute(f"SELECT period, {name} AS value FROM {_q(ds)} WHERE {name} IS NOT NULL").df()
+    return data.query(f"SELECT period, {name} AS value FROM {_q(ds)} WHERE {name} IS NOT NULL")

@@ -258,7 +258,7 @@ def run_queries(data: LoadedData, queries: list[MeasureQuery],
     parts: dict[str, list[pd.DataFrame]] = {}
     for query, sql in zip(queries, sqls, strict=True):
         try:
-            frame = con.execute(sql).df()
+            frame = data.query(sql)  # in DuckDB, or in the database of a pushed-down dataset
         except Exception as exc:
             where = f" (filter: {query.filter})" if query.filter else ""
             raise DataError(f"while computing measures on {query.anchor.dataset}{where}: "
@@ -287,8 +287,8 @@ def segments_of(data: LoadedData, datasets: set[str], dimension: str,
     for ds in sorted(datasets):
         if data.has(ds, dimension):
             if (ds, dimension) not in cache:
-                rows = data.con.execute(
-                    f"SELECT DISTINCT coalesce(CAST({_q(dimension)} AS VARCHAR), '(blank)') FROM {_q(ds)}").fetchall()
+                rows = data.query(
+                    f"SELECT DISTINCT coalesce(CAST({_q(dimension)} AS VARCHAR), '(blank)') FROM {_q(ds)}").values
                 cache[ds, dimension] = {r[0] for r in rows}
             values |= cache[ds, dimension]
     return sorted(values)

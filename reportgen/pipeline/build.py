@@ -91,6 +91,7 @@ def segment_copy(data: LoadedData, segment: Segment) -> Iterator[LoadedData]:
     dropped on exit.
     """
     from reportgen.data import restrict_to_segment
+    from reportgen.data.pushdown import copy_rows
     from reportgen.data.sql import lit, q
 
     schema = f"segment__{next(_segment_copies)}"
@@ -105,6 +106,11 @@ def segment_copy(data: LoadedData, segment: Segment) -> Iterator[LoadedData]:
                 where = f" WHERE {q(segment.dimension)} IS NOT DISTINCT FROM $value"
             else:
                 where = " LIMIT 0"
+            if name in data.remote:  # pushed down: only the segment's rows come back
+                cond = ("true" if name == "targets" else "false" if segment.dimension not in cols
+                        else f"{q(segment.dimension)} IS NOT DISTINCT FROM {lit(segment.value)}")
+                copy_rows(data, name, f"{q(schema)}.{q(name)}", cond)
+                continue
             con.execute(f"CREATE TABLE {q(schema)}.{q(name)} AS SELECT * FROM main.{q(name)}{where}",
                         {"value": segment.value} if "$value" in where else None)
         cursor = con.cursor()
