@@ -214,26 +214,50 @@ def day_sql(head: str, days_table: str, day: str, where: str | None, dims: list[
             parts: list[Partial]) -> str:
     """Stage one per atom (``rel t`` joined to its day's atom), stage two per interval."""
     value, rows = _distinct_value(parts)
-    keys = "a.atom, t.__v" if value else "a.atom"
+    source = (f"(SELECT t.*{value} FROM rel t) t JOIN {days_table}_atom a ON t.{_q(day)} = a.dday"
+              f"{_and(where, rows)}")
+    join = f"{days_table}_atom_ord o ON s.__k = o.atom"
+    if value:
+        return _distinct_stages(head, "a.atom AS __k", source, join, dims, whole, parts[0])
     select = ", ".join(["a.atom AS __k", *grouping_flags(dims), *partial_columns(parts)])
-    stage_one = (f"SELECT {select} FROM (SELECT t.*{value} FROM rel t) t "
-                 f"JOIN {days_table}_atom a ON t.{_q(day)} = a.dday{_and(where, rows)} "
-                 + grouping_sets(keys, dims, whole))
-    return _stage_two(head, stage_one, f"{days_table}_atom_ord o ON s.__k = o.atom", len(dims), parts)
+    stage_one = f"SELECT {select} FROM {source} " + grouping_sets("a.atom", dims, whole)
+    return _stage_two(head, stage_one, join, len(dims), parts)
 
 
 def interval_sql(head: str, opens: str, closes: str, dims: list[str], whole: bool, parts: list[Partial]) -> str:
     """Stage one per (ends before ``opens``, ends before ``closes``), stage two per period end."""
     value, rows = _distinct_value(parts)
-    keys = "__from, __until, t.__v" if value else "__from, __until"
     spans = (f"SELECT t.*, {_index_of('__opens', 'f')} AS __from, {_index_of('__closes', 'u')} AS __until "
              f"FROM (SELECT t.*, {opens} AS __opens, {closes} AS __closes{value} FROM rel t) t "
              f"CROSS JOIN end_bounds b LEFT JOIN end_days f ON t.__opens = f.dday "
              f"LEFT JOIN end_days u ON t.__closes = u.dday "
              f"WHERE t.__opens IS NOT NULL AND t.__closes IS NOT NULL")
+    source = f"({spans}) t{_and('__from < __until', rows)}"
+    join = "period_ends o ON s.__from <= o.k AND o.k < s.__until"
+    if value:
+        return _distinct_stages(head, "__from, __until", source, join, dims, whole, parts[0])
     select = ", ".join(["__from", "__until", *grouping_flags(dims), *partial_columns(parts)])
-    stage_one = f"SELECT {select} FROM ({spans}) t{_and('__from < __until', rows)} " + grouping_sets(keys, dims, whole)
-    return _stage_two(head, stage_one, "period_ends o ON s.__from <= o.k AND o.k < s.__until", len(dims), parts)
+    stage_one = f"SELECT {select} FROM {source} " + grouping_sets("__from, __until", dims, whole)
+    return _stage_two(head, stage_one, join, len(dims), parts)
+
+
+def _distinct_stages(head: str, keys: str, source: str, join: str, dims: list[str], whole: bool,
+                     part: Partial) -> str:
+    """A distinct count: stage one keeps each (atom, dimensions, value) once with a plain GROUP BY;
+    the grouping sets run in stage two. (Grouping sets in stage one would group by the counted value,
+    and where that value is a breakdown dimension, GROUPING() of the dimension could no longer tell
+    the whole-company rows from the dimension's: PostgreSQL folds the two into one expression.)"""
+    names = [f"__d{i}" for i in range(len(dims))]
+    select = ", ".join([keys, *(f"t.{_q(d)} AS {n}" for d, n in zip(dims, names)), "t.__v AS __v"])
+    group = ", ".join([k.split(" AS ")[0] for k in keys.split(", ")] + [f"t.{_q(d)}" for d in dims] + ["t.__v"])
+    stage_one = f"SELECT {select} FROM {source} GROUP BY {group}"
+    flags = []
+    for i, n in enumerate(names):
+        flags += [f"GROUPING(s.{n}) AS __g{i}", f"coalesce(CAST(s.{n} AS VARCHAR), '(blank)') AS __s{i}"]
+    sets = (["(o.ord)"] if whole else []) + [f"(o.ord, s.{n})" for n in names]
+    group_two = f"GROUP BY GROUPING SETS ({', '.join(sets)})" if dims else "GROUP BY o.ord"
+    select_two = ", ".join(["o.ord AS ord", *flags, f"count(DISTINCT s.__v) AS {_q(part.column)}"])
+    return f"{head},\n     stage_one AS ({stage_one})\nSELECT {select_two}\nFROM stage_one s JOIN {join}\n{group_two}"
 
 
 def _stage_two(head: str, stage_one: str, join: str, n_dims: int, parts: list[Partial]) -> str:
