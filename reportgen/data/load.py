@@ -193,7 +193,9 @@ def load_typed(data: LoadedData, name: str, ds: Dataset, loaded: LoadedConfig, s
     if ds.lookups or source.read_path is None:
         return False
     con = data.con
-    found = columns_of(con, source.view)
+    found = dict(source.columns) or columns_of(con, source.view)  # each DESCRIBE of a CSV view sniffs it again
+    if ROW_NUMBER in found:
+        return False
     columns = plan_columns(name, ds, loaded, found, source)
     styles = settle_styles(con, source.view, name, ds, columns)
     select = typed_read_sql(source, found, columns, styles)

@@ -47,6 +47,7 @@ class Source:
     auto_utf8: bool = False  # read as UTF-8 under encoding: auto; undecodable lines mean another encoding
     read_path: Path | None = None  # the file DuckDB reads (a UTF-8 copy when transcoded)
     dialect: tuple[str, ...] = ()  # read_csv options other than typing and rejects (header, encoding, delim)
+    columns: dict[str, str] = field(default_factory=dict)  # name -> type of the view, when already described
 
 
 def source_format(ds: Dataset) -> str:
@@ -128,7 +129,7 @@ def open_csv(con: duckdb.DuckDBPyConnection, view: str, name: str, ds: Dataset, 
     con.execute(f"CREATE OR REPLACE TEMP VIEW {q(view)} AS SELECT * FROM read_csv({lit(str(read_path))}, "
                 + ", ".join(options) + ")")
     try:
-        con.execute(f"DESCRIBE {q(view)}").fetchall()
+        source.columns = {r[0]: r[1] for r in con.execute(f"DESCRIBE {q(view)}").fetchall()}
     except Exception as exc:
         if source.auto_utf8 and "encoding" in str(exc).lower():  # the header itself is not UTF-8
             return reopen_in_code_page(con, source, name, ds, workdir)
