@@ -168,3 +168,48 @@ def test_parquet_keeps_its_own_path(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     cfg = _config(tmp_path, HEADER)
     cfg.write_text(cfg.read_text().replace("deals.csv", "deals.parquet"))
     both(cfg, monkeypatch, "general")
+
+
+def _leads_config(tmp_path: Path, body: str) -> Path:
+    (tmp_path / "leads.csv").write_text(body, encoding="utf-8")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("scorecard: {as_of: 2025-02-28, allow_partial_period: true}\n"
+                   "quality: {max_rejected_share: 1}\n"
+                   "datasets:\n  leads:\n    path: leads.csv\n"
+                   "    columns: {id: lead_id, created: [created_date, source], contacted: first_contact_at}\n")
+    return cfg
+
+
+def _both_leads(cfg: Path, monkeypatch: pytest.MonkeyPatch, expect: str) -> LoadedData:
+    chosen = _load(cfg, typed=True, monkeypatch=monkeypatch)
+    general = _load(cfg, typed=False, monkeypatch=monkeypatch)
+    assert chosen.quality["leads"].loader == expect and chosen.quality == general.quality
+    table = "SELECT * FROM leads ORDER BY lead_id"
+    assert chosen.con.execute(table).fetchall() == general.con.execute(table).fetchall()
+    assert chosen.con.execute("DESCRIBE leads").fetchall() == general.con.execute("DESCRIBE leads").fetchall()
+    return chosen
+
+
+def test_timestamps_keep_their_time_of_day_on_the_typed_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file column mapped to a timestamp and to a text column is read as text (not typed by the reader)."""
+    body = "id,created,contacted\n" + "".join(
+        f"L{i},2025-01-{1 + i % 28:02d} {i % 24:02d}:15:00,{'2025-02-01T08:30:00' if i % 2 else ''}\n"
+        for i in range(100))
+    data = _both_leads(_leads_config(tmp_path, body), monkeypatch, TYPED_READ)
+    row = data.con.execute("SELECT created_date, created_date__ts, source, first_contact_at__ts FROM leads "
+                           "WHERE lead_id = 'L1'").fetchone()
+    assert row is not None and str(row[1]) == "2025-01-02 01:15:00" and row[2] == "2025-01-02 01:15:00"
+    assert str(row[3]) == "2025-02-01 08:30:00"
+
+
+def test_an_unknown_category_value_is_counted_by_the_general_path(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "activities.csv").write_text("activity_id,date,type\n" + "".join(
+        f"A{i},2025-01-{1 + i % 28:02d},{'call' if i % 2 else 'email'}\n" for i in range(50)) + "A99,2025-01-05,fax\n")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("scorecard: {as_of: 2025-02-28, allow_partial_period: true}\nquality: {max_rejected_share: 1}\n"
+                   "datasets:\n  activities: {path: activities.csv}\n")
+    chosen = _load(cfg, typed=True, monkeypatch=monkeypatch)
+    general = _load(cfg, typed=False, monkeypatch=monkeypatch)
+    assert chosen.quality["activities"].loader == "general" and chosen.quality == general.quality
+    assert chosen.quality["activities"].rows_rejected == {"unreadable type": 1}
