@@ -70,7 +70,8 @@ def write_export(path: Path, rows: list[dict], encoding: str, number: str, dates
         if r["bad"] == "ragged":
             line += ";extra"
         lines.append(line)
-        usable = r["bad"] in (None, "date")  # an unreadable created_date does not stop a close from counting
+        # an unreadable created_date does not stop a close from counting; "-0.00" is not a negative amount
+        usable = r["bad"] in (None, "date") or r["bad"] == "negative" and r["amount"] == 0
         if r["stage"] == "Won" and usable:
             expected[closed.strftime("%Y-%m")] = expected.get(closed.strftime("%Y-%m"), 0.0) + r["amount"]
     path.write_bytes(("\r\n".join(lines) + "\r\n").encode(encoding))
@@ -114,7 +115,8 @@ owner: rep}}
     assert q.rows_rejected.get("duplicate deal_id", 0) == bad.count("duplicate")
     assert q.rows_rejected.get("ragged line (too few or too many fields)", 0) == bad.count("ragged")
     kept = [r for r in rows if r["stage"] != "Open" and (r["bad"] in (None, "date", "amount")
-                                                         or r["bad"] == "negative" and r["stage"] != "Won")]
+                                                         or r["bad"] == "negative" and (r["stage"] != "Won"
+                                                                                        or r["amount"] == 0))]
     first_close = min((date.fromordinal(r["created"].toordinal() + r["days"]) for r in kept),
                       default=date.max).strftime("%Y-%m")  # no close at all: revenue can never be spoken for
     for month in [f"2025-{m:02d}" for m in range(1, 8)]:

@@ -6,6 +6,11 @@ each value it could not read -> row rules (``rules``) -> the canonical table and
 (``quality``). Values that cannot be read become NULL and are counted per column; the raw text is
 fetched again only for the few example rows an error message shows, so clean data pays nothing for
 the checks.
+
+A CSV first gets the typed read (``typed_read``, ``load_typed``): the same columns typed straight from
+the file in one strict pass that stops at the first value or line this general path would count or
+reject; only then does the general path run, exactly as it would have. Clean data pays one parallel
+pass and no copy; messy data pays the general path plus a read that stopped early.
 """
 from __future__ import annotations
 
@@ -33,6 +38,7 @@ from reportgen.data.sources import (
     undecodable,
 )
 from reportgen.data.sql import lit, one_row, q
+from reportgen.data.typed_read import TYPED_READ, typed_read_sql
 from reportgen.environment import expand_env
 from reportgen.errors import DataError
 from reportgen.kpis.catalogue import CANONICAL_DATASETS, ColumnSpec
@@ -197,6 +203,8 @@ def load_dataset(data: LoadedData, name: str, ds: Dataset, loaded: LoadedConfig,
         notes = (*notes, f"every row read locally: {why_not}")
     source = open_source(con, name, ds, loaded, workdir)
     data.transfer.rows_read_whole += source.rows_fetched
+    if load_typed(data, name, ds, loaded, source, today, notes):
+        return
     numbered = f"numbered__{name}"
     con.execute(f"CREATE OR REPLACE TEMP VIEW {q(numbered)} AS SELECT row_number() OVER () AS __row, * "
                 f"FROM {q(source.view)}")
@@ -219,12 +227,64 @@ def load_dataset(data: LoadedData, name: str, ds: Dataset, loaded: LoadedConfig,
     unreadable = [Unreadable(c.name, c.type, _style_text(styles.get(c.name)), c.expr) for c in columns
                   if c.name in flags]
     quality = measure_quality(con, name, staged, source, view, unreadable, kinds, rule_counts, ds.data_through)
+    _record(data, name, columns, styles, quality, notes)
+    con.execute(f"DROP TABLE IF EXISTS {q(staged)}")
+
+
+def load_typed(data: LoadedData, name: str, ds: Dataset, loaded: LoadedConfig, source: Source, today: date,
+               notes: tuple[str, ...] = ()) -> bool:
+    """The clean-data path (``typed_read``): build the canonical table in one strict typed pass over the
+    CSV, without row numbers, flags or a copy. False, having built nothing, when the dataset cannot take
+    it or the data is not clean; the general path then loads it as always.
+
+    Row numbers are still there for the rules that need them (the first of duplicate ids is kept, order
+    lines keep their first line's values): a table written by one CREATE TABLE AS keeps the order it was
+    read in, so ``rowid + 1`` is the row number ``row_number() OVER ()`` gives the general path.
+    """
+    import duckdb
+
+    if ds.lookups or source.read_path is None:
+        return False
+    con = data.con
+    found = dict(source.columns) or columns_of(con, source.view)  # each DESCRIBE of a CSV view sniffs it again
+    if ROW_NUMBER in found:
+        return False
+    columns = plan_columns(name, ds, loaded, found, source)
+    styles = settle_styles(con, source.view, name, ds, columns)
+    select = typed_read_sql(source, found, columns, styles)
+    if select is None:
+        return False
+    table, rows = f"typed__{name}", f"typed__{name}__rows"
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {q(table)} AS {select}")
+    except duckdb.Error:  # stopped at the first value or line the general path reports: let it
+        return False
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {q(rows)} AS SELECT rowid + 1 AS __row, * FROM {q(table)}")
+    kinds = {c.name: c.type for c in columns}
+    rule_counts = apply_rules(con, rows, name, kinds, ds, loaded.config.quality, today, table=table)
+    if not _has_table(con, table):  # renamed to the canonical table: nothing was left out, so same rows
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {q(rows)} AS SELECT rowid + 1 AS __row, * FROM {q(name)}")
+    quality = measure_quality(con, name, rows, source, rows, [], kinds, rule_counts, ds.data_through)
+    _record(data, name, columns, styles, quality, notes, loader=TYPED_READ)
+    con.execute(f"DROP VIEW {q(rows)}")
+    con.execute(f"DROP TABLE IF EXISTS {q(table)}")
+    return True
+
+
+def _record(data: LoadedData, name: str, columns: list[Column], styles: dict[str, Any], quality: DatasetQuality,
+            notes: tuple[str, ...], loader: str = "general") -> None:
+    """Keep a loaded dataset's columns, types and quality record (with the styles it was read in)."""
     dates = {c: s.describe() for c, s in styles.items() if isinstance(s, fmt.DateStyle)}
     numbers = {c: s.describe() for c, s in styles.items() if isinstance(s, fmt.NumberStyle)}
-    data.quality[name] = replace(quality, date_formats=dates, number_formats=numbers, notes=quality.notes + notes)
+    data.quality[name] = replace(quality, date_formats=dates, number_formats=numbers, notes=quality.notes + notes,
+                                 loader=loader)
     data.columns[name] = [c.name for c in columns]
     data.types[name] = {c.name: _kind(c.type) for c in columns}
-    con.execute(f"DROP TABLE IF EXISTS {q(staged)}")
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(one_row(con, "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+                             f"AND schema_name = 'main' AND table_name = {lit(table)}")[0])
 
 
 def load_pushed_down(data: LoadedData, name: str, ds: Dataset, loaded: LoadedConfig, today: date, dialect: str,
@@ -270,7 +330,7 @@ def load_pushed_down(data: LoadedData, name: str, ds: Dataset, loaded: LoadedCon
     select, flags = typed_projection(columns, {}, numbered)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {q(staged)} AS {select} LIMIT 0")
     stub = [(str(r[0]), str(r[1])) for r in con.execute(f"DESCRIBE {q(staged)}").fetchall()
-            if r[0] == "__row" or not str(r[0]).startswith("__")]
+            if not str(r[0]).startswith("__")]
     con.execute(f"DROP TABLE {q(staged)}")
     remote = cast("duckdb.DuckDBPyConnection", db)  # the slice of a connection the loader's steps use
     try:

@@ -43,6 +43,9 @@ class DatasetQuality:
     unreadable_columns: tuple[str, ...] = ()  # columns with values but not one readable
     data_through: date | None = None  # configured end of coverage
     number_formats: dict[str, str] = field(default_factory=dict)  # how text numbers were read, per column
+    #: Which loader produced the table: "typed read" (clean CSV typed in one strict pass) or "general".
+    #: Not part of equality: both loaders must give the same record, and tests compare them.
+    loader: str = field(default="general", compare=False)
 
     @property
     def total_rejected(self) -> int:

@@ -82,8 +82,13 @@ def group_order_lines(con: duckdb.DuckDBPyConnection, staged: str, kinds: dict[s
 
 
 def apply_rules(con: duckdb.DuckDBPyConnection, staged: str, name: str, kinds: dict[str, str],
-                ds: Dataset, quality: Quality, today: date) -> dict[str, int]:
-    """Write the canonical table ``name`` from ``staged`` without rejected rows; return counts per rule."""
+                ds: Dataset, quality: Quality, today: date, *, table: str | None = None) -> dict[str, int]:
+    """Write the canonical table ``name`` from ``staged`` without rejected rows; return counts per rule.
+
+    ``table``: ``staged`` is a view numbering the rows of this table, which holds exactly the canonical
+    columns (the typed read). When no rule rejects a row, the table is renamed to ``name`` instead of
+    copied: a million rows not written twice. The canonical table has no ``__row`` column either way.
+    """
     source: str = staged
     counts: dict[str, int] = {}
     if name == "deals" and ds.order_lines and "deal_id" in kinds:
@@ -93,7 +98,7 @@ def apply_rules(con: duckdb.DuckDBPyConnection, staged: str, name: str, kinds: d
     if (id_col is not None and rules and rules[0][0] == f"duplicate {id_col}"
             and not _has_duplicates(con, source, id_col)):
         rules = rules[1:]  # the window over every row is the costliest rule: skip it when no id repeats
-    keep = ", ".join(["__row", *(q(c) for c in _table_columns(con, source) if not c.startswith("__"))])
+    keep = ", ".join(q(c) for c in _table_columns(con, source) if not c.startswith("__"))
     if rules:
         case = "CASE " + " ".join(f"WHEN {cond} THEN {lit(label)}" for label, cond in rules) + " END"
         ruled = f"(SELECT *, {case} AS __rule FROM {q(source)})"
@@ -102,7 +107,11 @@ def apply_rules(con: duckdb.DuckDBPyConnection, staged: str, name: str, kinds: d
         if hits:
             con.execute(f"CREATE OR REPLACE TABLE {q(name)} AS SELECT {keep} FROM {ruled} WHERE __rule IS NULL")
             return _with_count_only(con, name, counts)
-    con.execute(f"CREATE OR REPLACE TABLE {q(name)} AS SELECT {keep} FROM {q(source)}")
+    if table is not None and source == staged:
+        con.execute(f"DROP TABLE IF EXISTS {q(name)}")
+        con.execute(f"ALTER TABLE {q(table)} RENAME TO {q(name)}")
+    else:
+        con.execute(f"CREATE OR REPLACE TABLE {q(name)} AS SELECT {keep} FROM {q(source)}")
     return _with_count_only(con, name, counts)
 
 

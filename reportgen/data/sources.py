@@ -46,6 +46,9 @@ class Source:
     notes: list[str] = field(default_factory=list)
     auto_utf8: bool = False  # read as UTF-8 under encoding: auto; undecodable lines mean another encoding
     rows_fetched: int = 0  # rows read one by one from a SQL database (the local path reads them all)
+    read_path: Path | None = None  # the file DuckDB reads (a UTF-8 copy when transcoded)
+    dialect: tuple[str, ...] = ()  # read_csv options other than typing and rejects (header, encoding, delim)
+    columns: dict[str, str] = field(default_factory=dict)  # name -> type of the view, when already described
 
 
 def source_format(ds: Dataset) -> str:
@@ -118,15 +121,17 @@ def open_csv(con: duckdb.DuckDBPyConnection, view: str, name: str, ds: Dataset, 
             raise DataError(f"dataset {name!r}: unknown encoding {ds.encoding!r}; use a Python codec name such as "
                             "utf-8, cp1252, cp850, latin-1, mac_roman, or auto") from None
         read_path, source.encoding = transcode(path, encoding, workdir, name), encoding
-    options = ["all_varchar = true", "header = true", "null_padding = false", "store_rejects = true",
-               f"rejects_table = {lit(rejects)}", f"rejects_scan = {lit(rejects + '_scan')}",
+    dialect = ["header = true", "null_padding = false",
                f"encoding = {lit(source.encoding if source.encoding == 'utf-16' else 'utf-8')}"]
     if ds.delimiter:
-        options.append(f"delim = {lit(ds.delimiter)}")
+        dialect.append(f"delim = {lit(ds.delimiter)}")
+    source.read_path, source.dialect = read_path, tuple(dialect)
+    options = ["all_varchar = true", "store_rejects = true", f"rejects_table = {lit(rejects)}",
+               f"rejects_scan = {lit(rejects + '_scan')}", *dialect]
     con.execute(f"CREATE OR REPLACE TEMP VIEW {q(view)} AS SELECT * FROM read_csv({lit(str(read_path))}, "
                 + ", ".join(options) + ")")
     try:
-        con.execute(f"DESCRIBE {q(view)}").fetchall()
+        source.columns = {r[0]: r[1] for r in con.execute(f"DESCRIBE {q(view)}").fetchall()}
     except Exception as exc:
         if source.auto_utf8 and "encoding" in str(exc).lower():  # the header itself is not UTF-8
             return reopen_in_code_page(con, source, name, ds, workdir)
