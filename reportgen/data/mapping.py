@@ -1,0 +1,160 @@
+"""Where each canonical column comes from: the config's mapping, lookups joined on, constants, and the
+canonical dataset's required columns. Errors name the column and the nearest one found ("did you mean").
+
+Shared by every loader (the general path, the typed read and the pushdown loader in ``load``).
+"""
+from __future__ import annotations
+
+import difflib
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from reportgen.data.columns import Column
+from reportgen.data.sources import Source, columns_of, open_source
+from reportgen.data.sql import lit, one_row, q
+from reportgen.errors import DataError
+from reportgen.kpis.catalogue import CANONICAL_DATASETS, ColumnSpec
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from reportgen.config.models import Dataset, LoadedConfig
+
+#: The source name under which a dataset's row number can be mapped (``columns: {__row: lead_id}``).
+ROW_NUMBER = "__row"
+#: Optional columns whose absence has a meaning: no end_date means every subscription is still active.
+ABSENT_MEANS_NULL = {("subscriptions", "end_date")}
+
+def mapping_of(ds: Dataset) -> dict[str, str]:
+    """canonical column -> source column, from the config's source -> canonical mapping (and lookups)."""
+    out: dict[str, str] = {}
+    for src, dst in ds.columns.items():
+        for canon in [dst] if isinstance(dst, str) else dst:
+            out[canon] = src
+    for lk in ds.lookups:
+        for src, dst in lk.columns.items():
+            out.setdefault(dst, src)
+    return out
+
+
+def close_match(name: str, found: list[str] | dict[str, str]) -> str:
+    match = difflib.get_close_matches(name, list(found), n=1, cutoff=0.6)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def with_lookups(con: duckdb.DuckDBPyConnection, view: str, name: str, ds: Dataset, loaded: LoadedConfig,
+                 workdir: Path) -> str:
+    """Left-join lookup files onto the numbered source view; returns the joined view's name."""
+    if not ds.lookups:
+        return view
+    from reportgen.config.models import Dataset as DatasetModel
+
+    found = columns_of(con, view)
+    select, joins = ["r.*"], []
+    for i, lk in enumerate(ds.lookups):
+        lk_name = f"{name}__lookup{i}"
+        spec = DatasetModel(path=lk.path, delimiter=lk.delimiter, encoding=lk.encoding)
+        lk_source = open_source(con, lk_name, spec, loaded, workdir)
+        lk_cols = columns_of(con, lk_source.view)
+        key = lk.key or lk.column
+        if lk.column not in found:
+            raise DataError(f"dataset {name!r}: lookup joins on column {lk.column!r}, which is not in the source"
+                            f"{close_match(lk.column, found)}; columns found: "
+                            f"{', '.join(c for c in found if c != '__row')}")
+        for col in [key, *lk.columns]:
+            if col not in lk_cols:
+                raise DataError(f"dataset {name!r}: lookup file {lk.path} has no column {col!r}"
+                                f"{close_match(col, lk_cols)}; columns found: {', '.join(lk_cols)}")
+        alias = f"l{i}"  # de-duplicated on its key so a join can never multiply rows
+        joins.append(f"LEFT JOIN (SELECT trim(CAST({q(key)} AS VARCHAR)) AS __key, "
+                     + ", ".join(f"any_value({q(c)}) AS {q(c)}" for c in lk.columns)
+                     + f" FROM {q(lk_source.view)} GROUP BY 1) {alias} "
+                       f"ON trim(CAST(r.{q(lk.column)} AS VARCHAR)) = {alias}.__key")
+        select += [f"{alias}.{q(c)} AS {q(c)}" for c in lk.columns if c not in found]
+    joined = f"{view}__joined"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {q(joined)} AS SELECT {', '.join(select)} FROM {q(view)} r "
+                + " ".join(joins))
+    return joined
+
+
+def plan_columns(name: str, ds: Dataset, loaded: LoadedConfig, found: dict[str, str],
+                 source: Source) -> list[Column]:
+    """The canonical columns this dataset will have, each with its source expression."""
+    mapping = mapping_of(ds)
+    found = {**found, ROW_NUMBER: "BIGINT"}  # mappable as an id for exports that have none
+    for canon, src in mapping.items():
+        if src not in found:
+            shown = [c for c in found if c != ROW_NUMBER]
+            raise DataError(f"dataset {name!r} ({source.description}): column {src!r} (mapped to {canon!r}) not "
+                            f"found{close_match(src, shown)}; columns found: {', '.join(shown)}")
+    specs = CANONICAL_DATASETS.get(name)
+    if specs is None:
+        specs = custom_specs(ds, mapping, {c: t for c, t in found.items() if c != ROW_NUMBER or c in mapping.values()})
+    columns: list[Column] = []
+    canonical = {s.name for s in specs}
+    for spec in specs:
+        source_col = mapping.get(spec.name, spec.name if spec.name in found and spec.name not in ds.columns else None)
+        value_map = ds.stages if spec.name == "stage" and ds.stages else ds.values.get(spec.name)
+        if spec.name in ds.constants:
+            value = ds.constants[spec.name]
+            expr = "NULL" if value is None else lit(value.isoformat() if isinstance(value, date) else value)
+            columns.append(Column(spec.name, spec.type, expr, True, spec.values, value_map))
+        elif source_col is not None and source_col in found:
+            textual = (found[source_col].upper().startswith("VARCHAR") or source.textual) and source_col != ROW_NUMBER
+            columns.append(Column(spec.name, spec.type, q(source_col), textual, spec.values, value_map))
+        elif (name, spec.name) in ABSENT_MEANS_NULL:
+            columns.append(Column(spec.name, spec.type, "NULL", True))
+        elif spec.required:
+            raise DataError(
+                f"dataset {name!r} ({source.description}): required column {spec.name!r} not found"
+                f"{close_match(spec.name, found)}; columns found: {', '.join(c for c in found if c != ROW_NUMBER)}. "
+                f"Map it under datasets.{name}.columns (source name: {spec.name})")
+    extra = {canon: src for canon, src in mapping.items() if canon not in canonical}
+    for dim in loaded.config.scorecard.breakdowns:
+        if dim not in canonical and dim not in extra and dim in found:
+            extra[dim] = dim
+    for dim, src in extra.items():
+        columns.append(Column(dim, "text", q(src), True, (), ds.values.get(dim)))
+    return columns
+
+
+def custom_specs(ds: Dataset, mapping: dict[str, str], found: dict[str, str]) -> tuple[ColumnSpec, ...]:
+    """A custom dataset keeps every column (renamed by the mapping); types come from ``types:`` or the data."""
+    renamed = {src: canon for canon, src in mapping.items()}
+    specs = []
+    for src, src_type in found.items():
+        canon = renamed.get(src, src)
+        declared = ds.types.get(canon)
+        t = declared or _typed_kind(src_type)
+        specs.append(ColumnSpec(canon, t or "detect"))  # type: ignore[arg-type]  # 'detect' is settled later
+    for canon in ds.constants:
+        if canon not in {s.name for s in specs}:
+            specs.append(ColumnSpec(canon, ds.types.get(canon, "text")))
+    return tuple(specs)
+
+
+def _typed_kind(source_type: str) -> str | None:
+    t = source_type.upper()
+    if t.startswith(("DOUBLE", "FLOAT", "DECIMAL", "INTEGER", "BIGINT", "SMALLINT", "TINYINT", "HUGEINT", "REAL",
+                     "UBIGINT", "UINTEGER")):
+        return "number"
+    if t.startswith("TIMESTAMP"):
+        return "timestamp"
+    if t == "DATE":
+        return "date"
+    return None
+
+
+def check_unmapped_stages(con: duckdb.DuckDBPyConnection, staged: str, view: str, columns: list[Column],
+                          source_desc: str) -> None:
+    """An unmapped stage value is an error: guessing whether "Closed - Pending" is won would change revenue."""
+    if not one_row(con, f"SELECT count(*) FROM {q(staged)} WHERE __bad_stage")[0]:
+        return
+    stage = next(c for c in columns if c.name == "stage")
+    rows = con.execute(f"SELECT trim(CAST({stage.expr} AS VARCHAR)) AS v, count(*) FROM {q(view)} "
+                       f"WHERE __row IN (SELECT __row FROM {q(staged)} WHERE __bad_stage) GROUP BY 1 ORDER BY 2 DESC, 1"
+                       ).fetchall()
+    values = ", ".join(f"{r[0]!r} ({r[1]} rows)" for r in rows[:10])
+    raise DataError(f"dataset 'deals' ({source_desc}): unmapped stage value(s) {values}; map each to won, lost "
+                    "or open under datasets.deals.stages")
