@@ -245,11 +245,14 @@ def build_for_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup,
 def _build_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, segment: Segment | None,
                  data: LoadedData) -> tuple[BuiltScorecard, Metrics]:
     from reportgen.atomic import check_pdf
-    from reportgen.pipeline.build import build, compute_for_config
+    from reportgen.pipeline.build import audiences_of, breakdown_kpis_for, build, compute_for_config
 
-    metrics = compute_for_config(loaded, now=job.now, period=job.period, segment=segment, data=data)
-    job.output_dir.mkdir(parents=True, exist_ok=True)
     exports = any(fmt in spec.attach for fmt in ("csv", "xlsx"))
+    # attached metric exports list every breakdown; without them only what the template shows is computed
+    breakdown_kpis = None if exports else breakdown_kpis_for(loaded, audiences_of(loaded, spec.audience))
+    metrics = compute_for_config(loaded, now=job.now, period=job.period, segment=segment, data=data,
+                                 breakdown_kpis=breakdown_kpis)
+    job.output_dir.mkdir(parents=True, exist_ok=True)
     [built] = build(loaded, now=job.now, audience=spec.audience, period=job.period, output_dir=job.output_dir,
                     segment=segment, exports=exports, xlsx="xlsx" in spec.attach, metrics=metrics)
     check_pdf(built.pdf)
