@@ -41,6 +41,7 @@ from reportgen.charts.svg import (
     PL_COLOR,
     PY_COLOR,
     TEXT_COLOR,
+    reset_chart_ids,
 )
 from reportgen.charts.trend import TrendKind, trend
 
@@ -62,6 +63,7 @@ __all__ = [
     "breakdown_bars",
     "bullet",
     "funnel",
+    "reset_chart_ids",
     "sparkline",
     "trend",
     "variance_bars",
