@@ -80,18 +80,21 @@ class SendJob:
                          server_down=result.server_down)
 
 
-_run_data: dict[tuple[object, ...], SharedData] = {}
-"""This process's data of the delivery run it is working for (at most one run at a time)."""
+_run_data: dict[int, tuple[tuple[object, ...], SharedData]] = {}
+"""Per thread of this process: the delivery run it is working for and that run's data."""
 
 
 def _shared_data(loaded: LoadedConfig, group: SendGroup) -> SharedData:
-    """The delivery's data, loaded once per worker process for all the groups of one run.
+    """The delivery's data, loaded once per worker for all the groups of one run.
 
     A burst to fifty reps on two workers reads the file twice (once per worker), not fifty times.
     The key is the run (config file and its state, delivery, period, the run's ``now``), so a
     long-lived worker (a Dask node serving the scheduler day after day) never serves one run's
-    rows to the next; only the latest run's data is kept.
+    rows to the next; only the latest run's data is kept. It is kept per thread: a Dask worker runs
+    jobs in several threads, and one DuckDB connection must not serve two of them at once.
     """
+    import threading
+
     from reportgen.delivery.deliver import SharedData
 
     try:
@@ -100,10 +103,12 @@ def _shared_data(loaded: LoadedConfig, group: SendGroup) -> SharedData:
     except OSError:
         state = (0, 0)
     key = (str(group.config), state, group.delivery, group.period, group.now)
-    if key not in _run_data:
-        _run_data.clear()
-        _run_data[key] = SharedData(loaded)
-    return _run_data[key]
+    thread = threading.get_ident()
+    held = _run_data.get(thread)
+    if held is None or held[0] != key:
+        held = (key, SharedData(loaded))
+        _run_data[thread] = held
+    return held[1]
 
 
 def run_job(job: Job) -> JobResult:
