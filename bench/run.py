@@ -4,6 +4,7 @@ measured in the same run, and write the table to bench/results/latest.md.
     python bench/run.py                    # 1M and 10M rows, 5 pairs each
     python bench/run.py --quick            # 1M rows, 3 pairs: under 3 minutes
     python bench/run.py --rows 1e6 --pairs 5
+    python bench/run.py --only burst,batch,workers --pairs 3   # just the marginal-cost rows
 
 Why ratios of alternating pairs: the machines are shared and noisy. Running reportgen and its
 reference one after the other (reportgen, reference, reportgen, reference, ...) exposes both to the
@@ -159,6 +160,32 @@ def batch_row(pairs: int, scratch: Path, configs: int) -> Row:
                med(k), med(s1), extra_per_item(k, s1, configs - 1), "s extra", 0.4, peak(k))
 
 
+def workers_rows(pairs: int, scratch: Path, items: int) -> list[Row]:
+    """Two workers against one: the marginal cost of a report (burst by rep, 1M Parquet; batch,
+    100k Parquet) with ``--workers 1`` divided by the same with ``--workers 2``.
+
+    Both sides take the marginal between ``items`` and 2 reports (not 1: a single job runs in the
+    parent process, without a pool), so the pool's start-up and each worker's one data load cancel
+    out and what is compared is the cost of each further report."""
+    rows = []
+    data = ensure_deals(1_000_000)["parquet"]
+    many = W.write_config(scratch / "workers-many.yaml", data, burst_reps=items)
+    two = W.write_config(scratch / "workers-two.yaml", data, burst_reps=2)
+    s = alternate([lambda out: W.burst(many, out, 1), lambda out: W.burst(two, out, 1),
+                   lambda out: W.burst(many, out, 2), lambda out: W.burst(two, out, 2)], pairs, scratch, data)
+    one_worker, two_workers = extra_per_item(s[0], s[1], items - 2), extra_per_item(s[2], s[3], items - 2)
+    rows.append(Row(f"extra report in a burst ({items} vs 2 reps), 2 workers vs 1", "the same on 1 worker",
+                    two_workers, one_worker, one_worker / two_workers, "x faster", 1.8, peak(s[2])))
+    data = ensure_deals(100_000)["parquet"]
+    paths = [W.write_config(scratch / f"wbatch-{i}.yaml", data, title=f"Client {i}") for i in range(items)]
+    s = alternate([lambda out: W.batch(paths, out, 1), lambda out: W.batch(paths[:2], out, 1),
+                   lambda out: W.batch(paths, out, 2), lambda out: W.batch(paths[:2], out, 2)], pairs, scratch, data)
+    one_worker, two_workers = extra_per_item(s[0], s[1], items - 2), extra_per_item(s[2], s[3], items - 2)
+    rows.append(Row(f"extra config in `batch` ({items} vs 2 configs), 2 workers vs 1", "the same on 1 worker",
+                    two_workers, one_worker, one_worker / two_workers, "x faster", 1.8, peak(s[2])))
+    return rows
+
+
 def startup_rows(pairs: int, scratch: Path) -> list[Row]:
     """Commands that should answer at once: their cost over bare Python / over `reportgen --help`."""
     kp, py = alternate([lambda out: W.kpis(), lambda out: W.python_pass()], pairs, scratch)
@@ -195,8 +222,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", default=None, help="comma-separated row counts, e.g. 1e6,1e7 (default 1e6,1e7)")
     parser.add_argument("--pairs", type=int, default=None, help="alternating pairs per row (default 5; quick 3)")
     parser.add_argument("--only-builds", action="store_true", help="only the build and compute rows of --rows")
+    parser.add_argument("--only", default=None,
+                        help="comma-separated groups to run: builds, burst, batch, workers, startup (default: all "
+                             "but workers; --only-builds is --only builds)")
+    parser.add_argument("--items", type=int, default=None,
+                        help="reports in the burst and batch rows (default 5; quick 2; workers rows 6)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
+    groups = set((args.only or ("builds" if args.only_builds else "builds,burst,batch,startup")).split(","))
+    unknown = groups - {"builds", "burst", "batch", "workers", "startup"}
+    if unknown:
+        parser.error(f"--only: unknown group(s) {', '.join(sorted(unknown))}")
+    items = args.items or (2 if args.quick else 5)
     sizes = [int(float(x)) for x in (args.rows or ("1e6" if args.quick else "1e6,1e7")).split(",")]
     pairs = args.pairs or (3 if args.quick else 5)
     baseline = W.baseline_available()
@@ -207,11 +244,16 @@ def main(argv: list[str] | None = None) -> None:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="reportgen-bench-") as tmp:
         scratch = Path(tmp)
-        for n in sizes:
-            rows += build_rows(n, pairs, scratch, baseline)
-        if not args.only_builds:
-            rows.append(burst_row(pairs, scratch, reps=2 if args.quick else 5))
-            rows.append(batch_row(pairs, scratch, configs=2 if args.quick else 5))
+        if "builds" in groups:
+            for n in sizes:
+                rows += build_rows(n, pairs, scratch, baseline)
+        if "burst" in groups:
+            rows.append(burst_row(pairs, scratch, reps=items))
+        if "batch" in groups:
+            rows.append(batch_row(pairs, scratch, configs=items))
+        if "workers" in groups:
+            rows += workers_rows(pairs, scratch, max(args.items or 6, 3))
+        if "startup" in groups:
             rows += startup_rows(pairs, scratch)
     load = os.getloadavg()
     header = (f"reportgen benchmarks, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {_git_head()}, "

@@ -75,12 +75,14 @@ def compute(config: Path, out: Path) -> Command:
     return Command([REPORTGEN, "compute", str(config), "-o", str(out / "metrics.csv")])
 
 
-def burst(config: Path, out: Path) -> Command:
-    return Command([REPORTGEN, "send", str(config), "--dry-run", "-o", str(out)])
+def burst(config: Path, out: Path, workers: int = 1) -> Command:
+    extra = ["--workers", str(workers)] if workers > 1 else []
+    return Command([REPORTGEN, "send", str(config), "--dry-run", "-o", str(out), *extra])
 
 
-def batch(configs: list[Path], out: Path) -> Command:
-    return Command([REPORTGEN, "batch", *map(str, configs), "--audience", "executive", "-o", str(out)])
+def batch(configs: list[Path], out: Path, workers: int = 1) -> Command:
+    extra = ["--workers", str(workers)] if workers > 1 else []
+    return Command([REPORTGEN, "batch", *map(str, configs), "--audience", "executive", "-o", str(out), *extra])
 
 
 def kpis() -> Command:

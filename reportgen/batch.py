@@ -8,7 +8,8 @@ report never stops the others and the caller gets a complete summary.
 
 Worker processes are started with the ``spawn`` method (no inherited DuckDB connections, locks or
 threads from the parent; the same on Linux and macOS) and import the heavy libraries (pandas,
-DuckDB, matplotlib, WeasyPrint) once, in :func:`warm_up`, not once per job.
+DuckDB, WeasyPrint, Pillow) once, in :func:`warm_up`, not once per job; a delivery's worker loads
+the delivery's data once for all the groups it runs (:func:`_shared_data`), not once per segment.
 """
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ from reportgen.errors import ReportgenError
 from reportgen.pipeline.result import JobResult, Status  # noqa: F401 - part of batch's API
 
 if TYPE_CHECKING:
-    from reportgen.delivery.deliver import SendGroup
+    from reportgen.config.models import LoadedConfig
+    from reportgen.delivery.deliver import SendGroup, SharedData
     from reportgen.pipeline.build import Segment
 
 class Job(Protocol):
@@ -70,12 +72,43 @@ class SendJob:
         from reportgen.delivery.plan import select_deliveries
 
         [spec] = select_deliveries(loaded, (group.delivery,))
-        result = send_group(loaded, spec, group)
+        result = send_group(loaded, spec, group, shared=_shared_data(loaded, group))
         failed = [o for o in result.outcomes if not o.ok]
         return JobResult(str(group.config), spec.audience, group.segment, "failed" if failed else "ok",
                          pages=result.pages, error=failed[0].detail if failed else None,
                          outputs=tuple({o.pdf for o in result.outcomes if o.pdf}), details=result.outcomes,
                          server_down=result.server_down)
+
+
+_run_data: dict[int, tuple[tuple[object, ...], SharedData]] = {}
+"""Per thread of this process: the delivery run it is working for and that run's data."""
+
+
+def _shared_data(loaded: LoadedConfig, group: SendGroup) -> SharedData:
+    """The delivery's data, loaded once per worker for all the groups of one run.
+
+    A burst to fifty reps on two workers reads the file twice (once per worker), not fifty times.
+    The key is the run (config file and its state, delivery, period, the run's ``now``), so a
+    long-lived worker (a Dask node serving the scheduler day after day) never serves one run's
+    rows to the next; only the latest run's data is kept. It is kept per thread: a Dask worker runs
+    jobs in several threads, and one DuckDB connection must not serve two of them at once.
+    """
+    import threading
+
+    from reportgen.delivery.deliver import SharedData
+
+    try:
+        stat = group.config.stat()
+        state: tuple[int, int] = (stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        state = (0, 0)
+    key = (str(group.config), state, group.delivery, group.period, group.now)
+    thread = threading.get_ident()
+    held = _run_data.get(thread)
+    if held is None or held[0] != key:
+        held = (key, SharedData(loaded))
+        _run_data[thread] = held
+    return held[1]
 
 
 def run_job(job: Job) -> JobResult:
@@ -102,10 +135,8 @@ def failed_result(job: object, exc: BaseException | str) -> JobResult:
 def warm_up() -> None:
     """Import the heavy libraries once per worker process, before the first job arrives."""
     import duckdb  # noqa: F401
-    import matplotlib
-
-    matplotlib.use("Agg")
     import pandas  # noqa: F401
+    import PIL.Image  # noqa: F401
     import weasyprint  # noqa: F401
 
     from reportgen import (

@@ -96,3 +96,41 @@ def test_two_clients_that_would_write_the_same_file_both_fail_before_building(tm
     assert check_pdf(out / "initech-executive.pdf") >= 1
     failures = [line for line in result.stderr.splitlines() if line.startswith("FAILED")]
     assert len(failures) == 2 and all("would all write" in line for line in failures)
+
+
+# ------------------------------------------------------------------------------------------------
+# Workers give the same messages as one process
+# ------------------------------------------------------------------------------------------------
+
+def _message_parts(folder: Path) -> dict[str, list[tuple[str, bytes]]]:
+    """Each .eml's parts (content type, decoded bytes), headers aside (the Date header is the clock)."""
+    from tests.test_deliver import parse
+
+    parts = {}
+    for eml in sorted(folder.glob("*.eml")):
+        msg = parse(eml.read_bytes())
+        parts[eml.name] = [(p.get_content_type(), p.get_payload(decode=True)) for p in msg.walk()
+                           if not p.is_multipart()]
+        parts[eml.name].append(("subject", str(msg["Subject"]).encode()))
+    return parts
+
+
+def test_a_burst_on_two_workers_writes_the_same_messages_as_on_one(tmp_path: Path) -> None:
+    """Workers load the data once each and build their share of the segments: the bodies, the
+    charts and the PDFs are byte-identical to the one-process run (only the Date header differs)."""
+    from tests.test_deliver import MANAGERS, NOW, REGIONAL, config_text
+
+    config = tmp_path / "sales.yaml"
+    config.write_text(config_text(2525, deliveries=REGIONAL))
+    (tmp_path / "managers.csv").write_text(MANAGERS)
+
+    one = run_cli("send", config, "--dry-run", "-o", tmp_path / "one", "--now", NOW)
+    two = run_cli("send", config, "--dry-run", "-o", tmp_path / "two", "--now", NOW, "--workers", "2")
+
+    assert one.exit_code == 0, one.output
+    assert two.exit_code == 0, two.output
+    expected = _message_parts(tmp_path / "one")
+    assert len(expected) == 5
+    assert _message_parts(tmp_path / "two") == expected
+    pngs = [body for parts in expected.values() for kind, body in parts if kind == "image/png"]
+    assert pngs and all(body.startswith(b"\x89PNG\r\n\x1a\n") for body in pngs)

@@ -326,3 +326,73 @@ def test_trend_lines_have_an_axis_with_nice_ticks_and_hollow_plan_markers():
 ])
 def test_nice_ticks(low, high, expected):
     assert _nice_ticks(low, high) == pytest.approx(expected)
+
+
+# --- E-mail charts: a PNG drawn with Pillow, bars in proportion to the series ----------------------
+
+
+def _bar_heights(png: bytes, n: int) -> list[tuple[int, int]]:
+    """(height in px, grey level) of the bar in each of ``n`` slots, read from the image itself."""
+    import io
+
+    from PIL import Image
+
+    from reportgen.charts.raster import PLOT_BOX
+
+    image = Image.open(io.BytesIO(png))
+    assert image.format == "PNG"
+    w, h = image.size
+    left, bottom, width, height = PLOT_BOX
+    x0, x1 = round(left * w), round((left + width) * w)
+    base = round((1 - bottom) * h)
+    bars = []
+    for i in range(n):
+        x = round(x0 + (x1 - x0) / n * (i + 0.5))
+        column = [image.getpixel((x, y)) for y in range(base)]
+        grey = column[base - 3]
+        filled = 0
+        for y in range(base - 3, -1, -1):
+            if column[y] != grey:
+                break
+            filled += 1
+        bars.append((filled if grey < 200 else 0, grey))
+    return bars
+
+
+def test_email_column_chart_is_a_png_of_the_series():
+    import io
+
+    from PIL import Image
+
+    from reportgen.charts.raster import column_png
+    from reportgen.charts.svg import AC_COLOR, MUTED_BAR_COLOR
+
+    png = column_png([10.0, 20.0, math.nan, 40.0], ["Jan", "Feb", "Mar", "Apr"], width=280, height=150,
+                     tick_label=lambda y: f"{y:g}")
+
+    image = Image.open(io.BytesIO(png))
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and image.size == (560, 300)  # twice the display size
+    (h1, g1), (h2, g2), (h3, _), (h4, g4) = _bar_heights(png, 4)
+    assert h3 == 0  # a missing period is a gap, never a bar at 0
+    assert h1 > 10 and abs(h2 / h1 - 2) < 0.1 and abs(h4 / h1 - 4) < 0.1
+    muted, dark = (int(Image.new("RGB", (1, 1), c).convert("L").getpixel((0, 0))) for c in (MUTED_BAR_COLOR, AC_COLOR))
+    assert (g1, g2, g4) == (muted, muted, dark)  # the reported period is dark, earlier ones grey
+
+
+def test_email_column_chart_handles_negative_and_empty_series():
+    from reportgen.charts.raster import column_png, nice_step
+
+    assert column_png([-5.0, 3.0], ["a", "b"], width=100, height=60, tick_label=str).startswith(b"\x89PNG")
+    assert column_png([math.nan, math.nan], ["a", "b"], width=100, height=60, tick_label=str).startswith(b"\x89PNG")
+    assert [nice_step(x) for x in (0.9, 1.2, 2.6, 4, 700_000, 1_100_000)] == [1, 1.5, 3, 5, 1_000_000, 1_500_000]
+
+
+def test_email_charts_do_not_import_matplotlib():
+    """matplotlib costs about 0.5 s to import per process; the e-mail's PNG charts need Pillow only."""
+    code = (
+        "import sys, math\n"
+        "from reportgen.charts.raster import column_png\n"
+        "column_png([1.0, 2.0], ['a', 'b'], width=100, height=60, tick_label=str)\n"
+        "assert 'matplotlib' not in sys.modules, 'matplotlib imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -20,7 +20,8 @@ references. A missing value (None or NaN) leaves a gap and is never drawn as zer
 
 The package: :mod:`.svg` (palette, sizes and SVG building blocks), :mod:`.sparkline` (sparkline and
 bullet), :mod:`.bars` (variance bars, breakdown bars, funnel) and :mod:`.trend`. The charts and the
-palette are re-exported here.
+palette are re-exported here. :mod:`.raster` draws the e-mail body's column charts as PNG with Pillow
+(mail clients show no SVG); it is imported only by the e-mail renderer.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from reportgen.charts.svg import (
     PL_COLOR,
     PY_COLOR,
     TEXT_COLOR,
+    reset_chart_ids,
 )
 from reportgen.charts.trend import TrendKind, trend
 
@@ -62,6 +64,7 @@ __all__ = [
     "breakdown_bars",
     "bullet",
     "funnel",
+    "reset_chart_ids",
     "sparkline",
     "trend",
     "variance_bars",

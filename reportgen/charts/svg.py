@@ -50,6 +50,15 @@ MISSING_LABEL = "n/a"
 _ids = itertools.count(1)
 
 
+def reset_chart_ids() -> None:
+    """Number chart ids from 1 again, at the start of each scorecard.
+
+    Ids need only be unique within one page, and WeasyPrint writes them into the PDF as named
+    destinations: numbered per process, a scorecard's PDF would depend on how many this process drew
+    before it, so a burst on two workers would not give the same PDFs as on one."""
+    global _ids
+    _ids = itertools.count(1)
+
 
 def _new_id(kind: str) -> str:
     return f"rg-{kind}-{next(_ids)}"

@@ -167,6 +167,14 @@ class SharedData:
         self.loaded = loaded
         self._data: LoadedData | None = None
         self._error: BaseException | None = None
+        self._values: dict[str, set[str]] = {}
+
+    def segment_values(self, dimension: str) -> set[str]:
+        """Every value of ``dimension`` in the data, found by one scan for all the burst's groups
+        (checking each segment against the whole table cost a scan of it per segment)."""
+        if dimension not in self._values:
+            self._values[dimension] = segment_values(self.get(), dimension)
+        return self._values[dimension]
 
     def get(self) -> LoadedData:
         if self._error is not None:
@@ -234,10 +242,11 @@ def build_for_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup,
     from reportgen.pipeline.build import Segment, segment_copy
 
     segment = Segment(spec.burst_by, job.segment) if spec.burst_by and job.segment is not None else None
-    data = (shared or SharedData(loaded)).get()
+    shared = shared or SharedData(loaded)
+    data = shared.get()
     if segment is None:
         return _build_group(loaded, spec, job, None, data)
-    check_segment_exists(data, segment)
+    check_segment_exists(data, segment, shared.segment_values(segment.dimension))
     with segment_copy(data, segment) as part:
         return _build_group(loaded, spec, job, segment, part)
 
@@ -245,26 +254,37 @@ def build_for_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup,
 def _build_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, segment: Segment | None,
                  data: LoadedData) -> tuple[BuiltScorecard, Metrics]:
     from reportgen.atomic import check_pdf
-    from reportgen.pipeline.build import build, compute_for_config
+    from reportgen.pipeline.build import audiences_of, breakdown_kpis_for, build, compute_for_config
 
-    metrics = compute_for_config(loaded, now=job.now, period=job.period, segment=segment, data=data)
-    job.output_dir.mkdir(parents=True, exist_ok=True)
     exports = any(fmt in spec.attach for fmt in ("csv", "xlsx"))
+    # attached metric exports list every breakdown; without them only what the template shows is computed
+    breakdown_kpis = None if exports else breakdown_kpis_for(loaded, audiences_of(loaded, spec.audience))
+    metrics = compute_for_config(loaded, now=job.now, period=job.period, segment=segment, data=data,
+                                 breakdown_kpis=breakdown_kpis)
+    job.output_dir.mkdir(parents=True, exist_ok=True)
     [built] = build(loaded, now=job.now, audience=spec.audience, period=job.period, output_dir=job.output_dir,
                     segment=segment, exports=exports, xlsx="xlsx" in spec.attach, metrics=metrics)
     check_pdf(built.pdf)
     return built, metrics
 
 
-def check_segment_exists(data: LoadedData, segment: Segment) -> None:
-    """Raise ``DeliveryError`` naming the nearest value if no row of any dataset has this segment."""
+def segment_values(data: LoadedData, dimension: str) -> set[str]:
+    """The values of ``dimension`` in any dataset of ``data`` (targets aside), as text."""
     values: set[str] = set()
     for table, columns in data.columns.items():
-        if segment.dimension in columns and table != "targets":
-            rows = data.query(
-                f'SELECT DISTINCT CAST("{segment.dimension}" AS VARCHAR) FROM "{table}" '
-                f'WHERE "{segment.dimension}" IS NOT NULL').values
+        if dimension in columns and table != "targets":
+            rows = data.query(  # in DuckDB, or in the database of a pushed-down dataset
+                f'SELECT DISTINCT CAST("{dimension}" AS VARCHAR) FROM "{table}" '
+                f'WHERE "{dimension}" IS NOT NULL').values
             values.update(value for (value,) in rows)
+    return values
+
+
+def check_segment_exists(data: LoadedData, segment: Segment, values: set[str] | None = None) -> None:
+    """Raise ``DeliveryError`` naming the nearest value if no row of any dataset has this segment
+    (``values``: the dimension's values when already known, see :meth:`SharedData.segment_values`)."""
+    if values is None:
+        values = segment_values(data, segment.dimension)
     if segment.value not in values:
         close = difflib.get_close_matches(segment.value, sorted(values), n=1)
         hint = f" - did you mean {close[0]!r}?" if close else f" (values: {', '.join(sorted(values)[:10])})"

@@ -207,6 +207,18 @@ def output_stem(loaded: LoadedConfig, audience: str, segment: Segment | None = N
     return stem
 
 
+def breakdown_kpis_for(loaded: LoadedConfig, audiences: dict[str, Audience]) -> list[str] | None:
+    """The KPIs whose breakdowns these audiences' scorecards show: ``None`` for all of them.
+
+    The built-in executive and client templates break down only their headline KPI (the "what
+    changed" box names the biggest contributor): computing every breakdown would double the data
+    step. Any other template may show any breakdown, so it gets them all."""
+    if any(a.template not in ("executive", "client") for a in audiences.values()):
+        return None
+    return [a.kpis[0] if a.kpis else (loaded.config.kpis[0].id if loaded.config.kpis else "revenue")
+            for a in audiences.values()]
+
+
 def build(loaded: LoadedConfig, *, now: datetime, audience: str | None = None, period: str | None = None,
           output_dir: Path | None = None, segment: Segment | None = None,
           exports: bool = True, xlsx: bool | None = None,
@@ -224,14 +236,9 @@ def build(loaded: LoadedConfig, *, now: datetime, audience: str | None = None, p
     t0 = time.perf_counter()
     audiences = audiences_of(loaded, audience)
     # load + compute
-    # the built-in executive and client templates break down only their headline KPI (the "what
-    # changed" box names the biggest contributor): computing every breakdown would double the data step
-    needs_breakdowns = any(a.template not in ("executive", "client") for a in audiences.values())
-    headlines = [a.kpis[0] if a.kpis else (loaded.config.kpis[0].id if loaded.config.kpis else "revenue")
-                 for a in audiences.values()]
     if metrics is None:
         metrics = compute_for_config(loaded, now=now, period=period, segment=segment,
-                                     breakdown_kpis=None if needs_breakdowns else headlines)
+                                     breakdown_kpis=breakdown_kpis_for(loaded, audiences))
     t_data = time.perf_counter() - t0
     out_dir = output_dir or loaded.resolve(loaded.config.scorecard.output_dir, key=("scorecard", "output_dir"))
     if xlsx is None:

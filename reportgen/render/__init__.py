@@ -34,6 +34,7 @@ from reportgen.render.environment import (
                           BUILTIN_TEMPLATES,
                           builtin_template_dir,
                           make_environment,
+                          shared_environment,
                           template_dirs,
                           template_name,
 )
@@ -117,6 +118,7 @@ __all__ = [
     "render_scorecard",
     "rep_activity",
     "scorecard_views",
+    "shared_environment",
     "template_dirs",
     "template_name",
     "trend_view",

@@ -61,6 +61,9 @@ def page_css_size(page_size: str, orientation: str) -> str:
 def build_context(metrics: Metrics, loaded: LoadedConfig, audience_name: str, audience: Audience, *,
                   now: datetime, segment: Any = None, formats: Formats) -> dict[str, Any]:
     """Everything the templates read: strings, numbers and ready SVG, nothing that computes."""
+    from reportgen.charts import reset_chart_ids
+
+    reset_chart_ids()  # chart ids per scorecard, so its PDF does not depend on what the process drew before
     sc = loaded.config.scorecard
     t = formats.t
     ids = audience_kpis(metrics, loaded, audience)

@@ -13,7 +13,7 @@ from markupsafe import Markup
 from reportgen.assets import FONTS_DIR, font_faces_css
 from reportgen.config.models import Audience, LoadedConfig
 from reportgen.render.context import build_context
-from reportgen.render.environment import builtin_template_dir, make_environment, template_dirs, template_name
+from reportgen.render.environment import builtin_template_dir, shared_environment, template_dirs, template_name
 from reportgen.render.formats import Formats
 from reportgen.render.pdf import asset_fetcher, write_pdf
 from reportgen.render.sandbox import render_template
@@ -61,7 +61,7 @@ def render_scorecard(views: ScorecardViews, loaded: LoadedConfig) -> Rendered:
     sc = loaded.config.scorecard
     t1 = time.perf_counter()
     user_dirs = template_dirs(loaded)
-    env = make_environment(user_dirs, views.formats)
+    env = shared_environment(user_dirs, views.formats)
     name = template_name(views.audience.template)
     html = render_template(env, name, {**views.context, "media": "screen",
                                        "font_css": Markup(font_faces_css(embed=True))})
