@@ -100,7 +100,9 @@ def test_unknown_audience_suggests(repo_root: Path, tmp_path: Path) -> None:
 def test_compute_explain_prints_the_sql(repo_root: Path) -> None:
     result = run("compute", str(repo_root / "configs" / "crm-sales-opportunities.yaml"), "--explain")
     assert result.returncode == 0, result.stderr
-    assert "GROUP BY GROUPING SETS ((d.ord), (d.ord, t.\"region\")" in result.stdout
+    # sums and counts per atom of days first (with every breakdown at once), then per period
+    assert "GROUP BY GROUPING SETS ((a.atom), (a.atom, t.\"region\")" in result.stdout
+    assert "JOIN days_atom_ord o ON s.__k = o.atom" in result.stdout
     assert result.stdout.count("WITH base AS") >= 5
 
 
