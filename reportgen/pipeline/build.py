@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from reportgen.config.models import Audience, LoadedConfig, Scorecard
 from reportgen.errors import ReportgenError
 from reportgen.kpis.periods import Period, last_complete_period, parse_period, period_containing, period_range
+from reportgen.prefetch import prefetch
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -138,12 +139,14 @@ def compute_for_config(loaded: LoadedConfig, *, now: datetime, period: str | Non
     fell 60%" for a month whose export stopped on the 12th is worse than no scorecard, so a partly
     covered period is an error unless ``scorecard.allow_partial_period`` (then it is marked partial).
     """
-    from reportgen.engine import compute_metrics, resolve_kpis
-
     sc = loaded.config.scorecard
     report = reporting_period(sc, now=now, period=period)
     start = parse_period(first, sc.grain, sc.fiscal_year_start) if first else report.shift(-(sc.history - 1))
-    data = data or load_data(loaded, segment)
+    if data is None:
+        prefetch("pandas")  # the engine's import overlaps the read (DuckDB releases the GIL)
+        data = load_data(loaded, segment)
+    from reportgen.engine import compute_metrics, resolve_kpis
+
     kpis = resolve_kpis(loaded.config.kpis)
     if breakdowns is None:
         breakdowns = [d for d in sc.breakdowns if any(d in cols for cols in data.columns.values())]
@@ -237,6 +240,7 @@ def build(loaded: LoadedConfig, *, now: datetime, audience: str | None = None, p
     audiences = audiences_of(loaded, audience)
     # load + compute
     if metrics is None:
+        prefetch("pandas", "weasyprint")  # imported while DuckDB reads the data, not after it
         metrics = compute_for_config(loaded, now=now, period=period, segment=segment,
                                      breakdown_kpis=breakdown_kpis_for(loaded, audiences))
     t_data = time.perf_counter() - t0

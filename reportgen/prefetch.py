@@ -1,0 +1,40 @@
+"""Import heavy libraries in a background thread while the data loads.
+
+Why: a one-off `reportgen build` spends about a third of its wall time importing pandas and WeasyPrint,
+and another third in DuckDB reading the file, which releases the GIL. Starting the imports in a thread
+just before the data is read lets the two overlap on a second core; whoever needs a module first simply
+waits for Python's import lock, so nothing is imported twice or half-way.
+
+Only third-party libraries are prefetched (never reportgen's own modules, which the main thread imports
+in its own order), and an import that fails here is ignored: the main thread's own import raises it
+where it has a meaning. The thread is joined at exit so the interpreter never shuts down mid-import.
+"""
+from __future__ import annotations
+
+import atexit
+import importlib
+import os
+import threading
+
+_started: set[str] = set()
+
+
+def prefetch(*modules: str) -> threading.Thread | None:
+    """Start importing ``modules`` (in order) in a background thread; None if all were started before
+    (or ``REPORTGEN_PREFETCH=0``, which the benchmarks use to measure what this buys)."""
+    todo = [m for m in modules if m not in _started]
+    if not todo or os.environ.get("REPORTGEN_PREFETCH") == "0":
+        return None
+    _started.update(todo)
+
+    def run() -> None:
+        for name in todo:
+            try:
+                importlib.import_module(name)
+            except Exception:  # the main thread's import reports it where it matters
+                pass
+
+    thread = threading.Thread(target=run, name="reportgen-prefetch", daemon=True)
+    thread.start()
+    atexit.register(thread.join)
+    return thread
