@@ -132,8 +132,14 @@ def failed_result(job: object, exc: BaseException | str) -> JobResult:
     return JobResult(config, audience, segment, "failed", error=text)
 
 
-def warm_up() -> None:
-    """Import the heavy libraries once per worker process, before the first job arrives."""
+def warm_up(duckdb_threads: int | None = None) -> None:
+    """Import the heavy libraries once per worker process, before the first job arrives; with
+    ``duckdb_threads``, cap each worker's DuckDB threads so that workers x threads fits the cores
+    (two workers with two DuckDB threads each on two cores would fight over them)."""
+    import os
+
+    if duckdb_threads:
+        os.environ["REPORTGEN_DUCKDB_THREADS"] = str(duckdb_threads)
     import duckdb  # noqa: F401
     import pandas  # noqa: F401
     import PIL.Image  # noqa: F401
@@ -171,11 +177,14 @@ def run_jobs(jobs: Sequence[Job], *, workers: int = 1, cluster: str | None = Non
 
 def _run_in_processes(jobs: Sequence[Job], workers: int, notify: ResultCallback) -> list[JobResult]:
     import multiprocessing
+    import os
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     results: list[JobResult | None] = [None] * len(jobs)
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context, initializer=warm_up) as pool:
+    n = min(workers, len(jobs))
+    threads = max(1, (os.cpu_count() or 2) // n)
+    with ProcessPoolExecutor(max_workers=n, mp_context=context, initializer=warm_up, initargs=(threads,)) as pool:
         futures = {pool.submit(run_job, job): i for i, job in enumerate(jobs)}
         for future in as_completed(futures):
             i = futures[future]

@@ -85,10 +85,17 @@ def connect() -> duckdb.DuckDBPyConnection:
     import duckdb
 
     con = duckdb.connect(database=":memory:")
-    con.execute("SET threads TO 2")
+    con.execute(f"SET threads TO {_threads()}")
     con.execute(f"SET memory_limit = {lit(os.environ.get('REPORTGEN_DUCKDB_MEMORY_LIMIT') or MEMORY_LIMIT)}")
     con.execute(f"SET temp_directory = {lit(_spill_folder())}")
     return con
+
+
+def _threads() -> int:
+    """DuckDB threads: 2 (this machine class has two cores), or ``REPORTGEN_DUCKDB_THREADS``, which batch
+    workers get so that their threads together fit the cores."""
+    value = os.environ.get("REPORTGEN_DUCKDB_THREADS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else 2
 
 
 _SPILL: list[str] = []
