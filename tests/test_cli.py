@@ -33,6 +33,18 @@ def test_kpis_catalogue_csv_has_every_builtin_with_definition() -> None:
     assert (churn["better"], churn["datasets"]) == ("lower", "subscriptions")
 
 
+def test_kpis_into_a_pipe_is_one_line_per_kpi_and_a_closed_pipe_is_quiet() -> None:
+    from reportgen.kpis.catalogue import BUILTIN_KPIS
+
+    result = run("kpis")
+    assert result.returncode == 0, result.stderr
+    assert [line.split()[0] for line in result.stdout.splitlines()] == list(BUILTIN_KPIS)
+    head = subprocess.run(["bash", "-c", f"set -o pipefail; {sys.executable} -m reportgen kpis | head -1"],
+                          capture_output=True, text=True, timeout=60)
+    assert (head.returncode, head.stderr) == (0, "")
+    assert head.stdout.startswith("revenue ")
+
+
 @needs_shared
 def test_compute_datasets_shortcut_matches_conformance_quarter(tmp_path: Path) -> None:
     case = CONFORMANCE / "seed-examples"

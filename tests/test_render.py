@@ -493,3 +493,22 @@ def test_quality_appendix_lists_rules_and_examples(built, metrics):
     assert deals.examples and "First rejected rows" in text
     assert deals.examples[0][:40] in text.replace("\u00a0", " ")
     assert "Formats read" in text and "Dates: ISO dates" in text
+
+
+def test_tiles_show_plan_rows_only_for_kpis_with_a_plan(built, metrics, loaded, tmp_path) -> None:
+    """A KPI with a plan in some shown period keeps its PL row (n/a where a month has none); a scorecard
+    whose config has no plan at all shows no PL rows and no PL in the legend, not a column of n/a."""
+    html = built[0]["executive"].html.read_text()
+    planned = [k for k in loaded.config.audiences["executive"].kpis if metrics.series(k, "target").notna().any()]
+    assert planned and html.count('class="cmp-pl"') == len(planned)
+    assert "PL Plan" in html
+    (tmp_path / "deals.csv").write_text(
+        "deal_id,created_date,close_date,stage,amount\n1,2025-01-05,2025-01-20,won,100\n"
+        "2,2025-02-01,2025-02-10,won,60\n3,2025-02-03,2025-02-28,lost,10\n")
+    (tmp_path / "sc.yaml").write_text(
+        "scorecard: {as_of: 2025-02-28, history: 2}\ndatasets:\n  deals: {path: deals.csv}\n"
+        "kpis: [revenue, deals_won, win_rate]\n")
+    out = build(load_config(tmp_path / "sc.yaml"), now=NOW, output_dir=tmp_path / "out", exports=False)
+    bare = out[0].html.read_text()
+    assert 'class="cmp-pl"' not in bare and "PL Plan" not in bare
+    assert bare.count('class="cmp-py"') == 3

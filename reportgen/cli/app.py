@@ -32,6 +32,11 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:  # `reportgen kpis | head`: the reader has all it wanted
+            import os
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+            sys.exit(0)
         except (ReportgenError, OSError) as exc:
             if ctx.obj and ctx.obj.get("verbose"):
                 raise
@@ -82,6 +87,12 @@ def kpis_command(fmt: str) -> None:
         writer = csv.writer(sys.stdout)
         writer.writerow(["id", "name", "unit", "better", "datasets", "formula", "definition"])
         writer.writerows(rows)
+        return
+    if not sys.stdout.isatty():  # a pipe or a file: one line per KPI, greppable, without laying out a table
+        widths = [max(len(str(r[i])) for r in rows) for i in range(5)]
+        for kid, name, unit, direction, datasets, _formula, definition in rows:
+            cells = (kid, name, unit, direction, datasets)
+            click.echo("  ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + "  " + definition)
         return
     from rich.console import Console
     from rich.table import Table

@@ -93,6 +93,7 @@ def build_context(metrics: Metrics, loaded: LoadedConfig, audience_name: str, au
         "primary_color": sc.primary_color, "accent_color": sc.accent_color,
         "font_family": sc.font_family or FONT_FAMILY, "page_size": page_css_size(sc.page_size, sc.orientation),
         "period_word": period_word, "history": len(metrics.periods),
+        "planned": any(v.planned for v in views),  # any shown KPI has a plan: else no PL anywhere
         "first_period": metrics.periods[0].label, "forecast_method": sc.forecast_method,
         "forecast_periods": sc.forecast_periods,
         "window": window, "window_label": t(WINDOW_LABELS[window][0]) if window in WINDOW_LABELS else "",

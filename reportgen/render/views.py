@@ -58,6 +58,7 @@ class KpiView:
     coverage: str = ""                 # '' covered, 'partial' (computed from the days there), 'none' (missing)
     note: str = ""                     # why, for the reader: "deals end Dec 31, 2025"
     window: WindowView | None = None   # the to-date value beside the period (YTD); None without a window form
+    planned: bool = False              # a plan exists for some period shown: without one the tile has no PL row
 
     @property
     def available(self) -> bool:
@@ -224,7 +225,8 @@ def kpi_view(metrics: Metrics, kid: str, formats: Formats, *, period_word: str =
                    year_ago=_num(row["year_ago"]), benchmark=_num(row["benchmark"]),
                    benchmark_source=str(row["benchmark_source"] or ""), achievement=_num(row["achievement"]),
                    status=str(row["status"] or ""), comparisons=comparisons(kpi.unit, kpi.direction, value, refs),
-                   sparkline=Markup(spark), bullet=bullet, **coverage)
+                   sparkline=Markup(spark), bullet=bullet, planned=bool(metrics.series(kid, "target").notna().any()),
+                   **coverage)
 
 
 @dataclass(frozen=True)
