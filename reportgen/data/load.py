@@ -14,7 +14,10 @@ pass and no copy; messy data pays the general path plus a read that stopped earl
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import uuid
+import weakref
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -40,7 +43,7 @@ from reportgen.data.sources import (
 from reportgen.data.sql import lit, one_row, q
 from reportgen.data.typed_read import TYPED_READ, typed_read_sql
 from reportgen.environment import expand_env
-from reportgen.errors import DataError
+from reportgen.errors import DataError, ReportgenError
 from reportgen.kpis.catalogue import CANONICAL_DATASETS
 
 if TYPE_CHECKING:
@@ -81,10 +84,24 @@ class LoadedData:
 MEMORY_LIMIT = "300MB"
 
 
-def connect() -> duckdb.DuckDBPyConnection:
+#: Input files larger than this (in all) are loaded into a temporary DuckDB file rather than memory.
+#: DuckDB's own storage is compressed and paged through its buffer pool, so a 10M-row (800 MB) export
+#: computes about a fifth faster there, at a lower peak, than in memory tables that spill; a small
+#: export stays in memory, where it pays no writes.
+ON_DISK_ABOVE_BYTES = 300 * 1024 * 1024
+
+
+def connect(*, on_disk: bool = False) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with reportgen's thread count, memory budget and private spill folder;
+    ``on_disk`` keeps its tables in a temporary database file (removed at exit) instead of memory."""
     import duckdb
 
-    con = duckdb.connect(database=":memory:")
+    if on_disk:  # a file of its own: two connections to one path would share one database's tables
+        path = os.path.join(_spill_folder(), f"data-{uuid.uuid4().hex}.duckdb")
+        con = duckdb.connect(database=path)
+        weakref.finalize(con, _remove_database, path)  # a long-running scheduler must not pile them up
+    else:
+        con = duckdb.connect(database=":memory:")
     con.execute(f"SET threads TO {_threads()}")
     con.execute(f"SET memory_limit = {lit(os.environ.get('REPORTGEN_DUCKDB_MEMORY_LIMIT') or MEMORY_LIMIT)}")
     con.execute(f"SET temp_directory = {lit(_spill_folder())}")
@@ -114,6 +131,24 @@ def _spill_folder() -> str:
     return _SPILL[0]
 
 
+def _remove_database(path: str) -> None:
+    for leftover in (path, path + ".wal"):
+        with contextlib.suppress(OSError):
+            os.remove(leftover)
+
+
+def input_bytes(loaded: LoadedConfig) -> int:
+    """Total size of the config's data files (SQL sources count as none: their rows are not files)."""
+    total = 0
+    for name, ds in loaded.config.datasets.items():
+        if ds.path:
+            try:
+                total += loaded.resolve(ds.path, key=("datasets", name, "path")).stat().st_size
+            except (OSError, ReportgenError, ValueError):
+                pass  # the loader reports a missing or refused path with its own message
+    return total
+
+
 def lock_down(con: duckdb.DuckDBPyConnection) -> None:
     """After loading, the engine may not touch the file system: a ``filter:`` in a config cannot read files."""
     con.execute("SET enable_external_access = false")
@@ -130,7 +165,7 @@ def load_datasets(loaded: LoadedConfig, con: duckdb.DuckDBPyConnection | None = 
 
     import duckdb
 
-    con = con or connect()
+    con = con or connect(on_disk=input_bytes(loaded) > ON_DISK_ABOVE_BYTES)
     today = today or date.today()
     data = LoadedData(con, {}, {})
     databases: dict[str, RemoteDatabase] = {}
