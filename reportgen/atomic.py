@@ -13,9 +13,6 @@ import os
 import tempfile
 from pathlib import Path
 
-from pypdf import PdfReader
-from pypdf.errors import PdfReadError
-
 from reportgen.errors import RenderError, ReportgenError
 
 
@@ -65,6 +62,9 @@ def check_pdf(data_or_path: bytes | str | os.PathLike[str]) -> int:
             raise RenderError(f"cannot read {label}: {exc.strerror or exc}") from exc
     if not data.startswith(b"%PDF-"):
         raise RenderError(f"{label} is not a PDF: it does not start with '%PDF-' (found {data[:8]!r})")
+    from pypdf import PdfReader  # here, not at the top: `compute` writes through this module and reads no PDF
+    from pypdf.errors import PdfReadError
+
     try:
         page_count = len(PdfReader(io.BytesIO(data), strict=False).pages)
     except (PdfReadError, ValueError, KeyError, TypeError) as exc:

@@ -164,7 +164,6 @@ def compute_command(config: Path | None, datasets_dir: Path | None, first: str |
 
     With --window, the rows are the whole-company to-date windows ending at each period (no breakdowns)."""
     from reportgen.atomic import atomic_write_text
-    from reportgen.engine import compute_metrics, resolve_kpis
 
     if explain:
         _explain(config, datasets_dir, list(by))
@@ -174,6 +173,7 @@ def compute_command(config: Path | None, datasets_dir: Path | None, first: str |
 
     if datasets_dir is not None:
         from reportgen.data import load_canonical_folder
+        from reportgen.engine import compute_metrics, resolve_kpis
 
         if not (first and last):
             raise ReportgenError("--datasets needs --from and --to (e.g. --from 2025-01 --to 2025-12)")
