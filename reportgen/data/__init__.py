@@ -7,7 +7,8 @@ either stops the build (``quality.py``).
 """
 from __future__ import annotations
 
-from reportgen.data.load import LoadedData, connect, load_canonical_folder, load_dataset, load_datasets
+from reportgen.data.load import connect, load_canonical_folder, load_dataset, load_datasets
+from reportgen.data.loaded import LoadedData
 from reportgen.data.mapping import mapping_of
 from reportgen.data.quality import DatasetQuality, check_quality
 from reportgen.data.segment import restrict_to_segment, segment_values

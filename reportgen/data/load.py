@@ -18,15 +18,16 @@ import contextlib
 import os
 import uuid
 import weakref
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from reportgen.data import formats as fmt
 from reportgen.data.columns import Column, settle_styles, typed_projection
+from reportgen.data.loaded import LoadedData
 from reportgen.data.mapping import ROW_NUMBER, check_unmapped_stages, plan_columns, with_lookups
-from reportgen.data.pushdown import RemoteDatabase, Transfer, pushdown_dialect, source_columns, source_sql, stub_view
+from reportgen.data.pushdown import RemoteDatabase, pushdown_dialect, source_columns, source_sql, stub_view
 from reportgen.data.quality import DatasetQuality, Unreadable, check_quality, measure_quality
 from reportgen.data.rules import apply_rules
 from reportgen.data.sources import (
@@ -48,35 +49,8 @@ from reportgen.kpis.catalogue import CANONICAL_DATASETS
 
 if TYPE_CHECKING:
     import duckdb
-    import pandas as pd
 
     from reportgen.config.models import Dataset, LoadedConfig
-
-@dataclass
-class LoadedData:
-    """The DuckDB connection holding one canonical table per dataset, plus what was found."""
-
-    con: duckdb.DuckDBPyConnection
-    columns: dict[str, list[str]]
-    quality: dict[str, DatasetQuality]
-    types: dict[str, dict[str, str]] = field(default_factory=dict)  # dataset -> column -> number/date/text
-    remote: dict[str, RemoteDatabase] = field(default_factory=dict)  # pushed-down dataset -> its database
-    transfer: Transfer = field(default_factory=Transfer)  # rows that crossed the wire to SQL databases
-
-    def query(self, sql: str) -> pd.DataFrame:
-        """Run one of the engine's DuckDB queries where its data lives: in the database of a pushed-down
-        dataset it reads (transpiled; local helper tables copied up), else in DuckDB."""
-        if not self.remote:
-            return self.con.execute(sql).df()
-        from reportgen.data.pushdown import run_query
-
-        return run_query(self, sql)
-
-    def has(self, dataset: str, column: str | None = None) -> bool:
-        if dataset not in self.columns:
-            return False
-        return column is None or column in self.columns[dataset]
-
 
 #: DuckDB's memory budget (``REPORTGEN_DUCKDB_MEMORY_LIMIT`` overrides it, e.g. ``2GB``). Beyond it DuckDB
 #: spills to a private temp folder instead of growing: a 10M-row export then peaks near 0.5 GB instead

@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from reportgen.config.models import Dataset
-    from reportgen.data.load import LoadedData
 
 #: SQLAlchemy dialect name -> SQLGlot dialect, for the databases pushdown runs on by default (tested
 #: against a real server). Others need ``pushdown: true`` and are refused unless listed here.
@@ -81,7 +80,7 @@ _CREATE_TABLE = re.compile(r"\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP\s+|TEMPORAR
                            r"(\"(?:[^\"]|\"\")+\")\s+AS\s+(.*)$", re.IGNORECASE | re.DOTALL)
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:200] if text else exc.__class__.__name__
 
@@ -190,7 +189,7 @@ class RemoteDatabase:
         return res
 
     # --- the executor seam ---------------------------------------------------------------------------------
-    def query(self, data: LoadedData, sql: str, tables: set[str]) -> pd.DataFrame:
+    def query(self, con: duckdb.DuckDBPyConnection, sql: str, tables: set[str]) -> pd.DataFrame:
         """Run an engine query that reads pushed-down ``tables`` of this database: copy the local
         tables it also references, transpile, run, count the rows that came back."""
         import sqlglot
@@ -199,7 +198,7 @@ class RemoteDatabase:
         if not isinstance(sqlglot.parse_one(sql, read="duckdb"), exp.Query):  # one SELECT, nothing else
             raise DataError(f"internal: only a query is pushed down to a database, not {sql.split()[0]}")
         for helper in sorted(tables - self.datasets):
-            self.copy_up(data.con, helper)
+            self.copy_up(con, helper)
         res = self.native(self.transpile(sql))
         self.transfer.rows_fetched += len(res.rows)
         self.transfer.queries += 1
@@ -250,74 +249,6 @@ def referenced_tables(sql: str) -> set[str]:
     tree = sqlglot.parse_one(sql, read="duckdb")
     ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
     return {t.name for t in tree.find_all(exp.Table) if t.name and t.name not in ctes}
-
-
-def run_query(data: LoadedData, sql: str) -> pd.DataFrame:
-    """Where a query runs: in the database holding the pushed-down dataset it reads, else in DuckDB."""
-    remote_names = set(data.remote)
-    if remote_names:
-        try:
-            tables = referenced_tables(sql)
-        except Exception as exc:  # SQLGlot cannot read it: compute the datasets it may name locally
-            for n in sorted(n for n in remote_names if re.search(rf"\b{re.escape(n)}\b", sql)):
-                pull_local(data, n, f"SQLGlot cannot read a query ({_first_line(exc)})")
-            return data.con.execute(sql).df()
-        hit = tables & remote_names
-        if hit:
-            dbs = {id(data.remote[n]): data.remote[n] for n in hit}
-            if len(dbs) > 1:  # two databases in one query: read all but one of them locally
-                for n in sorted(hit)[1:]:
-                    if data.remote[n] is not data.remote[sorted(hit)[0]]:
-                        pull_local(data, n, "read together with a dataset of another database")
-                return run_query(data, sql)
-            db = next(iter(dbs.values()))
-            try:
-                return db.query(data, sql, tables)
-            except Exception as exc:  # SQLGlot cannot write it, or the database refused it: compute locally
-                if isinstance(exc, DataError):
-                    raise
-                for n in sorted(hit):
-                    pull_local(data, n, f"a query failed in the database ({_first_line(exc)})")
-    return data.con.execute(sql).df()
-
-
-def fetch_rows(data: LoadedData, name: str, where: str | None = None) -> pd.DataFrame:
-    """Rows of a pushed-down dataset (those ``where`` selects, a DuckDB condition), typed as its stub."""
-    db = data.remote[name]
-    res = db.native(db.transpile(f"SELECT * FROM {q(name)}" + (f" WHERE {where}" if where else "")))
-    data.transfer.rows_read_whole += len(res.rows)
-    return res.df()
-
-
-def copy_rows(data: LoadedData, name: str, target: str, where: str | None = None) -> None:
-    """A local table ``target`` (a quoted, maybe schema-qualified name) holding rows of a pushed-down dataset."""
-    con = data.con
-    stub_types = [(str(r[0]), str(r[1])) for r in con.execute(f"DESCRIBE {q(name)}").fetchall()]
-    frame = fetch_rows(data, name, where)
-    con.register(f"{name}__rows_df", frame)
-    cast = ", ".join(f"CAST({q(c)} AS {t}) AS {q(c)}" for c, t in stub_types)
-    try:
-        con.execute(f"CREATE TABLE {target} AS SELECT {cast} FROM {q(name + '__rows_df')}")
-    finally:
-        con.unregister(f"{name}__rows_df")
-
-
-def pull_local(data: LoadedData, name: str, why: str, where: str | None = None) -> None:
-    """Replace the stub of a pushed-down dataset by a local table of its rows (all, or those ``where``
-    selects, e.g. one segment's); the dataset is local from then on. A whole pull is noted in its
-    quality record."""
-    from dataclasses import replace
-
-    tmp = f"{name}__pulled"
-    copy_rows(data, name, q(tmp), where)
-    data.con.execute(f"DROP VIEW IF EXISTS {q(name)}")
-    data.con.execute(f"ALTER TABLE {q(tmp)} RENAME TO {q(name)}")
-    del data.remote[name]
-    if where is None:
-        data.transfer.pulled[name] = why
-        if name in data.quality:
-            qual = data.quality[name]
-            data.quality[name] = replace(qual, notes=qual.notes + (f"computed locally: {why}",))
 
 
 def stub_view(con: duckdb.DuckDBPyConnection, name: str, columns: list[tuple[str, str]], where: str) -> None:

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import difflib
 
-from reportgen.data.load import LoadedData
-from reportgen.data.pushdown import pull_local
+from reportgen.data.loaded import LoadedData, pull_local
 from reportgen.data.sql import lit, q
 from reportgen.errors import DataError
 

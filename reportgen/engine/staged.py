@@ -108,9 +108,7 @@ def split_measures(measures: Iterable[tuple[str, str]]) -> list[Partial] | None:
 
 
 def partial_columns(parts: list[Partial]) -> list[str]:
-    """Stage one's aggregates, one or two columns per measure (a distinct count: the value itself)."""
-    if parts[0].kind == "distinct":
-        return ["t.__v AS __v"]
+    """Stage one's aggregates, one or two columns per measure (a distinct count has its own stages)."""
     cols = []
     for p in parts:
         cols.append(f"{p.sql} AS {_q(p.column)}")
@@ -122,8 +120,6 @@ def partial_columns(parts: list[Partial]) -> list[str]:
 def final_columns(parts: list[Partial]) -> list[str]:
     """Stage two: counts add up (0 where no atom had rows); a sum is 0 over no rows and stays NULL
     when its rows had no readable value, exactly as the one-stage ``zero_when_no_rows``."""
-    if parts[0].kind == "distinct":
-        return [f"count(DISTINCT s.__v) AS {_q(parts[0].column)}"]
     cols = []
     for p in parts:
         c = _q(p.column)
@@ -178,20 +174,22 @@ def _index_of(column: str, alias: str) -> str:
     return f"coalesce({alias}.idx, CASE WHEN t.{column} <= b.lo THEN 0 ELSE b.n END)"
 
 
-def grouping_flags(dims: list[str]) -> list[str]:
-    """Per breakdown dimension: whether a row of a GROUPING SETS result is grouped by it, and its segment."""
+def grouping_flags(dims: list[str], alias: str = "t") -> list[str]:
+    """Per breakdown dimension (a column of ``alias``): whether a row of a GROUPING SETS result is
+    grouped by it, and its segment."""
     out = []
     for i, d in enumerate(dims):
-        out += [f"GROUPING(t.{_q(d)}) AS __g{i}", f"coalesce(CAST(t.{_q(d)} AS VARCHAR), '(blank)') AS __s{i}"]
+        col = f"{alias}.{_q(d)}"
+        out += [f"GROUPING({col}) AS __g{i}", f"coalesce(CAST({col} AS VARCHAR), '(blank)') AS __s{i}"]
     return out
 
 
-def grouping_sets(keys: str, dims: list[str], whole: bool) -> str:
+def grouping_sets(keys: str, dims: list[str], whole: bool, alias: str = "t") -> str:
     """``GROUP BY`` over ``keys`` alone (the whole company, when asked) and with each dimension."""
     if not dims:
         return f"GROUP BY {keys}"
     sets = [f"({keys})"] if whole else []
-    sets += [f"({keys}, t.{_q(d)})" for d in dims]
+    sets += [f"({keys}, {alias}.{_q(d)})" for d in dims]
     return f"GROUP BY GROUPING SETS ({', '.join(sets)})"
 
 
@@ -251,12 +249,9 @@ def _distinct_stages(head: str, keys: str, source: str, join: str, dims: list[st
     select = ", ".join([keys, *(f"t.{_q(d)} AS {n}" for d, n in zip(dims, names)), "t.__v AS __v"])
     group = ", ".join([k.split(" AS ")[0] for k in keys.split(", ")] + [f"t.{_q(d)}" for d in dims] + ["t.__v"])
     stage_one = f"SELECT {select} FROM {source} GROUP BY {group}"
-    flags = []
-    for i, n in enumerate(names):
-        flags += [f"GROUPING(s.{n}) AS __g{i}", f"coalesce(CAST(s.{n} AS VARCHAR), '(blank)') AS __s{i}"]
-    sets = (["(o.ord)"] if whole else []) + [f"(o.ord, s.{n})" for n in names]
-    group_two = f"GROUP BY GROUPING SETS ({', '.join(sets)})" if dims else "GROUP BY o.ord"
-    select_two = ", ".join(["o.ord AS ord", *flags, f"count(DISTINCT s.__v) AS {_q(part.column)}"])
+    group_two = grouping_sets("o.ord", names, whole, alias="s")
+    select_two = ", ".join(["o.ord AS ord", *grouping_flags(names, alias="s"),
+                            f"count(DISTINCT s.__v) AS {_q(part.column)}"])
     return f"{head},\n     stage_one AS ({stage_one})\nSELECT {select_two}\nFROM stage_one s JOIN {join}\n{group_two}"
 
 

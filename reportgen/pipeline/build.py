@@ -92,7 +92,7 @@ def segment_copy(data: LoadedData, segment: Segment) -> Iterator[LoadedData]:
     dropped on exit.
     """
     from reportgen.data import restrict_to_segment
-    from reportgen.data.pushdown import copy_rows
+    from reportgen.data.loaded import copy_rows
     from reportgen.data.sql import lit, q
 
     schema = f"segment__{next(_segment_copies)}"
