@@ -2,8 +2,9 @@
 the whole company and per segment of each breakdown, as one tidy table.
 
 Flow: resolve the KPIs (``resolve``) -> find the measures they need and run them in DuckDB over the
-periods and window rows (``plan``) -> evaluate formulas on the small (segment x period) frame, with
-coverage applied (``evaluate``, ``coverage``) -> attach comparisons (``table``).
+periods and window rows (``plan``) -> evaluate formulas on the small (segment x period) grid of
+float arrays, with coverage applied (``evaluate``, ``coverage``) -> rows with their comparisons, one
+block of arrays per grid, joined into the table once (``table``).
 
 Periods before the reported range are computed too (a year and one period back), so the first
 reported period still has its prior-period and year-ago values.
@@ -19,8 +20,16 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from reportgen.engine.coverage import NONE, Coverage, Span, kpi_spans, period_coverage, window_coverage
-from reportgen.engine.evaluate import evaluate_grid, grid_index, lookup_table, targets_table, window_targets
-from reportgen.engine.plan import WHOLE, Interval, additive_columns, plan_for, run_queries, segments_of
+from reportgen.engine.evaluate import (
+    Grid,
+    TargetBook,
+    evaluate_grid,
+    lookup_table,
+    measure_grid,
+    targets_table,
+    window_targets,
+)
+from reportgen.engine.plan import WHOLE, Interval, MeasureRows, additive_columns, plan_for, run_queries, segments_of
 from reportgen.engine.resolve import (
     ResolvedKpi,
     availability,
@@ -30,7 +39,7 @@ from reportgen.engine.resolve import (
     kpi_order,
     with_dependencies,
 )
-from reportgen.engine.table import TABLE_COLUMNS, tidy
+from reportgen.engine.table import Block, empty_block, table_of, tidy
 from reportgen.errors import ConfigError, DataError
 from reportgen.kpis.catalogue import LOOKUPS
 from reportgen.kpis.periods import PERIODS_PER_YEAR, WINDOWS, Period, period_range, window_start
@@ -133,7 +142,7 @@ def compute_metrics(data: LoadedData, kpis: dict[str, ResolvedKpi], periods: lis
     ppy = PERIODS_PER_YEAR[grain]
     extended = period_range(periods[0].shift(-(ppy + 1)), periods[-1])
     wanted = {p.ordinal for p in periods}
-    target_rows = targets_table(data)
+    targets = TargetBook.of(targets_table(data))
     lookups = {name: lookup_table(data, name) for name in LOOKUPS}
 
     spans = {k: kpi_spans(v, usable, data.quality) for k, v in usable.items()}
@@ -147,18 +156,16 @@ def compute_metrics(data: LoadedData, kpis: dict[str, ResolvedKpi], periods: lis
     queries = plan_for(data, usable, breakdowns)
     results = run_queries(data, queries, rows)
     additive = additive_columns(queries)
-    empty = pd.DataFrame(index=pd.MultiIndex.from_tuples([], names=["segment", "ord"]))
-    whole = results.get(WHOLE, empty)
+    whole = results.get(WHOLE, [])
 
-    index = grid_index([WHOLE], extended)
-    grid = evaluate_grid(usable, order, whole, index, extended, target_rows, lookups, grain, additive, uncovered)
+    measures = measure_grid(whole, [WHOLE], extended, additive)
+    grid = evaluate_grid(usable, order, measures, [WHOLE], extended, targets, lookups, grain, uncovered)
     visible = [k for k in usable if not usable[k].hidden]
-    frames = [tidy(usable, pd.DataFrame({k: grid.values[k] for k in visible}),
-                   pd.DataFrame({k: grid.targets[k] for k in visible}), extended, wanted, WHOLE, ppy, coverage)]
+    blocks = [tidy(usable, grid, visible, grid.targets, wanted, WHOLE, ppy, coverage)]
 
     for k, w in enumerate(windows, 1):
-        frames.append(_window_frame(w, k, usable, order, whole, index, extended, wanted, grid.targets, spans,
-                                    starts[w], target_rows, lookups, grain, additive, ppy))
+        blocks.append(_window_block(w, k, usable, order, whole, extended, wanted, grid, spans, starts[w], targets,
+                                    lookups, grain, additive, ppy))
 
     wanted_kpis = None if breakdown_kpis is None else with_dependencies(breakdown_kpis, usable)
     seen_segments: dict[tuple[str, str], set[str]] = {}
@@ -174,20 +181,15 @@ def compute_metrics(data: LoadedData, kpis: dict[str, ResolvedKpi], periods: lis
         if not segments:
             continue
         dim_order = [k for k in order if k in dim_kpis]
-        dim_index = grid_index(segments, extended)
-        dim_grid = evaluate_grid(dim_kpis, dim_order, results.get(dimension, empty), dim_index, extended,
-                                 target_rows, lookups, grain, additive, uncovered)
-        shown = [k for k in dim_kpis if not dim_kpis[k].hidden]
-        part = tidy(dim_kpis, pd.DataFrame({k: dim_grid.values[k] for k in shown}),
-                    pd.DataFrame({k: dim_grid.targets[k] for k in shown}), extended, wanted, dimension, ppy, coverage)
-        if breakdown_kpis is not None:
-            part = part[part["kpi"].isin(breakdown_kpis)]
+        measures = measure_grid(results.get(dimension, []), segments, extended, additive)
+        dim_grid = evaluate_grid(dim_kpis, dim_order, measures, segments, extended, targets, lookups, grain, uncovered)
+        shown = [k for k in dim_kpis if not dim_kpis[k].hidden and (breakdown_kpis is None or k in breakdown_kpis)]
         # a KPI is shown only for segments that occur in its own datasets
-        allowed = {k: set(segments_of(data, kpi_datasets(v, usable), dimension, seen_segments))
-                   for k, v in dim_kpis.items()}
-        keep = [seg in allowed[k] for k, seg in zip(part["kpi"], part["segment"])]
-        frames.append(part[keep])
-    table = pd.concat([f for f in frames if len(f)], ignore_index=True).reindex(columns=TABLE_COLUMNS)
+        allowed = {k: set(segments_of(data, kpi_datasets(dim_kpis[k], usable), dimension, seen_segments))
+                   for k in shown}
+        blocks.append(tidy(dim_kpis, dim_grid, shown, dim_grid.targets, wanted, dimension, ppy, coverage,
+                           segments_shown=allowed))
+    table = table_of(blocks)
     return Metrics(table, kpis, unavailable, periods, data.quality, grain, tuple(windows))
 
 
@@ -195,25 +197,19 @@ def _uncovered(coverage: dict[str, dict[int, Coverage]]) -> dict[str, set[int]]:
     return {k: {o for o, c in by_ord.items() if c.state == NONE} for k, by_ord in coverage.items()}
 
 
-def _window_frame(window: str, k: int, usable: dict[str, ResolvedKpi], order: list[str], whole: pd.DataFrame,
-                  index: pd.MultiIndex, extended: list[Period], wanted: set[int], period_targets: dict[str, pd.Series],
-                  spans: dict[str, list[Span]], starts: dict[int, date], target_rows: pd.DataFrame,
-                  lookups: dict[str, pd.DataFrame], grain: str, additive: set[str], ppy: int) -> pd.DataFrame:
+def _window_block(window: str, k: int, usable: dict[str, ResolvedKpi], order: list[str], whole: list[MeasureRows],
+                  extended: list[Period], wanted: set[int], period_grid: Grid, spans: dict[str, list[Span]],
+                  starts: dict[int, date], targets: TargetBook, lookups: dict[str, pd.DataFrame], grain: str,
+                  additive: set[str], ppy: int) -> Block:
     """The whole-company rows of one to-date window: every KPI that has a window form, computed over
     [window start, P.end] as one period with its own definition."""
     kpis = {kid: v for kid, v in usable.items() if has_window_form(v, usable)}
     if not kpis:
-        return pd.DataFrame(columns=TABLE_COLUMNS)
-    lo, hi = k * WINDOW_ORD_STEP, (k + 1) * WINDOW_ORD_STEP
-    ords = whole.index.get_level_values(1)
-    measures = whole[(ords >= lo) & (ords < hi)]
-    measures.index = pd.MultiIndex.from_arrays([measures.index.get_level_values(0),
-                                                measures.index.get_level_values(1) - lo], names=["segment", "ord"])
+        return empty_block()
+    measures = measure_grid(whole, [WHOLE], extended, additive, offset=k * WINDOW_ORD_STEP)
     coverage = {kid: {p.ordinal: window_coverage(spans[kid], starts[p.ordinal], p) for p in extended} for kid in kpis}
-    grid = evaluate_grid(kpis, [o for o in order if o in kpis], measures, index, extended, target_rows, lookups,
-                         grain, additive, _uncovered(coverage))
+    grid = evaluate_grid(kpis, [o for o in order if o in kpis], measures, [WHOLE], extended, targets, lookups,
+                         grain, _uncovered(coverage), with_targets=False)
     visible = [kid for kid in kpis if not kpis[kid].hidden]
-    targets = pd.DataFrame({kid: pd.Series(window_targets(kpis[kid], period_targets[kid], extended, starts).values,
-                                           index=index) for kid in visible})
-    values = pd.DataFrame({kid: grid.values[kid] for kid in visible})
-    return tidy(kpis, values, targets, extended, wanted, WHOLE, ppy, coverage, window=window, starts=starts)
+    window_target = {kid: window_targets(kpis[kid], period_grid.targets[kid], extended, starts) for kid in visible}
+    return tidy(kpis, grid, visible, window_target, wanted, WHOLE, ppy, coverage, window=window, starts=starts)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from reportgen.engine import staged
@@ -119,26 +121,44 @@ class MeasureQuery:
                 f"SELECT {select},\n       {aggs}\n"
                 f"FROM {source}\n{group}")
 
-    def split(self, frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
-        """Cut the query result into one (segment, ord)-indexed frame per dimension."""
+    def split(self, frame: pd.DataFrame) -> dict[str, MeasureRows]:
+        """Cut the query result into each dimension's rows (the whole company's segment is WHOLE)."""
         cols = [c for c, _ in self.measures]
         dims = [d for d in self.dimensions if d != WHOLE]
-        out: dict[str, pd.DataFrame] = {}
+        ords = frame["ord"].to_numpy().astype(np.int64)
+        values = frame[cols].astype("float64").to_numpy()
+        whole = np.full(len(frame), WHOLE, dtype=object)
+
+        def rows(segments: npt.NDArray[np.object_], keep: npt.NDArray[np.bool_] | None = None) -> MeasureRows:
+            if keep is None:
+                return MeasureRows(segments, ords, values, cols)
+            return MeasureRows(segments[keep], ords[keep], values[keep], cols)
+
+        def segment(i: int) -> npt.NDArray[np.object_]:
+            return frame[f"__s{i}"].to_numpy(dtype=object)
+
         if self.anchor.per_segment_relation:
-            dim = dims[0] if dims else WHOLE
-            out[dim] = frame.assign(segment=frame["__s0"] if dims else WHOLE).set_index(["segment", "ord"])[cols]
-            return out
+            return {dims[0]: rows(segment(0))} if dims else {WHOLE: rows(whole)}
         if not dims:
-            out[WHOLE] = frame.assign(segment=WHOLE).set_index(["segment", "ord"])[cols]
-            return out
-        flags = frame[[f"__g{i}" for i in range(len(dims))]]
+            return {WHOLE: rows(whole)}
+        flags = [frame[f"__g{i}"].to_numpy() for i in range(len(dims))]
+        out: dict[str, MeasureRows] = {}
         if WHOLE in self.dimensions:
-            rows = frame[(flags == 1).all(axis=1)]
-            out[WHOLE] = rows.assign(segment=WHOLE).set_index(["segment", "ord"])[cols]
+            out[WHOLE] = rows(whole, np.logical_and.reduce([f == 1 for f in flags]))
         for i, dim in enumerate(dims):
-            rows = frame[frame[f"__g{i}"] == 0]
-            out[dim] = rows.assign(segment=rows[f"__s{i}"]).set_index(["segment", "ord"])[cols]
+            out[dim] = rows(segment(i), flags[i] == 0)
         return out
+
+
+@dataclass(frozen=True)
+class MeasureRows:
+    """One query's result rows for one dimension: the segment and ord of each row, and its measures
+    (float columns named ``columns``). Plain arrays: the engine places them on its grids by position."""
+
+    segments: npt.NDArray[np.object_]
+    ords: npt.NDArray[np.int64]
+    values: npt.NDArray[np.float64]  # rows x columns
+    columns: list[str]
 
 
 _SUM = re.compile(r"^\s*sum\((?P<arg>.*?)\)(?:\s+FILTER\s*\(WHERE\s+(?P<cond>.*)\))?\s*$", re.IGNORECASE | re.DOTALL)
@@ -236,9 +256,9 @@ def explain(queries: list[MeasureQuery]) -> str:
 
 
 def run_queries(data: LoadedData, queries: list[MeasureQuery],
-                periods: Sequence[Period | Interval]) -> dict[str, pd.DataFrame]:
-    """Run the queries over the periods (and window) rows; return, per dimension (WHOLE = ""),
-    measures on a (segment, ord) index."""
+                periods: Sequence[Period | Interval]) -> dict[str, list[MeasureRows]]:
+    """Run the queries over the periods (and window) rows; return, per dimension (WHOLE = ""), each
+    query's rows (``evaluate.measure_grid`` places them on a segment x period grid)."""
     con = data.con
     sqls = [query.sql() for query in queries]
     used = " ".join(sqls)
@@ -255,7 +275,7 @@ def run_queries(data: LoadedData, queries: list[MeasureQuery],
         con.register(f"{name}_df", frame)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_df")
         con.unregister(f"{name}_df")
-    parts: dict[str, list[pd.DataFrame]] = {}
+    parts: dict[str, list[MeasureRows]] = {}
     for query, sql in zip(queries, sqls, strict=True):
         try:
             frame = data.query(sql)  # in DuckDB, or in the database of a pushed-down dataset
@@ -265,18 +285,7 @@ def run_queries(data: LoadedData, queries: list[MeasureQuery],
                             f"{str(exc).splitlines()[0]}") from exc
         for dim, part in query.split(frame).items():
             parts.setdefault(dim, []).append(part)
-    return {dim: _join(frames, additive_columns(queries)) for dim, frames in parts.items()}
-
-
-def _join(frames: list[pd.DataFrame], additive: set[str]) -> pd.DataFrame:
-    """Side by side on (segment, ord). A group one query found no rows for gets 0 in that query's sums
-    and counts; a NULL the query itself returned (rows there, no readable value) stays missing."""
-    joined = pd.concat(frames, axis=1)
-    joined = joined.loc[:, ~joined.columns.duplicated()].astype("float64")
-    for part in frames:
-        cols = [c for c in part.columns if c in additive]
-        joined.loc[~joined.index.isin(part.index), cols] = joined.loc[~joined.index.isin(part.index), cols].fillna(0.0)
-    return joined
+    return parts
 
 
 def segments_of(data: LoadedData, datasets: set[str], dimension: str,
