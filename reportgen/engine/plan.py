@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -262,16 +263,8 @@ def run_queries(data: LoadedData, queries: list[MeasureQuery],
     con = data.con
     sqls = [query.sql() for query in queries]
     used = " ".join(sqls)
-    periods_frame = _periods_frame(periods)
-    tables = {"periods": periods_frame, "days": _days_frame(periods)}
-    if "days_12m" in used:
-        tables["days_12m"] = _days_frame(periods, window_months=12)
-    for days in ("days", "days_12m"):
-        if f"{days}_atom" in used:
-            tables[f"{days}_atom"], tables[f"{days}_atom_ord"] = staged.atom_tables(tables[days])
-    if "period_ends" in used:
-        tables["period_ends"], tables["end_days"], tables["end_bounds"] = staged.end_tables(periods_frame)
-    for name, frame in tables.items():
+    optional = frozenset(n for n in ("days_12m", "days_atom", "days_12m_atom", "period_ends") if n in used)
+    for name, frame in _calendar_tables(tuple(_intervals(periods)), optional).items():
         con.register(f"{name}_df", frame)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_df")
         con.unregister(f"{name}_df")
@@ -286,6 +279,24 @@ def run_queries(data: LoadedData, queries: list[MeasureQuery],
         for dim, part in query.split(frame).items():
             parts.setdefault(dim, []).append(part)
     return parts
+
+
+@lru_cache(maxsize=4)
+def _calendar_tables(rows: tuple[Interval, ...], optional: frozenset[str]) -> dict[str, pd.DataFrame]:
+    """The small tables the queries join to (periods, days, and those in ``optional`` that the SQL
+    names), built in Python from the intervals alone. Cached: every segment of a burst reports the
+    same periods, and building them (days, atoms) costs more than the pandas stage of a segment's
+    compute. The frames are only read (registered as DuckDB tables), never changed."""
+    periods_frame = _periods_frame(rows)
+    tables = {"periods": periods_frame, "days": _days_frame(rows)}
+    if "days_12m" in optional:
+        tables["days_12m"] = _days_frame(rows, window_months=12)
+    for days in ("days", "days_12m"):
+        if f"{days}_atom" in optional:
+            tables[f"{days}_atom"], tables[f"{days}_atom_ord"] = staged.atom_tables(tables[days])
+    if "period_ends" in optional:
+        tables["period_ends"], tables["end_days"], tables["end_bounds"] = staged.end_tables(periods_frame)
+    return tables
 
 
 def segments_of(data: LoadedData, datasets: set[str], dimension: str,
