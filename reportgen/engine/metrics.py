@@ -20,6 +20,7 @@ import pandas as pd
 
 from reportgen.engine.coverage import NONE, Coverage, Span, kpi_spans, period_coverage, window_coverage
 from reportgen.engine.evaluate import evaluate_grid, grid_index, lookup_table, targets_table, window_targets
+from reportgen.engine.partition import segment_measures
 from reportgen.engine.plan import WHOLE, Interval, additive_columns, plan_for, run_queries, segments_of
 from reportgen.engine.resolve import (
     ResolvedKpi,
@@ -145,7 +146,9 @@ def compute_metrics(data: LoadedData, kpis: dict[str, ResolvedKpi], periods: lis
         rows += [Interval(p.ordinal + k * WINDOW_ORD_STEP, p.ordinal, starts[w][p.ordinal], p.end) for p in extended]
 
     queries = plan_for(data, usable, breakdowns)
-    results = run_queries(data, queries, rows)
+    results = segment_measures(data, queries, rows)  # a burst's segment: one pass for all of them
+    if results is None:
+        results = run_queries(data, queries, rows)
     additive = additive_columns(queries)
     empty = pd.DataFrame(index=pd.MultiIndex.from_tuples([], names=["segment", "ord"]))
     whole = results.get(WHOLE, empty)

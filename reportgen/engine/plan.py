@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from reportgen.data import LoadedData
 
 WHOLE = ""  # dimension and segment of whole-company rows
+#: Joins a burst's value and a segment into the one key a per-segment relation groups by (unit separator).
+PARTITION_SEPARATOR = "\x1f"
 
 
 def _q(identifier: str) -> str:
@@ -82,22 +84,31 @@ class MeasureQuery:
     dimensions: tuple[str, ...]  # WHOLE ("") and/or dimension columns
     measures: tuple[tuple[str, str], ...]  # (column name in the result, aggregate SQL)
     two_stage: bool = True  # aggregate per atom first when the anchor and measures allow it (engine.staged)
+    #: A burst's dimension: every group is also grouped by its value (column ``__p`` of the result), so
+    #: one query computes every segment's measures (``engine.partition``). Rows without a value are left out.
+    partition: str | None = None
 
     def sql(self) -> str:
         a = self.anchor
         dims = [d for d in self.dimensions if d != WHOLE]
-        where = f"WHERE {self.filter}" if self.filter else ""
+        conditions = [c for c in (self.filter, self.partition and f"{_q(self.partition)} IS NOT NULL") if c]
+        where = f"WHERE {' AND '.join(f'({c})' for c in conditions)}" if conditions else ""
+        part = bool(self.partition)
+        value = f", CAST({_q(self.partition)} AS VARCHAR) AS __p" if self.partition else ""
         parts = staged.split_measures(self.measures) if self.two_stage and stageable(a) else None
         if parts is not None:
-            head = f"WITH base AS (SELECT * FROM {_q(a.dataset)} {where}),\n     rel AS ({a.relation})"
+            head = f"WITH base AS (SELECT *{value} FROM {_q(a.dataset)} {where}),\n     rel AS ({a.relation})"
             if a.day:
-                return staged.day_sql(head, a.days_table, a.day, a.where, dims, WHOLE in self.dimensions, parts)
+                return staged.day_sql(head, a.days_table, a.day, a.where, dims, WHOLE in self.dimensions, parts, part)
             assert a.opens and a.closes
-            return staged.interval_sql(head, a.opens, a.closes, dims, WHOLE in self.dimensions, parts)
+            return staged.interval_sql(head, a.opens, a.closes, dims, WHOLE in self.dimensions, parts, part)
         segment = ""
         if a.per_segment_relation:  # one dimension per query: the relation groups by it
             seg_expr = "''" if not dims else f"coalesce(CAST({_q(dims[0])} AS VARCHAR), '(blank)')"
+            if self.partition:  # the relation groups by the burst's value too: both in one key
+                seg_expr = f"CAST({_q(self.partition)} AS VARCHAR) || chr({ord(PARTITION_SEPARATOR)}) || {seg_expr}"
             segment = f", {seg_expr} AS __segment"
+            value = ""
         aggs = ",\n       ".join(
             f"{zero_when_no_rows(sql)} AS {_q(col)}" if _is_additive(sql) else f"{sql} AS {_q(col)}"
             for col, sql in self.measures
@@ -112,9 +123,9 @@ class MeasureQuery:
             select = f"{ord_col} AS ord, t.__segment AS __s0"
             group = f"GROUP BY {ord_col}, t.__segment"
         else:
-            select = ", ".join([f"{ord_col} AS ord", *staged.grouping_flags(dims)])
-            group = staged.grouping_sets(ord_col, dims, WHOLE in self.dimensions)
-        return (f"WITH base AS (SELECT *{segment} FROM {_q(a.dataset)} {where}),\n"
+            select = ", ".join([f"{ord_col} AS ord", *(["t.__p AS __p"] if part else []), *staged.grouping_flags(dims)])
+            group = staged.grouping_sets(ord_col + (", t.__p" if part else ""), dims, WHOLE in self.dimensions)
+        return (f"WITH base AS (SELECT *{segment}{value} FROM {_q(a.dataset)} {where}),\n"
                 f"     rel AS ({a.relation})\n"
                 f"SELECT {select},\n       {aggs}\n"
                 f"FROM {source}\n{group}")
@@ -239,6 +250,21 @@ def run_queries(data: LoadedData, queries: list[MeasureQuery],
                 periods: Sequence[Period | Interval]) -> dict[str, pd.DataFrame]:
     """Run the queries over the periods (and window) rows; return, per dimension (WHOLE = ""),
     measures on a (segment, ord) index."""
+    return measures_by_dimension(queries, query_frames(data, queries, periods))
+
+
+def measures_by_dimension(queries: list[MeasureQuery], frames: list[pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The queries' results (one frame each) as measures per dimension on a (segment, ord) index."""
+    parts: dict[str, list[pd.DataFrame]] = {}
+    for query, frame in zip(queries, frames, strict=True):
+        for dim, part in query.split(frame).items():
+            parts.setdefault(dim, []).append(part)
+    return {dim: _join(frames, additive_columns(queries)) for dim, frames in parts.items()}
+
+
+def query_frames(data: LoadedData, queries: list[MeasureQuery],
+                 periods: Sequence[Period | Interval]) -> list[pd.DataFrame]:
+    """Each query's result as it comes from the database, after creating the helper tables it reads."""
     con = data.con
     sqls = [query.sql() for query in queries]
     used = " ".join(sqls)
@@ -255,17 +281,15 @@ def run_queries(data: LoadedData, queries: list[MeasureQuery],
         con.register(f"{name}_df", frame)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_df")
         con.unregister(f"{name}_df")
-    parts: dict[str, list[pd.DataFrame]] = {}
+    frames = []
     for query, sql in zip(queries, sqls, strict=True):
         try:
-            frame = data.query(sql)  # in DuckDB, or in the database of a pushed-down dataset
+            frames.append(data.query(sql))  # in DuckDB, or in the database of a pushed-down dataset
         except Exception as exc:
             where = f" (filter: {query.filter})" if query.filter else ""
             raise DataError(f"while computing measures on {query.anchor.dataset}{where}: "
                             f"{str(exc).splitlines()[0]}") from exc
-        for dim, part in query.split(frame).items():
-            parts.setdefault(dim, []).append(part)
-    return {dim: _join(frames, additive_columns(queries)) for dim, frames in parts.items()}
+    return frames
 
 
 def _join(frames: list[pd.DataFrame], additive: set[str]) -> pd.DataFrame:
