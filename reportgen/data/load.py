@@ -206,8 +206,8 @@ def load_dataset(data: LoadedData, name: str, ds: Dataset, loaded: LoadedConfig,
     columns = plan_columns(name, ds, loaded, found, source)
     styles = settle_styles(con, view, name, ds, columns)
     select, flags = typed_projection(columns, styles, view)
-    staged = f"staged__{name}"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {q(staged)} AS {select}")
+    staged = f"staged__{name}"  # beside the canonical tables: when no row is rejected it becomes one
+    con.execute(f"CREATE OR REPLACE TABLE {q(staged)} AS {select}")
     if undecodable(con, source):  # encoding: auto met bytes that are not UTF-8: read it again, once
         con.execute(f"DROP TABLE {q(staged)}")
         source = reopen_in_code_page(con, source, name, ds, workdir)
@@ -216,10 +216,15 @@ def load_dataset(data: LoadedData, name: str, ds: Dataset, loaded: LoadedConfig,
     if name == "deals" and any(c.name == "stage" for c in columns):
         check_unmapped_stages(con, staged, view, columns, source.description)
     kinds = {c.name: c.type for c in columns}
-    rule_counts = apply_rules(con, staged, name, kinds, ds, loaded.config.quality, today)
+    rule_counts = apply_rules(con, staged, name, kinds, ds, loaded.config.quality, today, table=staged)
+    renamed = not _has_table(con, staged)  # nothing rejected: the staged table is the canonical one now
     unreadable = [Unreadable(c.name, c.type, _style_text(styles.get(c.name)), c.expr) for c in columns
                   if c.name in flags]
-    quality = measure_quality(con, name, staged, source, view, unreadable, kinds, rule_counts, ds.data_through)
+    quality = measure_quality(con, name, name if renamed else staged, source, view, unreadable, kinds, rule_counts,
+                              ds.data_through)
+    if renamed:  # its row numbers and flags were for the quality record; dropping a column copies nothing
+        for column in [c for c in columns_of(con, name) if c.startswith("__")]:
+            con.execute(f"ALTER TABLE {q(name)} DROP COLUMN {q(column)}")
     _record(data, name, columns, styles, quality, notes)
     con.execute(f"DROP TABLE IF EXISTS {q(staged)}")
 

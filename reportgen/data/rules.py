@@ -86,9 +86,10 @@ def apply_rules(con: duckdb.DuckDBPyConnection, staged: str, name: str, kinds: d
                 duplicates: bool | None = None) -> dict[str, int]:
     """Write the canonical table ``name`` from ``staged`` without rejected rows; return counts per rule.
 
-    ``table``: ``staged`` is a view numbering the rows of this table, which holds exactly the canonical
-    columns (the typed read). When no rule rejects a row, the table is renamed to ``name`` instead of
-    copied: a million rows not written twice. The canonical table has no ``__row`` column either way.
+    ``table``: the table holding ``staged``'s rows (the table itself, or for the typed read the table a
+    view numbers). When no rule rejects a row, it is renamed to ``name`` instead of copied: a million rows
+    not written twice. A copy has no ``__`` columns (row numbers, flags); a renamed table keeps them for
+    the caller to drop once the quality record is measured.
     ``duplicates``: what :func:`has_duplicate_ids` already said of these rows (None: ask it here).
     """
     source: str = staged
