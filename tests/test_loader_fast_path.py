@@ -213,3 +213,16 @@ def test_an_unknown_category_value_is_counted_by_the_general_path(tmp_path: Path
     general = _load(cfg, typed=False, monkeypatch=monkeypatch)
     assert chosen.quality["activities"].loader == "general" and chosen.quality == general.quality
     assert chosen.quality["activities"].rows_rejected == {"unreadable type": 1}
+
+
+def test_order_lines_on_the_typed_read_give_the_general_orders(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The typed table is written in whatever order DuckDB's threads read it, unless an id repeats:
+    orders summed from their lines (a blank on the first line, a value on a later one, lines far
+    apart in the file) come out as the general path's."""
+    lines = HEADER + "O1,2025-01-02,2025-02-03,Won,10,\n" + _rows(150_000) + \
+        "O1,2025-01-02,2025-02-05,Won,5,rep_late\nO2,2025-01-03,2025-02-03,Won,1,rep_a\nO2,2025-01-03,,Won,2,rep_b\n"
+    data = both(_config(tmp_path, lines, "    order_lines: true\n"), monkeypatch, TYPED_READ)
+    assert data.con.execute("SELECT amount, rep, close_date FROM deals WHERE deal_id = 'O1'").fetchall() == [
+        (15.0, "rep_late", date(2025, 2, 5))]
+    assert data.con.execute("SELECT amount, rep FROM deals WHERE deal_id = 'O2'").fetchall() == [(3.0, "(mixed)")]

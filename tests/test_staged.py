@@ -103,3 +103,23 @@ def test_two_stage_equals_one_stage_with_missing_values(tmp_path: Path, monkeypa
 ])
 def test_only_single_sums_and_counts_are_split(sql: str, splits: bool) -> None:
     assert (split_measure("m", sql) is not None) is splits
+
+
+@needs_shared
+def test_breaking_down_only_some_kpis_changes_no_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ``breakdown_kpis`` the whole company's measures and the breakdowns' run in queries of their
+    own (the breakdowns holding only what those KPIs read): every row is the one of the full plan."""
+    data = load_canonical_folder(CONFORMANCE / "crm-24m" / "data")
+    kpis = resolve_kpis(None)
+    periods = period_range(parse_period("2023-01", "month"), parse_period("2024-12", "month"))
+    dims = [d for d in DIMENSIONS if any(d in cols for cols in data.columns.values())]
+    wanted = ["revenue", "win_rate", "sales_per_rep", "avg_deal_size"]
+    full = compute_metrics(data, kpis, periods, breakdowns=dims, windows=("ytd",)).table
+    some = compute_metrics(data, kpis, periods, breakdowns=dims, breakdown_kpis=wanted, windows=("ytd",)).table
+    keep = (full["dimension"] == "") | full["kpi"].isin(wanted)
+    assert set(some["dimension"]) == set(full["dimension"]) and len(some) < len(full)
+
+    def ordered(t: pd.DataFrame) -> pd.DataFrame:
+        return t.sort_values(list(t.columns[:8])).reset_index(drop=True)
+
+    _same(ordered(some), ordered(full[keep]))

@@ -29,6 +29,11 @@ class LoadedData:
     types: dict[str, dict[str, str]] = field(default_factory=dict)  # dataset -> column -> number/date/text
     remote: dict[str, RemoteDatabase] = field(default_factory=dict)  # pushed-down dataset -> its database
     transfer: Transfer = field(default_factory=Transfer)  # rows that crossed the wire to SQL databases
+    #: Set when this data is one segment of a burst, cut from ``partition.whole``.
+    partition: Partition | None = None
+    #: What the engine computed over this (whole) data for all the segments of a burst at once, kept
+    #: for the next segment (``engine.partition``); opaque here.
+    burst_cache: dict[object, object] = field(default_factory=dict)
 
     def query(self, sql: str) -> pd.DataFrame:
         """Run one of the engine's DuckDB queries where its data lives: in the database of a pushed-down
@@ -41,6 +46,16 @@ class LoadedData:
         if dataset not in self.columns:
             return False
         return column is None or column in self.columns[dataset]
+
+
+@dataclass(frozen=True)
+class Partition:
+    """A burst segment's data is the rows of ``whole`` whose ``dimension`` is ``value`` (datasets without
+    the dimension dropped): so its measures can come from one pass over ``whole`` for every segment."""
+
+    whole: LoadedData
+    dimension: str
+    value: str
 
 
 def run_query(data: LoadedData, sql: str) -> pd.DataFrame:

@@ -82,21 +82,26 @@ def group_order_lines(con: duckdb.DuckDBPyConnection, staged: str, kinds: dict[s
 
 
 def apply_rules(con: duckdb.DuckDBPyConnection, staged: str, name: str, kinds: dict[str, str],
-                ds: Dataset, quality: Quality, today: date, *, table: str | None = None) -> dict[str, int]:
+                ds: Dataset, quality: Quality, today: date, *, table: str | None = None,
+                duplicates: bool | None = None) -> dict[str, int]:
     """Write the canonical table ``name`` from ``staged`` without rejected rows; return counts per rule.
 
-    ``table``: ``staged`` is a view numbering the rows of this table, which holds exactly the canonical
-    columns (the typed read). When no rule rejects a row, the table is renamed to ``name`` instead of
-    copied: a million rows not written twice. The canonical table has no ``__row`` column either way.
+    ``table``: the table holding ``staged``'s rows (the table itself, or for the typed read the table a
+    view numbers). When no rule rejects a row, it is renamed to ``name`` instead of copied: a million rows
+    not written twice. A copy has no ``__`` columns (row numbers, flags); a renamed table keeps them for
+    the caller to drop once the quality record is measured.
+    ``duplicates``: what :func:`has_duplicate_ids` already said of these rows (None: ask it here).
     """
     source: str = staged
     counts: dict[str, int] = {}
     if name == "deals" and ds.order_lines and "deal_id" in kinds:
         source, counts = group_order_lines(con, staged, kinds)
+        duplicates = None  # one order per deal_id now: what was said of the lines no longer holds
     rules = rule_conditions(name, kinds, quality, today)
     id_col = ID_COLUMNS.get(name)
-    if (id_col is not None and rules and rules[0][0] == f"duplicate {id_col}"
-            and not _has_duplicates(con, source, id_col)):
+    if duplicates is None:
+        duplicates = has_duplicate_ids(con, source, name, kinds, quality)
+    if id_col is not None and rules and rules[0][0] == f"duplicate {id_col}" and not duplicates:
         rules = rules[1:]  # the window over every row is the costliest rule: skip it when no id repeats
     keep = ", ".join(q(c) for c in _table_columns(con, source) if not c.startswith("__"))
     if rules:
@@ -115,9 +120,14 @@ def apply_rules(con: duckdb.DuckDBPyConnection, staged: str, name: str, kinds: d
     return _with_count_only(con, name, counts)
 
 
-def _has_duplicates(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
-    """Whether any non-missing value of ``column`` occurs twice (one aggregate, no sort)."""
-    n, distinct = one_row(con, f"SELECT count({q(column)}), count(DISTINCT {q(column)}) FROM {q(table)}")
+def has_duplicate_ids(con: duckdb.DuckDBPyConnection, table: str, name: str, kinds: dict[str, str],
+                      quality: Quality) -> bool:
+    """Whether the duplicate-id rule applies to dataset ``name`` and some id of ``table`` occurs twice
+    (one aggregate, no sort): only then does the order of its rows decide which one is kept."""
+    id_col = ID_COLUMNS.get(name)
+    if id_col not in kinds or quality.duplicate_ids != "reject":
+        return False
+    n, distinct = one_row(con, f"SELECT count({q(id_col)}), count(DISTINCT {q(id_col)}) FROM {q(table)}")
     return bool(n != distinct)
 
 

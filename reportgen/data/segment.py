@@ -57,4 +57,4 @@ def restrict_to_segment(data: LoadedData, dimension: str, value: str) -> LoadedD
         else:
             con.execute(f"DROP TABLE {q(name)}")
             del columns[name]
-    return LoadedData(con, columns, data.quality, data.types, transfer=data.transfer)
+    return LoadedData(con, columns, data.quality, data.types, transfer=data.transfer, partition=data.partition)

@@ -253,7 +253,6 @@ def build_for_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup,
 
 def _build_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, segment: Segment | None,
                  data: LoadedData) -> tuple[BuiltScorecard, Metrics]:
-    from reportgen.atomic import check_pdf
     from reportgen.pipeline.build import audiences_of, breakdown_kpis_for, build, compute_for_config
 
     exports = any(fmt in spec.attach for fmt in ("csv", "xlsx"))
@@ -264,7 +263,7 @@ def _build_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, segme
     job.output_dir.mkdir(parents=True, exist_ok=True)
     [built] = build(loaded, now=job.now, audience=spec.audience, period=job.period, output_dir=job.output_dir,
                     segment=segment, exports=exports, xlsx="xlsx" in spec.attach, metrics=metrics)
-    check_pdf(built.pdf)
+    # build() parsed the PDF back (page count, budget) before writing it atomically: not parsed again here
     return built, metrics
 
 

@@ -29,6 +29,7 @@ from reportgen.engine.evaluate import (
     targets_table,
     window_targets,
 )
+from reportgen.engine.partition import segment_measures
 from reportgen.engine.plan import WHOLE, Interval, MeasureRows, additive_columns, plan_for, run_queries, segments_of
 from reportgen.engine.resolve import (
     ResolvedKpi,
@@ -153,8 +154,11 @@ def compute_metrics(data: LoadedData, kpis: dict[str, ResolvedKpi], periods: lis
     for k, w in enumerate(windows, 1):
         rows += [Interval(p.ordinal + k * WINDOW_ORD_STEP, p.ordinal, starts[w][p.ordinal], p.end) for p in extended]
 
-    queries = plan_for(data, usable, breakdowns)
-    results = run_queries(data, queries, rows)
+    wanted_kpis = None if breakdown_kpis is None else with_dependencies(breakdown_kpis, usable)
+    queries = plan_for(data, usable, breakdowns, wanted_kpis)
+    results = segment_measures(data, queries, rows)  # a burst's segment: one pass for all of them
+    if results is None:
+        results = run_queries(data, queries, rows)
     additive = additive_columns(queries)
     whole = results.get(WHOLE, [])
 
@@ -167,7 +171,6 @@ def compute_metrics(data: LoadedData, kpis: dict[str, ResolvedKpi], periods: lis
         blocks.append(_window_block(w, k, usable, order, whole, extended, wanted, grid, spans, starts[w], targets,
                                     lookups, grain, additive, ppy))
 
-    wanted_kpis = None if breakdown_kpis is None else with_dependencies(breakdown_kpis, usable)
     seen_segments: dict[tuple[str, str], set[str]] = {}
     for dimension in breakdowns:
         dim_kpis = {k: v for k, v in usable.items()

@@ -209,20 +209,28 @@ def _and(*conditions: str | None) -> str:
 
 
 def day_sql(head: str, days_table: str, day: str, where: str | None, dims: list[str], whole: bool,
-            parts: list[Partial]) -> str:
-    """Stage one per atom (``rel t`` joined to its day's atom), stage two per interval."""
+            parts: list[Partial], partition: bool = False) -> str:
+    """Stage one per atom (``rel t`` joined to its day's atom), stage two per interval; ``partition``:
+    every group also by the burst's value ``__p`` (see ``MeasureQuery.partition``)."""
     value, rows = _distinct_value(parts)
     source = (f"(SELECT t.*{value} FROM rel t) t JOIN {days_table}_atom a ON t.{_q(day)} = a.dday"
               f"{_and(where, rows)}")
     join = f"{days_table}_atom_ord o ON s.__k = o.atom"
+    keys = "a.atom AS __k" + (", t.__p AS __p" if partition else "")
     if value:
-        return _distinct_stages(head, "a.atom AS __k", source, join, dims, whole, parts[0])
-    select = ", ".join(["a.atom AS __k", *grouping_flags(dims), *partial_columns(parts)])
-    stage_one = f"SELECT {select} FROM {source} " + grouping_sets("a.atom", dims, whole)
-    return _stage_two(head, stage_one, join, len(dims), parts)
+        return _distinct_stages(head, keys, source, join, dims, whole, parts[0], partition)
+    select = ", ".join([keys, *grouping_flags(dims), *partial_columns(parts)])
+    stage_one = f"SELECT {select} FROM {source} " + grouping_sets(_bare(keys), dims, whole)
+    return _stage_two(head, stage_one, join, len(dims), parts, partition)
 
 
-def interval_sql(head: str, opens: str, closes: str, dims: list[str], whole: bool, parts: list[Partial]) -> str:
+def _bare(keys: str) -> str:
+    """``a.atom AS __k, t.__p AS __p`` -> ``a.atom, t.__p``: the expressions of a select list of keys."""
+    return ", ".join(k.split(" AS ")[0] for k in keys.split(", "))
+
+
+def interval_sql(head: str, opens: str, closes: str, dims: list[str], whole: bool, parts: list[Partial],
+                 partition: bool = False) -> str:
     """Stage one per (ends before ``opens``, ends before ``closes``), stage two per period end."""
     value, rows = _distinct_value(parts)
     spans = (f"SELECT t.*, {_index_of('__opens', 'f')} AS __from, {_index_of('__closes', 'u')} AS __until "
@@ -232,31 +240,33 @@ def interval_sql(head: str, opens: str, closes: str, dims: list[str], whole: boo
              f"WHERE t.__opens IS NOT NULL AND t.__closes IS NOT NULL")
     source = f"({spans}) t{_and('__from < __until', rows)}"
     join = "period_ends o ON s.__from <= o.k AND o.k < s.__until"
+    keys = "__from, __until" + (", t.__p AS __p" if partition else "")
     if value:
-        return _distinct_stages(head, "__from, __until", source, join, dims, whole, parts[0])
-    select = ", ".join(["__from", "__until", *grouping_flags(dims), *partial_columns(parts)])
-    stage_one = f"SELECT {select} FROM {source} " + grouping_sets("__from, __until", dims, whole)
-    return _stage_two(head, stage_one, join, len(dims), parts)
+        return _distinct_stages(head, keys, source, join, dims, whole, parts[0], partition)
+    select = ", ".join([keys, *grouping_flags(dims), *partial_columns(parts)])
+    stage_one = f"SELECT {select} FROM {source} " + grouping_sets(_bare(keys), dims, whole)
+    return _stage_two(head, stage_one, join, len(dims), parts, partition)
 
 
 def _distinct_stages(head: str, keys: str, source: str, join: str, dims: list[str], whole: bool,
-                     part: Partial) -> str:
+                     part: Partial, partition: bool = False) -> str:
     """A distinct count: stage one keeps each (atom, dimensions, value) once with a plain GROUP BY;
     the grouping sets run in stage two. (Grouping sets in stage one would group by the counted value,
     and where that value is a breakdown dimension, GROUPING() of the dimension could no longer tell
     the whole-company rows from the dimension's: PostgreSQL folds the two into one expression.)"""
     names = [f"__d{i}" for i in range(len(dims))]
     select = ", ".join([keys, *(f"t.{_q(d)} AS {n}" for d, n in zip(dims, names)), "t.__v AS __v"])
-    group = ", ".join([k.split(" AS ")[0] for k in keys.split(", ")] + [f"t.{_q(d)}" for d in dims] + ["t.__v"])
+    group = ", ".join([_bare(keys), *(f"t.{_q(d)}" for d in dims), "t.__v"])
     stage_one = f"SELECT {select} FROM {source} GROUP BY {group}"
-    group_two = grouping_sets("o.ord", names, whole, alias="s")
-    select_two = ", ".join(["o.ord AS ord", *grouping_flags(names, alias="s"),
-                            f"count(DISTINCT s.__v) AS {_q(part.column)}"])
+    group_two = grouping_sets("o.ord" + (", s.__p" if partition else ""), names, whole, alias="s")
+    select_two = ", ".join(["o.ord AS ord", *(["s.__p AS __p"] if partition else []),
+                            *grouping_flags(names, alias="s"), f"count(DISTINCT s.__v) AS {_q(part.column)}"])
     return f"{head},\n     stage_one AS ({stage_one})\nSELECT {select_two}\nFROM stage_one s JOIN {join}\n{group_two}"
 
 
-def _stage_two(head: str, stage_one: str, join: str, n_dims: int, parts: list[Partial]) -> str:
-    keys = [f"s.__{g}{i}" for i in range(n_dims) for g in ("g", "s")]
+def _stage_two(head: str, stage_one: str, join: str, n_dims: int, parts: list[Partial],
+               partition: bool = False) -> str:
+    keys = (["s.__p"] if partition else []) + [f"s.__{g}{i}" for i in range(n_dims) for g in ("g", "s")]
     select = ", ".join(["o.ord AS ord", *(f"{k} AS {k[2:]}" for k in keys), *final_columns(parts)])
     group = ", ".join(["o.ord", *keys])
     return f"{head},\n     stage_one AS ({stage_one})\nSELECT {select}\nFROM stage_one s JOIN {join}\nGROUP BY {group}"

@@ -117,8 +117,10 @@ def segment_copy(data: LoadedData, segment: Segment) -> Iterator[LoadedData]:
         cursor = con.cursor()
         cursor.execute(f"SET search_path = {lit(schema)}")
         from reportgen.data import LoadedData
+        from reportgen.data.loaded import Partition
 
-        copy = LoadedData(cursor, dict(data.columns), data.quality, data.types)
+        copy = LoadedData(cursor, dict(data.columns), data.quality, data.types,
+                          partition=Partition(data, segment.dimension, segment.value))
         yield restrict_to_segment(copy, segment.dimension, segment.value)
     finally:
         if cursor is not None:

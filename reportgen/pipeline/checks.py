@@ -36,13 +36,17 @@ def check_locale(loaded: LoadedConfig) -> list[str]:
 
 
 def check_templates(loaded: LoadedConfig) -> list[str]:
-    """Every audience's template exists (a user template is a file name ending in .html)."""
-    from reportgen.render import make_environment, template_dirs, template_name
+    """Every audience's template exists (a user template is a file name ending in .html).
+
+    Checked in the environment the scorecard will be rendered with (same folders, locale and currency),
+    so a build compiles each template once: here, not again when it renders."""
+    from reportgen.render import Formats, shared_environment, template_dirs, template_name
     from reportgen.render.sandbox import template_error_line
 
     issues = []
+    sc = loaded.config.scorecard
     try:
-        env = make_environment(template_dirs(loaded))
+        env = shared_environment(template_dirs(loaded), Formats(sc.locale, sc.currency))
     except ReportgenError:
         return []  # a template folder outside the allowed roots: check_paths reports it
     for name, audience in loaded.config.audiences.items():
