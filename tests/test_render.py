@@ -512,3 +512,25 @@ def test_tiles_show_plan_rows_only_for_kpis_with_a_plan(built, metrics, loaded, 
     bare = out[0].html.read_text()
     assert 'class="cmp-pl"' not in bare and "PL Plan" not in bare
     assert bare.count('class="cmp-py"') == 3
+
+
+def test_a_missing_prior_year_window_says_why(loaded, metrics, tmp_path):
+    """"PY n/a" on a tile's YTD line carries the reason of the window a year earlier (the data starts
+    after it began), never a bare n/a."""
+    from dataclasses import replace
+
+    table = metrics.table.copy()
+    period = metrics.periods[-1]
+    now = (table["kpi"] == "revenue") & (table["window"] == "ytd") & (table["period"] == period.label)
+    assert now.sum() == 1
+    table.loc[now, ["year_ago", "delta_year_ago", "pct_year_ago"]] = float("nan")
+    deals = metrics.quality["deals"]  # the export as if it started in March of the year before
+    start = period.start.replace(year=period.start.year - 1, month=3, day=2)
+    quality = {**metrics.quality, "deals": replace(deals, first_date=start,
+                                                   first_dates={c: start for c in deals.first_dates})}
+    rendered = render_audience(replace(metrics, table=table, quality=quality), loaded, "executive",
+                               loaded.config.audiences["executive"], now=NOW)
+    tile = rendered.html[rendered.html.index('id="kpi-revenue"'):rendered.html.index('id="kpi-target_achievement"')]
+    when = f"Mar 2, {start.year}"
+    assert f'PY n/a <span class="win-note">· deals begin {when}</span>' in tile, tile
+    assert re.search(rf"PY n/a · deals begin Mar 2,\s*{start.year}", _pdf_words(rendered, tmp_path, "py-missing"))

@@ -29,6 +29,7 @@ _LABEL_ROWS: tuple[tuple[str, str, str], ...] = (
     ("warning", "Warnung", "attention"),
     ("bad", "schlecht", "mauvais"),
     (MISSING_KEY, f"k.{NBSP}A.", "n.d."),
+    ("not in the data", "nicht in den Daten", "absent des données"),
     ("higher is better", "höher ist besser", "plus élevé est mieux"),
     ("lower is better", "niedriger ist besser", "plus bas est mieux"),
     ("Page", "Seite", "Page"),

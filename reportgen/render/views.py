@@ -11,6 +11,7 @@ from markupsafe import Markup
 
 from reportgen import charts
 from reportgen.config.models import Audience, LoadedConfig
+from reportgen.kpis.periods import PERIODS_PER_YEAR, window_start
 from reportgen.render import fmt
 from reportgen.render.formats import Formats, _missing, _num
 from reportgen.render.narrative import tone_of
@@ -90,6 +91,7 @@ class WindowView:
     tone: str
     coverage: str = ""
     note: str = ""
+    year_ago_note: str = ""  # why the window a year earlier has no value ("deals start Mar 2, 2023")
 
     @property
     def partial(self) -> bool:
@@ -169,7 +171,22 @@ def window_view(metrics: Metrics, kid: str, formats: Formats) -> WindowView | No
     cmp = comparisons(kpi.unit, kpi.direction, value, [("py", "PY", year_ago)])[0]
     label, title = WINDOW_LABELS.get(window, (window.upper(), window.upper()))
     return WindowView(window, formats.t(label), formats.t(title), value, year_ago, cmp.delta, cmp.pct, cmp.tone,
-                      str(_get(row, "coverage") or ""), formats.coverage_note(str(_get(row, "note") or "")))
+                      str(_get(row, "coverage") or ""), formats.coverage_note(str(_get(row, "note") or "")),
+                      _year_ago_note(metrics, kid, window, year_ago, formats))
+
+
+def _year_ago_note(metrics: Metrics, kid: str, window: str, year_ago: float, formats: Formats) -> str:
+    """Why the same window a year earlier is missing, so "PY n/a" never stands without a reason: the
+    engine's own coverage rule applied to that window (the data starts after it began)."""
+    from reportgen.engine import kpi_spans, window_coverage
+
+    if not _missing(year_ago) or kid not in metrics.kpis:
+        return ""
+    period = metrics.periods[-1]
+    earlier = period.shift(-PERIODS_PER_YEAR[period.grain])
+    spans = kpi_spans(metrics.kpis[kid], metrics.kpis, metrics.quality)
+    note = window_coverage(spans, window_start(earlier, window), earlier).note
+    return formats.coverage_note(note) if note else formats.t("not in the data")
 
 
 def _get(row: Any, key: str) -> Any:
