@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from reportgen import charts
 from reportgen.assets import FONTS_DIR, font_faces_css
 from reportgen.render import asset_fetcher, write_pdf
 from reportgen.render.pdf import font_configuration, stylesheet
-from reportgen.render.printdoc import split_styles
+from reportgen.render.printdoc import chart_assets, split_styles
 from tests.pdftools import pdf_text, render_png
 
 PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>t</title>
@@ -19,11 +20,11 @@ PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>t</title>
 <style>p {{ color: rgb(0, 0, 200); font-size: 14pt; }} .big {{ font-size: 24pt; }}</style>
 </head><body><p class="x">red: the earlier rule is more specific; 14 pt: the later one of equal weight</p><p>blue</p>
 <p class="big" style="color: rgb(0, 140, 0)">green: a style attribute beats every sheet</p>
-</body></html>"""
+{chart}</body></html>"""
 
 
-def _page() -> str:
-    return PAGE.format(fonts=font_faces_css(embed=False))
+def _page(chart: str = "") -> str:
+    return PAGE.format(fonts=font_faces_css(embed=False), chart=chart)
 
 
 def _pngs(pdf: bytes, tmp_path: Path, name: str) -> list[bytes]:
@@ -50,6 +51,29 @@ def test_styles_taken_out_cascade_as_they_did_in_the_page(tmp_path: Path) -> Non
     pdf, warnings = write_pdf(html, base_url=FONTS_DIR.as_uri() + "/", fetcher=fetcher)
     assert warnings == []
     assert _pngs(pdf, tmp_path, "split") == _pngs(_whole(html, fetcher), tmp_path, "whole")
+
+
+def test_charts_become_images_that_draw_the_same(tmp_path: Path) -> None:
+    chart = f'<div style="width: 60mm">{charts.sparkline([3.0, 4.0, None, 5.0, 6.0])}</div>'
+    html = _page(chart)
+    print_html, assets = chart_assets(html)
+    assert "<svg" not in print_html and list(assets) == ["chart-1.svg"]
+    assert '<img class="rg-chart" id="rg-spark-' in print_html and 'src="reportgen-asset:chart-1.svg"' in print_html
+    body, mime = assets["chart-1.svg"]
+    assert body.startswith(b"<svg") and mime == "image/svg+xml"
+    css = "<style>.rg-chart { display: block; width: 100%; height: auto; }</style></head>"
+    inline, as_image = html.replace("</head>", css), print_html.replace("</head>", css)
+    pdf, warnings = write_pdf(as_image, base_url=FONTS_DIR.as_uri() + "/",
+                              fetcher=asset_fetcher(roots=[FONTS_DIR], memory=assets))
+    assert warnings == []
+    assert _pngs(pdf, tmp_path, "image") == _pngs(_whole(inline, asset_fetcher(roots=[FONTS_DIR])), tmp_path, "inline")
+
+
+def test_only_reportgens_own_charts_are_moved() -> None:
+    own = charts.sparkline([1.0, 2.0])
+    other = '<svg viewBox="0 0 10 10"><circle cx="5" cy="5" r="4"/></svg>'
+    html, assets = chart_assets(f"<p>{other}</p><p>{own}</p>")
+    assert other in html and len(assets) == 1
 
 
 @pytest.mark.parametrize("html", [

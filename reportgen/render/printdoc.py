@@ -1,22 +1,53 @@
-"""The print HTML taken apart for WeasyPrint: its ``<style>`` text apart.
+"""The print HTML taken apart for WeasyPrint: its charts as in-memory images, its ``<style>`` text apart.
 
-Why: the scorecard's stylesheet is the same text in every report of a run, so :mod:`.pdf` parses it
-once per process instead of once per report; for that it needs the ``<style>`` text out of the
-document, in order.
+Why: WeasyPrint's own HTML parser, style cascade and box builder are pure Python and cost per
+element and per character. A chart inlined as ``<svg>`` is a few dozen elements that WeasyPrint
+parses as HTML, cascades the whole stylesheet over and then serialises again for its SVG renderer;
+as ``<img src="reportgen-asset:chart-N.svg">`` it is one element, and the SVG goes straight to the
+SVG renderer (the same drawing, pixel for pixel). The scorecard's stylesheet is the same text in
+every report of a run, so :mod:`.pdf` parses it once per process instead of once per report; for
+that it needs the ``<style>`` text out of the document, in order.
 
 Only text is handled here (no WeasyPrint import); the HTML file written for people keeps its
-inline styles.
+inline charts and styles.
 """
 from __future__ import annotations
 
 import re
+from html import escape, unescape
 
+CHART_MIME = "image/svg+xml"
+
+_CHART = re.compile(r"<svg\b(?P<attrs>[^>]*\bclass=\"rg-chart\"[^>]*)>(?P<body>.*?)</svg>", re.S)
+_ATTR = re.compile(r'\s(?P<name>id|aria-label)=(?P<q>["\'])(?P<value>.*?)(?P=q)', re.S)
 _STYLE = re.compile(r"<style>(?P<css>.*?)</style>", re.S | re.I)
 _HEAD_END = re.compile(r"</head\s*>", re.I)
 _TITLE = re.compile(r"<title\b.*?</title\s*>", re.S | re.I)
 _RAW_TEXT_OR_FOREIGN = re.compile(r"<!--|<(script|link|base|template|noscript|textarea|xmp|iframe|noembed|"
                                   r"noframes|plaintext|svg|math)\b", re.I)
 _SHARED_BY_THE_DOCUMENT = re.compile(r"@(import|layer|counter-style|color-profile)\b|@\\", re.I)  # @\69mport too
+
+
+def chart_assets(html: str, prefix: str = "chart") -> tuple[str, dict[str, tuple[bytes, str]]]:
+    """The HTML with each reportgen chart (``<svg class="rg-chart">``) replaced by an ``<img>`` of the
+    same class and id that loads the SVG from memory, and the SVGs by name for the fetcher.
+
+    Only the charts reportgen draws are moved: any other inline SVG (a user template's) stays as it
+    is, since the page's CSS may select it by its ``svg`` tag. A chart that contains another ``<svg>``
+    (none of ours does) is left inline too."""
+    assets: dict[str, tuple[bytes, str]] = {}
+
+    def to_image(match: re.Match[str]) -> str:
+        if "<svg" in match["body"]:
+            return match[0]
+        attrs = {m["name"]: unescape(m["value"]) for m in _ATTR.finditer(match["attrs"])}
+        name = f"{prefix}-{len(assets) + 1}.svg"
+        assets[name] = (match[0].encode("utf-8"), CHART_MIME)
+        chart_id = f' id="{escape(attrs["id"])}"' if "id" in attrs else ""
+        return (f'<img class="rg-chart"{chart_id} src="reportgen-asset:{name}" '
+                f'alt="{escape(attrs.get("aria-label", ""))}">')
+
+    return _CHART.sub(to_image, html), assets
 
 
 def split_styles(html: str) -> tuple[str, list[str]] | None:
