@@ -19,7 +19,7 @@ from html import escape, unescape
 CHART_MIME = "image/svg+xml"
 
 _CHART = re.compile(r"<svg\b(?P<attrs>[^>]*\bclass=\"rg-chart\"[^>]*)>(?P<body>.*?)</svg>", re.S)
-_ATTR = re.compile(r'\s(?P<name>id|aria-label)=(?P<q>["\'])(?P<value>.*?)(?P=q)', re.S)
+_LABEL = re.compile(r'\saria-label=(?P<q>["\'])(?P<value>.*?)(?P=q)', re.S)
 _STYLE = re.compile(r"<style>(?P<css>.*?)</style>", re.S | re.I)
 _HEAD_END = re.compile(r"</head\s*>", re.I)
 _TITLE = re.compile(r"<title\b.*?</title\s*>", re.S | re.I)
@@ -30,7 +30,9 @@ _SHARED_BY_THE_DOCUMENT = re.compile(r"@(import|layer|counter-style|color-profil
 
 def chart_assets(html: str, prefix: str = "chart") -> tuple[str, dict[str, tuple[bytes, str]]]:
     """The HTML with each reportgen chart (``<svg class="rg-chart">``) replaced by an ``<img>`` of the
-    same class and id that loads the SVG from memory, and the SVGs by name for the fetcher.
+    same class, its label as alt text, that loads the SVG from memory, and the SVGs by name for the
+    fetcher. The chart's id stays inside the SVG: on the image it would only make WeasyPrint compute
+    the image's style apart (and no link points at a chart).
 
     Only the charts reportgen draws are moved: any other inline SVG (a user template's) stays as it
     is, since the page's CSS may select it by its ``svg`` tag. A chart that contains another ``<svg>``
@@ -40,12 +42,11 @@ def chart_assets(html: str, prefix: str = "chart") -> tuple[str, dict[str, tuple
     def to_image(match: re.Match[str]) -> str:
         if "<svg" in match["body"]:
             return match[0]
-        attrs = {m["name"]: unescape(m["value"]) for m in _ATTR.finditer(match["attrs"])}
+        label = _LABEL.search(match["attrs"])
         name = f"{prefix}-{len(assets) + 1}.svg"
         assets[name] = (match[0].encode("utf-8"), CHART_MIME)
-        chart_id = f' id="{escape(attrs["id"])}"' if "id" in attrs else ""
-        return (f'<img class="rg-chart"{chart_id} src="reportgen-asset:{name}" '
-                f'alt="{escape(attrs.get("aria-label", ""))}">')
+        alt = escape(unescape(label["value"])) if label else ""
+        return f'<img class="rg-chart" src="reportgen-asset:{name}" alt="{alt}">'
 
     return _CHART.sub(to_image, html), assets
 
