@@ -4,6 +4,7 @@ warnings WeasyPrint logged."""
 from __future__ import annotations
 
 import logging
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -95,11 +96,12 @@ STYLESHEETS_KEPT = 16
 """Parsed stylesheets kept per process: a run uses one or two per template and configuration."""
 
 _stylesheets: OrderedDict[tuple[str, str, Any], tuple[Any, tuple[str, ...]]] = OrderedDict()
+_stylesheets_lock = threading.Lock()
 
 
 def stylesheet(css: str, *, base_url: str, fetcher: Any) -> Any:
     """``weasyprint.CSS`` for a ``<style>`` text, parsed once per process for the same text, base URL
-    and fetcher roots, and the warnings its parsing logged logged again on every use.
+    and fetcher policy; what WeasyPrint logged while parsing it is logged again on every later use.
 
     Why: the scorecard's CSS is the same in every report of a burst or batch, and WeasyPrint parsed
     it again for each document (about a tenth of the PDF's time). A ``CSS`` object is made to be
@@ -112,9 +114,11 @@ def stylesheet(css: str, *, base_url: str, fetcher: Any) -> Any:
     policy = getattr(fetcher, "policy", None)
     key = (css, base_url, policy)
     cacheable = policy is not None and MEMORY_SCHEME not in css
-    cached = _stylesheets.get(key) if cacheable else None
+    with _stylesheets_lock:
+        cached = _stylesheets.get(key) if cacheable else None
+        if cached is not None:
+            _stylesheets.move_to_end(key)
     if cached is not None:
-        _stylesheets.move_to_end(key)
         sheet, logged = cached
         for message in logged:  # as if parsed now: tests and the build treat them as failures
             logging.getLogger("weasyprint").warning("%s", message)
@@ -122,9 +126,10 @@ def stylesheet(css: str, *, base_url: str, fetcher: Any) -> Any:
     with weasyprint_warnings() as messages:
         sheet = CSS(string=css, base_url=base_url, url_fetcher=fetcher, font_config=font_configuration())
     if cacheable:
-        _stylesheets[key] = (sheet, tuple(messages))
-        while len(_stylesheets) > STYLESHEETS_KEPT:
-            _stylesheets.popitem(last=False)
+        with _stylesheets_lock:
+            _stylesheets[key] = (sheet, tuple(messages))
+            while len(_stylesheets) > STYLESHEETS_KEPT:
+                _stylesheets.popitem(last=False)
     return sheet
 
 
