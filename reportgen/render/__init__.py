@@ -3,7 +3,8 @@
 The flow for one audience (``render_audience``): build plain view objects from the metric table
 (tiles, breakdowns, trends; charts drawn here as inline SVG) -> render the template twice, once for
 the screen (fonts inlined as ``data:`` URLs, so the HTML file is self-contained) and once for print
-(fonts as ``file:`` URLs, cheaper for WeasyPrint) -> WeasyPrint writes the PDF to bytes.
+(fonts as ``file:`` URLs, cheaper for WeasyPrint) -> WeasyPrint writes the PDF to bytes, given the
+charts as in-memory images and the stylesheets parsed once per process.
 
 WeasyPrint is used the documented way: ``HTML(string=..., base_url=...)``, one shared
 ``FontConfiguration``, an :class:`AssetFetcher` that serves the project's own fonts, templates, the
@@ -14,7 +15,8 @@ tests can treat them as failures and the build can print them.
 The package, in the order of that flow: :mod:`.formats` (locale and currency bound to the fmt
 functions), :mod:`.environment` (the Jinja sandbox and where templates are found), :mod:`.views` (one
 KPI as a tile or a row), :mod:`.sections` (breakdowns, trends, leaderboard, funnel, data quality),
-:mod:`.context` (everything one page reads), :mod:`.pdf` (WeasyPrint) and :mod:`.document`
+:mod:`.context` (everything one page reads), :mod:`.printdoc` (the print HTML taken apart for
+WeasyPrint), :mod:`.pdf` (WeasyPrint) and :mod:`.document`
 (``render_audience``). Every name other modules and tests import from ``reportgen.render`` is
 re-exported here.
 """

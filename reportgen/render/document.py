@@ -1,4 +1,5 @@
-"""One audience's scorecard: the context rendered twice (screen HTML, print HTML) and the PDF written."""
+"""One audience's scorecard: the context rendered twice (screen HTML, print HTML) and the PDF written
+(the print HTML's charts handed to WeasyPrint as in-memory images, see :mod:`.printdoc`)."""
 from __future__ import annotations
 
 import logging
@@ -16,6 +17,7 @@ from reportgen.render.context import build_context
 from reportgen.render.environment import builtin_template_dir, shared_environment, template_dirs, template_name
 from reportgen.render.formats import Formats
 from reportgen.render.pdf import asset_fetcher, write_pdf
+from reportgen.render.printdoc import chart_assets
 from reportgen.render.sandbox import render_template
 
 if TYPE_CHECKING:
@@ -69,7 +71,8 @@ def render_scorecard(views: ScorecardViews, loaded: LoadedConfig) -> Rendered:
                                              "font_css": Markup(font_faces_css(embed=False))})
     t2 = time.perf_counter()
     logo = [loaded.resolve(sc.logo)] if sc.logo else []
-    fetcher = asset_fetcher(roots=[FONTS_DIR, builtin_template_dir(), *user_dirs], files=logo)
+    print_html, charts = chart_assets(print_html)  # the charts as images served from memory
+    fetcher = asset_fetcher(roots=[FONTS_DIR, builtin_template_dir(), *user_dirs], files=logo, memory=charts)
     pdf, warnings = write_pdf(print_html, base_url=builtin_template_dir().as_uri() + "/", fetcher=fetcher,
                               pdf_a=sc.pdf_a)
     t3 = time.perf_counter()
