@@ -3,6 +3,7 @@ the scorecard's stylesheets parsed once per process, and ``write_pdf`` returning
 warnings WeasyPrint logged."""
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 from collections import OrderedDict
@@ -97,6 +98,16 @@ STYLESHEETS_KEPT = 16
 
 _stylesheets: OrderedDict[tuple[str, str, Any], tuple[Any, tuple[str, ...]]] = OrderedDict()
 _stylesheets_lock = threading.Lock()
+
+
+@atexit.register
+def _release_fonts() -> None:
+    """Drop the parsed stylesheets and the shared FontConfiguration while the interpreter is whole:
+    left to the final teardown, FontConfiguration.__del__ finds its modules gone and prints a
+    traceback ("Exception ignored in ...") after an otherwise clean run."""
+    with _stylesheets_lock:
+        _stylesheets.clear()
+    font_configuration.cache_clear()
 
 
 def stylesheet(css: str, *, base_url: str, fetcher: Any) -> Any:
