@@ -3,6 +3,7 @@ the scorecard's stylesheets parsed once per process, and ``write_pdf`` returning
 warnings WeasyPrint logged."""
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 from collections import OrderedDict
@@ -131,6 +132,16 @@ def stylesheet(css: str, *, base_url: str, fetcher: Any) -> Any:
             while len(_stylesheets) > STYLESHEETS_KEPT:
                 _stylesheets.popitem(last=False)
     return sheet
+
+
+@atexit.register
+def _release_weasyprint() -> None:
+    """Drop the kept stylesheets and the FontConfiguration while the interpreter can still run
+    their clean-up: the FontConfiguration deletes its temporary font folder when it goes, and at
+    interpreter teardown (module globals already cleared) that deletion fails and leaves the folder."""
+    with _stylesheets_lock:
+        _stylesheets.clear()
+    font_configuration.cache_clear()
 
 
 def write_pdf(html: str, *, base_url: str, fetcher: Any, pdf_a: bool = False) -> tuple[bytes, list[str]]:
