@@ -216,12 +216,7 @@ def day_sql(head: str, days_table: str, day: str, where: str | None, dims: list[
     source = (f"(SELECT t.*{value} FROM rel t) t JOIN {days_table}_atom a ON t.{_q(day)} = a.dday"
               f"{_and(where, rows)}")
     join = f"{days_table}_atom_ord o ON s.__k = o.atom"
-    keys = "a.atom AS __k" + (", t.__p AS __p" if partition else "")
-    if value:
-        return _distinct_stages(head, keys, source, join, dims, whole, parts[0], partition)
-    select = ", ".join([keys, *grouping_flags(dims), *partial_columns(parts)])
-    stage_one = f"SELECT {select} FROM {source} " + grouping_sets(_bare(keys), dims, whole)
-    return _stage_two(head, stage_one, join, len(dims), parts, partition)
+    return _stages(head, "a.atom AS __k", source, join, dims, whole, parts, partition)
 
 
 def _bare(keys: str) -> str:
@@ -240,8 +235,15 @@ def interval_sql(head: str, opens: str, closes: str, dims: list[str], whole: boo
              f"WHERE t.__opens IS NOT NULL AND t.__closes IS NOT NULL")
     source = f"({spans}) t{_and('__from < __until', rows)}"
     join = "period_ends o ON s.__from <= o.k AND o.k < s.__until"
-    keys = "__from, __until" + (", t.__p AS __p" if partition else "")
-    if value:
+    return _stages(head, "__from, __until", source, join, dims, whole, parts, partition)
+
+
+def _stages(head: str, keys: str, source: str, join: str, dims: list[str], whole: bool, parts: list[Partial],
+            partition: bool) -> str:
+    """Both stages over ``source`` grouped by ``keys`` (plus the burst's value when ``partition``):
+    a distinct count in its own shape, sums and counts through ``_stage_two``."""
+    keys += ", t.__p AS __p" if partition else ""
+    if parts[0].kind == "distinct":
         return _distinct_stages(head, keys, source, join, dims, whole, parts[0], partition)
     select = ", ".join([keys, *grouping_flags(dims), *partial_columns(parts)])
     stage_one = f"SELECT {select} FROM {source} " + grouping_sets(_bare(keys), dims, whole)
