@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 #: Rows read to settle number and date styles (a full scan settles D/M order only when the sample cannot).
 SAMPLE_ROWS = 50_000
+#: Distinct values per column (the first in code point order) that the styles are settled from.
+SAMPLE_VALUES = 5_000
 
 
 @dataclass(frozen=True)
@@ -88,9 +90,7 @@ def settle_styles(con: duckdb.DuckDBPyConnection, view: str, name: str, ds: Data
                ("number", "date", "timestamp", "detect")]
     if not textual:
         return {}
-    sample_sql = ", ".join(f"NULLIF(trim(CAST({c.expr} AS VARCHAR)), '') AS {q(c.name)}" for c in textual)
-    rows = con.execute(f"SELECT {sample_sql} FROM {q(view)} LIMIT {SAMPLE_ROWS}").fetchall()
-    samples = {c.name: sorted({r[i] for r in rows if r[i] is not None})[:5000] for i, c in enumerate(textual)}
+    samples = _samples(con, view, textual)
     styles: dict[str, Any] = {}
     shapes = {c.name: fmt.date_shapes(samples[c.name]) for c in textual if c.type in ("date", "timestamp", "detect")}
     for i, col in enumerate(textual):  # custom columns: a type from the values
@@ -114,6 +114,19 @@ def settle_styles(con: duckdb.DuckDBPyConnection, view: str, name: str, ds: Data
                 styles[col.name] = fmt.settle_date_style(shapes[col.name], day_first=day_first, column=col.name,
                                                          dataset=name) or fmt.DateStyle("iso")
     return styles
+
+
+def _samples(con: duckdb.DuckDBPyConnection, view: str, columns: list[Column]) -> dict[str, list[str]]:
+    """Per column, the distinct non-empty trimmed values of the first ``SAMPLE_ROWS`` rows, sorted by
+    code point, at most ``SAMPLE_VALUES`` of them. Made distinct and sorted inside DuckDB: fetching the
+    sample's rows into Python tuples cost more than the styles that are settled from it (1M-row CSV:
+    about 0.15 s of a 0.3 s step); UTF-8 byte order, DuckDB's order for text, is code point order."""
+    sample = ", ".join(f"NULLIF(trim(CAST({c.expr} AS VARCHAR)), '') AS {q(c.name)}" for c in columns)
+    lists = ", ".join(f"(SELECT list(v ORDER BY v) FROM (SELECT DISTINCT {q(c.name)} AS v FROM sample "
+                      f"WHERE {q(c.name)} IS NOT NULL ORDER BY v LIMIT {SAMPLE_VALUES}))" for c in columns)
+    row = one_row(con, f"WITH sample AS MATERIALIZED (SELECT {sample} FROM {q(view)} LIMIT {SAMPLE_ROWS}) "
+                       f"SELECT {lists}")
+    return {c.name: list(values or []) for c, values in zip(columns, row, strict=True)}
 
 
 def _detect_type(values: list[str], shapes: fmt.DateShapes) -> str:

@@ -128,10 +128,12 @@ def open_csv(con: duckdb.DuckDBPyConnection, view: str, name: str, ds: Dataset, 
     source.read_path, source.dialect = read_path, tuple(dialect)
     options = ["all_varchar = true", "store_rejects = true", f"rejects_table = {lit(rejects)}",
                f"rejects_scan = {lit(rejects + '_scan')}", *dialect]
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {q(view)} AS SELECT * FROM read_csv({lit(str(read_path))}, "
-                + ", ".join(options) + ")")
-    try:
-        source.columns = {r[0]: r[1] for r in con.execute(f"DESCRIBE {q(view)}").fetchall()}
+    try:  # the view keeps the columns its creation sniffed: reading them back does not sniff the file again
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {q(view)} AS SELECT * FROM read_csv({lit(str(read_path))}, "
+                    + ", ".join(options) + ")")
+        source.columns = dict(con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_catalog = 'temp' "
+            f"AND table_name = {lit(view)} ORDER BY ordinal_position").fetchall())
     except Exception as exc:
         if source.auto_utf8 and "encoding" in str(exc).lower():  # the header itself is not UTF-8
             return reopen_in_code_page(con, source, name, ds, workdir)
