@@ -93,7 +93,7 @@ def column_png(values: Sequence[float], labels: Sequence[str], *, width: int, he
         draw.text((centre, y_base + 6 * SCALE), labels[i], font=font, fill=_grey(TEXT_COLOR), anchor="mt")
 
     out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
+    image.save(out, format="PNG")  # optimize=True saved ~0.5 KB a chart for 10 ms, twice per report
     return out.getvalue()
 
 
