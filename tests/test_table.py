@@ -107,3 +107,23 @@ def test_dtypes(metrics: Metrics) -> None:
         want = "float64" if column in floats else object if column == "status" else text
         assert t[column].dtype == want, column
     assert isinstance(t.index, pd.RangeIndex)
+
+
+def test_row_lookups_return_the_rows_a_mask_finds(metrics: Metrics) -> None:
+    """``row`` and ``window_row`` answer from indexes built once; each must return exactly the first
+    row a mask over the whole table finds, and None where it finds none."""
+    t = metrics.table
+    whole = t[t["dimension"] == ""]
+    checked = 0
+    for (kpi, period, window), rows in whole.groupby(["kpi", "period", "window"], sort=False):
+        got = metrics.window_row(kpi, period, window) if window else metrics.row(kpi, period)
+        assert got is not None
+        pd.testing.assert_series_equal(got, rows.iloc[0], check_names=False)
+        checked += 1
+    assert checked > 300
+    assert metrics.window_row("revenue", "2025-06", "ytd")["window"] == "ytd"
+    assert metrics.window_row("revenue", "2025-06", "nope") is None
+    assert metrics.window_row("no_such_kpi", "2025-06", "ytd") is None
+    assert metrics.window_row("revenue", "1999-01", "ytd") is None
+    assert metrics.window_row("revenue", "2025-06", "") is None  # a period's own row is not a window
+    assert metrics.window_row(["revenue"], "2025-06", "ytd") is None  # type: ignore[arg-type]
