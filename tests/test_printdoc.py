@@ -12,6 +12,7 @@ from reportgen.assets import FONTS_DIR, font_faces_css
 from reportgen.render import asset_fetcher, write_pdf
 from reportgen.render.pdf import font_configuration, stylesheet
 from reportgen.render.printdoc import chart_assets, split_styles
+from reportgen.render.uasheet import NOTE_RULES, lean_html_class, lean_ua_stylesheet, uses_notes
 from tests.pdftools import pdf_text, render_png
 
 PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>t</title>
@@ -112,3 +113,36 @@ def test_a_pages_own_style_block_still_applies(tmp_path: Path) -> None:
     path.write_bytes(pdf)
     text = pdf_text(path)
     assert "blue" in text and "green" not in text
+
+
+def test_the_lean_user_agent_stylesheet_leaves_out_only_the_five_note_rules() -> None:
+    from weasyprint import HTML
+    from weasyprint.html import UA
+
+    assert lean_ua_stylesheet() is not None, "the installed WeasyPrint's stylesheet changed: see render/uasheet.py"
+    removed = [m[0].split(" ", 1)[0] for m in NOTE_RULES.finditer(UA)]
+    assert removed == ["::footnote-call", "::footnote-marker", "::note-call", "::note-marker", "::note-callback"]
+    assert issubclass(lean_html_class(), HTML) and lean_html_class() is not HTML
+
+
+@pytest.mark.parametrize(("text", "notes"), [
+    ("p { color: red }", False),
+    ("span { float: footnote }", True),
+    ("aside { position: NOTE(side) }", True),
+    ("span { float: foot\\6eote }", True),  # an escape could spell it
+    ("<p>reading notes, annotated</p>", False),
+])
+def test_documents_that_may_have_footnotes_or_notes_are_told_apart(text: str, notes: bool) -> None:
+    assert uses_notes(["<p>x</p>", text]) is notes
+
+
+def test_a_footnote_still_gets_its_call_and_marker(tmp_path: Path) -> None:
+    """A page with a footnote keeps WeasyPrint's own stylesheet: the call and the marker are drawn."""
+    html = _page().replace("<p>blue</p>", '<p>blue<span style="float: footnote">the footnote</span></p>')
+    fetcher = asset_fetcher(roots=[FONTS_DIR])
+    pdf, warnings = write_pdf(html, base_url=FONTS_DIR.as_uri() + "/", fetcher=fetcher)
+    assert warnings == []
+    path = tmp_path / "f.pdf"
+    path.write_bytes(pdf)
+    assert "1. the footnote" in pdf_text(path)
+    assert _pngs(pdf, tmp_path, "split") == _pngs(_whole(html, fetcher), tmp_path, "whole")

@@ -15,6 +15,7 @@ from typing import Any
 
 from reportgen.errors import RenderError
 from reportgen.render.printdoc import split_styles
+from reportgen.render.uasheet import lean_html_class, uses_notes
 
 MEMORY_SCHEME = "reportgen-asset"
 """``reportgen-asset:<name>`` URLs are served from the in-memory assets given to the fetcher."""
@@ -149,7 +150,9 @@ def write_pdf(html: str, *, base_url: str, fetcher: Any, pdf_a: bool = False) ->
 
     The ``<style>`` elements of the head go to WeasyPrint as stylesheets parsed once per process
     (:func:`stylesheet`), in document order, when :func:`~reportgen.render.printdoc.split_styles`
-    finds that this keeps their meaning; otherwise the document goes whole, as it always did."""
+    finds that this keeps their meaning; otherwise the document goes whole, as it always did. A split
+    document without footnotes or notes is rendered with the lean user-agent stylesheet
+    (:mod:`.uasheet`)."""
     from weasyprint import HTML
 
     options: dict[str, Any] = {"font_config": font_configuration()}
@@ -158,10 +161,13 @@ def write_pdf(html: str, *, base_url: str, fetcher: Any, pdf_a: bool = False) ->
     with weasyprint_warnings() as warnings:
         try:
             split = split_styles(html)
+            document_class = HTML
             if split is not None:
                 html, styles = split
                 options["stylesheets"] = [stylesheet(css, base_url=base_url, fetcher=fetcher) for css in styles]
-            pdf = HTML(string=html, base_url=base_url, url_fetcher=fetcher).write_pdf(**options)
+                if not uses_notes([html, *styles]):
+                    document_class = lean_html_class()
+            pdf = document_class(string=html, base_url=base_url, url_fetcher=fetcher).write_pdf(**options)
         except OSError as exc:  # WeasyPrint unpacks fonts into temporary files: a full disk fails there
             raise RenderError(f"WeasyPrint could not write its temporary files: {exc.strerror or exc}") from None
     return pdf, list(warnings)
