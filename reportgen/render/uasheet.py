@@ -57,12 +57,13 @@ def lean_html_class() -> Any:
     from weasyprint import HTML
 
     sheets = lean_ua_stylesheet()
-    if sheets is None:
+    if sheets is None or not callable(getattr(HTML, "_ua_stylesheets", None)):
         return HTML
     stock, lean = sheets
 
     class LeanHTML(HTML):  # type: ignore[misc]  # WeasyPrint has no type hints: HTML is Any
-        def _ua_stylesheets(self, forms: bool = False) -> list[Any]:
-            return [lean if sheet is stock else sheet for sheet in super()._ua_stylesheets(forms)]
+        def _ua_stylesheets(self, *args: Any, **kwargs: Any) -> list[Any]:
+            # whatever arguments this WeasyPrint passes go through unchanged
+            return [lean if sheet is stock else sheet for sheet in super()._ua_stylesheets(*args, **kwargs)]
 
     return LeanHTML
