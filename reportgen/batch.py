@@ -26,6 +26,7 @@ from reportgen.pipeline.result import JobResult, Status  # noqa: F401 - part of 
 if TYPE_CHECKING:
     from reportgen.config.models import LoadedConfig
     from reportgen.delivery.deliver import SendGroup, SharedData
+    from reportgen.engine import Metrics
     from reportgen.pipeline.build import Segment
 
 class Job(Protocol):
@@ -46,15 +47,38 @@ class BuildJob:
     now: datetime | None = None
 
     def run(self) -> JobResult:
+        return self.finish(self.prepare())
+
+    def prepare(self) -> PreparedBuild:
+        """The data half of the job: load the config and its data, compute the metrics. It writes
+        nothing, and most of its time is spent inside DuckDB, which releases the GIL."""
         from reportgen.config.load import load_config
-        from reportgen.pipeline.build import build
+        from reportgen.pipeline.build import audiences_of, breakdown_kpis_for, compute_for_config
 
         now = self.now or _utcnow()
-        built = build(load_config(self.config), now=now, audience=self.audience, period=self.period,
-                      output_dir=self.output_dir, segment=self.segment)
+        loaded = load_config(self.config)
+        metrics = compute_for_config(loaded, now=now, period=self.period, segment=self.segment,
+                                     breakdown_kpis=breakdown_kpis_for(loaded, audiences_of(loaded, self.audience)))
+        return PreparedBuild(loaded, metrics, now)
+
+    def finish(self, prepared: PreparedBuild) -> JobResult:
+        """The rendering half: views, HTML, PDF and exports from the prepared metrics, written atomically."""
+        from reportgen.pipeline.build import build
+
+        built = build(prepared.loaded, now=prepared.now, audience=self.audience, period=self.period,
+                      output_dir=self.output_dir, segment=self.segment, metrics=prepared.metrics)
         outputs = tuple(p for b in built for p in (b.pdf, b.html, b.csv, b.xlsx) if p is not None)
         return JobResult(str(self.config), self.audience, self.segment.value if self.segment else None, "ok",
                          pages=sum(b.pages for b in built), outputs=outputs)
+
+
+@dataclass(frozen=True)
+class PreparedBuild:
+    """A build job's config and metrics, computed ahead of its rendering (see :func:`run_jobs`)."""
+
+    loaded: LoadedConfig
+    metrics: Metrics
+    now: datetime
 
 
 @dataclass(frozen=True)
@@ -167,12 +191,55 @@ def run_jobs(jobs: Sequence[Job], *, workers: int = 1, cluster: str | None = Non
     if cluster:
         return _run_on_dask(jobs, cluster, notify)
     if workers <= 1 or len(jobs) <= 1:
-        results = []
-        for job in jobs:
-            results.append(run_job(job))
-            notify(results[-1])
-        return results
+        return _run_in_order(jobs, notify)
     return _run_in_processes(jobs, workers, notify)
+
+
+def _run_in_order(jobs: Sequence[Job], notify: ResultCallback) -> list[JobResult]:
+    """One job after another in this process, each build job's data computed while the job before
+    it renders.
+
+    Why: a scorecard's PDF is WeasyPrint, pure Python on one core, and the next config's load and
+    metrics are mostly DuckDB, which releases the GIL and would leave the second core idle. Computed
+    ahead in a thread, the two overlap (100K-row configs: about 0.56 s -> 0.43 s each). Only the
+    data half runs ahead, one job at most, and it writes nothing; the jobs still render and write in
+    order, and a job whose data half failed fails with its own error, as if run alone. A job's
+    seconds are its two halves' own time."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    def prepare(job: BuildJob) -> tuple[PreparedBuild | Exception, float]:
+        start = time.perf_counter()
+        try:
+            return job.prepare(), time.perf_counter() - start
+        except Exception as exc:  # noqa: BLE001 - reported as the job's failure when its turn comes
+            return exc, time.perf_counter() - start
+
+    def ahead(index: int) -> Future[tuple[PreparedBuild | Exception, float]] | None:
+        job = jobs[index] if index < len(jobs) else None
+        return pool.submit(prepare, job) if isinstance(job, BuildJob) else None
+
+    results: list[JobResult] = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reportgen-prepare") as pool:
+        upcoming = ahead(0)
+        for index, job in enumerate(jobs):
+            prepared = upcoming.result() if upcoming is not None else None
+            upcoming = ahead(index + 1)
+            if prepared is None:
+                result = run_job(job)
+            else:
+                data, seconds = prepared
+                start = time.perf_counter()
+                try:
+                    if isinstance(data, Exception):
+                        raise data
+                    assert isinstance(job, BuildJob)
+                    result = job.finish(data)
+                except Exception as exc:  # noqa: BLE001 - the summary reports it; one report never stops the batch
+                    result = failed_result(job, exc)
+                result = _with_seconds(result, seconds + time.perf_counter() - start)
+            results.append(result)
+            notify(result)
+    return results
 
 
 def _run_in_processes(jobs: Sequence[Job], workers: int, notify: ResultCallback) -> list[JobResult]:

@@ -1,11 +1,15 @@
 """`reportgen batch` and reportgen.batch: parallel builds in spawned worker processes, one failure isolated."""
 from __future__ import annotations
 
+import dataclasses
 import textwrap
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from reportgen.atomic import check_pdf
-from reportgen.batch import BuildJob, JobResult, run_jobs
+from reportgen.batch import BuildJob, JobResult, PreparedBuild, run_jobs
+from tests.pdftools import pdf_text
 from tests.test_deliver import SAMPLES, run_cli
 
 
@@ -79,6 +83,55 @@ def test_run_jobs_in_process_keeps_order_and_isolates_a_bug(tmp_path: Path) -> N
     assert results[0].error == "ZeroDivisionError: division by zero"
     assert results[1].pages and results[1].seconds > 0
     assert check_pdf(tmp_path / "out" / "a-executive.pdf") == results[1].pages
+
+
+@dataclasses.dataclass(frozen=True)
+class _Logged(BuildJob):
+    """A real build job that logs when each of its halves starts and ends (shared list, in order)."""
+
+    log: list[tuple[str, str, float]] = dataclasses.field(default_factory=list, compare=False)
+
+    def prepare(self) -> PreparedBuild:
+        self.log.append(("prepare", self.config.stem, time.perf_counter()))
+        prepared = super().prepare()
+        self.log.append(("prepared", self.config.stem, time.perf_counter()))
+        return prepared
+
+    def finish(self, prepared: PreparedBuild) -> JobResult:
+        self.log.append(("finish", self.config.stem, time.perf_counter()))
+        result = super().finish(prepared)
+        self.log.append(("finished", self.config.stem, time.perf_counter()))
+        return result
+
+
+def test_in_process_batch_computes_the_next_config_while_this_one_renders(tmp_path: Path) -> None:
+    """One worker: each config's data half runs while the config before it renders; the files are
+    those of configs built one at a time, a config whose data fails fails alone and in its place."""
+    log: list[tuple[str, str, float]] = []
+    configs = [small_config(tmp_path / f"{name}.yaml", title=name.title()) for name in ("north", "south", "west")]
+    broken = small_config(tmp_path / "broken.yaml", title="Broken", deals=tmp_path / "missing.csv")
+    now = datetime(2026, 1, 2, tzinfo=UTC)
+    jobs = [_Logged(c, "executive", tmp_path / "out", now=now, log=log) for c in (configs[0], broken, *configs[1:])]
+    seen: list[str] = []
+
+    results = run_jobs(jobs, on_result=lambda r: seen.append(Path(r.config).stem))
+
+    assert [Path(r.config).stem for r in results] == seen == ["north", "broken", "south", "west"]
+    assert [r.status for r in results] == ["ok", "failed", "ok", "ok"]
+    assert "missing.csv" in (results[1].error or "")
+    assert all(r.seconds > 0 for r in results)
+    at = {(step, stem): t for step, stem, t in log}
+    # broken's data half ran (and failed) while north rendered, west's while south rendered
+    assert at["prepare", "broken"] < at["finished", "north"]
+    assert at["prepare", "west"] < at["finished", "south"]
+    assert ("finish", "broken") not in at  # nothing rendered, nothing written for it
+    assert not list((tmp_path / "out").glob("broken*"))
+    # the same PDFs as building each config alone
+    for config in configs:
+        alone = run_jobs([BuildJob(config, "executive", tmp_path / "alone", now=now)])
+        assert alone[0].status == "ok"
+        assert pdf_text(tmp_path / "out" / f"{config.stem}-executive.pdf") == \
+            pdf_text(tmp_path / "alone" / f"{config.stem}-executive.pdf")
 
 
 def test_two_clients_that_would_write_the_same_file_both_fail_before_building(tmp_path: Path) -> None:
