@@ -10,6 +10,8 @@ Worker processes are started with the ``spawn`` method (no inherited DuckDB conn
 threads from the parent; the same on Linux and macOS) and import the heavy libraries (pandas,
 DuckDB, WeasyPrint, Pillow) once, in :func:`warm_up`, not once per job; a delivery's worker loads
 the delivery's data once for all the groups it runs (:func:`_shared_data`), not once per segment.
+In this process (one worker), the next build job's data is computed while the current one renders
+(:func:`_run_in_order`), so even one worker keeps two cores busy.
 """
 from __future__ import annotations
 
