@@ -56,7 +56,9 @@ class BuildJob:
         nothing, and most of its time is spent inside DuckDB, which releases the GIL."""
         from reportgen.config.load import load_config
         from reportgen.pipeline.build import audiences_of, breakdown_kpis_for, compute_for_config
+        from reportgen.prefetch import prefetch
 
+        prefetch("pandas", "weasyprint")  # as build() does: imported while DuckDB reads the data
         now = self.now or _utcnow()
         loaded = load_config(self.config)
         metrics = compute_for_config(loaded, now=now, period=self.period, segment=self.segment,
