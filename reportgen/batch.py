@@ -166,6 +166,9 @@ def warm_up(duckdb_threads: int | None = None) -> None:
     (two workers with two DuckDB threads each on two cores would fight over them)."""
     import os
 
+    from reportgen.prefetch import tune_gc
+
+    tune_gc()  # a worker process is the command line's, spawned: the same garbage collection policy
     if duckdb_threads:
         os.environ["REPORTGEN_DUCKDB_THREADS"] = str(duckdb_threads)
     import duckdb  # noqa: F401

@@ -1,4 +1,5 @@
-"""Import heavy libraries in a background thread while the data loads.
+"""A CLI process's start-up for speed: heavy libraries imported in a background thread while the data
+loads, and a garbage collector tuned for WeasyPrint's many short-lived objects (:func:`tune_gc`).
 
 Why: a one-off `reportgen build` spends about a third of its wall time importing pandas and WeasyPrint,
 and another third in DuckDB reading the file, which releases the GIL. Starting the imports in a thread
@@ -38,3 +39,21 @@ def prefetch(*modules: str) -> threading.Thread | None:
     thread.start()
     atexit.register(thread.join)
     return thread
+
+
+#: Allocations between two young-generation collections of the garbage collector in a CLI process.
+GC_YOUNG_THRESHOLD = 50_000
+
+
+def tune_gc() -> None:
+    """Collect garbage less often in this process (young generation every 50,000 allocations instead
+    of 700). Why: WeasyPrint lays a page out as hundreds of thousands of short-lived Python objects,
+    and Python's default collects its young generation every 700, scanning objects that are still in
+    use: a scorecard's PDF takes about 6% less time (0.265 s -> 0.249 s warm, alternating runs). The
+    memory a cycle holds is freed a little later, which a short CLI process does not feel. Only the
+    command line (``reportgen.cli.app.main``) and its batch workers (``reportgen.batch.warm_up``) do
+    this; a program that imports reportgen keeps its own policy."""
+    import gc
+
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)

@@ -164,3 +164,22 @@ def test_compute_window_writes_one_row_per_month_matching_conformance(tmp_path: 
     bad = run("compute", "--datasets", str(case / "data"), "--from", "2025-01", "--to", "2025-04",
               "--window", "mtd", "-o", str(out))
     assert bad.returncode == 2 and "mtd" in bad.stderr
+
+
+def test_the_command_line_collects_garbage_less_often_and_the_library_does_not() -> None:
+    """The CLI sets a young-generation threshold for WeasyPrint's many short-lived objects; a program
+    that only imports reportgen (and builds with it) keeps Python's own."""
+    import subprocess
+    import sys
+
+    from reportgen.prefetch import GC_YOUNG_THRESHOLD
+
+    def threshold(code: str) -> int:
+        out = subprocess.run([sys.executable, "-c", code + "\nimport gc; print(gc.get_threshold()[0])"],
+                             capture_output=True, text=True, check=True).stdout
+        return int(out.split()[-1])
+
+    default = threshold("pass")
+    assert threshold("import reportgen.pipeline.build, reportgen.batch, reportgen.cli.app") == default
+    assert threshold("from reportgen.cli.app import main\n"
+                     "main(['kpis', '--format', 'csv'], standalone_mode=False)") == GC_YOUNG_THRESHOLD != default

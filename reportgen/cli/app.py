@@ -59,6 +59,9 @@ def _error_lines(exc: BaseException) -> list[str]:
 def main(ctx: click.Context, verbose: bool) -> None:
     """reportgen: sales KPI scorecards from CRM data."""
     ctx.obj = {"verbose": verbose}
+    from reportgen.prefetch import tune_gc
+
+    tune_gc()
 
 
 def _now() -> datetime:
