@@ -141,9 +141,14 @@ def _shared_data(loaded: LoadedConfig, group: SendGroup) -> SharedData:
 
 def run_job(job: Job) -> JobResult:
     """Run one job and time it; any error becomes a failed result with one readable line."""
+    return _timed(job, job.run)
+
+
+def _timed(job: object, work: Callable[[], JobResult]) -> JobResult:
+    """``work()``'s result with its seconds; an error becomes ``job``'s failed result."""
     start = time.perf_counter()
     try:
-        result = job.run()
+        result = work()
     except Exception as exc:  # noqa: BLE001 - the summary reports it; one report never stops the batch
         result = failed_result(job, exc)
     return _with_seconds(result, time.perf_counter() - start)
@@ -213,6 +218,7 @@ def _run_in_order(jobs: Sequence[Job], notify: ResultCallback) -> list[JobResult
     order, and a job whose data half failed fails with its own error, as if run alone. A job's
     seconds are its two halves' own time."""
     from concurrent.futures import Future, ThreadPoolExecutor
+    from functools import partial
 
     def prepare(job: BuildJob) -> tuple[PreparedBuild | Exception, float]:
         start = time.perf_counter()
@@ -233,17 +239,12 @@ def _run_in_order(jobs: Sequence[Job], notify: ResultCallback) -> list[JobResult
             upcoming = ahead(index + 1)
             if prepared is None:
                 result = run_job(job)
+            elif isinstance(prepared[0], Exception):
+                result = _with_seconds(failed_result(job, prepared[0]), prepared[1])
             else:
-                data, seconds = prepared
-                start = time.perf_counter()
-                try:
-                    if isinstance(data, Exception):
-                        raise data
-                    assert isinstance(job, BuildJob)
-                    result = job.finish(data)
-                except Exception as exc:  # noqa: BLE001 - the summary reports it; one report never stops the batch
-                    result = failed_result(job, exc)
-                result = _with_seconds(result, seconds + time.perf_counter() - start)
+                assert isinstance(job, BuildJob)  # only build jobs are prepared ahead
+                result = _timed(job, partial(job.finish, prepared[0]))
+                result = _with_seconds(result, result.seconds + prepared[1])
             results.append(result)
             notify(result)
     return results

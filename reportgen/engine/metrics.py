@@ -65,8 +65,8 @@ class Metrics:
     windows: tuple[str, ...] = ()
 
     # The renderers look rows up a few hundred times per scorecard: the whole-company rows are cut
-    # from the table once and indexed by (kpi, period) (cached on the instance; the table is not
-    # changed after compute_metrics returns it).
+    # from the table once and indexed by (kpi, period), the windows' by (kpi, period, window)
+    # (cached on the instance; the table is not changed after compute_metrics returns it).
 
     @cached_property
     def company(self) -> pd.DataFrame:
@@ -78,13 +78,8 @@ class Metrics:
         return t[rows]
 
     @cached_property
-    def _company_positions(self) -> dict[tuple[object, object], int]:
-        """(kpi, period) -> position of its first row in ``company``."""
-        c = self.company
-        positions: dict[tuple[object, object], int] = {}
-        for i, key in enumerate(zip(c["kpi"].tolist(), c["period"].tolist())):
-            positions.setdefault(key, i)
-        return positions
+    def _company_positions(self) -> dict[tuple[object, ...], int]:
+        return _first_positions(self.company, ("kpi", "period"))
 
     @cached_property
     def _company_by_kpi(self) -> dict[object, pd.DataFrame]:
@@ -104,11 +99,7 @@ class Metrics:
         return pd.Series(rows[column].to_numpy(dtype="float64"), index=rows["period"].to_list())
 
     def row(self, kpi: str, period: str) -> pd.Series | None:
-        try:
-            position = self._company_positions.get((kpi, period))
-        except TypeError:  # an unhashable argument matches no row, as the mask it replaces did
-            return None
-        return None if position is None else self.company.iloc[position]
+        return _first_row(self.company, self._company_positions, (kpi, period))
 
     @cached_property
     def _windows(self) -> pd.DataFrame:
@@ -119,27 +110,36 @@ class Metrics:
         return t[(t["dimension"] == WHOLE) & (t["window"] != "")]
 
     @cached_property
-    def _window_positions(self) -> dict[tuple[object, object, object], int]:
-        """(kpi, period, window) -> position of its first row in ``_windows``: a tile and the e-mail
-        look up a few windows per KPI, and masking the whole table for each cost about 0.1 s per
-        scorecard of a burst."""
-        w = self._windows
-        positions: dict[tuple[object, object, object], int] = {}
-        for i, key in enumerate(zip(w["kpi"].tolist(), w["period"].tolist(), w["window"].tolist())):
-            positions.setdefault(key, i)
-        return positions
+    def _window_positions(self) -> dict[tuple[object, ...], int]:
+        return _first_positions(self._windows, ("kpi", "period", "window"))
 
     def window_row(self, kpi: str, period: str, window: str) -> pd.Series | None:
         """The whole-company row of a to-date window (``ytd``, ``qtd``, ``r12``) ending at the period."""
-        try:
-            position = self._window_positions.get((kpi, period, window))
-        except TypeError:  # an unhashable argument matches no row, as the mask it replaces did
-            return None
-        return None if position is None else self._windows.iloc[position]
+        return _first_row(self._windows, self._window_positions, (kpi, period, window))
 
     def breakdown(self, kpi: str, dimension: str, period: str) -> pd.DataFrame:
         t = self.table
         return t[(t["kpi"] == kpi) & (t["dimension"] == dimension) & (t["period"] == period)].sort_values("rank")
+
+
+def _first_positions(frame: pd.DataFrame, columns: tuple[str, ...]) -> dict[tuple[object, ...], int]:
+    """The values of ``columns`` -> position of the first row holding them. Why: the renderers look
+    rows up a few hundred times per scorecard, and masking the whole table for each (four comparisons
+    over every row) cost about 0.1 s per scorecard of a burst."""
+    positions: dict[tuple[object, ...], int] = {}
+    for i, key in enumerate(zip(*(frame[c].tolist() for c in columns))):
+        positions.setdefault(key, i)
+    return positions
+
+
+def _first_row(frame: pd.DataFrame, positions: dict[tuple[object, ...], int],
+               key: tuple[object, ...]) -> pd.Series | None:
+    """The first row of ``frame`` with these values (see :func:`_first_positions`), or None."""
+    try:
+        position = positions.get(key)
+    except TypeError:  # an unhashable argument matches no row, as the mask it replaces did
+        return None
+    return None if position is None else frame.iloc[position]
 
 
 def compute_metrics(data: LoadedData, kpis: dict[str, ResolvedKpi], periods: list[Period], *,
