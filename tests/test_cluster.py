@@ -91,11 +91,12 @@ def test_two_burst_runs_racing_on_the_cluster_send_each_message_once(
 
     # The run that lost a claim reports each message as already sent or, if the winner is still sending
     # it, as unknown ("being sent by another run") and then fails loudly: which one is down to timing.
+    # (outcomes that are not delivered go to stderr, so a run's whole output is both streams)
     racing = "being sent by another run"
-    assert [run.returncode for run in runs] == [1 if racing in out else 0 for out, _ in outputs], outputs
+    assert [run.returncode for run in runs] == [1 if racing in out + err else 0 for out, err in outputs], outputs
     received = Counter(rcpt for message in smtp_server.messages() for rcpt in message.rcpt_tos)
     assert received == {"north@example.com": 1, "south@example.com": 1, "east@example.com": 1}
-    combined = "".join(stdout for stdout, _ in outputs)
+    combined = "".join(stdout + stderr for stdout, stderr in outputs)
     assert combined.count("sent         regional") == 3
     assert combined.count("already_sent regional") + combined.count(racing) == 3, outputs
     assert combined.count("unknown ") == combined.count(racing)
