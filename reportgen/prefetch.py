@@ -1,5 +1,6 @@
-"""A CLI process's start-up for speed: heavy libraries imported in a background thread while the data
-loads, and a garbage collector tuned for WeasyPrint's many short-lived objects (:func:`tune_gc`).
+"""A CLI process's start-up and exit for speed: heavy libraries imported in a background thread while
+the data loads, a garbage collector tuned for WeasyPrint's many short-lived objects (:func:`tune_gc`),
+and no full collection of the heap as the process exits (:func:`freeze_heap`).
 
 Why: a one-off `reportgen build` spends about a third of its wall time importing pandas and WeasyPrint,
 and another third in DuckDB reading the file, which releases the GIL. Starting the imports in a thread
@@ -57,3 +58,18 @@ def tune_gc() -> None:
 
     _, older, oldest = gc.get_threshold()
     gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
+
+
+def freeze_heap() -> None:
+    """Put every object alive now out of the garbage collector's reach, as a command finishes.
+
+    Why: as Python shuts down it runs one last full collection, which walks every object the
+    process still holds (pandas, DuckDB's results, WeasyPrint's fonts and boxes) only to find that
+    almost all of them are reachable: about 0.3 s at the end of a 1M-row `reportgen build`, a tenth
+    of its wall time, for nothing the user sees. Frozen objects are skipped by that collection; the
+    rest of the shutdown is unchanged (``atexit`` handlers and ``weakref.finalize`` callbacks still
+    remove temporary files, modules are still torn down, streams still flushed). Only the command
+    line calls this, when its context closes (``reportgen.cli.app.main``)."""
+    import gc
+
+    gc.freeze()

@@ -183,3 +183,29 @@ def test_the_command_line_collects_garbage_less_often_and_the_library_does_not()
     assert threshold("import reportgen.pipeline.build, reportgen.batch, reportgen.cli.app") == default
     assert threshold("from reportgen.cli.app import main\n"
                      "main(['kpis', '--format', 'csv'], standalone_mode=False)") == GC_YOUNG_THRESHOLD != default
+
+
+def test_the_cli_freezes_its_heap_when_done_and_still_cleans_up_at_exit(tmp_path: Path, repo_root: Path) -> None:
+    """After a command (error or not) the CLI freezes its heap so Python's last full collection skips
+    it; a library user's heap is untouched. The exit still runs its clean-up: DuckDB's private spill
+    folder and the loader's work folder are gone once `reportgen compute` has exited."""
+    import os
+
+    def frozen(code: str) -> int:
+        out = subprocess.run([sys.executable, "-c", code + "\nimport gc; print(gc.get_freeze_count())"],
+                             capture_output=True, text=True, timeout=120).stdout
+        return int(out.split()[-1])
+
+    assert frozen("import reportgen.pipeline.build, reportgen.cli.app") == 0
+    assert frozen("from reportgen.cli.app import main\nmain(['kpis', '--format', 'csv'], standalone_mode=False)") > 0
+    assert frozen("from reportgen.cli.app import main\ntry:\n    main(['build', 'no-such.yaml'])\n"
+                  "except SystemExit as exc:\n    assert exc.code == 2") > 0
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    result = subprocess.run([sys.executable, "-m", "reportgen", "compute", str(repo_root / "configs" / "example.yaml"),
+                             "-o", str(tmp_path / "metrics.csv")], capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "TMPDIR": str(scratch)})
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "metrics.csv").stat().st_size > 0
+    assert list(scratch.iterdir()) == []

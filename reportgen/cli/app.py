@@ -59,9 +59,10 @@ def _error_lines(exc: BaseException) -> list[str]:
 def main(ctx: click.Context, verbose: bool) -> None:
     """reportgen: sales KPI scorecards from CRM data."""
     ctx.obj = {"verbose": verbose}
-    from reportgen.prefetch import tune_gc
+    from reportgen.prefetch import freeze_heap, tune_gc
 
     tune_gc()
+    ctx.call_on_close(freeze_heap)  # after the command, error or not: the process is about to exit
 
 
 def _now() -> datetime:
