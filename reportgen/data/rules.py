@@ -60,7 +60,7 @@ def group_order_lines(con: duckdb.DuckDBPyConnection, staged: str, kinds: dict[s
         if col == "deal_id":
             continue
         if kind == "number":
-            select.append(f"sum({q(col)}) AS {q(col)}")
+            select.append(f"fsum({q(col)}) AS {q(col)}")  # the same total whatever order lines arrive in
         elif col == "created_date":
             select.append(f"min({q(col)}) AS {q(col)}")
         elif kind in ("date", "timestamp"):

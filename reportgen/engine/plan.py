@@ -173,7 +173,7 @@ class MeasureRows:
     columns: list[str]
 
 
-_SUM = re.compile(r"^\s*sum\((?P<arg>.*?)\)(?:\s+FILTER\s*\(WHERE\s+(?P<cond>.*)\))?\s*$", re.IGNORECASE | re.DOTALL)
+_SUM = re.compile(r"^\s*f?sum\((?P<arg>.*?)\)(?:\s+FILTER\s*\(WHERE\s+(?P<cond>.*)\))?\s*$", re.IGNORECASE | re.DOTALL)
 
 
 def zero_when_no_rows(sql: str) -> str:
@@ -188,7 +188,7 @@ def zero_when_no_rows(sql: str) -> str:
 
 def _is_additive(sql: str) -> bool:
     s = sql.lstrip().lower()
-    return s.startswith("sum(") or s.startswith("count(")
+    return s.startswith(("sum(", "fsum(", "count("))
 
 
 def stageable(anchor: Anchor) -> bool:
@@ -204,7 +204,7 @@ def _custom_anchor(m: Any) -> tuple[Anchor, str]:
     anchor = Anchor(f"custom_{m.dataset}_{m.date}", m.dataset, f"t.{_q(m.date)} BETWEEN p.start AND p.\"end\"",
                     day=m.date)
     col = f"t.{_q(m.column)}" if m.column else "*"
-    sql = {"sum": f"sum({col})", "count": "count(*)" if not m.column else f"count({col})",
+    sql = {"sum": f"fsum({col})", "count": "count(*)" if not m.column else f"count({col})",
            "count_distinct": f"count(DISTINCT {col})", "avg": f"avg({col})", "min": f"min({col})",
            "max": f"max({col})"}[m.agg]
     if m.filter:

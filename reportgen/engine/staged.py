@@ -15,7 +15,7 @@ Two anchor shapes qualify:
   ends before ``opens``, number before ``closes``), and a period end k counts the pairs with
   ``from <= k < until``.
 
-Only measures that are a single ``sum(...)`` or ``count(...)`` (optionally with ``FILTER``) qualify;
+Only measures that are a single ``sum(...)``, ``fsum(...)`` or ``count(...)`` (optionally with ``FILTER``) qualify;
 ``count(DISTINCT ...)``, averages and anything else keep the one-stage query.
 """
 from __future__ import annotations
@@ -29,8 +29,8 @@ import pandas as pd
 
 from reportgen.data.sql import q as _q
 
-_AGGREGATE = re.compile(r"^\s*(?P<fn>sum|count)\s*\(", re.IGNORECASE)
-_NESTED = re.compile(r"\b(sum|count|avg|min|max|median|quantile\w*|list|string_agg|any_value|first|last)\s*\(",
+_AGGREGATE = re.compile(r"^\s*(?P<fn>f?sum|count)\s*\(", re.IGNORECASE)
+_NESTED = re.compile(r"\b(f?sum|count|avg|min|max|median|quantile\w*|list|string_agg|any_value|first|last)\s*\(",
                      re.IGNORECASE)
 _FILTER = re.compile(r"^\s*FILTER\s*\(\s*WHERE\s+(?P<cond>.*)\)\s*$", re.IGNORECASE | re.DOTALL)
 _PERIOD_REFERENCE = re.compile(r"\b[pd]\s*\.")
@@ -86,7 +86,7 @@ def split_measure(column: str, sql: str) -> Partial | None:
         condition = f.group("cond")
     if distinct:  # distinct values per atom first; a value in two atoms of one period is still counted once
         return Partial(column, "distinct", argument[distinct.end():].strip(), condition)
-    kind = m.group("fn").lower()
+    kind = "sum" if m.group("fn").lower() == "fsum" else m.group("fn").lower()
     rows = None
     if kind == "sum":
         rows = f"count(*) FILTER (WHERE {condition})" if condition else "count(*)"
@@ -119,14 +119,15 @@ def partial_columns(parts: list[Partial]) -> list[str]:
 
 def final_columns(parts: list[Partial]) -> list[str]:
     """Stage two: counts add up (0 where no atom had rows); a sum is 0 over no rows and stays NULL
-    when its rows had no readable value, exactly as the one-stage ``zero_when_no_rows``."""
+    when its rows had no readable value, exactly as the one-stage ``zero_when_no_rows``. The atoms'
+    sums are added with ``fsum``, so the result does not depend on the order they arrive in."""
     cols = []
     for p in parts:
         c = _q(p.column)
         if p.kind == "count":
             cols.append(f"coalesce(sum({c}), 0) AS {c}")
         else:
-            cols.append(f"CASE WHEN coalesce(sum({_q(p.column + '__rows')}), 0) = 0 THEN 0 ELSE sum({c}) END AS {c}")
+            cols.append(f"CASE WHEN coalesce(sum({_q(p.column + '__rows')}), 0) = 0 THEN 0 ELSE fsum({c}) END AS {c}")
     return cols
 
 

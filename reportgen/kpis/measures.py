@@ -1,5 +1,12 @@
 """Anchors and measures: how a dataset's rows meet a period ("closed in P", "open at P.end", "active the
-day before P.start") and the SQL aggregates over them that the KPI formulas read."""
+day before P.start") and the SQL aggregates over them that the KPI formulas read.
+
+Amounts, MRR and hours are added with DuckDB's ``fsum`` (compensated summation), not ``sum``: a plain
+sum of doubles depends on the order DuckDB's threads happen to combine their rows in, so two runs on the
+same 1M-row export wrote metric CSVs that differed in the 15th digit. ``fsum`` gives the same value on
+every run (and one at least as exact); it is ``sum`` in every other respect (NULL over no rows). A
+database that a query is pushed down to runs its own ``sum`` (``data.pushdown``). Sums of whole numbers
+(days, counts) are exact either way and stay ``sum``."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -78,9 +85,9 @@ _ACTIVE_AT_END = "t.start_date <= p.\"end\" AND (t.end_date IS NULL OR t.end_dat
 SUBSCRIPTION_CUSTOMERS = f"""
     SELECT p.ord, t.customer_id, t.__segment,
            count(*) FILTER (WHERE {_ACTIVE_BEFORE}) AS subs_start,
-           coalesce(sum(t.mrr) FILTER (WHERE {_ACTIVE_BEFORE}), 0) AS mrr_start,
+           coalesce(fsum(t.mrr) FILTER (WHERE {_ACTIVE_BEFORE}), 0) AS mrr_start,
            count(*) FILTER (WHERE {_ACTIVE_AT_END}) AS subs_end,
-           coalesce(sum(t.mrr) FILTER (WHERE {_ACTIVE_AT_END}), 0) AS mrr_end
+           coalesce(fsum(t.mrr) FILTER (WHERE {_ACTIVE_AT_END}), 0) AS mrr_end
     FROM periods p JOIN base t
       ON t.customer_id IS NOT NULL AND t.start_date <= p."end"
          AND (t.end_date IS NULL OR t.end_date > p.day_before)
@@ -234,7 +241,7 @@ class Measure:
 MEASURES: dict[str, Measure] = {
     m.id: m
     for m in (
-        Measure("won_amount", "deals_closed", "sum(t.amount) FILTER (WHERE t.stage = 'won')"),
+        Measure("won_amount", "deals_closed", "fsum(t.amount) FILTER (WHERE t.stage = 'won')"),
         Measure("won_count", "deals_closed", "count(*) FILTER (WHERE t.stage = 'won')"),
         Measure("lost_count", "deals_closed", "count(*) FILTER (WHERE t.stage = 'lost')"),
         Measure(
@@ -245,21 +252,21 @@ MEASURES: dict[str, Measure] = {
         Measure(
             "won_cycle_count", "deals_closed", "count(*) FILTER (WHERE t.stage = 'won' AND t.created_date IS NOT NULL)"
         ),
-        Measure("won_profit", "deals_closed", "sum(t.profit) FILTER (WHERE t.stage = 'won' AND t.profit IS NOT NULL)"),
+        Measure("won_profit", "deals_closed", "fsum(t.profit) FILTER (WHERE t.stage = 'won' AND t.profit IS NOT NULL)"),
         Measure(
             "won_amount_with_profit",
             "deals_closed",
-            "sum(t.amount) FILTER (WHERE t.stage = 'won' AND t.profit IS NOT NULL)",
+            "fsum(t.amount) FILTER (WHERE t.stage = 'won' AND t.profit IS NOT NULL)",
         ),
         Measure(
             "won_quoted_count", "deals_closed", "count(*) FILTER (WHERE t.stage = 'won' AND t.quote_date IS NOT NULL)"
         ),
         Measure("closing_reps", "deals_closed", "count(DISTINCT t.rep)"),
         Measure("created_count", "deals_created", "count(*)"),
-        Measure("open_amount", "deals_open_at_end", "sum(t.amount)"),
+        Measure("open_amount", "deals_open_at_end", "fsum(t.amount)"),
         Measure("open_count", "deals_open_at_end", "count(*)"),
         Measure("quoted_count", "deals_quoted", "count(*)"),
-        Measure("won_amount_12m", "deals_won_12m", "sum(t.amount)"),
+        Measure("won_amount_12m", "deals_won_12m", "fsum(t.amount)"),
         Measure("won_count_12m", "deals_won_12m", "count(*)"),
         Measure("won_customers_12m", "deals_customers_12m", "count(*)"),
         Measure("first_won_customers", "deals_first_won", "count(*)"),
@@ -268,7 +275,7 @@ MEASURES: dict[str, Measure] = {
         Measure(
             "lead_response_hours_sum",
             "leads_created",
-            "sum(epoch(t.first_contact_at__ts - t.created_date__ts) / 3600.0) "
+            "fsum(epoch(t.first_contact_at__ts - t.created_date__ts) / 3600.0) "
             "FILTER (WHERE t.first_contact_at IS NOT NULL)",
         ),
         Measure("leads_converted_count", "leads_converted", "count(*)"),
@@ -280,24 +287,24 @@ MEASURES: dict[str, Measure] = {
         Measure("customers_at_start", "subs_customers", "count(*) FILTER (WHERE t.subs_start > 0)"),
         Measure("customers_lost", "subs_customers", "count(*) FILTER (WHERE t.subs_start > 0 AND t.subs_end = 0)"),
         Measure("customers_at_end", "subs_customers", "count(*) FILTER (WHERE t.subs_end > 0)"),
-        Measure("base_mrr_start", "subs_customers", "sum(t.mrr_start) FILTER (WHERE t.subs_start > 0)"),
-        Measure("base_mrr_end", "subs_customers", "sum(t.mrr_end) FILTER (WHERE t.subs_start > 0)"),
+        Measure("base_mrr_start", "subs_customers", "fsum(t.mrr_start) FILTER (WHERE t.subs_start > 0)"),
+        Measure("base_mrr_end", "subs_customers", "fsum(t.mrr_end) FILTER (WHERE t.subs_start > 0)"),
         Measure(
             "base_mrr_end_capped",
             "subs_customers",
-            "sum(least(t.mrr_end, t.mrr_start)) FILTER (WHERE t.subs_start > 0)",
+            "fsum(least(t.mrr_end, t.mrr_start)) FILTER (WHERE t.subs_start > 0)",
         ),
-        Measure("mrr_at_end", "subs_at_end", "sum(t.mrr)"),
-        Measure("spend_total", "spend_in", "sum(t.amount)"),
-        Measure("spend_marketing", "spend_in", "sum(t.amount) FILTER (WHERE t.category = 'marketing')"),
+        Measure("mrr_at_end", "subs_at_end", "fsum(t.mrr)"),
+        Measure("spend_total", "spend_in", "fsum(t.amount)"),
+        Measure("spend_marketing", "spend_in", "fsum(t.amount) FILTER (WHERE t.category = 'marketing')"),
         Measure("nps_responses", "surveys_in", "count(*) FILTER (WHERE t.type = 'nps')"),
         Measure("nps_promoters", "surveys_in", "count(*) FILTER (WHERE t.type = 'nps' AND t.score >= 9)"),
         Measure("nps_detractors", "surveys_in", "count(*) FILTER (WHERE t.type = 'nps' AND t.score <= 6)"),
         Measure("csat_responses", "surveys_in", "count(*) FILTER (WHERE t.type = 'csat')"),
         Measure("csat_satisfied", "surveys_in", "count(*) FILTER (WHERE t.type = 'csat' AND t.score >= 4)"),
         Measure("tickets_count", "tickets_in", "count(*)"),
-        Measure("selling_hours", "timesheets_in", "sum(t.selling_hours)"),
-        Measure("total_hours", "timesheets_in", "sum(t.total_hours)"),
+        Measure("selling_hours", "timesheets_in", "fsum(t.selling_hours)"),
+        Measure("total_hours", "timesheets_in", "fsum(t.total_hours)"),
     )
 }
 

@@ -56,7 +56,8 @@ def _measures() -> list[str]:
         "## Measures the formulas read",
         "",
         "Each is one SQL aggregate over rows anchored to the period "
-        "(`reportgen compute --explain` prints the queries).",
+        "(`reportgen compute --explain` prints the queries). `fsum` is DuckDB's compensated sum: the "
+        "same total as `sum`, but the same on every run whatever order the rows are added in.",
         "",
         "| measure | rows | aggregate |",
         "|---|---|---|",
