@@ -388,8 +388,8 @@ def test_a_partial_period_is_not_judged_against_the_whole_period_plan(tmp_path: 
 
 def test_sums_of_amounts_are_the_same_on_every_run(tmp_path: Path) -> None:
     """A plain SQL sum of doubles depends on the order DuckDB's threads combine rows in: the same
-    export computed twice gave values differing in the 15th digit. Amount sums (one-stage, two-stage
-    and a custom measure) must be identical, bit for bit, however often they are computed."""
+    export computed twice gave values differing in the 15th digit. Amount sums (one-stage, two-stage,
+    a custom sum) and a custom average must be identical, bit for bit, however often they are computed."""
     import numpy as np
     import pandas as pd
 
@@ -413,6 +413,8 @@ def test_sums_of_amounts_are_the_same_on_every_run(tmp_path: Path) -> None:
           - revenue
           - pipeline_value
           - {id: won_total, name: Won total, unit: money, measure: {dataset: deals, date: close_date, agg: sum,
+             column: amount, filter: "stage = 'won'"}}
+          - {id: won_mean, name: Mean won deal, unit: money, measure: {dataset: deals, date: close_date, agg: avg,
              column: amount, filter: "stage = 'won'"}}
         """
     loaded = load_config(scorecard(tmp_path, textwrap.dedent(custom), deals=(tmp_path / "deals.csv").read_text()))

@@ -362,3 +362,17 @@ def test_data_errors_read_the_same_pushed_down(postgres_url: str, tmp_path: Path
         messages.append(str(info.value))
     assert messages[0] == messages[1]
     assert "unmapped stage value(s) 'Closed - Pending' (3 rows)" in messages[0]
+
+
+def test_duckdb_compensated_aggregates_become_the_databases_own() -> None:
+    """The engine sums amounts with DuckDB's ``fsum`` and averages custom measures with ``favg`` (the
+    same value on every run); a database a query is pushed down to gets its own SUM and AVG, FILTER kept."""
+    from types import SimpleNamespace
+
+    from reportgen.data.pushdown import RemoteDatabase
+
+    sql = ("SELECT fsum(t.amount) FILTER (WHERE t.stage = 'won') AS won, favg(t.amount) AS mean, "
+           "sum(t.days) AS days FROM deals AS t")
+    pg = RemoteDatabase.transpile(SimpleNamespace(dialect="postgres"), sql)  # type: ignore[arg-type]
+    assert "FSUM" not in pg.upper() and "FAVG" not in pg.upper()
+    assert "SUM(t.amount) FILTER(WHERE t.stage = 'won')" in pg and "AVG(t.amount)" in pg and "SUM(t.days)" in pg

@@ -129,9 +129,10 @@ class RemoteDatabase:
         from sqlglot.errors import ErrorLevel
 
         tree = sqlglot.parse_one(sql, read="duckdb")
-        for call in list(tree.find_all(exp.Anonymous)):  # DuckDB's compensated sum: the database's own sum
-            if call.name.lower() == "fsum" and len(call.expressions) == 1:
-                call.replace(exp.Sum(this=call.expressions[0]))
+        for call in list(tree.find_all(exp.Anonymous)):  # DuckDB's compensated sum/avg: the database's own
+            own = {"fsum": exp.Sum, "favg": exp.Avg}.get(call.name.lower())
+            if own is not None and len(call.expressions) == 1:
+                call.replace(own(this=call.expressions[0]))
         for i, sub in enumerate(tree.find_all(exp.Subquery)):  # PostgreSQL before 16 wants every one named
             if not sub.alias and isinstance(sub.parent, (exp.From, exp.Join)):
                 sub.set("alias", exp.TableAlias(this=exp.to_identifier(f"__sub{i}")))

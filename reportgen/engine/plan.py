@@ -205,7 +205,7 @@ def _custom_anchor(m: Any) -> tuple[Anchor, str]:
                     day=m.date)
     col = f"t.{_q(m.column)}" if m.column else "*"
     sql = {"sum": f"fsum({col})", "count": "count(*)" if not m.column else f"count({col})",
-           "count_distinct": f"count(DISTINCT {col})", "avg": f"avg({col})", "min": f"min({col})",
+           "count_distinct": f"count(DISTINCT {col})", "avg": f"favg({col})", "min": f"min({col})",
            "max": f"max({col})"}[m.agg]
     if m.filter:
         sql += f" FILTER (WHERE {m.filter})"

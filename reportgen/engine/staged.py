@@ -30,7 +30,7 @@ import pandas as pd
 from reportgen.data.sql import q as _q
 
 _AGGREGATE = re.compile(r"^\s*(?P<fn>f?sum|count)\s*\(", re.IGNORECASE)
-_NESTED = re.compile(r"\b(f?sum|count|avg|min|max|median|quantile\w*|list|string_agg|any_value|first|last)\s*\(",
+_NESTED = re.compile(r"\b(f?sum|count|f?avg|min|max|median|quantile\w*|list|string_agg|any_value|first|last)\s*\(",
                      re.IGNORECASE)
 _FILTER = re.compile(r"^\s*FILTER\s*\(\s*WHERE\s+(?P<cond>.*)\)\s*$", re.IGNORECASE | re.DOTALL)
 _PERIOD_REFERENCE = re.compile(r"\b[pd]\s*\.")

@@ -5,8 +5,9 @@ Amounts, MRR and hours are added with DuckDB's ``fsum`` (compensated summation),
 sum of doubles depends on the order DuckDB's threads happen to combine their rows in, so two runs on the
 same 1M-row export wrote metric CSVs that differed in the 15th digit. ``fsum`` gives the same value on
 every run (and one at least as exact); it is ``sum`` in every other respect (NULL over no rows). A
-database that a query is pushed down to runs its own ``sum`` (``data.pushdown``). Sums of whole numbers
-(days, counts) are exact either way and stay ``sum``."""
+custom measure's ``agg: avg`` is ``favg`` for the same reason. A database that a query is pushed down
+to runs its own ``sum`` and ``avg`` (``data.pushdown``). Sums of whole numbers (days, counts) are exact
+either way and stay ``sum``."""
 from __future__ import annotations
 
 from dataclasses import dataclass
