@@ -57,6 +57,7 @@ class Row:
     target: float
     peak_mb: float
     peak_limit: float | None = None
+    spread: tuple[float, float] | None = None  # lowest and highest of the per-pair values the result is the median of
 
     @property
     def passed(self) -> bool:
@@ -107,7 +108,22 @@ def peak(samples: list[Sample]) -> float:
 
 def extra_per_item(many: list[Sample], one: list[Sample], extra_items: int) -> float:
     """Marginal seconds per extra report: the median over pairs of (k reports - 1 report) / (k - 1)."""
-    return statistics.median((a.seconds - b.seconds) / extra_items for a, b in zip(many, one))
+    return statistics.median(pair_slopes(many, one, extra_items))
+
+
+def pair_slopes(many: list[Sample], one: list[Sample], extra_items: int) -> list[float]:
+    """(k reports - 1 report) / (k - 1) for each alternating pair."""
+    return [(a.seconds - b.seconds) / extra_items for a, b in zip(many, one)]
+
+
+def pair_ratios(top: list[Sample], bottom: list[Sample]) -> list[float]:
+    """top / bottom for each alternating pair."""
+    return [a.seconds / b.seconds for a, b in zip(top, bottom)]
+
+
+def spread(values: list[float]) -> tuple[float, float]:
+    """The lowest and highest per-pair value: how far one pair can be from the median on this machine."""
+    return min(values), max(values)
 
 
 def overhead(ours: list[Sample], ref: list[Sample]) -> float:
@@ -130,14 +146,15 @@ def build_rows(rows: int, pairs: int, scratch: Path, baseline: bool) -> list[Row
         if rows <= 1_000_000:
             floor = samples[2]
             result.append(Row(f"executive build, {n} CSV", "stack floor", med(ours), med(floor),
-                              med(ours) / med(floor), "x slower", 1.4, peak(ours)))
+                              med(ours) / med(floor), "x slower", 1.4, peak(ours),
+                              spread=spread(pair_ratios(ours, floor))))
         target = 3.0 if rows <= 1_000_000 else 6.0
         result.append(Row(f"executive build, {n} CSV", "hand-written pandas script", med(ours), med(script),
                           med(script) / med(ours), "x faster", target, peak(ours),
-                          600.0 if rows >= 10_000_000 else None))
+                          600.0 if rows >= 10_000_000 else None, spread(pair_ratios(script, ours))))
     ours, scan = alternate([lambda out: W.compute(config, out), lambda out: W.duckdb_scan(data)], pairs, scratch, data)
     result.append(Row(f"`compute`, {n} CSV", "plain DuckDB scan", med(ours), med(scan), med(ours) / med(scan),
-                      "x slower", 2.0, peak(ours)))
+                      "x slower", 2.0, peak(ours), spread=spread(pair_ratios(ours, scan))))
     return result
 
 
@@ -148,7 +165,8 @@ def burst_row(pairs: int, scratch: Path, reps: int) -> Row:
     one = W.write_config(scratch / "burst-one.yaml", data, burst_reps=1)
     k, s1 = alternate([lambda out: W.burst(many, out), lambda out: W.burst(one, out)], pairs, scratch, data)
     return Row(f"each extra report in a burst by rep ({reps} reps, 1M Parquet)", "the same burst to 1 rep",
-               med(k), med(s1), extra_per_item(k, s1, reps - 1), "s extra", 0.4, peak(k))
+               med(k), med(s1), extra_per_item(k, s1, reps - 1), "s extra", 0.4, peak(k),
+               spread=spread(pair_slopes(k, s1, reps - 1)))
 
 
 def batch_row(pairs: int, scratch: Path, configs: int) -> Row:
@@ -157,7 +175,8 @@ def batch_row(pairs: int, scratch: Path, configs: int) -> Row:
     paths = [W.write_config(scratch / f"batch-{i}.yaml", data, title=f"Client {i}") for i in range(configs)]
     k, s1 = alternate([lambda out: W.batch(paths, out), lambda out: W.batch(paths[:1], out)], pairs, scratch, data)
     return Row(f"each extra config in `batch` ({configs} configs, 100K Parquet)", "a batch of 1 config",
-               med(k), med(s1), extra_per_item(k, s1, configs - 1), "s extra", 0.4, peak(k))
+               med(k), med(s1), extra_per_item(k, s1, configs - 1), "s extra", 0.4, peak(k),
+               spread=spread(pair_slopes(k, s1, configs - 1)))
 
 
 def workers_rows(pairs: int, scratch: Path, items: int) -> list[Row]:
@@ -203,6 +222,8 @@ def markdown(rows: list[Row], header: str) -> str:
         if r.peak_limit:
             target += f", <= {r.peak_limit:g} MB"
         value = f"{r.value:.2f} s" if r.unit == "s extra" else f"{r.value:.2f}x {r.unit.split()[1]}"
+        if r.spread is not None and r.spread[0] != r.spread[1]:
+            value += f" ({r.spread[0]:.2f}-{r.spread[1]:.2f})"
         lines.append(f"| {r.work} | {r.reference} | {r.ours:.2f} | {r.ref:.2f} | {value} | {target} | "
                      f"{r.peak_mb:.0f} | {'yes' if r.passed else '**no**'} |")
     return "\n".join(lines) + "\n"
