@@ -55,14 +55,11 @@ class BuildJob:
         """The data half of the job: load the config and its data, compute the metrics. It writes
         nothing, and most of its time is spent inside DuckDB, which releases the GIL."""
         from reportgen.config.load import load_config
-        from reportgen.pipeline.build import audiences_of, breakdown_kpis_for, compute_for_config
-        from reportgen.prefetch import prefetch
+        from reportgen.pipeline.build import scorecard_metrics
 
-        prefetch("pandas", "weasyprint")  # as build() does: imported while DuckDB reads the data
         now = self.now or _utcnow()
         loaded = load_config(self.config)
-        metrics = compute_for_config(loaded, now=now, period=self.period, segment=self.segment,
-                                     breakdown_kpis=breakdown_kpis_for(loaded, audiences_of(loaded, self.audience)))
+        metrics = scorecard_metrics(loaded, now=now, audience=self.audience, period=self.period, segment=self.segment)
         return PreparedBuild(loaded, metrics, now)
 
     def finish(self, prepared: PreparedBuild) -> JobResult:

@@ -224,6 +224,15 @@ def breakdown_kpis_for(loaded: LoadedConfig, audiences: dict[str, Audience]) -> 
             for a in audiences.values()]
 
 
+def scorecard_metrics(loaded: LoadedConfig, *, now: datetime, audience: str | None = None, period: str | None = None,
+                      segment: Segment | None = None) -> Metrics:
+    """The data half of :func:`build`: load the config's data and compute what its audiences' (or one
+    audience's) scorecards show, with pandas and WeasyPrint imported while DuckDB reads the data."""
+    prefetch("pandas", "weasyprint")
+    return compute_for_config(loaded, now=now, period=period, segment=segment,
+                              breakdown_kpis=breakdown_kpis_for(loaded, audiences_of(loaded, audience)))
+
+
 def build(loaded: LoadedConfig, *, now: datetime, audience: str | None = None, period: str | None = None,
           output_dir: Path | None = None, segment: Segment | None = None,
           exports: bool = True, xlsx: bool | None = None,
@@ -240,11 +249,8 @@ def build(loaded: LoadedConfig, *, now: datetime, audience: str | None = None, p
 
     t0 = time.perf_counter()
     audiences = audiences_of(loaded, audience)
-    # load + compute
-    if metrics is None:
-        prefetch("pandas", "weasyprint")  # imported while DuckDB reads the data, not after it
-        metrics = compute_for_config(loaded, now=now, period=period, segment=segment,
-                                     breakdown_kpis=breakdown_kpis_for(loaded, audiences))
+    if metrics is None:  # load + compute
+        metrics = scorecard_metrics(loaded, now=now, audience=audience, period=period, segment=segment)
     t_data = time.perf_counter() - t0
     out_dir = output_dir or loaded.resolve(loaded.config.scorecard.output_dir, key=("scorecard", "output_dir"))
     if xlsx is None:
