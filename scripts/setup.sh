@@ -91,4 +91,10 @@ else
   say "Python dependencies installed"
 fi
 
+# pip byte-compiles the dependencies it installs, but an editable install leaves reportgen's own
+# modules to their first import, and where PYTHONDONTWRITEBYTECODE is set (as on some CI and
+# sandbox machines) every command then compiles them again (about 0.03-0.07 s per command).
+# compileall writes the .pyc files regardless, and skips the ones that are up to date.
+"$py" -m compileall -q "$repo/reportgen"
+
 say "done in $((SECONDS - start))s"
