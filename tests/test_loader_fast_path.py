@@ -226,3 +226,31 @@ def test_order_lines_on_the_typed_read_give_the_general_orders(tmp_path: Path,
     assert data.con.execute("SELECT amount, rep, close_date FROM deals WHERE deal_id = 'O1'").fetchall() == [
         (15.0, "rep_late", date(2025, 2, 5))]
     assert data.con.execute("SELECT amount, rep FROM deals WHERE deal_id = 'O2'").fetchall() == [(3.0, "(mixed)")]
+
+
+def test_each_value_is_trimmed_once_by_either_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second projection types values the first already trimmed (``sql.clean_text``): trimming
+    them again cost a tenth of a 1M-row typed read and changed nothing. Both paths' SQL, captured as
+    they load a file with every kind of column, trim each source column once."""
+    from reportgen.data import columns as columns_module
+    from reportgen.data import typed_read as typed_read_module
+
+    seen: list[str] = []
+    for module, name in ((typed_read_module, "typed_read_sql"), (columns_module, "typed_projection"),
+                         (load_module, "typed_read_sql"), (load_module, "typed_projection")):
+        original = getattr(module, name)
+
+        def capture(*args: object, _original: object = original, **kwargs: object) -> object:
+            result = _original(*args, **kwargs)  # type: ignore[operator]
+            seen.append(result if isinstance(result, str) or result is None else result[0])
+            return result
+
+        monkeypatch.setattr(module, name, capture)
+    cfg = _config(tmp_path, HEADER + _rows(40) + "X1,2025-01-05,2025-02-05,Won,1.234,rep_1\n")
+    for typed in (True, False):
+        _load(cfg, typed=typed, monkeypatch=monkeypatch)
+    sqls = [s for s in seen if s]
+    assert len(sqls) >= 2  # the typed read's and the general path's
+    for sql in sqls:
+        for column in HEADER.strip().split(","):  # the source column, or its clean text in the next projection
+            assert sql.count(f'trim(CAST("{column}"') + sql.count(f'trim(CAST("{column}__t"') <= 1, (column, sql)

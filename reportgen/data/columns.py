@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from reportgen.data import formats as fmt
-from reportgen.data.sql import lit, one_row, q
+from reportgen.data.sql import clean_text, lit, one_row, q
 from reportgen.errors import DataError
 
 #: The keys of a deals dataset's ``stages:`` mapping (its value map for the stage column).
@@ -55,13 +55,13 @@ def typed_projection(columns: list[Column], styles: dict[str, Any], view: str) -
             final.append(q(col.name))
             continue
         raw = q(col.name + "__t")
-        trimmed = f"NULLIF(trim(CAST({col.expr} AS VARCHAR)), '')" if col.textual else col.expr
+        trimmed = clean_text(col.expr) if col.textual else col.expr
         text.append(f"{trimmed} AS {raw}")
         inner = replace(col, expr=raw)
         parsed.append(raw)
         if col.type in ("date", "timestamp"):
             ts = q(col.name + "__p")
-            unchecked = fmt.date_sql(raw, style or fmt.DateStyle("iso"), checked=False) if col.textual \
+            unchecked = fmt.date_sql(raw, style or fmt.DateStyle("iso"), checked=False, clean=True) if col.textual \
                 else f"TRY_CAST({raw} AS TIMESTAMP)"
             parsed.append(f"{unchecked} AS {ts}")
             value = fmt.in_year_range(ts) if col.textual else ts
@@ -72,7 +72,7 @@ def typed_projection(columns: list[Column], styles: dict[str, Any], view: str) -
                 final.append(f"({raw} IS NOT NULL AND {value} IS NULL) AS {q('__bad_' + col.name)}")
                 flags.append(col.name)
             continue
-        expr, bad = typed_sql(inner, style)
+        expr, bad = typed_sql(inner, style, clean=col.textual)
         parsed.append(f"{expr} AS {q(col.name)}")
         final.append(q(col.name))
         if bad:
@@ -121,7 +121,7 @@ def _samples(con: duckdb.DuckDBPyConnection, view: str, columns: list[Column]) -
     code point, at most ``SAMPLE_VALUES`` of them. Made distinct and sorted inside DuckDB: fetching the
     sample's rows into Python tuples cost more than the styles that are settled from it (1M-row CSV:
     about 0.15 s of a 0.3 s step); UTF-8 byte order, DuckDB's order for text, is code point order."""
-    sample = ", ".join(f"NULLIF(trim(CAST({c.expr} AS VARCHAR)), '') AS {q(c.name)}" for c in columns)
+    sample = ", ".join(f"{clean_text(c.expr)} AS {q(c.name)}" for c in columns)
     lists = ", ".join(f"(SELECT list(v ORDER BY v) FROM (SELECT DISTINCT {q(c.name)} AS v FROM sample "
                       f"WHERE {q(c.name)} IS NOT NULL ORDER BY v LIMIT {SAMPLE_VALUES}))" for c in columns)
     row = one_row(con, f"WITH sample AS MATERIALIZED (SELECT {sample} FROM {q(view)} LIMIT {SAMPLE_ROWS}) "
@@ -171,9 +171,10 @@ def _day_first_full_scan(con: duckdb.DuckDBPyConnection, view: str, columns: lis
     return None
 
 
-def typed_sql(col: Column, style: Any) -> tuple[str, str | None]:
-    """(typed expression, "could not read" flag expression or None) for one column."""
-    text = f"NULLIF(trim(CAST({col.expr} AS VARCHAR)), '')"
+def typed_sql(col: Column, style: Any, *, clean: bool = False) -> tuple[str, str | None]:
+    """(typed expression, "could not read" flag expression or None) for one column (``clean``: its
+    expression is already ``sql.clean_text``, as in the loaders' second projection)."""
+    text = col.expr if clean else clean_text(col.expr)
     if col.type in ("id", "text"):
         if col.value_map:
             whens = " ".join(f"WHEN {text} IN ({', '.join(lit(r) for r in raws)}) THEN {lit(canon)}"
@@ -191,6 +192,6 @@ def typed_sql(col: Column, style: Any) -> tuple[str, str | None]:
     if col.type == "number":
         if not col.textual:
             return f"TRY_CAST({col.expr} AS DOUBLE)", None
-        expr = fmt.number_sql(col.expr, style or fmt.NumberStyle())
+        expr = fmt.number_sql(col.expr, style or fmt.NumberStyle(), clean=clean)
         return expr, f"({text} IS NOT NULL AND {expr} IS NULL)"
     raise ValueError(f"typed_sql does not type {col.type} columns")  # dates: typed_projection parses them

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from reportgen.data.sql import clean_text
 from reportgen.errors import DataError
 
 #: Currency marks accepted around a number: symbols, and 1-3 letter codes or prefixes (USD, R$, CHF).
@@ -113,15 +114,17 @@ def _sql_str(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def number_sql(expr: str, style: NumberStyle) -> str:
-    """DuckDB expression reading text ``expr`` as a number in ``style``; NULL when it is not one.
+def number_sql(expr: str, style: NumberStyle, *, clean: bool = False) -> str:
+    """DuckDB expression reading text ``expr`` as a number in ``style``; NULL when it is not one
+    (``clean``: ``expr`` is already ``sql.clean_text``, trimmed).
 
     Accepts currency marks before or after, a sign before or after (``-5``, ``5-``), parentheses for
     negatives, ``%`` (divided by 100) and thousands separators; anything else is NULL (and counted).
     Plain digits with an optional sign and decimal mark (``-1234.5``, what nearly every export writes)
     take a plain cast first, which gives exactly what the full reading would, about five times faster.
     """
-    text = f"regexp_replace(trim(CAST({expr} AS VARCHAR)), '[\u00a0\u202f]', ' ', 'g')"
+    bare = expr if clean else f"trim(CAST({expr} AS VARCHAR))"
+    text = f"regexp_replace({bare}, '[\u00a0\u202f]', ' ', 'g')"
     core = f"trim(regexp_extract({text}, {_sql_str(_SQL_CORE)}))"
     groups = "".join(c for c in GROUP_CHARS if c != style.decimal)
     stripped = f"regexp_replace({core}, {_sql_str('[' + groups + ']')}, '', 'g')"
@@ -133,7 +136,6 @@ def number_sql(expr: str, style: NumberStyle) -> str:
     full = (f"CASE WHEN {valid} THEN {value} * (CASE WHEN {negative} THEN -1 ELSE 1 END)"
             f" / (CASE WHEN {percent} THEN 100 ELSE 1 END) END")
     plain = r"-?\d+(\.\d*)?" if style.decimal == "." else r"-?\d+"
-    bare = f"trim(CAST({expr} AS VARCHAR))"
     return f"CASE WHEN regexp_full_match({bare}, '{plain}') THEN TRY_CAST({bare} AS DOUBLE) ELSE {full} END"
 
 
@@ -279,11 +281,11 @@ def settle_date_style(shapes: DateShapes, *, day_first: bool | None, column: str
     return DateStyle("formats", tuple(formats))
 
 
-def date_sql(expr: str, style: DateStyle, *, checked: bool = True) -> str:
+def date_sql(expr: str, style: DateStyle, *, checked: bool = True, clean: bool = False) -> str:
     """DuckDB TIMESTAMP expression for text ``expr`` in ``style``; NULL when unreadable or (``checked``)
     out of range. The loader parses unchecked in one projection and checks in the next, so the parse
-    runs once per value."""
-    text = f"NULLIF(trim(CAST({expr} AS VARCHAR)), '')"
+    runs once per value (``clean``: ``expr`` is already ``sql.clean_text``)."""
+    text = expr if clean else clean_text(expr)
     if style.kind == "serial":
         ts = (f"CASE WHEN regexp_full_match({text}, '\\d{{5}}(\\.\\d+)?') THEN "
               f"TIMESTAMP '1899-12-30' + to_days(CAST(floor(CAST({text} AS DOUBLE)) AS INTEGER)) END")

@@ -12,7 +12,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from reportgen.data import formats as fmt
-from reportgen.data.sql import one_row, q
+from reportgen.data.sql import clean_text, one_row, q
 from reportgen.errors import DataError
 
 if TYPE_CHECKING:
@@ -125,7 +125,7 @@ def _unreadable_examples(con: duckdb.DuckDBPyConnection, staged: str, source: So
                                       ).fetchall()]
     if not rows:
         return []
-    raw = ", ".join(f"NULLIF(trim(CAST({u.expr} AS VARCHAR)), '')" for u in columns)
+    raw = ", ".join(clean_text(u.expr) for u in columns)
     flag_cols = ", ".join(q("__bad_" + u.column) for u in columns)
     in_rows = ", ".join(str(r) for r in rows)
     flagged = {r[0]: r[1:] for r in con.execute(f"SELECT __row, {flag_cols} FROM {q(staged)} WHERE __row IN ({in_rows})"

@@ -17,6 +17,12 @@ def lit(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def clean_text(expr: str) -> str:
+    """A value as the loader reads what was written: text, trimmed, NULL when empty. The typing
+    expressions take ``clean=True`` when their input is already this, so no value is trimmed twice."""
+    return f"NULLIF(trim(CAST({expr} AS VARCHAR)), '')"
+
+
 def one_row(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
     """The one row of a query that always returns one (an aggregate without GROUP BY)."""
     row = con.execute(sql).fetchone()

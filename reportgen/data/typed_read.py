@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from reportgen.data import formats as fmt
 from reportgen.data.columns import Column, typed_sql
-from reportgen.data.sql import lit, q
+from reportgen.data.sql import clean_text, lit, q
 
 if TYPE_CHECKING:
     from reportgen.data.sources import Source
@@ -69,15 +69,16 @@ def typed_read_sql(source: Source, found: dict[str, str], columns: list[Column],
                 text.append(f"{col.expr} AS {raw}")
                 parsed += [raw, f"{raw} AS {value}"]
             else:
-                text.append(f"NULLIF(trim(CAST({col.expr} AS VARCHAR)), '') AS {raw}")
-                parsed += [raw, f"{fmt.date_sql(raw, style or fmt.DateStyle('iso'), checked=False)} AS {value}"]
+                text.append(f"{clean_text(col.expr)} AS {raw}")
+                unchecked = fmt.date_sql(raw, style or fmt.DateStyle("iso"), checked=False, clean=True)
+                parsed += [raw, f"{unchecked} AS {value}"]
             checked.append(f"{_stop_unless(fmt.in_year_range(value), raw, 'TIMESTAMP')} AS {value}")
             final.append(f"CAST({value} AS DATE) AS {name}")
             if col.type == "timestamp":
                 final.append(f"{value} AS {q(col.name + '__ts')}")
             continue
-        text.append(f"NULLIF(trim(CAST({col.expr} AS VARCHAR)), '') AS {raw}")
-        expr, bad = typed_sql(replace(col, expr=raw), style)
+        text.append(f"{clean_text(col.expr)} AS {raw}")
+        expr, bad = typed_sql(replace(col, expr=raw), style, clean=True)
         parsed += [raw, f"{expr} AS {value}"]
         cast = "DOUBLE" if col.type == "number" else "VARCHAR"
         checked.append(f"{_stop_unless(value, raw, cast) if bad else value} AS {name}")
