@@ -5,6 +5,7 @@ import csv
 from pathlib import Path
 
 import openpyxl
+import pytest
 
 from reportgen.pipeline.build import FORMULA_TRIGGERS
 from tests.hostile import cli, config_folder
@@ -38,10 +39,26 @@ def test_xlsx_text_cells_are_text_with_a_quote_and_numbers_are_numbers(tmp_path:
 
 
 def test_csv_text_fields_never_start_with_a_formula_trigger(tmp_path: Path) -> None:
-    out = _build(tmp_path)
-    with (out / "c-executive-metrics.csv").open(newline="", encoding="utf-8") as handle:
+    _assert_no_live_formula(_build(tmp_path) / "c-executive-metrics.csv")
+
+
+@pytest.mark.parametrize("source", ["config", "datasets folder"])
+def test_compute_csv_text_fields_never_start_with_a_formula_trigger(tmp_path: Path, source: str) -> None:
+    """`reportgen compute` writes the same metric rows as the build's CSV, through the same export."""
+    config = config_folder(tmp_path / "in")
+    if source == "config":
+        args: list[object] = [config, "--by", "rep"]
+    else:
+        args = ["--datasets", tmp_path / "in", "--from", "2025-10", "--to", "2025-12", "--by", "rep"]
+    result = cli("compute", *args, "-o", tmp_path / "metrics.csv")
+    assert result.returncode == 0, result.stderr
+    _assert_no_live_formula(tmp_path / "metrics.csv")
+
+
+def _assert_no_live_formula(path: Path) -> None:
+    with path.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    assert "'" + HOSTILE[0] in {r["segment"] for r in rows}
+    assert "'" + HOSTILE[0] in {r["segment"] for r in rows}  # the hostile rep is there, neutralised
     for row in rows:
         for field in row.values():
             try:

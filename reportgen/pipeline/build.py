@@ -293,18 +293,32 @@ def neutralise_text(value: object) -> object:
 
 
 def metric_frame(metrics: Metrics, kpis: list[str] | None = None) -> pd.DataFrame:
-    """The metric table as users get it in CSV/XLSX: missing stays empty, never 0; text that a
-    spreadsheet would run as a formula (a CRM value like ``=HYPERLINK(...)``) is neutralised."""
+    """The metric table as users get it in CSV/XLSX (:func:`export_table`), only ``kpis`` when given."""
     table = metrics.table
     if kpis:
         table = table[table["kpi"].isin(kpis)]
+    return export_table(table)
+
+
+def export_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Metric rows as any export writes them (the scorecard's CSV and XLSX, ``reportgen compute``):
+    missing stays empty, never 0; text that a spreadsheet would run as a formula (a CRM value like
+    ``=HYPERLINK(...)``) is neutralised with a leading ``'``. Text columns are checked as a whole
+    (pandas' string methods) and only a column with such a value is rewritten."""
+    import pandas as pd
     from pandas.api.types import is_bool_dtype, is_datetime64_any_dtype, is_numeric_dtype
 
     table = table.copy()
     for column in table.columns:
-        kind = table[column].dtype
-        if not (is_numeric_dtype(kind) or is_bool_dtype(kind) or is_datetime64_any_dtype(kind)):
-            table[column] = table[column].astype(object).map(neutralise_text)
+        values = table[column]
+        kind = values.dtype
+        if is_numeric_dtype(kind) or is_bool_dtype(kind) or is_datetime64_any_dtype(kind):
+            continue
+        if isinstance(kind, pd.StringDtype):
+            if values.str.startswith(FORMULA_TRIGGERS).fillna(False).to_numpy(dtype=bool).any():
+                table[column] = values.astype(object).map(neutralise_text)
+        else:
+            table[column] = values.astype(object).map(neutralise_text)
     return table
 
 
