@@ -314,10 +314,8 @@ def export_table(table: pd.DataFrame) -> pd.DataFrame:
         kind = values.dtype
         if is_numeric_dtype(kind) or is_bool_dtype(kind) or is_datetime64_any_dtype(kind):
             continue
-        if isinstance(kind, pd.StringDtype):
-            if values.str.startswith(FORMULA_TRIGGERS).fillna(False).to_numpy(dtype=bool).any():
-                table[column] = values.astype(object).map(neutralise_text)
-        else:
+        clean = isinstance(kind, pd.StringDtype) and not values.str.startswith(FORMULA_TRIGGERS).fillna(False).any()
+        if not clean:
             table[column] = values.astype(object).map(neutralise_text)
     return table
 
