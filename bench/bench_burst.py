@@ -40,7 +40,7 @@ def main() -> None:
         [spec] = select_deliveries(loaded, ("burst",))
         groups, _ = plan_groups(spec, resolve_recipients(loaded, spec))
         now = datetime(2026, 1, 5, tzinfo=UTC)
-        shared = SharedData(loaded)
+        shared = SharedData(loaded, now)
         shared.get()
         wall, cpu = [], []
         for segment, members in groups.items():

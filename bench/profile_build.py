@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
         out = Path(tmp)
         loaded = load_config(write_config(out / "bench.yaml", data))
         now = datetime(2026, 1, 5, tzinfo=UTC)
-        loaded_data = B.load_data(loaded)
+        loaded_data = B.load_data(loaded, today=now.date())
         marks.append(("load data (read, type, quality)", time.perf_counter()))
         metrics = B.compute_for_config(loaded, now=now, data=loaded_data, breakdown_kpis=["revenue"])
         marks.append(("compute KPIs", time.perf_counter()))

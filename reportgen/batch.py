@@ -131,7 +131,7 @@ def _shared_data(loaded: LoadedConfig, group: SendGroup) -> SharedData:
     thread = threading.get_ident()
     held = _run_data.get(thread)
     if held is None or held[0] != key:
-        held = (key, SharedData(loaded))
+        held = (key, SharedData(loaded, group.now))
         _run_data[thread] = held
     return held[1]
 

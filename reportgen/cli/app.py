@@ -184,7 +184,7 @@ def compute_command(config: Path | None, datasets_dir: Path | None, first: str |
             raise ReportgenError("--datasets needs --from and --to (e.g. --from 2025-01 --to 2025-12)")
         grain = grain or "month"
         periods = _period_span(first, last, grain)
-        data = load_canonical_folder(datasets_dir)
+        data = load_canonical_folder(datasets_dir, today=_now().date())
         metrics = compute_metrics(data, resolve_kpis(None), periods, breakdowns=[] if window else list(by),
                                   windows=(window,) if window else ())
     elif config is not None:
@@ -216,12 +216,12 @@ def _explain(config: Path | None, datasets_dir: Path | None, by: list[str]) -> N
     if datasets_dir is not None:
         from reportgen.data import load_canonical_folder
 
-        data, kpis = load_canonical_folder(datasets_dir), resolve_kpis(None)
+        data, kpis = load_canonical_folder(datasets_dir, today=_now().date()), resolve_kpis(None)
     elif config is not None:
         from reportgen.data import load_datasets
 
         loaded = _load(config)
-        data, kpis = load_datasets(loaded), resolve_kpis(loaded.config.kpis)
+        data, kpis = load_datasets(loaded, today=_now().date()), resolve_kpis(loaded.config.kpis)
         by = by or [d for d in loaded.config.scorecard.breakdowns if any(d in c for c in data.columns.values())]
     else:
         raise ReportgenError("give a CONFIG file or --datasets DIR")

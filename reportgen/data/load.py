@@ -221,7 +221,7 @@ def load_dataset(data: LoadedData, name: str, ds: Dataset, loaded: LoadedConfig,
     unreadable = [Unreadable(c.name, c.type, _style_text(styles.get(c.name)), c.expr) for c in columns
                   if c.name in flags]
     quality = measure_quality(con, name, name if renamed else staged, source, view, unreadable, kinds, rule_counts,
-                              ds.data_through)
+                              ds.data_through, today)
     if renamed:  # its row numbers and flags were for the quality record; dropping a column copies nothing
         for column in [c for c in columns_of(con, name) if c.startswith("__")]:
             con.execute(f"ALTER TABLE {q(name)} DROP COLUMN {q(column)}")
@@ -266,7 +266,7 @@ def load_typed(data: LoadedData, name: str, ds: Dataset, loaded: LoadedConfig, s
                               duplicates=duplicates)
     if not _has_table(con, table):  # renamed to the canonical table: nothing was left out, so same rows
         con.execute(f"CREATE OR REPLACE TEMP VIEW {q(rows)} AS SELECT rowid + 1 AS __row, * FROM {q(name)}")
-    quality = measure_quality(con, name, rows, source, rows, [], kinds, rule_counts, ds.data_through)
+    quality = measure_quality(con, name, rows, source, rows, [], kinds, rule_counts, ds.data_through, today)
     _record(data, name, columns, styles, quality, notes, loader=TYPED_READ)
     con.execute(f"DROP VIEW {q(rows)}")
     con.execute(f"DROP TABLE IF EXISTS {q(table)}")
@@ -361,7 +361,7 @@ def load_pushed_down(data: LoadedData, name: str, ds: Dataset, loaded: LoadedCon
         rule_counts = apply_rules(remote, staged, name, kinds, ds, loaded.config.quality, today)
         unreadable = [Unreadable(c.name, c.type, "", c.expr) for c in columns if c.name in flags]
         quality = measure_quality(remote, name, staged, source, numbered, unreadable, kinds, rule_counts,
-                                  ds.data_through)
+                                  ds.data_through, today)
         db.native(f"ANALYZE {db.temp_name(name)}")
         db.drop(staged)
     except (sqlalchemy.exc.SQLAlchemyError, sqlglot.errors.SqlglotError) as exc:

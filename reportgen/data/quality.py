@@ -12,7 +12,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from reportgen.data import formats as fmt
-from reportgen.data.sql import clean_text, one_row, q
+from reportgen.data.sql import clean_text, lit, one_row, q
 from reportgen.errors import DataError
 
 if TYPE_CHECKING:
@@ -64,8 +64,12 @@ class Unreadable:
 
 def measure_quality(con: duckdb.DuckDBPyConnection, name: str, staged: str, source: Source, view: str,
                     unreadable: list[Unreadable], kinds: dict[str, str], rule_counts: dict[str, int],
-                    data_through: date | None) -> DatasetQuality:
-    """Count rows read, unreadable values (from the staged flags) and the date span of the kept rows."""
+                    data_through: date | None, today: date) -> DatasetQuality:
+    """Count rows read, unreadable values (from the staged flags) and the date span of the kept rows.
+
+    The span counts only dates of things that happened (kpi-spec.md, "Coverage"): never an open deal's
+    expected close date, never a date after ``today`` (the day the scorecard is computed). A CRM export
+    full of planned closes next quarter is not data about next quarter."""
     ragged = _ragged_lines(con, source)
     parts = ["count(*)"] + [f"count(*) FILTER (WHERE {q('__bad_' + u.column)})" for u in unreadable]
     parts += [f"count({q(u.column)})" for u in unreadable]
@@ -89,7 +93,9 @@ def measure_quality(con: duckdb.DuckDBPyConnection, name: str, staged: str, sour
     firsts: dict[str, date] = {}
     lasts: dict[str, date] = {}
     if date_cols:
-        bounds = one_row(con, "SELECT " + ", ".join(f"min({q(c)}), max({q(c)})" for c in date_cols)
+        bounds = one_row(con, "SELECT " + ", ".join(
+            f"min({q(c)}) FILTER (WHERE {_happened(name, c, kinds, today)}), "
+            f"max({q(c)}) FILTER (WHERE {_happened(name, c, kinds, today)})" for c in date_cols)
                          + f" FROM {q(name)}")
         firsts = {c: d for c, d in zip(date_cols, bounds[0::2]) if d is not None}
         lasts = {c: d for c, d in zip(date_cols, bounds[1::2]) if d is not None}
@@ -103,6 +109,20 @@ def measure_quality(con: duckdb.DuckDBPyConnection, name: str, staged: str, sour
                                          [line for line, _ in ragged], EXAMPLES - len(examples))
     return DatasetQuality(name, source.description, total + len(ragged), rejected, first, last, missing,
                           {}, firsts, lasts, tuple(examples), tuple(source.notes), whole, data_through)
+
+
+#: Date columns whose value is an expectation on some rows: (dataset, column) -> SQL condition of the
+#: rows on which it records something that happened.
+EXPECTED_DATES = {("deals", "close_date"): "stage IN ('won', 'lost')"}
+
+
+def _happened(name: str, column: str, kinds: dict[str, str], today: date) -> str:
+    """The SQL condition under which ``column`` dates an event that happened on or before ``today``."""
+    cond = f"CAST({q(column)} AS DATE) <= DATE {lit(today.isoformat())}"
+    expected = EXPECTED_DATES.get((name, column))
+    if expected and "stage" in kinds:
+        cond += f" AND {expected}"
+    return cond
 
 
 def _ragged_lines(con: duckdb.DuckDBPyConnection, source: Source) -> list[tuple[int, str]]:

@@ -141,7 +141,7 @@ def deliver(loaded: LoadedConfig, spec: DeliverySpec, *, period: str, now: datet
             for segment, members in groups.items()]
     server_down = False
     if runner is None:
-        shared = SharedData(loaded)  # loaded once, on the first group that needs it, for every group
+        shared = SharedData(loaded, now)  # loaded once, on the first group that needs it, for every group
         for job in jobs:
             group = send_group(loaded, spec, job, environ=environ, shared=shared)
             outcomes += group.outcomes
@@ -163,8 +163,9 @@ class SharedData:
     """A delivery's data, loaded at most once for all its groups (a burst to fifty reps reads the
     file once, not fifty times); a load that failed fails every group with the same error."""
 
-    def __init__(self, loaded: LoadedConfig) -> None:
+    def __init__(self, loaded: LoadedConfig, now: datetime) -> None:
         self.loaded = loaded
+        self.now = now  # the delivery's clock: every date rule of the load reads it
         self._data: LoadedData | None = None
         self._error: BaseException | None = None
         self._values: dict[str, set[str]] = {}
@@ -183,7 +184,7 @@ class SharedData:
             from reportgen.pipeline.build import load_data
 
             try:
-                self._data = load_data(self.loaded)
+                self._data = load_data(self.loaded, today=self.now.date())
             except Exception as exc:
                 self._error = exc
                 raise
@@ -242,7 +243,7 @@ def build_for_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup,
     from reportgen.pipeline.build import Segment, segment_copy
 
     segment = Segment(spec.burst_by, job.segment) if spec.burst_by and job.segment is not None else None
-    shared = shared or SharedData(loaded)
+    shared = shared or SharedData(loaded, job.now)
     data = shared.get()
     if segment is None:
         return _build_group(loaded, spec, job, None, data)

@@ -163,6 +163,9 @@ def _needs(kpi: ResolvedKpi, kpis: dict[str, ResolvedKpi],
             columns |= c
     for name in kpi.formula.lookups:
         datasets.add(LOOKUPS[name])
+    for name in kpi.formula.targets:  # target(x): the config's target for x, else the targets dataset
+        if name not in kpis or kpis[name].target is None:
+            datasets.add("targets")
     return datasets, columns
 
 

@@ -68,10 +68,12 @@ def reporting_period(scorecard: Scorecard, *, now: datetime, period: str | None 
     return last_complete_period(now.date(), grain, fys)
 
 
-def load_data(loaded: LoadedConfig, segment: Segment | None = None) -> LoadedData:
+def load_data(loaded: LoadedConfig, segment: Segment | None = None, *, today: date) -> LoadedData:
+    """The config's datasets (one segment's rows when asked); ``today`` is the scorecard's clock, read by
+    every date rule of the load (future dates, coverage), never the machine's."""
     from reportgen.data import load_datasets, restrict_to_segment
 
-    data = load_datasets(loaded)
+    data = load_datasets(loaded, today=today)
     return restrict_to_segment(data, segment.dimension, segment.value) if segment else data
 
 
@@ -146,7 +148,7 @@ def compute_for_config(loaded: LoadedConfig, *, now: datetime, period: str | Non
     start = parse_period(first, sc.grain, sc.fiscal_year_start) if first else report.shift(-(sc.history - 1))
     if data is None:
         prefetch("pandas")  # the engine's import overlaps the read (DuckDB releases the GIL)
-        data = load_data(loaded, segment)
+        data = load_data(loaded, segment, today=now.date())
     from reportgen.engine import compute_metrics, resolve_kpis
 
     kpis = resolve_kpis(loaded.config.kpis)
