@@ -425,3 +425,74 @@ def test_sums_of_amounts_are_the_same_on_every_run(tmp_path: Path) -> None:
     assert tables[0]["value"].notna().sum() > 100
     for table in tables[1:]:
         pd.testing.assert_frame_equal(table, tables[0], check_exact=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# Partial comparison bases (kpi-spec.md, "Comparisons") and the scorecard's clock ("Coverage")
+# --------------------------------------------------------------------------------------------------
+
+PARTIAL_BASE_DEALS = """deal_id,created_date,close_date,stage,amount,rep,region,product,customer_id
+A1,2024-10-01,2024-10-20,won,1000,ann,North,Core,C1
+A2,2024-10-02,2024-11-10,won,2000,ann,North,Core,C2
+A3,2024-11-03,2024-12-05,won,3000,bob,South,Core,C3
+A4,2025-09-01,2025-10-15,won,5000,bob,South,Core,C4
+A5,2025-10-01,2025-11-12,won,7000,ann,North,Core,C5
+"""
+
+
+def test_a_comparison_against_a_partly_covered_base_is_marked_partial_with_the_reason(tmp_path: Path) -> None:
+    m = _folder_metrics(tmp_path, {"deals.csv": PARTIAL_BASE_DEALS}, "2024-11", "2025-11")
+    oct25 = m.row("revenue", "2025-10")
+    # October 2024, the year-ago base, is covered from the 20th only (the first close): computed, marked
+    assert (oct25["value"], oct25["year_ago"]) == (5000, 1000)
+    assert (oct25["year_ago_coverage"], oct25["year_ago_note"]) == ("partial", "deals begin 2024-10-20")
+    assert oct25["pct_year_ago"] == 4.0  # still computed: the page decides how to show it
+    assert (oct25["coverage"], oct25["prior_coverage"]) == ("", "")  # the month itself and September: whole
+    nov24 = m.row("revenue", "2024-11")
+    assert (nov24["prior_coverage"], nov24["prior_note"]) == ("partial", "deals begin 2024-10-20")
+    assert nov24["year_ago_coverage"] == "none" and math.isnan(nov24["year_ago"])
+    # a growth KPI reads its base: its own value is only as covered as October 2024
+    growth = m.row("revenue_growth", "2024-11")
+    assert growth["value"] == 1.0 and (growth["coverage"], growth["note"]) == ("partial", "deals begin 2024-10-20")
+    assert m.row("revenue_growth", "2024-12")["coverage"] == ""  # November's base is whole
+
+
+def test_coverage_reasons_are_data_and_read_back_from_the_note() -> None:
+    from reportgen.engine import Reason, reasons_of
+
+    reasons = [Reason("deals", "begin", date(2024, 10, 20)), Reason("leads", "end", date(2025, 1, 31)),
+               Reason("spend", "no_dates"), Reason("deals", "no_column", column="close_date")]
+    note = "; ".join(r.text for r in reasons)
+    assert note == ("deals begin 2024-10-20; leads end 2025-01-31; spend has no dated rows; "
+                    "deals has no close_date")
+    assert reasons_of(note) == reasons
+    assert reasons_of("") == [] and reasons_of("something else") == []
+
+
+def test_open_deals_and_dates_after_now_never_extend_coverage(tmp_path: Path) -> None:
+    from reportgen.data import load_canonical_folder
+
+    deals = PARTIAL_BASE_DEALS + "O1,2025-11-02,2026-03-31,open,9000,ann,North,Core,C6\n"
+    (tmp_path / "deals.csv").write_text(deals)
+    # an open deal's expected close date (2026-03-31) is no event: the data ends at the last real date
+    assert load_canonical_folder(tmp_path, today=date(2026, 12, 1)).quality["deals"].last_date == date(2025, 11, 12)
+    # the scorecard's clock, not the machine's: computed "on" 2025-10-20, the November close is no data yet
+    early = load_canonical_folder(tmp_path, today=date(2025, 10, 20)).quality["deals"]
+    assert early.last_date == date(2025, 10, 15)
+
+
+def test_build_now_drives_the_future_date_rule_and_coverage(tmp_path: Path) -> None:
+    cfg = scorecard(tmp_path, "kpis: [revenue]\n")
+    # the config's deals end 2025-02-25; computed as of 2025-02-10 the later rows are not yet data
+    metrics = compute_for_config(load_config_of(cfg), now=datetime(2025, 2, 10, tzinfo=UTC))
+    assert metrics.quality["deals"].last_date == date(2025, 2, 10)
+    feb = metrics.row("revenue", "2025-02")
+    assert (feb["coverage"], feb["note"]) == ("partial", "deals end 2025-02-10")
+    later = compute_for_config(load_config_of(cfg), now=NOW).row("revenue", "2025-02")
+    assert (later["coverage"], later["note"]) == ("partial", "deals end 2025-02-25")
+
+
+def load_config_of(cfg: Path):
+    from reportgen.config.load import load_config
+
+    return load_config(cfg)

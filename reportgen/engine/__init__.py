@@ -15,8 +15,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
-    "coverage": ["Coverage", "Span", "history_start", "kpi_spans", "period_coverage", "reporting_period_problem",
-                 "window_coverage"],
+    "coverage": ["Coverage", "Reason", "Span", "history_start", "kpi_spans", "period_coverage", "reasons_of",
+                 "reporting_period_problem", "window_coverage"],
     "evaluate": ["period_values"],
     "metrics": ["WINDOW_ORD_STEP", "Metrics", "compute_metrics"],
     "plan": ["WHOLE", "Interval", "MeasureQuery", "_days_frame", "_periods_frame", "additive_columns", "explain",
@@ -29,8 +29,9 @@ _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
 # Spelled out (the same names, in the same order, as _EXPORTS) so that type checkers see the re-exports.
 __all__ = [
-    "Coverage", "Span", "history_start", "kpi_spans", "period_coverage", "reporting_period_problem", "window_coverage",
-    "period_values", "WINDOW_ORD_STEP", "Metrics", "compute_metrics", "WHOLE", "Interval", "MeasureQuery",
+    "Coverage", "Reason", "Span", "history_start", "kpi_spans", "period_coverage", "reasons_of",
+    "reporting_period_problem", "window_coverage", "period_values",
+    "WINDOW_ORD_STEP", "Metrics", "compute_metrics", "WHOLE", "Interval", "MeasureQuery",
     "_days_frame", "_periods_frame", "additive_columns", "explain", "plan_for", "plan_queries", "run_queries",
     "segments_of", "ResolvedKpi", "_from_definition", "availability", "check_custom_measures", "has_window_form",
     "kpi_datasets", "kpi_order", "measure_columns", "resolve_kpis", "with_dependencies", "METRIC_COLUMNS",
@@ -54,10 +55,12 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:
     from reportgen.engine.coverage import (
         Coverage,
+        Reason,
         Span,
         history_start,
         kpi_spans,
         period_coverage,
+        reasons_of,
         reporting_period_problem,
         window_coverage,
     )

@@ -8,6 +8,7 @@ never reads "revenue fell 60%" for a month whose export stopped on the 12th.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
@@ -34,12 +35,72 @@ class Span:
 
 
 @dataclass(frozen=True)
+class Reason:
+    """Why a period is not (wholly) covered, as data: every layer reads it and every locale translates
+    it, instead of parsing an English sentence back. ``kind``: "begin" / "end" (the data begins after,
+    or ends before, the period does; ``day`` says when), "no_dates" (the dataset has no dated rows) or
+    "no_column" (it has dates, but none in ``column``, the column that places this KPI's rows)."""
+
+    dataset: str
+    kind: str
+    day: date | None = None
+    column: str = ""
+
+    @property
+    def text(self) -> str:
+        """The English form, as the metric table's ``note`` column carries it ("deals end 2025-12-31")."""
+        if self.kind == "no_dates":
+            return f"{self.dataset} has no dated rows"
+        if self.kind == "no_column":
+            return f"{self.dataset} has no {self.column}"
+        return f"{self.dataset} {self.kind} {self.day.isoformat() if self.day else ''}"
+
+
+_NOTE_PART = re.compile(r"^(?P<dataset>\S+) (?:(?P<kind>begin|end) (?P<day>\d{4}-\d{2}-\d{2})|has no (?P<what>.+))$")
+
+
+def reasons_of(note: str) -> list[Reason]:
+    """The reasons of a ``note`` cell of the metric table: the inverse of ``Reason.text``, in the one
+    module that writes them (a metric CSV read back, a table built by hand). Text that is not a
+    reason this module writes is left out."""
+    out: list[Reason] = []
+    for part in (note or "").split("; "):
+        match = _NOTE_PART.match(part.strip())
+        if match is None:
+            continue
+        if match["kind"]:
+            out.append(Reason(match["dataset"], match["kind"], date.fromisoformat(match["day"])))
+        elif match["what"] == "dated rows":
+            out.append(Reason(match["dataset"], "no_dates"))
+        else:
+            out.append(Reason(match["dataset"], "no_column", column=match["what"]))
+    return out
+
+
+@dataclass(frozen=True)
 class Coverage:
     state: str  # FULL (""), PARTIAL or NONE
-    note: str = ""
+    reasons: tuple[Reason, ...] = ()
+
+    @property
+    def note(self) -> str:
+        return "; ".join(dict.fromkeys(r.text for r in self.reasons))
 
 
 COVERED = Coverage(FULL)
+
+
+def combined(own: Coverage, *bases: Coverage) -> Coverage:
+    """The coverage of a value computed from its own period and from ``bases`` (a growth KPI reads the
+    prior period): missing when any is missing, partial when any is partial (kpi-spec.md, "Comparisons":
+    growth KPIs included), with every reason."""
+    parts = (own, *bases)
+    reasons = tuple(dict.fromkeys(r for c in parts for r in c.reasons))
+    if any(c.state == NONE for c in parts):
+        return Coverage(NONE, tuple(dict.fromkeys(r for c in parts if c.state == NONE for r in c.reasons)))
+    if any(c.state == PARTIAL for c in parts):
+        return Coverage(PARTIAL, reasons)
+    return COVERED
 
 
 def kpi_spans(kpi: ResolvedKpi, kpis: dict[str, ResolvedKpi], quality: dict[str, DatasetQuality],
@@ -66,6 +127,26 @@ def kpi_spans(kpi: ResolvedKpi, kpis: dict[str, ResolvedKpi], quality: dict[str,
     return sorted(set(spans), key=lambda s: (s.dataset, s.column))
 
 
+def base_functions(kpi: ResolvedKpi, kpis: dict[str, ResolvedKpi], _seen: frozenset[str] = frozenset()) -> set[str]:
+    """Which comparison bases (``prior``, ``year_ago``) a KPI's value reads, directly or through the
+    KPIs it reads: a growth KPI is only as covered as its base."""
+    out = set(kpi.formula.functions) & {"prior", "year_ago"}
+    for name in kpi.formula.names:
+        if name in kpis and name not in _seen and name != kpi.id:
+            out |= base_functions(kpis[name], kpis, _seen | {kpi.id})
+    return out
+
+
+def with_bases(by_ordinal: dict[int, Coverage], bases: set[str], periods_per_year: int) -> dict[int, Coverage]:
+    """``by_ordinal`` with each period's coverage combined with its bases' (P-1, P-1y): "revenue growth
+    +364%" against a prior year of three covered months is marked partial, with the reason."""
+    if not bases:
+        return by_ordinal
+    offsets = [o for f, o in (("prior", 1), ("year_ago", periods_per_year)) if f in bases]
+    return {o: combined(c, *(by_ordinal[o - k] for k in offsets if o - k in by_ordinal))
+            for o, c in by_ordinal.items()}
+
+
 def history_start(kpi: ResolvedKpi, kpis: dict[str, ResolvedKpi], quality: dict[str, DatasetQuality]) -> date | None:
     """The first day the data can speak for this KPI: the latest first date over the columns its rows
     are placed by (a pipeline export whose first close is in March 2017 says nothing about revenue in
@@ -73,31 +154,27 @@ def history_start(kpi: ResolvedKpi, kpis: dict[str, ResolvedKpi], quality: dict[
     return max((s.first for s in kpi_spans(kpi, kpis, quality) if s.first is not None), default=None)
 
 
-def _join(notes: list[str]) -> str:
-    return "; ".join(dict.fromkeys(notes))
-
-
 def period_coverage(spans: list[Span], start: date, end: date) -> Coverage:
     """How far the spans cover the days [start, end]: not at all (missing), partly, or fully."""
-    missing: list[str] = []
-    partial: list[str] = []
+    missing: list[Reason] = []
+    partial: list[Reason] = []
     for s in spans:
         if s.empty_column:
-            missing.append(f"{s.dataset} has no {s.column}")
+            missing.append(Reason(s.dataset, "no_column", column=s.column))
         elif s.last is None:
-            missing.append(f"{s.dataset} has no dated rows")
+            missing.append(Reason(s.dataset, "no_dates"))
         elif s.first is not None and end < s.first:
-            missing.append(f"{s.dataset} begin {s.first.isoformat()}")
+            missing.append(Reason(s.dataset, "begin", s.first))
         elif start > s.last:
-            missing.append(f"{s.dataset} end {s.last.isoformat()}")
+            missing.append(Reason(s.dataset, "end", s.last))
         else:
             if s.first is not None and start < s.first:
-                partial.append(f"{s.dataset} begin {s.first.isoformat()}")
+                partial.append(Reason(s.dataset, "begin", s.first))
             if end > s.last:
-                partial.append(f"{s.dataset} end {s.last.isoformat()}")
+                partial.append(Reason(s.dataset, "end", s.last))
     if missing:
-        return Coverage(NONE, _join(missing))
-    return Coverage(PARTIAL, _join(partial)) if partial else COVERED
+        return Coverage(NONE, tuple(dict.fromkeys(missing)))
+    return Coverage(PARTIAL, tuple(dict.fromkeys(partial))) if partial else COVERED
 
 
 def window_coverage(spans: list[Span], window_start: date, period: Period) -> Coverage:
@@ -109,7 +186,7 @@ def window_coverage(spans: list[Span], window_start: date, period: Period) -> Co
     wide = period_coverage(spans, window_start, period.end)
     if wide.state == FULL and own.state == FULL:
         return COVERED
-    return Coverage(PARTIAL, _join([n for c in (own, wide) for n in c.note.split("; ") if n]))
+    return Coverage(PARTIAL, tuple(dict.fromkeys((*own.reasons, *wide.reasons))))
 
 
 def reporting_period_problem(spans: list[Span], period: Period, allow_partial: bool) -> str | None:

@@ -19,7 +19,16 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from reportgen.engine.coverage import NONE, Coverage, Span, kpi_spans, period_coverage, window_coverage
+from reportgen.engine.coverage import (
+    NONE,
+    Coverage,
+    Span,
+    base_functions,
+    kpi_spans,
+    period_coverage,
+    window_coverage,
+    with_bases,
+)
 from reportgen.engine.evaluate import (
     Grid,
     TargetBook,
@@ -168,7 +177,8 @@ def compute_metrics(data: LoadedData, kpis: dict[str, ResolvedKpi], periods: lis
     lookups = {name: lookup_table(data, name) for name in LOOKUPS}
 
     spans = {k: kpi_spans(v, usable, data.quality) for k, v in usable.items()}
-    coverage = {k: {p.ordinal: period_coverage(spans[k], p.start, p.end) for p in extended} for k in usable}
+    coverage = {k: with_bases({p.ordinal: period_coverage(spans[k], p.start, p.end) for p in extended},
+                              base_functions(v, usable), ppy) for k, v in usable.items()}
     uncovered = _uncovered(coverage)
     starts = {w: {p.ordinal: window_start(p, w) for p in extended} for w in windows}
     rows = [Interval(p.ordinal, p.ordinal, p.start, p.end) for p in extended]

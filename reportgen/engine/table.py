@@ -25,7 +25,11 @@ METRIC_COLUMNS: list[str] = [
 #: Columns of the engine's table, in order: the metric columns plus ``window`` ('' for a period's own
 #: row, else ytd/qtd/r12), ``coverage`` ('' fully covered, 'partial', 'none' = missing) and ``note``
 #: (the reason, e.g. "deals end 2025-12-31").
-TABLE_COLUMNS: list[str] = METRIC_COLUMNS[:7] + ["window"] + METRIC_COLUMNS[7:] + ["coverage", "note"]
+#: ``prior_coverage``/``prior_note`` and ``year_ago_coverage``/``year_ago_note`` say the same of the
+#: comparison's base (kpi-spec.md, "Comparisons": a comparison against a partly covered base is marked
+#: partial with the reason, so no page draws it as a plain variance).
+TABLE_COLUMNS: list[str] = METRIC_COLUMNS[:7] + ["window"] + METRIC_COLUMNS[7:] + [
+    "coverage", "note", "prior_coverage", "prior_note", "year_ago_coverage", "year_ago_note"]
 
 
 #: Columns of the table as arrays of equal length (the rows of one grid), joined into the table once.
@@ -72,6 +76,8 @@ def tidy(kpis: dict[str, ResolvedKpi], grid: Grid, visible: list[str], targets: 
     own = [kpis[k] for k in visible]
     first_days = [(starts[p.ordinal] if window and starts else p.start).isoformat() for p in periods]
     covers = [coverage.get(k, {}).get(p.ordinal, COVERED) for k in visible for p in periods]
+    priors = [COVERED if window else coverage.get(k, {}).get(p.ordinal - 1, COVERED) for k in visible for p in periods]
+    years_ago = [coverage.get(k, {}).get(p.ordinal - ppy, COVERED) for k in visible for p in periods]
     block: Block = {
         "kpi": per_kpi(visible), "name": per_kpi([v.name for v in own]), "unit": per_kpi([v.unit for v in own]),
         "direction": per_kpi([v.direction for v in own]), "period": per_period([p.label for p in periods]),
@@ -83,6 +89,9 @@ def tidy(kpis: dict[str, ResolvedKpi], grid: Grid, visible: list[str], targets: 
         "coverage": np.repeat(np.array([c.state for c in covers], dtype=object), n_segments),
         "note": np.repeat(np.array([c.note for c in covers], dtype=object), n_segments),
     }
+    for name, bases in (("prior", priors), ("year_ago", years_ago)):
+        block[f"{name}_coverage"] = np.repeat(np.array([c.state for c in bases], dtype=object), n_segments)
+        block[f"{name}_note"] = np.repeat(np.array([c.note for c in bases], dtype=object), n_segments)
     comparisons(block, own, len(kept) * n_segments)
     if dimension == WHOLE:
         block["rank"] = np.full(n_rows, np.nan)
