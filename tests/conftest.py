@@ -5,6 +5,7 @@ plugins, one file per component, so each can be read on its own.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,11 @@ import pytest
 from tests.shared import require_shared
 
 REPO = Path(__file__).resolve().parent.parent
+
+# The warm cache of loaded data is off in tests (they and the CLIs they start inherit this): two tests
+# writing the same rows would otherwise share an entry, and a test of the loader would read the cache.
+# tests/test_cache.py turns it on in a folder of its own.
+os.environ["REPORTGEN_CACHE_DIR"] = "off"
 
 pytest_plugins = [
     "tests.fixtures.postgres",

@@ -134,14 +134,31 @@ def load_datasets(loaded: LoadedConfig, con: duckdb.DuckDBPyConnection | None = 
     """Load every dataset of a config; raise one ``DataError`` naming dataset and column on bad data.
 
     ``check`` applies the config's quality gate (share of unusable rows, wholly unreadable columns).
+    Data whose files, settings and loader did not change comes from the warm cache (``cache``).
     """
-    import weakref
 
-    import duckdb
+    from reportgen.data import cache
 
     con = con or connect(on_disk=input_bytes(loaded) > ON_DISK_ABOVE_BYTES)
     today = today or date.today()
     data = LoadedData(con, {}, {})
+    key = cache.fingerprint(loaded, today) if cache.cache_dir() is not None else None
+    if key is None or not cache.restore(con, key, data):
+        _load_each(data, loaded, today)
+        if key is not None:
+            cache.store(con, key, data)
+    if check:
+        check_quality(data.quality, loaded.config.quality.max_rejected_share)
+    lock_down(con)
+    return data
+
+
+def _load_each(data: LoadedData, loaded: LoadedConfig, today: date) -> None:
+    """Load every dataset of the config into ``data`` (reading its files or its database)."""
+    import weakref
+
+    import duckdb
+
     databases: dict[str, RemoteDatabase] = {}
     try:
         with new_workdir() as workdir:
@@ -162,10 +179,6 @@ def load_datasets(loaded: LoadedConfig, con: duckdb.DuckDBPyConnection | None = 
             weakref.finalize(data, db.close)
         else:
             db.close()
-    if check:
-        check_quality(data.quality, loaded.config.quality.max_rejected_share)
-    lock_down(con)
-    return data
 
 
 def load_canonical_folder(folder: Path, con: duckdb.DuckDBPyConnection | None = None, *,

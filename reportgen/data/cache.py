@@ -1,0 +1,224 @@
+"""A warm cache of loaded data: a config whose data files, settings and loader did not change is not
+read and typed again.
+
+Reading and typing is most of a build's data time (about 1 s of a 1M-row CSV), and the same config is
+built again and again: a consultant re-running after a template edit, `reportgen serve`, a scheduler's
+retries. So after a load, the canonical tables go into a DuckDB file in the cache folder, with the
+quality record beside them, under a fingerprint of everything the load reads:
+
+- the bytes of every file the config's datasets and lookups name (hashed, not dated: a file rewritten
+  with the same size within the same clock tick must not bring back last run's numbers);
+- the config's ``datasets``, ``quality`` and ``scorecard`` sections;
+- the source of the modules that load data (any change to reportgen's loader is a new key);
+- the scorecard's day (``today``): future-date rules and coverage read it.
+
+All or nothing: one entry holds every dataset of the config, so a dataset that reads another (an FX
+table, a lookup) can never meet a stale partner. A config with a SQL dataset is never cached (its rows
+live in a database this cache cannot fingerprint). ``REPORTGEN_CACHE_DIR`` moves the folder;
+``REPORTGEN_CACHE_DIR=off`` turns it off; ``reportgen cache clear`` empties it. The folder keeps the
+``KEEP`` most recently used entries.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import asdict, fields
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reportgen.data.quality import DatasetQuality
+from reportgen.data.sql import lit, q
+from reportgen.errors import ReportgenError
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from reportgen.config.models import LoadedConfig
+    from reportgen.data.loaded import LoadedData
+
+#: Entries kept in the folder (the least recently used beyond it are removed after a store).
+KEEP = 8
+#: Bump when the entry's layout changes.
+LAYOUT = 1
+OFF = ("off", "0", "false", "no")
+
+
+def cache_dir(environ: dict[str, str] | None = None) -> Path | None:
+    """The cache folder, or None when ``REPORTGEN_CACHE_DIR`` turns the cache off."""
+    env = os.environ if environ is None else environ
+    value = env.get("REPORTGEN_CACHE_DIR", "").strip()
+    if value.lower() in OFF:
+        return None
+    if value:
+        return Path(value).expanduser()
+    base = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "reportgen" / "data"
+
+
+def fingerprint(loaded: LoadedConfig, today: date) -> str | None:
+    """The key of this config's loaded data on ``today``, or None when it cannot be cached (a SQL
+    dataset, a file that is missing or outside the path policy: the loader reports those itself)."""
+    config = loaded.config
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update(f"layout {LAYOUT}\n{_code_version()}\n{today.isoformat()}\n".encode())
+    digest.update(config.model_dump_json(include={"datasets", "quality", "scorecard"}).encode())
+    for name, ds in sorted(config.datasets.items()):
+        if not ds.path or ds.url:
+            return None
+        paths: list[tuple[tuple[str | int, ...], str]] = [(("datasets", name, "path"), ds.path)]
+        paths += [(("datasets", name, "lookups", i, "path"), lk.path) for i, lk in enumerate(ds.lookups or [])]
+        for key, path in paths:
+            try:
+                real = loaded.resolve(path, key=key)
+                digest.update(f"\n{key}\n".encode())
+                _hash_file(real, digest)
+            except (OSError, ReportgenError, ValueError):
+                return None
+    return digest.hexdigest()
+
+
+def restore(con: duckdb.DuckDBPyConnection, key: str, data: LoadedData) -> bool:
+    """Fill ``data`` from the entry ``key``; False (nothing changed) when there is none or it is unusable."""
+    folder = cache_dir()
+    if folder is None:
+        return False
+    db, meta = folder / f"{key}.duckdb", folder / f"{key}.json"
+    try:
+        record = json.loads(meta.read_text(encoding="utf-8"))
+        names = list(record["datasets"])
+        con.execute(f"ATTACH {lit(str(db))} AS reportgen_cache (READ_ONLY)")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        _forget(db, meta, exc)
+        return False
+    except Exception as exc:  # DuckDB refused the file (damaged, another version): a cold load instead
+        _forget(db, meta, exc)
+        return False
+    try:
+        for name in names:
+            con.execute(f"CREATE TABLE {q(name)} AS SELECT * FROM reportgen_cache.{q(name)}")
+    except Exception as exc:  # a damaged entry: undo what was copied, load cold
+        for name in names:
+            con.execute(f"DROP TABLE IF EXISTS main.{q(name)}")
+        con.execute("DETACH reportgen_cache")
+        _forget(db, meta, exc)
+        return False
+    con.execute("DETACH reportgen_cache")
+    for name, entry in record["datasets"].items():
+        data.columns[name] = list(entry["columns"])
+        data.types[name] = dict(entry["types"])
+        data.quality[name] = _quality_of(entry["quality"])
+    with contextlib.suppress(OSError):
+        os.utime(meta)  # most recently used
+    return True
+
+
+def store(con: duckdb.DuckDBPyConnection, key: str, data: LoadedData) -> None:
+    """Write ``data``'s tables and records as the entry ``key`` (atomically: a reader sees the whole
+    entry or none). A cache that cannot be written costs the next build its speed, never a failure."""
+    folder = cache_dir()
+    if folder is None or data.remote:
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".duckdb")
+        os.close(fd)
+        os.remove(tmp)  # DuckDB creates the file itself
+        con.execute(f"ATTACH {lit(tmp)} AS reportgen_store")
+        try:
+            for name in data.columns:
+                con.execute(f"CREATE TABLE reportgen_store.{q(name)} AS SELECT * FROM main.{q(name)}")
+        finally:
+            con.execute("DETACH reportgen_store")
+        record = {"datasets": {name: {"columns": data.columns[name], "types": data.types.get(name, {}),
+                                      "quality": _record_of(data.quality[name])} for name in data.columns}}
+        os.replace(tmp, folder / f"{key}.duckdb")
+        meta_tmp = folder / f".tmp-{key}.json"
+        meta_tmp.write_text(json.dumps(record), encoding="utf-8")
+        os.replace(meta_tmp, folder / f"{key}.json")
+        _prune(folder)
+    except Exception:  # full disk, read-only home, DuckDB refusing: the next build loads cold
+        with contextlib.suppress(OSError, UnboundLocalError):
+            os.remove(tmp)
+            os.remove(tmp + ".wal")
+
+
+def clear(folder: Path | None = None) -> int:
+    """Remove every entry of the cache folder; the number of entries removed."""
+    folder = folder or cache_dir()
+    if folder is None or not folder.is_dir():
+        return 0
+    removed = 0
+    for path in folder.iterdir():
+        if path.suffix in (".duckdb", ".json", ".wal") and path.is_file():
+            removed += path.suffix == ".json"
+            path.unlink(missing_ok=True)
+    return removed
+
+
+def _hash_file(path: Path, digest: Any) -> None:
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+
+
+@cache
+def _code_version() -> str:
+    """A hash of the source of every module whose change can change loaded data (config, data, kpis)."""
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.blake2b(digest_size=16)
+    for package in ("config", "data", "kpis"):
+        for path in sorted((root / package).glob("*.py")):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    import duckdb
+
+    digest.update(duckdb.__version__.encode())
+    return digest.hexdigest()
+
+
+_DATE_FIELDS = ("first_date", "last_date", "data_through")
+_DATE_MAPS = ("first_dates", "last_dates")
+
+
+def _record_of(quality: DatasetQuality) -> dict[str, Any]:
+    out = asdict(quality)
+    for name in _DATE_FIELDS:
+        out[name] = out[name].isoformat() if out[name] is not None else None
+    for name in _DATE_MAPS:
+        out[name] = {k: v.isoformat() for k, v in out[name].items()}
+    return out
+
+
+def _quality_of(record: dict[str, Any]) -> DatasetQuality:
+    known = {f.name for f in fields(DatasetQuality)}
+    values = {k: v for k, v in record.items() if k in known}
+    for name in _DATE_FIELDS:
+        values[name] = date.fromisoformat(values[name]) if values.get(name) else None
+    for name in _DATE_MAPS:
+        values[name] = {k: date.fromisoformat(v) for k, v in values.get(name, {}).items()}
+    for name, value in list(values.items()):
+        if isinstance(value, list):
+            values[name] = tuple(value)
+    return DatasetQuality(**values)
+
+
+def _forget(db: Path, meta: Path, exc: BaseException) -> None:
+    """An entry that is absent or cannot be used: remove what is left of it (nothing to say: a cold
+    load follows, and it gives the same result)."""
+    if isinstance(exc, FileNotFoundError):
+        return
+    for path in (db, meta):
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def _prune(folder: Path) -> None:
+    entries = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for meta in entries[KEEP:]:
+        for path in (meta, meta.with_suffix(".duckdb")):
+            with contextlib.suppress(OSError):
+                path.unlink()

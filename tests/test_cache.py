@@ -1,0 +1,146 @@
+"""The warm cache of loaded data (reportgen/data/cache.py): a second load of unchanged data gives the
+same tables and quality records without reading the files; any change to what the load reads is a
+new entry; a damaged entry or an unwritable folder costs speed, never a wrong number or a failure."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from reportgen.config.load import load_config
+from reportgen.data import cache, load_datasets
+from tests.shared import CONFORMANCE, needs_shared
+
+TODAY = date(2026, 1, 5)
+
+
+@pytest.fixture()
+def cache_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("REPORTGEN_CACHE_DIR", str(folder))
+    return folder
+
+
+def _config(folder: Path, data: Path) -> Path:
+    """A config over every canonical CSV of ``data`` (copied, so the test may change them)."""
+    names = []
+    for csv in sorted(data.glob("*.csv")):
+        shutil.copy(csv, folder / csv.name)
+        names.append(csv.stem)
+    cfg = folder / "sc.yaml"
+    cfg.write_text("scorecard: {as_of: 2025-12-31}\ndatasets:\n"
+                   + "".join(f"  {n}: {{path: {n}.csv}}\n" for n in names))
+    return cfg
+
+
+def _one_deal(folder: Path) -> Path:
+    (folder / "deals.csv").write_text("deal_id,created_date,close_date,stage,amount\n"
+                                      "D1,2025-01-05,2025-01-20,won,100\n")
+    cfg = folder / "sc.yaml"
+    cfg.write_text("scorecard: {as_of: 2025-01-31}\ndatasets:\n  deals: {path: deals.csv}\n")
+    return cfg
+
+
+def _same_tables(a, b) -> None:
+    assert a.columns == b.columns and a.types == b.types and a.quality == b.quality
+    for name in a.columns:
+        ta = a.con.execute(f'SELECT * FROM "{name}"').df()
+        tb = b.con.execute(f'SELECT * FROM "{name}"').df()
+        assert list(ta.dtypes) == list(tb.dtypes), name
+        key = list(ta.columns)
+        pd_sorted = [t.sort_values(key, na_position="first").reset_index(drop=True) for t in (ta, tb)]
+        assert pd_sorted[0].equals(pd_sorted[1]), name
+
+
+@needs_shared
+def test_a_warm_load_gives_the_same_tables_and_records_as_a_cold_one(tmp_path: Path, cache_folder: Path) -> None:
+    loaded = load_config(_config(tmp_path, CONFORMANCE / "crm-24m" / "data"))
+    cold = load_datasets(loaded, today=TODAY)
+    key = cache.fingerprint(loaded, TODAY)
+    assert key and (cache_folder / f"{key}.duckdb").is_file() and (cache_folder / f"{key}.json").is_file()
+    # the entry alone rebuilds the data: restore it into a fresh connection without any file read
+    from reportgen.data import LoadedData, connect
+
+    warm = LoadedData(connect(), {}, {})
+    assert cache.restore(warm.con, key, warm)
+    _same_tables(cold, warm)
+    _same_tables(cold, load_datasets(loaded, today=TODAY))  # and through the loader's front door
+
+
+def test_any_change_to_what_the_load_reads_is_a_new_entry(tmp_path: Path, cache_folder: Path) -> None:
+    (tmp_path / "deals.csv").write_text("deal_id,created_date,close_date,stage,amount\n"
+                                        "D1,2025-01-05,2025-01-20,won,100\nD2,2025-01-06,2025-01-21,won,200\n")
+    cfg = tmp_path / "sc.yaml"
+    cfg.write_text("scorecard: {as_of: 2025-01-31}\ndatasets:\n  deals: {path: deals.csv}\n")
+    loaded = load_config(cfg)
+    first = cache.fingerprint(loaded, TODAY)
+    assert load_datasets(loaded, today=TODAY).con.execute("SELECT sum(amount) FROM deals").fetchone() == (300,)
+    # one byte changed, same size, same modification time: still a new key and the new numbers
+    stat = (tmp_path / "deals.csv").stat()
+    (tmp_path / "deals.csv").write_text((tmp_path / "deals.csv").read_text().replace(",200", ",900"))
+    os.utime(tmp_path / "deals.csv", ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert (tmp_path / "deals.csv").stat().st_size == stat.st_size
+    assert cache.fingerprint(loaded, TODAY) != first
+    assert load_datasets(loaded, today=TODAY).con.execute("SELECT sum(amount) FROM deals").fetchone() == (1000,)
+    # the scorecard's day and the config's settings are part of the key
+    assert cache.fingerprint(loaded, date(2026, 1, 6)) != cache.fingerprint(loaded, TODAY)
+    cfg.write_text(cfg.read_text().replace("{path: deals.csv}", "{path: deals.csv, data_through: 2025-01-25}"))
+    assert cache.fingerprint(load_config(cfg), TODAY) != cache.fingerprint(loaded, TODAY)
+
+
+def test_a_damaged_entry_loads_cold_with_the_same_result(tmp_path: Path, cache_folder: Path) -> None:
+    cfg = _one_deal(tmp_path)
+    loaded = load_config(cfg)
+    load_datasets(loaded, today=TODAY)
+    key = cache.fingerprint(loaded, TODAY)
+    (cache_folder / f"{key}.duckdb").write_bytes(b"not a database" * 100)
+    data = load_datasets(loaded, today=TODAY)
+    assert data.con.execute("SELECT sum(amount) FROM deals").fetchone() == (100,)
+    assert data.quality["deals"].rows_read == 1
+    (cache_folder / f"{key}.json").write_text("{not json")
+    assert load_datasets(loaded, today=TODAY).con.execute("SELECT count(*) FROM deals").fetchone() == (1,)
+
+
+def test_off_writes_nothing_and_an_unwritable_folder_is_no_failure(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = _one_deal(tmp_path)
+    monkeypatch.setenv("REPORTGEN_CACHE_DIR", "off")
+    assert cache.cache_dir() is None and cache.fingerprint(load_config(cfg), TODAY)
+    load_datasets(load_config(cfg), today=TODAY)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["deals.csv", "sc.yaml"]
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    monkeypatch.setenv("REPORTGEN_CACHE_DIR", str(blocker / "cache"))  # cannot be a folder
+    assert load_datasets(load_config(cfg), today=TODAY).con.execute("SELECT count(*) FROM deals").fetchone() == (1,)
+
+
+def test_a_sql_dataset_is_never_cached(tmp_path: Path, cache_folder: Path) -> None:
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "crm.db") as db:
+        db.execute("CREATE TABLE deals (deal_id TEXT, created_date TEXT, close_date TEXT, stage TEXT, amount REAL)")
+        db.execute("INSERT INTO deals VALUES ('D1', '2025-01-05', '2025-01-20', 'won', 100)")
+    cfg = tmp_path / "sc.yaml"
+    cfg.write_text(f"scorecard: {{as_of: 2025-01-31}}\ndatasets:\n"
+                   f"  deals: {{url: 'sqlite:///{tmp_path / 'crm.db'}', table: deals}}\n")
+    loaded = load_config(cfg)
+    assert cache.fingerprint(loaded, TODAY) is None
+    load_datasets(loaded, today=TODAY)
+    assert not cache_folder.exists() or not any(cache_folder.iterdir())
+
+
+def test_cache_clear_from_the_command_line(tmp_path: Path, cache_folder: Path) -> None:
+    cfg = _one_deal(tmp_path)
+    load_datasets(load_config(cfg), today=TODAY)
+    assert len(list(cache_folder.glob("*.json"))) == 1
+    env = {**os.environ, "REPORTGEN_CACHE_DIR": str(cache_folder)}
+    run = [sys.executable, "-m", "reportgen", "cache"]
+    assert subprocess.run([*run, "path"], capture_output=True, text=True, env=env).stdout.strip() == str(cache_folder)
+    out = subprocess.run([*run, "clear"], capture_output=True, text=True, env=env)
+    assert out.returncode == 0 and out.stdout.strip() == f"removed 1 cached entries from {cache_folder}"
+    assert not list(cache_folder.iterdir())
