@@ -70,7 +70,8 @@ def run_once(cmd: W.Command) -> Sample:
     """Run one fresh process to completion; wall time and peak RSS (MB). A failure is fatal: a
     benchmark of a command that errors out would be a benchmark of the error path."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd.argv, cwd=cmd.cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = {**os.environ, "REPORTGEN_CACHE_DIR": cmd.cache}
+    proc = subprocess.Popen(cmd.argv, cwd=cmd.cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _pid, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -159,6 +160,25 @@ def build_rows(rows: int, pairs: int, scratch: Path, baseline: bool) -> list[Row
     return result
 
 
+def cache_rows(rows: int, pairs: int, scratch: Path) -> list[Row]:
+    """The warm cache (issue 20): a second build of an unchanged 1M-row config against the stack floor,
+    and a cold build that writes the cache entry against the same build with the cache off."""
+    data = ensure_deals(rows)["csv"]
+    n = label(rows).upper()
+    config = W.write_config(scratch / f"bench-cache-{label(rows)}.yaml", data)
+    warm = scratch / "warm-cache"
+    run_once(W.build_cached(config, Path(tempfile.mkdtemp(dir=scratch)), warm))  # fills it, untimed
+    makers = [lambda out: W.build_cached(config, out, warm), lambda out: W.floor(data, out),
+              lambda out: W.build_cached(config, out, out / "cache"), lambda out: W.build(config, out)]
+    hot, floor, cold, off = alternate(makers, pairs, scratch, data)
+    return [
+        Row(f"executive build, {n} CSV, warm cache", "stack floor", med(hot), med(floor), med(hot) / med(floor),
+            "x slower", 1.0, peak(hot), spread=spread(pair_ratios(hot, floor))),
+        Row(f"executive build, {n} CSV, cold (writes the cache)", "same build, cache off", med(cold), med(off),
+            med(cold) / med(off), "x slower", 1.0, peak(cold), spread=spread(pair_ratios(cold, off))),
+    ]
+
+
 def burst_row(pairs: int, scratch: Path, reps: int) -> Row:
     """`send --dry-run` of a delivery burst by rep to ``reps`` reps against the same with one rep."""
     data = ensure_deals(1_000_000)["parquet"]
@@ -245,14 +265,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pairs", type=int, default=None, help="alternating pairs per row (default 5; quick 3)")
     parser.add_argument("--only-builds", action="store_true", help="only the build and compute rows of --rows")
     parser.add_argument("--only", default=None,
-                        help="comma-separated groups to run: builds, burst, batch, workers, startup (default: all "
-                             "but workers; --only-builds is --only builds)")
+                        help="comma-separated groups to run: builds, cache, burst, batch, workers, startup (default: "
+                             "all but workers; --only-builds is --only builds)")
     parser.add_argument("--items", type=int, default=None,
                         help="reports in the burst and batch rows (default 5; quick 2; workers rows 6)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    groups = set((args.only or ("builds" if args.only_builds else "builds,burst,batch,startup")).split(","))
-    unknown = groups - {"builds", "burst", "batch", "workers", "startup"}
+    groups = set((args.only or ("builds" if args.only_builds else "builds,cache,burst,batch,startup")).split(","))
+    unknown = groups - {"builds", "cache", "burst", "batch", "workers", "startup"}
     if unknown:
         parser.error(f"--only: unknown group(s) {', '.join(sorted(unknown))}")
     items = args.items or (2 if args.quick else 5)
@@ -272,6 +292,8 @@ def main(argv: list[str] | None = None) -> None:
         if "builds" in groups:
             for n in sizes:
                 rows += build_rows(n, pairs, scratch, baseline)
+        if "cache" in groups and baseline:
+            rows += cache_rows(min(sizes), pairs, scratch)
         if "burst" in groups:
             rows.append(burst_row(pairs, scratch, reps=items))
         if "batch" in groups:

@@ -29,6 +29,13 @@ class Command:
 
     argv: list[str]
     cwd: Path = REPO
+    cache: str = "off"  # REPORTGEN_CACHE_DIR for the process: "off", or the warm cache's folder
+
+
+def build_cached(config: Path, out: Path, cache: Path) -> Command:
+    """The executive build with the warm cache of loaded data in ``cache`` (empty: a cold build that
+    pays for writing the entry; filled by an earlier build of the same config: a warm one)."""
+    return Command(build(config, out).argv, cache=str(cache))
 
 
 def baseline_available() -> bool:

@@ -144,3 +144,35 @@ def test_cache_clear_from_the_command_line(tmp_path: Path, cache_folder: Path) -
     out = subprocess.run([*run, "clear"], capture_output=True, text=True, env=env)
     assert out.returncode == 0 and out.stdout.strip() == f"removed 1 cached entries from {cache_folder}"
     assert not list(cache_folder.iterdir())
+
+
+def test_builds_from_a_warm_cache_write_the_same_files_and_segments_stay_whole(tmp_path: Path,
+                                                                              cache_folder: Path) -> None:
+    from datetime import UTC, datetime
+
+    from reportgen.pipeline.build import Segment, compute_for_config
+
+    cfg = _one_deal(tmp_path)
+    cfg.write_text(cfg.read_text().replace("{as_of: 2025-01-31}", "{as_of: 2025-01-31, allow_partial_period: true}"))
+    (tmp_path / "deals.csv").write_text("deal_id,created_date,close_date,stage,amount,region\n"
+                                        "D1,2025-01-05,2025-01-20,won,100,North\n"
+                                        "D2,2025-01-06,2025-01-31,won,250,South\n")
+    loaded, now = load_config(cfg), datetime(2026, 1, 5, tzinfo=UTC)
+    cold = compute_for_config(loaded, now=now).table
+    meta = next(cache_folder.glob("*.json"))
+    os.utime(meta, (0, 0))
+    warm = compute_for_config(loaded, now=now).table
+    assert meta.stat().st_mtime > 0  # the entry was used (and marked recently used)
+    assert cold.equals(warm)
+    # a segment's build deletes the other rows in place: from the cache it gets a copy, and the
+    # entry is left whole for the next build
+    north = compute_for_config(loaded, now=now, segment=Segment("region", "North"))
+    assert north.row("revenue", "2025-01")["value"] == 100
+    assert compute_for_config(loaded, now=now).row("revenue", "2025-01")["value"] == 350
+    # the command line, twice: the same metric CSV
+    env = {**os.environ, "REPORTGEN_CACHE_DIR": str(cache_folder)}
+    for out in ("a", "b"):
+        argv = [sys.executable, "-m", "reportgen", "compute", str(cfg), "-o", str(tmp_path / out / "m.csv")]
+        run = subprocess.run(argv, capture_output=True, text=True, env=env)
+        assert run.returncode == 0, run.stderr
+    assert (tmp_path / "a" / "m.csv").read_bytes() == (tmp_path / "b" / "m.csv").read_bytes()

@@ -130,11 +130,12 @@ def lock_down(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def load_datasets(loaded: LoadedConfig, con: duckdb.DuckDBPyConnection | None = None, *,
-                  today: date | None = None, check: bool = True) -> LoadedData:
+                  today: date | None = None, check: bool = True, writable: bool = False) -> LoadedData:
     """Load every dataset of a config; raise one ``DataError`` naming dataset and column on bad data.
 
     ``check`` applies the config's quality gate (share of unusable rows, wholly unreadable columns).
-    Data whose files, settings and loader did not change comes from the warm cache (``cache``).
+    Data whose files, settings and loader did not change comes from the warm cache (``cache``), as
+    read-only views unless ``writable`` (the caller changes the tables in place).
     """
 
     from reportgen.data import cache
@@ -143,7 +144,7 @@ def load_datasets(loaded: LoadedConfig, con: duckdb.DuckDBPyConnection | None = 
     today = today or date.today()
     data = LoadedData(con, {}, {})
     key = cache.fingerprint(loaded, today) if cache.cache_dir() is not None else None
-    if key is None or not cache.restore(con, key, data):
+    if key is None or not cache.restore(con, key, data, writable=writable):
         _load_each(data, loaded, today)
         if key is not None:
             cache.store(con, key, data)

@@ -73,7 +73,7 @@ def load_data(loaded: LoadedConfig, segment: Segment | None = None, *, today: da
     every date rule of the load (future dates, coverage), never the machine's."""
     from reportgen.data import load_datasets, restrict_to_segment
 
-    data = load_datasets(loaded, today=today)
+    data = load_datasets(loaded, today=today, writable=segment is not None)  # restrict_to_segment deletes rows
     return restrict_to_segment(data, segment.dimension, segment.value) if segment else data
 
 
