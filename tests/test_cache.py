@@ -61,6 +61,7 @@ def _same_tables(a, b) -> None:
 def test_a_warm_load_gives_the_same_tables_and_records_as_a_cold_one(tmp_path: Path, cache_folder: Path) -> None:
     loaded = load_config(_config(tmp_path, CONFORMANCE / "crm-24m" / "data"))
     cold = load_datasets(loaded, today=TODAY)
+    cache.wait()  # the entry is written while the build goes on
     key = cache.fingerprint(loaded, TODAY)
     assert key and (cache_folder / f"{key}.duckdb").is_file() and (cache_folder / f"{key}.json").is_file()
     # the entry alone rebuilds the data: restore it into a fresh connection without any file read
@@ -97,6 +98,7 @@ def test_a_damaged_entry_loads_cold_with_the_same_result(tmp_path: Path, cache_f
     cfg = _one_deal(tmp_path)
     loaded = load_config(cfg)
     load_datasets(loaded, today=TODAY)
+    cache.wait()
     key = cache.fingerprint(loaded, TODAY)
     (cache_folder / f"{key}.duckdb").write_bytes(b"not a database" * 100)
     data = load_datasets(loaded, today=TODAY)
@@ -137,6 +139,7 @@ def test_a_sql_dataset_is_never_cached(tmp_path: Path, cache_folder: Path) -> No
 def test_cache_clear_from_the_command_line(tmp_path: Path, cache_folder: Path) -> None:
     cfg = _one_deal(tmp_path)
     load_datasets(load_config(cfg), today=TODAY)
+    cache.wait()
     assert len(list(cache_folder.glob("*.json"))) == 1
     env = {**os.environ, "REPORTGEN_CACHE_DIR": str(cache_folder)}
     run = [sys.executable, "-m", "reportgen", "cache"]
@@ -159,6 +162,7 @@ def test_builds_from_a_warm_cache_write_the_same_files_and_segments_stay_whole(t
                                         "D2,2025-01-06,2025-01-31,won,250,South\n")
     loaded, now = load_config(cfg), datetime(2026, 1, 5, tzinfo=UTC)
     cold = compute_for_config(loaded, now=now).table
+    cache.wait()
     meta = next(cache_folder.glob("*.json"))
     os.utime(meta, (0, 0))
     warm = compute_for_config(loaded, now=now).table

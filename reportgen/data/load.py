@@ -147,7 +147,7 @@ def load_datasets(loaded: LoadedConfig, con: duckdb.DuckDBPyConnection | None = 
     if key is None or not cache.restore(con, key, data, writable=writable):
         _load_each(data, loaded, today)
         if key is not None:
-            cache.store(con, key, data)
+            cache.store(con, key, data, background=not writable)
     if check:
         check_quality(data.quality, loaded.config.quality.max_rejected_share)
     lock_down(con)
