@@ -363,7 +363,7 @@ def test_delivery_example_config_is_valid_and_its_regions_exist_in_the_sample_da
     assert (specs["executive-monthly"].schedule, specs["executive-monthly"].timezone) == ("0 7 1 * *", "Europe/Berlin")
     assert loaded.config.smtp is not None and loaded.config.smtp.password_env == "REPORTGEN_SMTP_PASSWORD"
     regional = specs["regional-monthly"]
-    groups, unplaced = plan_groups(regional, resolve_recipients(loaded, regional))
+    groups, unplaced = plan_groups(regional, resolve_recipients(loaded, regional)[0])
     assert unplaced == [] and set(groups) == set(REGIONS)
     data = load_data(loaded, today=date(2026, 1, 5))
     for region in groups:

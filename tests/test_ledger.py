@@ -18,7 +18,7 @@ import pytest
 
 from reportgen.config.delivery import SmtpSettings
 from reportgen.delivery.email import compose_message, make_address, make_message_id
-from reportgen.delivery.ledger import Ledger, send_once
+from reportgen.delivery.ledger import ClaimLost, Ledger, send_once
 from reportgen.errors import DeliveryError
 from tests.fixtures.smtp import SmtpServerHandle
 
@@ -84,8 +84,8 @@ def test_claim_from_another_host_becomes_unknown_only_when_stale(tmp_path: Path)
     clock = FakeClock(datetime(2025, 4, 1, 8, 0, tzinfo=UTC))
     path = tmp_path / "ledger.sqlite"
     Ledger(path, clock=clock).claim(DELIVERY, PERIOD, "a@example.com")
-    with sqlite3.connect(path) as db:  # the claim now looks like it came from another machine
-        db.execute("UPDATE deliveries SET owner = 'other-host:4242:abc'")
+    with sqlite3.connect(path) as db:  # the claim now looks like it came from another machine, mid-content
+        db.execute("UPDATE deliveries SET owner = 'other-host:4242:abc', stage = 'data'")
     ledger = Ledger(path, clock=clock, stale_after=timedelta(hours=1))
 
     clock.now += timedelta(minutes=59)
@@ -96,6 +96,27 @@ def test_claim_from_another_host_becomes_unknown_only_when_stale(tmp_path: Path)
     [entry] = ledger.history()
     assert entry.status == "unknown"
     assert entry.error == "process other-host:4242:abc died while sending; check the mail log, then resolve"
+
+
+def test_a_stale_claim_that_never_reached_data_is_taken_over_and_the_old_owner_cannot_send(tmp_path: Path) -> None:
+    clock = FakeClock(datetime(2025, 4, 1, 8, 0, tzinfo=UTC))
+    path = tmp_path / "ledger.sqlite"
+    slow = Ledger(path, clock=clock)
+    assert slow.claim(DELIVERY, PERIOD, "a@example.com") is True
+    with sqlite3.connect(path) as db:  # the claim is another machine's, still connecting
+        db.execute("UPDATE deliveries SET owner = 'other-host:4242:abc'")
+    clock.now += timedelta(hours=2)
+
+    ledger = Ledger(path, clock=clock)
+    assert ledger.claim(DELIVERY, PERIOD, "a@example.com") is True  # nothing can have reached a server
+    [entry] = ledger.history()
+    assert (entry.status, entry.attempts) == ("sending", 2)
+    assert entry.error == "retried: process other-host:4242:abc died before the message content was sent"
+    with pytest.raises(ClaimLost, match="another run took this message over; not sent"):
+        slow.mark_transmitting(DELIVERY, PERIOD, "a@example.com")  # the old owner, waking up at 354
+    ledger.mark_transmitting(DELIVERY, PERIOD, "a@example.com")
+    ledger.mark_sent(DELIVERY, PERIOD, "a@example.com")
+    assert ledger.history()[0].status == "sent"
 
 
 def test_enqueue_records_pending_rows(tmp_path: Path) -> None:

@@ -41,7 +41,7 @@ def test_recipients_from_sqlite_query(tmp_path: Path) -> None:
         recipients_url: sqlite:///{tmp_path / 'crm.db'}
         recipients_query: SELECT segment, email, name, locale, audience FROM managers ORDER BY rowid
         """)
-    check(resolve_recipients(loaded, loaded.config.deliveries[0]))
+    check(resolve_recipients(loaded, loaded.config.deliveries[0])[0])
 
 
 def test_recipients_from_postgresql_query(tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -61,7 +61,7 @@ def test_recipients_from_postgresql_query(tmp_path: Path, postgres_url: str, mon
         recipients_url: ${MANAGERS_DB}
         recipients_query: SELECT region AS segment, mail AS email, name, locale, audience FROM managers ORDER BY id
         """)
-    check(resolve_recipients(loaded, loaded.config.deliveries[0]))
+    check(resolve_recipients(loaded, loaded.config.deliveries[0])[0])
 
 
 def test_query_errors_are_one_line(tmp_path: Path) -> None:
@@ -70,7 +70,15 @@ def test_query_errors_are_one_line(tmp_path: Path) -> None:
         recipients_url: sqlite:///{tmp_path / 'e.db'}
         recipients_query: SELECT 'North' AS segment, 'not an address' AS email
         """)
-    with pytest.raises(DeliveryError, match=r"recipients_query row:1: .*not an address"):
+    recipients, [problem] = resolve_recipients(loaded, loaded.config.deliveries[0])
+    assert recipients == []  # a bad row fails that recipient, not the delivery
+    assert (problem.where, problem.shown) == ("recipients_query row:1", "'not an address'")
+    assert problem.reason == "email 'not an address' is not an email address like 'name@example.com'"
+    loaded = loaded_with(tmp_path, f"""\
+        recipients_url: sqlite:///{tmp_path / 'e.db'}
+        recipients_query: SELECT segment FROM no_such_table
+        """)
+    with pytest.raises(DeliveryError, match=r"^recipients query failed: .*no such table: no_such_table"):
         resolve_recipients(loaded, loaded.config.deliveries[0])
     with pytest.raises(ConfigError, match="recipients_url and recipients_query go together"):
         loaded_with(tmp_path, "recipients_query: SELECT 1\n")

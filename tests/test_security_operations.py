@@ -2,8 +2,11 @@
 relative paths on a cluster (issue 8)."""
 from __future__ import annotations
 
+import os
 import resource
 import signal
+import socket
+import sqlite3
 from pathlib import Path
 
 from reportgen.config.load import load_config
@@ -60,7 +63,9 @@ def test_a_message_in_flight_elsewhere_is_unknown_not_already_sent(tmp_path: Pat
     config = tmp_path / "sales.yaml"
     config.write_text(config_text(smtp_server.port, deliveries=MONTHLY))
     other_run = Ledger(tmp_path / "reportgen-ledger.sqlite")
-    assert other_run.claim("exec-monthly", "2025-12", "ceo@example.com")  # another process, still sending
+    assert other_run.claim("exec-monthly", "2025-12", "ceo@example.com")
+    with sqlite3.connect(tmp_path / "reportgen-ledger.sqlite") as db:  # another live process (our parent), sending
+        db.execute("UPDATE deliveries SET owner = ?", (f"{socket.gethostname()}:{os.getppid()}:other",))
     result = run_cli("send", config, "--now", "2026-01-01T07:00+01:00")
     assert result.exit_code == 1, result.output
     assert "unknown      exec-monthly 2025-12 ceo@example.com: " in result.output

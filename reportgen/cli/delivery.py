@@ -1,5 +1,5 @@
 """Commands that send, schedule and batch-build scorecards: ``send``, ``deliver --due``, ``schedule``,
-``batch``, ``history`` and ``resolve``.
+``batch``, ``history``, ``resolve`` and ``ledger check|repair``.
 
 Thin, like the rest of the CLI: parse options, call :mod:`reportgen.delivery.deliver` / :mod:`reportgen.batch`,
 print one line per message or job. Exit codes: 0 all well, 1 some message or job failed (each
@@ -97,14 +97,16 @@ def send_command(config: Path, deliveries: tuple[str, ...], audience: str | None
         raise ReportgenError("-o DIR is only used with --dry-run (sent scorecards are kept under scorecard.output_dir)")
     now = parse_now(now_text)
     loaded = _load(config)
-    failures = 0
+    failures = held = 0
     for spec in select_deliveries(loaded, deliveries, audience):
         report = deliver(loaded, spec, period=period or delivery_period(loaded, spec, now=now), now=now,
                          dry_run_dir=output_dir, runner=_runner(workers, cluster))
         _print_report(report)
-        failures += len(report.failures)
-    if failures:
+        failures += sum(1 for o in report.failures if o.status != "held")
+        held += sum(1 for o in report.failures if o.status == "held")
+    if failures:  # a held scorecard already said so in its one line
         click.echo(f"{failures} message(s) not delivered; a re-run sends only those", err=True)
+    if failures or held:
         sys.exit(EXIT_FAILURES)
 
 
@@ -233,14 +235,15 @@ def history_command(config: Path, delivery: str | None, limit: int, only_unknown
     from rich.console import Console
     from rich.table import Table
 
-    from reportgen.delivery.ledger import Ledger
-    from reportgen.delivery.plan import ledger_path
+    from reportgen.delivery.plan import ledger_path, open_ledger
 
-    path = ledger_path(_load(config))
+    loaded = _load(config)
+    path = ledger_path(loaded)
     if not path.exists():
         click.echo(f"no ledger yet at {path}: nothing has been sent")
         return
-    rows = Ledger(path).history(delivery, limit=1_000_000 if only_unknown else limit)
+    with open_ledger(loaded) as ledger:
+        rows = ledger.history(delivery, limit=1_000_000 if only_unknown else limit)
     if only_unknown:
         rows = [r for r in rows if r.status == "unknown"][:limit]
     table = Table("delivery", "period", "recipient", "status", "attempts", "updated (UTC)", "message id / error",
@@ -265,8 +268,42 @@ def history_command(config: Path, delivery: str | None, limit: int, only_unknown
 def resolve_command(config: Path, delivery: str, period: str, recipient: str, verdict: Literal["sent", "failed"],
                     note: str) -> None:
     """Record a person's verdict on a message whose outcome was unknown."""
-    from reportgen.delivery.ledger import Ledger
+    from reportgen.delivery.plan import open_ledger
+
+    with open_ledger(_load(config)) as ledger:
+        ledger.resolve(delivery, period, recipient, verdict, note)
+    click.echo(f"{delivery} {period} {recipient}: marked {verdict}")
+
+
+@main.group("ledger")
+def ledger_group() -> None:
+    """Check the delivery ledger file, or rebuild a damaged one from its journal."""
+
+
+@ledger_group.command("check")
+@click.argument("config", type=click.Path(path_type=Path))
+def ledger_check_command(config: Path) -> None:
+    """Is the ledger a sound database that agrees with its journal? Reads only; exit 1 if not."""
+    from reportgen.config.models import ledger_settings
+    from reportgen.delivery.ledger_repair import check_ledger
     from reportgen.delivery.plan import ledger_path
 
-    Ledger(ledger_path(_load(config))).resolve(delivery, period, recipient, verdict, note)
-    click.echo(f"{delivery} {period} {recipient}: marked {verdict}")
+    loaded = _load(config)
+    verdict = check_ledger(ledger_path(loaded), lock_timeout=ledger_settings(loaded.config.ledger).lock_timeout_seconds,
+                           repair_hint=f"reportgen ledger repair {config}")
+    click.echo(verdict.line, err=not verdict.ok)
+    if not verdict.ok:
+        sys.exit(EXIT_FAILURES)
+
+
+@ledger_group.command("repair")
+@click.argument("config", type=click.Path(path_type=Path))
+def ledger_repair_command(config: Path) -> None:
+    """Rebuild a damaged ledger from its journal (the damaged file is kept beside it). Stop scheduled runs first."""
+    from reportgen.config.models import ledger_settings
+    from reportgen.delivery.ledger_repair import repair_ledger
+    from reportgen.delivery.plan import ledger_path
+
+    loaded = _load(config)
+    settings = ledger_settings(loaded.config.ledger)
+    click.echo(repair_ledger(ledger_path(loaded), lock_timeout=settings.lock_timeout_seconds))

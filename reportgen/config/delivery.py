@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import string
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -191,6 +192,9 @@ class DeliverySpec(BaseModel):
     period: str = Field(
         default="last_complete", description="Which period to report: 'last_complete' or a label such as '2025-03'."
     )
+    min_pages: int = Field(
+        default=1, ge=1, le=1000,
+        description="Fewest pages the scorecard's PDF may have; a shorter one holds the delivery (nothing is sent).")
     grace_hours: float = Field(
         default=24,
         ge=0,
@@ -252,15 +256,46 @@ class DeliverySpec(BaseModel):
         return value
 
 
+class LedgerSettings(BaseModel):
+    """Where the delivery ledger lives and how long to wait for another run's lock on it.
+
+    Written as a plain path (``ledger: state/ledger.sqlite``) or as a mapping with these keys."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str = Field(default="reportgen-ledger.sqlite",
+                      description="Ledger file, relative to the config file; its journal is written beside it "
+                      "(<path>.journal.jsonl) and must stay with it.")
+    lock_timeout_seconds: float = Field(
+        default=10, gt=0, le=600,
+        description="How long to wait while another run holds the ledger's lock before giving up with one line.")
+
+
 RECIPIENT_COLUMNS = ("segment", "email", "name", "locale", "audience")
 
 
+@dataclass(frozen=True)
+class RecipientProblem:
+    """A recipient row that is not usable: where it is, what it says, and why it was refused."""
+
+    where: str
+    address: str
+    reason: str
+
+    @property
+    def shown(self) -> str:
+        """The address as written, quoted so a control character or a blank one is visible."""
+        return repr(self.address[:80]) if self.address else f"(no address at {self.where})"
+
+
 def recipients_from_rows(rows: Iterable[tuple[int, Mapping[str, object]]], header: Sequence[str], *,
-                         audience: str, source: str) -> list[Recipient]:
+                         audience: str, source: str, problems: list[RecipientProblem] | None = None) -> list[Recipient]:
     """Recipients from (position, row) pairs with columns segment,email[,name,locale,audience].
 
     Rows with an empty or missing ``audience`` apply to every delivery; otherwise only to the
     delivery of that audience. Errors name the source and position so the sales-ops owner can fix them.
+    With ``problems`` a bad row is appended there and skipped (one malformed address must not stop
+    the mail to everyone else); without it the first bad row raises ``DeliveryError``.
     """
     missing = {"segment", "email"} - set(header)
     if missing:
@@ -283,22 +318,33 @@ def recipients_from_rows(rows: Iterable[tuple[int, Mapping[str, object]]], heade
                                         locale=text(row, "locale") or None, segment=text(row, "segment") or None))
         except ValueError as exc:
             first = exc.errors()[0]["msg"] if hasattr(exc, "errors") else str(exc)
-            raise DeliveryError(f"{source}:{where}: {first}") from exc
+            first = first.removeprefix("Value error, ")
+            if problems is None:
+                raise DeliveryError(f"{source}:{where}: {first}") from exc
+            problems.append(RecipientProblem(f"{source}:{where}", text(row, "email"), first))
     return recipients
 
 
-def read_recipients_csv(path: Path, *, audience: str) -> list[Recipient]:
+def read_recipients_csv(path: Path, *, audience: str,
+                        problems: list[RecipientProblem] | None = None) -> list[Recipient]:
     """Recipients from a CSV file (see :func:`recipients_from_rows`); errors give file and line."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
             rows = ((reader.line_num, row) for row in reader)
-            return recipients_from_rows(rows, reader.fieldnames or [], audience=audience, source=str(path))
+            return recipients_from_rows(rows, reader.fieldnames or [], audience=audience, source=str(path),
+                                        problems=problems)
+    except UnicodeDecodeError as exc:
+        raise DeliveryError(f"cannot read recipients file {path}: not UTF-8 text ({exc.reason} at byte "
+                            f"{exc.start}); save it as UTF-8") from None
+    except csv.Error as exc:
+        raise DeliveryError(f"cannot read recipients file {path}: {exc}") from None
     except OSError as exc:
         raise DeliveryError(f"cannot read recipients file {path}: {exc.strerror or exc}") from exc
 
 
-def read_recipients_sql(url: str, query: str, *, audience: str) -> list[Recipient]:
+def read_recipients_sql(url: str, query: str, *, audience: str,
+                        problems: list[RecipientProblem] | None = None) -> list[Recipient]:
     """Recipients from a SQL query (columns as for the CSV); errors give the row number."""
     import sqlalchemy
 
@@ -314,4 +360,4 @@ def read_recipients_sql(url: str, query: str, *, audience: str) -> list[Recipien
         raise DeliveryError(f"recipients query failed: {str(exc).splitlines()[0]}") from None
     finally:
         engine.dispose()
-    return recipients_from_rows(rows, header, audience=audience, source="recipients_query row")
+    return recipients_from_rows(rows, header, audience=audience, source="recipients_query row", problems=problems)

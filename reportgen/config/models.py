@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from reportgen.config.delivery import DeliverySpec, SmtpSettings  # delivery models live with the delivery code
+from reportgen.config.delivery import DeliverySpec, LedgerSettings, SmtpSettings  # live with the delivery code
 from reportgen.config.yamlmarks import KeyPath, MarkedYaml
 from reportgen.errors import ConfigError
 
@@ -254,8 +254,9 @@ class Config(_Model):
     audiences: dict[str, Audience] = Field(default_factory=dict, description="Audiences by name.")
     smtp: SmtpSettings | None = Field(default=None, description="Mail server used by deliveries.")
     deliveries: list[DeliverySpec] = Field(default_factory=list, description="Scheduled email deliveries.")
-    ledger: str = Field(
-        default="reportgen-ledger.sqlite", description="Delivery ledger file, relative to the config file.")
+    ledger: str | LedgerSettings = Field(
+        default="reportgen-ledger.sqlite",
+        description="Delivery ledger file, relative to the config file, or {path, lock_timeout_seconds}.")
 
     @field_validator("kpis", mode="before")
     @classmethod
@@ -308,7 +309,7 @@ class LoadedConfig:
         """Every path the config names, with its key: what :meth:`resolve` guards."""
         c = self.config
         found: list[tuple[KeyPath, str]] = [(("scorecard", "output_dir"), c.scorecard.output_dir),
-                                            (("ledger",), c.ledger)]
+                                            ledger_path_value(c.ledger)]
         if c.scorecard.logo:
             found.append((("scorecard", "logo"), c.scorecard.logo))
         found += [(("scorecard", "template_dirs", i), d) for i, d in enumerate(c.scorecard.template_dirs)]
@@ -326,6 +327,16 @@ class LoadedConfig:
     def where(self, path: KeyPath) -> str:
         """Position of the value at ``path`` (meaning errors are about values)."""
         return str(self.source.value_mark(path)) if self.source else str(self.path)
+
+
+def ledger_settings(value: str | LedgerSettings) -> LedgerSettings:
+    """The ``ledger:`` value in its long form (a bare path is the most common way to write it)."""
+    return LedgerSettings(path=value) if isinstance(value, str) else value
+
+
+def ledger_path_value(value: str | LedgerSettings) -> tuple[KeyPath, str]:
+    """The ledger's path with its key, for the path policy."""
+    return (("ledger",), value) if isinstance(value, str) else (("ledger", "path"), value.path)
 
 
 def dotted_path(loc: KeyPath) -> str:

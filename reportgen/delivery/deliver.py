@@ -18,7 +18,6 @@ so the next run sends them.
 """
 from __future__ import annotations
 
-import difflib
 import logging
 import os
 from collections.abc import Callable, Mapping
@@ -36,8 +35,11 @@ from reportgen.delivery.email import (
     make_message_id,
     write_eml,
 )
+from reportgen.delivery.groupdata import SharedData as SharedData  # re-exported: batch workers use it
+from reportgen.delivery.groupdata import check_segment_exists as check_segment_exists
 from reportgen.delivery.messages import BodyCache, attachments_for, eml_name, subject_for
-from reportgen.delivery.plan import default_output_dir, ledger_path, plan_groups, resolve_recipients, smtp_settings
+from reportgen.delivery.plan import default_output_dir, open_ledger, plan_groups, resolve_recipients, smtp_settings
+from reportgen.delivery.sanity import DeliveryHeld
 from reportgen.errors import DeliveryError, ReportgenError
 
 if TYPE_CHECKING:
@@ -50,7 +52,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Outcome = Literal["sent", "written", "already_sent", "failed", "unknown"]
+Outcome = Literal["sent", "written", "already_sent", "failed", "unknown", "held"]
 OK_OUTCOMES = frozenset({"sent", "written", "already_sent"})
 DONE_IN_LEDGER = frozenset({"sent", "unknown"})
 """Ledger states that need no scorecard built: sent, or waiting for a person to check the mail log."""
@@ -117,23 +119,28 @@ class SendGroup:
 
 def deliver(loaded: LoadedConfig, spec: DeliverySpec, *, period: str, now: datetime,
             dry_run_dir: Path | None = None, output_dir: Path | None = None,
-            environ: Mapping[str, str] = os.environ, runner: GroupRunner | None = None) -> DeliveryReport:
+            environ: Mapping[str, str] = os.environ, runner: GroupRunner | None = None,
+            ledger: Ledger | None = None) -> DeliveryReport:
     """Send (or with ``dry_run_dir``, write as .eml) every message of ``spec`` for ``period``.
 
     Configuration problems that concern every message (no smtp section, a credential variable not
-    set, an unreadable recipients file) raise ``DeliveryError`` before anything is built. ``runner``
-    runs the groups elsewhere (worker processes, a Dask cluster); by default they run here, in turn.
+    set, an unreadable recipients file) raise ``DeliveryError`` before anything is built; a
+    recipient row that is not an address fails only that recipient. ``runner`` runs the groups
+    elsewhere (worker processes, a Dask cluster); by default they run here, in turn, sharing
+    ``ledger`` (the caller's open ledger, or one opened and closed here).
     """
     from reportgen.delivery.smtp import credentials_from_env
 
     smtp_settings(loaded)
     if dry_run_dir is None:
         credentials_from_env(smtp_settings(loaded), environ)  # fail before building anything
-    recipients = resolve_recipients(loaded, spec)
+    recipients, problems = resolve_recipients(loaded, spec)
     groups, unplaced = plan_groups(spec, recipients)
-    outcomes = [MessageOutcome(spec.name, period, r.email, None, "failed",
-                               f"no segment for burst_by {spec.burst_by!r}: add one in the recipients list")
-                for r in unplaced]
+    outcomes = [MessageOutcome(spec.name, period, problem.shown, None, "failed", f"{problem.where}: {problem.reason}")
+                for problem in problems]
+    outcomes += [MessageOutcome(spec.name, period, r.email, None, "failed",
+                                f"no segment for burst_by {spec.burst_by!r}: add one in the recipients list")
+                 for r in unplaced]
     out_dir = (output_dir or default_output_dir(loaded, spec, period)).absolute()
     dry_run_dir = dry_run_dir.absolute() if dry_run_dir is not None else None
     # groups may run on cluster nodes whose working folder is not ours: absolute paths only
@@ -142,10 +149,15 @@ def deliver(loaded: LoadedConfig, spec: DeliverySpec, *, period: str, now: datet
     server_down = False
     if runner is None:
         shared = SharedData(loaded, now)  # loaded once, on the first group that needs it, for every group
-        for job in jobs:
-            group = send_group(loaded, spec, job, environ=environ, shared=shared)
-            outcomes += group.outcomes
-            server_down = server_down or group.server_down
+        own = open_ledger(loaded) if dry_run_dir is None and ledger is None and jobs else None
+        try:
+            for job in jobs:
+                group = send_group(loaded, spec, job, environ=environ, shared=shared, ledger=ledger or own)
+                outcomes += group.outcomes
+                server_down = server_down or group.server_down
+        finally:
+            if own is not None:
+                own.close()
     else:
         for job, result in zip(jobs, runner(jobs)):
             if result.details:
@@ -159,38 +171,6 @@ def deliver(loaded: LoadedConfig, spec: DeliverySpec, *, period: str, now: datet
     return DeliveryReport(spec.name, period, tuple(outcomes), server_down)
 
 
-class SharedData:
-    """A delivery's data, loaded at most once for all its groups (a burst to fifty reps reads the
-    file once, not fifty times); a load that failed fails every group with the same error."""
-
-    def __init__(self, loaded: LoadedConfig, now: datetime) -> None:
-        self.loaded = loaded
-        self.now = now  # the delivery's clock: every date rule of the load reads it
-        self._data: LoadedData | None = None
-        self._error: BaseException | None = None
-        self._values: dict[str, set[str]] = {}
-
-    def segment_values(self, dimension: str) -> set[str]:
-        """Every value of ``dimension`` in the data, found by one scan for all the burst's groups
-        (checking each segment against the whole table cost a scan of it per segment)."""
-        if dimension not in self._values:
-            self._values[dimension] = segment_values(self.get(), dimension)
-        return self._values[dimension]
-
-    def get(self) -> LoadedData:
-        if self._error is not None:
-            raise self._error
-        if self._data is None:
-            from reportgen.pipeline.build import load_data
-
-            try:
-                self._data = load_data(self.loaded, today=self.now.date())
-            except Exception as exc:
-                self._error = exc
-                raise
-        return self._data
-
-
 @dataclass(frozen=True)
 class GroupResult:
     outcomes: tuple[MessageOutcome, ...]
@@ -199,15 +179,26 @@ class GroupResult:
 
 
 def send_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, *,
-               environ: Mapping[str, str] = os.environ, shared: SharedData | None = None) -> GroupResult:
-    """Build one group's scorecard and send it to the group's recipients; never raises for one message."""
-    from reportgen.delivery.ledger import Ledger
+               environ: Mapping[str, str] = os.environ, shared: SharedData | None = None,
+               ledger: Ledger | None = None) -> GroupResult:
+    """Build one group's scorecard and send it to the group's recipients; never raises for one message.
 
-    ledger = None if job.dry_run_dir is not None else Ledger(ledger_path(loaded))
+    ``ledger``: the run's open ledger; without one (a worker process) the group opens its own and
+    closes it before returning, so no connection outlives the group."""
+    own = None if job.dry_run_dir is not None or ledger is not None else open_ledger(loaded)
+    try:
+        return _send_group(loaded, spec, job, environ, shared, ledger or own)
+    finally:
+        if own is not None:
+            own.close()
+
+
+def _send_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, environ: Mapping[str, str],
+                shared: SharedData | None, ledger: Ledger | None) -> GroupResult:
     pending = list(job.recipients)
     outcomes: list[MessageOutcome] = []
     if ledger is not None:
-        done = _ledger_states(ledger, spec.name, job.period)
+        done = ledger.states(spec.name, job.period)
         for r in job.recipients:
             if done.get(r.email) in DONE_IN_LEDGER:
                 outcomes.append(
@@ -223,13 +214,30 @@ def send_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, *,
         return GroupResult(tuple(outcomes))
     try:
         built, metrics = build_for_group(loaded, spec, job, shared)
+        check_built(loaded, spec, job, built, metrics)
+    except DeliveryHeld as exc:  # one line for the group: the scorecard, not any recipient, is the problem
+        who = f"{len(pending)} recipient(s)" + (f" of {job.segment!r}" if job.segment is not None else "")
+        return GroupResult(tuple(outcomes + [MessageOutcome(spec.name, job.period, who, job.segment, "held",
+                                                            f"held, nothing sent: {exc}")]))
     except ReportgenError as exc:
         return GroupResult(tuple(outcomes + [_outcome(job, r, "failed", _building_failed(job, exc)) for r in pending]))
     except Exception as exc:  # a bug in one segment must not stop the others; the log keeps the traceback
         log.exception("building %s for %s failed", spec.name, job.segment or "all")
         return GroupResult(tuple(outcomes + [_outcome(job, r, "failed", _building_failed(job, exc)) for r in pending]))
-    sent = _send_messages(loaded, spec, job, built, metrics, pending, ledger, environ)
+    sent = send_messages(loaded, spec, job, built, metrics, pending, ledger, environ)
     return GroupResult(tuple(outcomes + sent.outcomes), sent.server_down, built.pages)
+
+
+def check_built(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, built: BuiltScorecard,
+                metrics: Metrics) -> None:
+    """Hold the group (``DeliveryHeld``) if the PDF about to be attached does not read like a scorecard."""
+    from reportgen.delivery.sanity import check_scorecard
+    from reportgen.pipeline.build import audiences_of
+
+    audience = audiences_of(loaded, spec.audience)[spec.audience]
+    sc = loaded.config.scorecard
+    check_scorecard(built.pdf.read_bytes(), metrics, kpis=list(audience.kpis), period=job.period, locale=sc.locale,
+                    currency=sc.currency, min_pages=spec.min_pages)
 
 
 def build_for_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup,
@@ -268,36 +276,13 @@ def _build_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, segme
     return built, metrics
 
 
-def segment_values(data: LoadedData, dimension: str) -> set[str]:
-    """The values of ``dimension`` in any dataset of ``data`` (targets aside), as text."""
-    values: set[str] = set()
-    for table, columns in data.columns.items():
-        if dimension in columns and table != "targets":
-            rows = data.query(  # in DuckDB, or in the database of a pushed-down dataset
-                f'SELECT DISTINCT CAST("{dimension}" AS VARCHAR) FROM "{table}" '
-                f'WHERE "{dimension}" IS NOT NULL').values
-            values.update(value for (value,) in rows)
-    return values
-
-
-def check_segment_exists(data: LoadedData, segment: Segment, values: set[str] | None = None) -> None:
-    """Raise ``DeliveryError`` naming the nearest value if no row of any dataset has this segment
-    (``values``: the dimension's values when already known, see :meth:`SharedData.segment_values`)."""
-    if values is None:
-        values = segment_values(data, segment.dimension)
-    if segment.value not in values:
-        close = difflib.get_close_matches(segment.value, sorted(values), n=1)
-        hint = f" - did you mean {close[0]!r}?" if close else f" (values: {', '.join(sorted(values)[:10])})"
-        raise DeliveryError(f"{segment.dimension} {segment.value!r} does not occur in the data{hint}")
-
-
 @dataclass(frozen=True)
 class _Sent:
     outcomes: list[MessageOutcome]
     server_down: bool
 
 
-def _send_messages(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, built: BuiltScorecard,
+def send_messages(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, built: BuiltScorecard,
                    metrics: Metrics, recipients: list[Recipient], ledger: Ledger | None,
                    environ: Mapping[str, str]) -> _Sent:
     from reportgen.delivery.ledger import send_once
@@ -370,7 +355,7 @@ def _refused_claim(job: SendGroup, recipient: Recipient, pdf: Path, ledger: Ledg
 
 
 def _ledger_states(ledger: Ledger, delivery: str, period: str) -> dict[str, str]:
-    return {e.recipient: e.status for e in ledger.history(delivery, limit=1_000_000) if e.period == period}
+    return ledger.states(delivery, period)
 
 
 def _outcome(job: SendGroup, recipient: Recipient, status: Outcome, detail: str = "", pdf: Path | None = None,

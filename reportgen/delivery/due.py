@@ -1,69 +1,100 @@
-"""Scheduled runs: every slot that came due since a delivery's last recorded run, sent or marked missed."""
+"""Scheduled runs: what came due since a delivery's last recorded run, sent once per period or marked missed.
+
+A frequent schedule meets a monthly scorecard: an every-minute cron has 1,440 slots in a day's grace
+window, and every one of them reports the same period. Each slot of one period would rebuild and
+re-check the same scorecard, so the slots are grouped by the period they report and each period
+runs once, at its latest slot; the line says how many earlier slots that run stands for. Missed
+slots (beyond grace) are likewise reported as one line per period.
+"""
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from reportgen.config.delivery import DeliverySpec
 from reportgen.config.models import LoadedConfig
 from reportgen.delivery.deliver import DeliveryReport, GroupRunner, MessageOutcome, deliver
-from reportgen.delivery.plan import delivery_period, ledger_path
+from reportgen.delivery.plan import delivery_period, open_ledger
 from reportgen.errors import ReportgenError
+
+if TYPE_CHECKING:
+    from reportgen.delivery.ledger import Ledger
 
 
 @dataclass(frozen=True)
 class SlotRun:
-    """One schedule slot of one delivery: sent (with its report) or missed (beyond grace)."""
+    """One period's schedule slots of one delivery: sent once (with its report) or missed (beyond grace).
+
+    ``slot`` is the latest slot of the period; ``earlier`` counts the period's other slots it stands for."""
 
     delivery: str
     slot: datetime
     status: Literal["sent", "missed"]
     report: DeliveryReport | None = None
+    earlier: int = 0
+    period: str = ""
 
     def line(self) -> str:
         local = self.slot.isoformat(timespec="minutes")
         if self.status == "missed":
-            return f"missed       {self.delivery} slot {local}: more than the grace period late, not sent"
+            slots = f"slot {local}" if not self.earlier else f"{self.earlier + 1} slots up to {local}"
+            return f"missed       {self.delivery} {slots}: more than the grace period late, not sent"
         assert self.report is not None
         failed = len(self.report.failures)
+        collapsed = (f"; {self.earlier} earlier slot(s) of this period collapsed into this run" if self.earlier
+                     else "")
         return (f"ran          {self.delivery} slot {local} period {self.report.period}: "
-                f"{len(self.report.outcomes) - failed} ok, {failed} failed")
+                f"{len(self.report.outcomes) - failed} ok, {failed} failed{collapsed}")
 
 
 def run_due(loaded: LoadedConfig, *, now: datetime, environ: Mapping[str, str] = os.environ,
             runner: GroupRunner | None = None, deliveries: list[DeliverySpec] | None = None) -> list[SlotRun]:
-    """Handle every slot that came due since each delivery's last recorded run (cron/systemd entry point).
+    """Handle what came due since each delivery's last recorded run (cron/systemd entry point).
 
-    Due slots are sent (period = the last complete period at the slot time), missed ones (older than
-    ``grace_hours``) are only reported; both are then recorded in the ledger so they are never
-    handled twice. A slot whose run found the mail server unusable is *not* recorded, so the next
+    Due slots are sent once per period (the last complete period at the slot time), missed ones
+    (older than ``grace_hours``) are only reported; both are then recorded in the ledger so they are
+    never handled twice. A run that found the mail server unusable is *not* recorded, so the next
     invocation within the grace period tries it again (messages already sent are skipped by the
     ledger). A delivery that fails as a whole (e.g. a credential missing) is reported and the other
-    deliveries still run.
+    deliveries still run. One ledger connection serves the whole call and is closed at its end.
     """
-    from reportgen.delivery.ledger import Ledger
+    with open_ledger(loaded) as ledger:
+        runs: list[SlotRun] = []
+        for spec in deliveries if deliveries is not None else loaded.config.deliveries:
+            runs += _run_delivery(loaded, spec, ledger, now=now, environ=environ, runner=runner)
+        return runs
+
+
+def _run_delivery(loaded: LoadedConfig, spec: DeliverySpec, ledger: Ledger, *, now: datetime,
+                  environ: Mapping[str, str], runner: GroupRunner | None) -> list[SlotRun]:
     from reportgen.delivery.schedule import due_slots
 
-    ledger = Ledger(ledger_path(loaded))
-    runs: list[SlotRun] = []
-    for spec in deliveries if deliveries is not None else loaded.config.deliveries:
-        due, missed = due_slots(spec.schedule, spec.timezone, last_run=ledger.last_run(spec.name), now=now,
-                                grace=timedelta(hours=spec.grace_hours))
-        runs += [SlotRun(spec.name, slot, "missed") for slot in missed]
-        if missed:
-            ledger.record_run(spec.name, missed[-1])
-        for slot in due:
-            period = delivery_period(loaded, spec, now=slot)
-            try:
-                report = deliver(loaded, spec, period=period, now=now, environ=environ, runner=runner)
-            except ReportgenError as exc:
-                report = DeliveryReport(spec.name, period, (MessageOutcome(spec.name, period, "*", None, "failed",
-                                                                           str(exc)),), server_down=True)
-            runs.append(SlotRun(spec.name, slot, "sent", report))
-            if report.server_down:
-                break  # leave this and later slots unrecorded: retried next time, within grace
-            ledger.record_run(spec.name, slot)
+    due, missed = due_slots(spec.schedule, spec.timezone, last_run=ledger.last_run(spec.name), now=now,
+                            grace=timedelta(hours=spec.grace_hours))
+    runs = [SlotRun(spec.name, slots[-1], "missed", earlier=len(slots) - 1, period=period)
+            for period, slots in _by_period(loaded, spec, missed).items()]
+    if missed:
+        ledger.record_run(spec.name, missed[-1])
+    for period, slots in _by_period(loaded, spec, due).items():
+        try:
+            report = deliver(loaded, spec, period=period, now=now, environ=environ, runner=runner,
+                             ledger=ledger if runner is None else None)
+        except ReportgenError as exc:
+            report = DeliveryReport(spec.name, period, (MessageOutcome(spec.name, period, "*", None, "failed",
+                                                                       str(exc)),), server_down=True)
+        runs.append(SlotRun(spec.name, slots[-1], "sent", report, earlier=len(slots) - 1, period=period))
+        if report.server_down:
+            break  # leave this and later slots unrecorded: retried next time, within grace
+        ledger.record_run(spec.name, slots[-1])
     return runs
+
+
+def _by_period(loaded: LoadedConfig, spec: DeliverySpec, slots: list[datetime]) -> dict[str, list[datetime]]:
+    """Slots grouped by the period each reports, oldest first (a dict keeps the periods in slot order)."""
+    groups: dict[str, list[datetime]] = {}
+    for slot in slots:
+        groups.setdefault(delivery_period(loaded, spec, now=slot), []).append(slot)
+    return groups

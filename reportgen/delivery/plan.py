@@ -4,11 +4,22 @@ from __future__ import annotations
 import difflib
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from reportgen.config.delivery import DeliverySpec, Recipient, SmtpSettings, read_recipients_csv, read_recipients_sql
-from reportgen.config.models import LoadedConfig
+from reportgen.config.delivery import (
+    DeliverySpec,
+    Recipient,
+    RecipientProblem,
+    SmtpSettings,
+    read_recipients_csv,
+    read_recipients_sql,
+)
+from reportgen.config.models import LoadedConfig, ledger_settings
 from reportgen.errors import DeliveryError
+
+if TYPE_CHECKING:
+    from reportgen.delivery.ledger import Ledger
 
 
 def delivery_period(loaded: LoadedConfig, spec: DeliverySpec, *, now: datetime) -> str:
@@ -51,21 +62,27 @@ def select_deliveries(
     return specs
 
 
-def resolve_recipients(loaded: LoadedConfig, spec: DeliverySpec) -> list[Recipient]:
-    """Inline recipients, then the CSV's rows for this audience; the first entry of an address wins."""
+def resolve_recipients(loaded: LoadedConfig, spec: DeliverySpec) -> tuple[list[Recipient], list[RecipientProblem]]:
+    """Inline recipients, then the CSV's or query's rows for this audience; the first entry of an address wins.
+
+    A row that is not a usable address is returned as a problem (reported as that recipient's
+    failure) instead of stopping the whole delivery; an unreadable source still stops it."""
     recipients = list(spec.recipients)
+    problems: list[RecipientProblem] = []
     if spec.recipients_csv is not None:
-        recipients += read_recipients_csv(loaded.resolve(str(spec.recipients_csv)), audience=spec.audience)
+        recipients += read_recipients_csv(loaded.resolve(str(spec.recipients_csv)), audience=spec.audience,
+                                          problems=problems)
     if spec.recipients_url and spec.recipients_query:
-        recipients += read_recipients_sql(spec.recipients_url, spec.recipients_query, audience=spec.audience)
+        recipients += read_recipients_sql(spec.recipients_url, spec.recipients_query, audience=spec.audience,
+                                          problems=problems)
     unique: dict[str, Recipient] = {}
     for recipient in recipients:
         unique.setdefault(recipient.email.lower(), recipient)
-    if not unique:
+    if not unique and not problems:
         raise DeliveryError(
             f"delivery {spec.name!r} has no recipients (inline 'recipients', 'recipients_csv' or 'recipients_query')"
         )
-    return list(unique.values())
+    return list(unique.values()), problems
 
 
 def plan_groups(
@@ -97,7 +114,19 @@ def smtp_settings(loaded: LoadedConfig) -> SmtpSettings:
 
 def ledger_path(loaded: LoadedConfig) -> Path:
     """The ledger file (inside the config's allowed folders); its folder is created on first use by the Ledger."""
-    return loaded.resolve(loaded.config.ledger)
+    return loaded.resolve(ledger_settings(loaded.config.ledger).path)
+
+
+def open_ledger(loaded: LoadedConfig) -> Ledger:
+    """The config's ledger, with its lock wait and the repair command for this config in its errors.
+
+    One per run: close it when done (``with open_ledger(loaded) as ledger``), so a scheduler running
+    every minute holds one connection, not one more per slot."""
+    from reportgen.delivery.ledger import Ledger
+
+    settings = ledger_settings(loaded.config.ledger)
+    return Ledger(ledger_path(loaded), lock_timeout=settings.lock_timeout_seconds,
+                  repair_hint=f"reportgen ledger repair {loaded.path}")
 
 
 def default_output_dir(loaded: LoadedConfig, spec: DeliverySpec, period: str) -> Path:

@@ -93,11 +93,15 @@ def send_message(
     password: str | None,
     username: str | None,
     sleep: Callable[[float], None] = time.sleep,
+    before_content: Callable[[], None] | None = None,
 ) -> SendResult:
     """Send ``msg`` to the addresses in its To/Cc/Bcc headers from ``settings.from_address``.
 
     Raises ``DeliveryError`` for problems no retry can fix (message over ``max_message_bytes``,
     TLS certificate, login refused, server unreachable after all retries); returns a :class:`SendResult` otherwise.
+    ``before_content`` is called after the server's 354 and before the first byte of content (the
+    ledger records there that a crash from now on leaves the outcome unknown); what it raises stops
+    the send with nothing transmitted.
     """
     recipients = _envelope_recipients(msg)
     if not recipients:
@@ -109,7 +113,8 @@ def send_message(
     while True:
         attempts += 1
         try:
-            outcome = _send_once(content, recipients, settings, username=username, password=password)
+            outcome = _send_once(content, recipients, settings, username=username, password=password,
+                                 before_content=before_content)
         except _Temporary as temporary:
             if attempts > settings.retries:
                 return SendResult(
@@ -144,7 +149,8 @@ def _result(outcome: _Outcome, message_id: str, attempts: int) -> SendResult:
 
 
 def _send_once(
-    content: bytes, recipients: list[str], settings: SmtpSettings, *, username: str | None, password: str | None
+    content: bytes, recipients: list[str], settings: SmtpSettings, *, username: str | None, password: str | None,
+    before_content: Callable[[], None] | None = None,
 ) -> _Outcome:
     """One SMTP session. Raises ``_Temporary``/``_Unreachable`` only while a retry cannot duplicate."""
     server = _connect(settings)
@@ -155,8 +161,16 @@ def _send_once(
             return _Outcome("failed", (), tuple(attempt.refused), error=_refusal_summary(attempt.refused))
         code, reply = server.docmd("DATA")
         _raise_if_temporary(code, reply, "DATA")
-        if code != 354:
-            return _Outcome("failed", (), tuple(attempt.refused) + _refuse_all(attempt.accepted, code, reply))
+        if code != 354:  # a 250 here is as wrong as a 554: the server never asked for the content
+            return _Outcome("failed", (), tuple(attempt.refused) + _refuse_all(attempt.accepted, code, reply),
+                            error=f"server answered DATA with {code} {_text(reply)!r} instead of 354 (go ahead); "
+                            f"the message was not transmitted")
+        if before_content is not None:
+            try:
+                before_content()
+            except BaseException:
+                server.close()  # not QUIT: after 354 the server would read it as message content
+                raise
         # From here on the server may queue the message: a lost connection is "unknown", never retried.
         try:
             server.send(_dot_stuffed(content) + b".\r\n")
@@ -171,7 +185,7 @@ def _send_once(
         if code // 100 != 2:
             return _Outcome(
                 "failed", (), tuple(attempt.refused) + _refuse_all(attempt.accepted, code, reply),
-                error=f"server rejected the message: {code} {_text(reply)}",
+                error=f"server rejected the message after its content: {code} {_text(reply)!r}",
             )
         status: SendStatus = "partial" if attempt.refused else "sent"
         error = _refusal_summary(attempt.refused) if attempt.refused else None

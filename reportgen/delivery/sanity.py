@@ -1,0 +1,70 @@
+"""The last look before any mail leaves: does the built PDF read like a scorecard?
+
+A template that renders an empty body still makes a valid one-page PDF, and the renderer, the page
+budget and the SMTP server all accept it; three executives then get a blank page. So the PDF that is
+about to be attached is read back (pypdf, the text a reader would select) and the delivery is held,
+in one line, when it has fewer pages than the delivery's ``min_pages``, no text at all, or none of
+the KPI values the scorecard reports for the period (as the template formats them, full or compact).
+"""
+from __future__ import annotations
+
+import io
+import math
+import re
+from typing import TYPE_CHECKING
+
+from reportgen.errors import DeliveryError
+
+if TYPE_CHECKING:
+    from reportgen.engine import Metrics
+
+_SPACE = re.compile(r"\s+")
+
+
+class DeliveryHeld(DeliveryError):
+    """The scorecard is not fit to mail; nothing of this group is sent."""
+
+
+def check_scorecard(pdf: bytes, metrics: Metrics, *, kpis: list[str], period: str, locale: str, currency: str,
+                    min_pages: int) -> None:
+    """Raise :class:`DeliveryHeld` with the reason if the PDF is not fit to mail."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(pdf), strict=False)
+    pages = len(reader.pages)
+    if pages < min_pages:
+        raise DeliveryHeld(f"the PDF has {pages} page(s), fewer than the delivery's min_pages {min_pages}")
+    text = _squeeze(" ".join(page.extract_text() or "" for page in reader.pages))
+    if not text:
+        raise DeliveryHeld(f"the PDF has no text on its {pages} page(s); the template rendered an empty scorecard")
+    shown = kpi_values(metrics, kpis, period, locale=locale, currency=currency)
+    if not shown:
+        raise DeliveryHeld(f"no KPI has a value for {period}; nothing to report")
+    if not any(_squeeze(form) in text for forms in shown.values() for form in forms):
+        kpi, forms = next(iter(shown.items()))
+        raise DeliveryHeld(f"the PDF shows none of the {len(shown)} KPI value(s) of {period} "
+                           f"(e.g. {kpi} {forms[0]}); check the template")
+
+
+def kpi_values(metrics: Metrics, kpis: list[str], period: str, *, locale: str, currency: str) -> dict[str, list[str]]:
+    """KPI id -> the ways the template may print its value for ``period`` (full and compact)."""
+    from reportgen.render.fmt import format_value
+
+    shown: dict[str, list[str]] = {}
+    for kpi in kpis or list(metrics.kpis):
+        row = metrics.row(kpi, period)
+        resolved = metrics.kpis.get(kpi)
+        if row is None or resolved is None:
+            continue
+        value = row.get("value")
+        if value is None or not math.isfinite(float(value)):
+            continue
+        shown[kpi] = [format_value(float(value), resolved.unit, locale=locale, currency=currency, compact=compact)
+                      for compact in (False, True)]
+    return shown
+
+
+def _squeeze(text: str) -> str:
+    """Text without any spacing and with one kind of minus: line breaks and thin spaces differ between
+    the PDF's extracted text and a formatted value, the digits do not."""
+    return _SPACE.sub("", text.replace("\u2212", "-").replace("\u00a0", "").replace("\u202f", ""))
