@@ -183,8 +183,13 @@ def test_render_subject_fills_placeholders_and_leaves_unknown_braces() -> None:
     )
 
     assert subject == "Acme Scorecard — 2025-03 (EMEA) {unknown}"
-    with pytest.raises(DeliveryError, match="contains a line break"):
-        render_subject("{segment}", title="", period="", company="", segment="EMEA\r\nBcc: x@evil.test")
+    # text from data cannot start a header line, reverse the reading order or hide characters
+    assert render_subject("{segment}", title="", period="", company="", segment="EMEA\r\nBcc: x@evil.test") \
+        == "EMEA Bcc: x@evil.test"
+    assert render_subject("Rep: {segment} ({period})", title="", period="2025-03", company="",
+                          segment="Ann\u202eevil\u202c\u200b\x00\tX") == "Rep: Annevil X (2025-03)"
+    kept = "Zoë 김 👩\u200d💻"
+    assert render_subject("{segment}", title="", period="", company="", segment=kept) == kept
 
 
 def test_write_eml_round_trips(tmp_path: Path) -> None:

@@ -242,7 +242,7 @@ def history_command(config: Path, delivery: str | None, limit: int, only_unknown
     if not path.exists():
         click.echo(f"no ledger yet at {path}: nothing has been sent")
         return
-    with open_ledger(loaded) as ledger:
+    with open_ledger(loaded, writing=False) as ledger:
         rows = ledger.history(delivery, limit=1_000_000 if only_unknown else limit)
     if only_unknown:
         rows = [r for r in rows if r.status == "unknown"][:limit]

@@ -289,7 +289,7 @@ def send_messages(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, buil
     from reportgen.delivery.smtp import credentials_from_env
 
     settings = smtp_settings(loaded)
-    attachments = attachments_for(spec, built, job.period)
+    attachments = attachments_for(loaded, spec, built, job.period, job.segment)
     bodies = BodyCache(loaded, spec, metrics, job.segment)
     sender = make_address(settings.from_address, settings.from_name)
     domain = settings.from_address.partition("@")[2]

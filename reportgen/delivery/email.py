@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.headerregistry import Address
@@ -79,10 +80,38 @@ def make_message_id(delivery: str, period: str, recipient: str, domain: str) -> 
     return f"<{digest}.reportgen@{domain}>"
 
 
+_INVISIBLE = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"  # bidi embeddings
+                                        "\u200e\u200f\u061c"  # bidi marks
+                                        "\u200b\u2060\ufeff"))  # zero-width space, word joiner, BOM
+"""Characters that change how the text around them *reads* without showing themselves: a rep named
+``Ann\u202eevil\u202c`` would read as ``Annlive``. Removed. (ZWJ/ZWNJ stay: scripts and emoji need them.)"""
+
+
+def header_text(value: str) -> str:
+    """Text from config or data made safe for a header or a file name, the rest kept as it is.
+
+    Bidi controls and zero-width characters are removed; control characters (NUL, tab, CR, LF, ...)
+    and line/paragraph separators become a space, so a value can never start a new header line;
+    runs of spaces are collapsed."""
+    kept = (" " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch for ch in value.translate(_INVISIBLE))
+    return re.sub(" {2,}", " ", "".join(kept)).strip()
+
+
+def file_name_text(value: str, *, limit: int = 150) -> str:
+    """``value`` as an attachment file name: :func:`header_text`, no path separators or characters
+    Windows refuses, no leading dot, at most ``limit`` characters; letters of any script kept (RFC 2231)."""
+    text = "".join("_" if ch in '/\\:*?"<>|' else ch for ch in header_text(value)).lstrip(". ")
+    return text[:limit] or "_"
+
+
 def render_subject(template: str, *, title: str, period: str, company: str, segment: str | None) -> str:
-    """Fill the subject placeholders; unknown ``{names}`` stay as written instead of crashing the send."""
-    values = _KeepUnknown(title=title, period=period, company=company, segment=segment or "")
-    subject = template.format_map(values)
+    """Fill the subject placeholders; unknown ``{names}`` stay as written instead of crashing the send.
+
+    Every value is passed through :func:`header_text` first: a segment from the CRM may carry a line
+    break or a bidi override, and the subject is the first thing a reader trusts."""
+    values = _KeepUnknown(title=header_text(title), period=header_text(period), company=header_text(company),
+                          segment=header_text(segment or ""))
+    subject = header_text(template.format_map(values))
     _single_line(subject, "subject")
     return subject
 

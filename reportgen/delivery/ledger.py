@@ -31,6 +31,7 @@ per run and close it (it is a context manager).
 """
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import sqlite3
@@ -48,6 +49,8 @@ from reportgen.config.delivery import SmtpSettings
 from reportgen.delivery import journal
 from reportgen.delivery.smtp import SendResult, send_message
 from reportgen.errors import DeliveryError
+
+log = logging.getLogger(__name__)
 
 Status = Literal["pending", "sending", "sent", "failed", "unknown"]
 CLAIMABLE: frozenset[str] = frozenset({"pending", "failed"})
@@ -164,6 +167,13 @@ class Ledger:
 
     def close(self) -> None:
         self._db.close()
+
+    def check_writable(self) -> None:
+        """Take and release the write lock: a run finds a ledger held by another process before it builds
+        anything (``LedgerLocked`` after the bounded wait), not at its first claim."""
+        with self._guard():
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("ROLLBACK")
 
     def __enter__(self) -> Ledger:
         return self
@@ -434,8 +444,10 @@ def send_once(
         ledger.mark_sent(delivery, period, recipient, message_id=message_id)
     elif result.status == "unknown":
         ledger.mark_unknown(delivery, period, recipient, result.error or "outcome unknown")
+        log.warning("%s %s %s: outcome unknown: %s", delivery, period, recipient, result.error)
     else:
         ledger.mark_failed(delivery, period, recipient, result.error or result.status)
+        log.warning("%s %s %s: not sent: %s", delivery, period, recipient, result.error or result.status)
     return result
 
 

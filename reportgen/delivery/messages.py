@@ -8,6 +8,7 @@ from reportgen.config.delivery import DeliverySpec
 from reportgen.config.models import LoadedConfig
 from reportgen.delivery.email import (
     Attachment,
+    file_name_text,
     render_subject,
 )
 from reportgen.errors import DeliveryError
@@ -59,15 +60,21 @@ def segment_label(spec: DeliverySpec, segment: str | None, locale: str) -> str:
     return f"{translate(word, locale)}: {segment}"
 
 
-def attachments_for(spec: DeliverySpec, built: BuiltScorecard, period: str) -> list[Attachment]:
-    """The ``attach:`` formats as attachments, byte for byte as written to disk."""
+def attachments_for(loaded: LoadedConfig, spec: DeliverySpec, built: BuiltScorecard, period: str,
+                    segment: str | None = None) -> list[Attachment]:
+    """The ``attach:`` formats as attachments, byte for byte as written to disk.
+
+    The files on disk have ASCII-safe names (``Rapport__-3b395007-executive.pdf``); the reader gets the
+    real ones (``Rapport März-executive-2025-12.pdf``), carried by RFC 2231 and made safe as file names."""
     files = {"pdf": built.pdf, "html": built.html, "csv": built.csv, "xlsx": built.xlsx}
+    stem = "-".join(part for part in (loaded.path.stem, spec.audience, segment, period) if part)
     attachments = []
     for fmt in spec.attach:
         path = files[fmt]
         if path is None:
             raise DeliveryError(f"delivery {spec.name!r} attaches {fmt} but the build wrote none")
-        attachments.append(Attachment.for_format(fmt, f"{path.stem}-{period}{path.suffix}", path.read_bytes()))
+        suffix = "-metrics" + path.suffix if path.stem.endswith("-metrics") else path.suffix
+        attachments.append(Attachment.for_format(fmt, file_name_text(stem) + suffix, path.read_bytes()))
     return attachments
 
 

@@ -117,16 +117,25 @@ def ledger_path(loaded: LoadedConfig) -> Path:
     return loaded.resolve(ledger_settings(loaded.config.ledger).path)
 
 
-def open_ledger(loaded: LoadedConfig) -> Ledger:
+def open_ledger(loaded: LoadedConfig, *, writing: bool = True) -> Ledger:
     """The config's ledger, with its lock wait and the repair command for this config in its errors.
 
-    One per run: close it when done (``with open_ledger(loaded) as ledger``), so a scheduler running
-    every minute holds one connection, not one more per slot."""
+    ``writing``: make sure now that its write lock can be taken (a run that will claim messages
+    learns that another process holds the file before it builds anything). One per run: close it
+    when done (``with open_ledger(loaded) as ledger``), so a scheduler running every minute holds
+    one connection, not one more per slot."""
     from reportgen.delivery.ledger import Ledger
 
     settings = ledger_settings(loaded.config.ledger)
-    return Ledger(ledger_path(loaded), lock_timeout=settings.lock_timeout_seconds,
-                  repair_hint=f"reportgen ledger repair {loaded.path}")
+    ledger = Ledger(ledger_path(loaded), lock_timeout=settings.lock_timeout_seconds,
+                    repair_hint=f"reportgen ledger repair {loaded.path}")
+    if writing:
+        try:
+            ledger.check_writable()
+        except BaseException:
+            ledger.close()
+            raise
+    return ledger
 
 
 def default_output_dir(loaded: LoadedConfig, spec: DeliverySpec, period: str) -> Path:
