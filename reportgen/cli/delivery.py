@@ -11,6 +11,7 @@ given instant.
 """
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -89,7 +90,7 @@ def send_command(config: Path, deliveries: tuple[str, ...], audience: str | None
                  output_dir: Path | None, workers: int, cluster: str | None, now_text: str | None) -> None:
     """Send deliveries now; messages already sent for the period are not sent again."""
     from reportgen.delivery.deliver import deliver
-    from reportgen.delivery.plan import delivery_period, select_deliveries
+    from reportgen.delivery.plan import delivery_period, preflight, select_deliveries
 
     if dry_run and output_dir is None:
         raise ReportgenError("--dry-run needs -o DIR, the folder to write the .eml files into")
@@ -97,8 +98,10 @@ def send_command(config: Path, deliveries: tuple[str, ...], audience: str | None
         raise ReportgenError("-o DIR is only used with --dry-run (sent scorecards are kept under scorecard.output_dir)")
     now = parse_now(now_text)
     loaded = _load(config)
+    specs = select_deliveries(loaded, deliveries, audience)
+    preflight(loaded, specs, dry_run=dry_run, environ=os.environ)  # every delivery, before the first message
     failures = held = 0
-    for spec in select_deliveries(loaded, deliveries, audience):
+    for spec in specs:
         report = deliver(loaded, spec, period=period or delivery_period(loaded, spec, now=now), now=now,
                          dry_run_dir=output_dir, runner=_runner(workers, cluster))
         _print_report(report)

@@ -192,6 +192,11 @@ class DeliverySpec(BaseModel):
     period: str = Field(
         default="last_complete", description="Which period to report: 'last_complete' or a label such as '2025-03'."
     )
+    when: str | None = Field(
+        default=None,
+        description="Send only when this condition on the period's computed KPIs holds, e.g. "
+        "\"status(revenue) == 'bad'\", 'win_rate < 0.2' or 'abs(change(revenue)) > 0.1' (see "
+        "reportgen/config/conditions.py); sent at most once per period, re-checked by each scheduled run until then.")
     min_pages: int = Field(
         default=1, ge=1, le=1000,
         description="Fewest pages the scorecard's PDF may have; a shorter one holds the delivery (nothing is sent).")
@@ -240,6 +245,19 @@ class DeliverySpec(BaseModel):
                 f"subject uses unknown placeholder(s) {sorted(unknown)}; "
                 f"available: {', '.join('{' + p + '}' for p in sorted(SUBJECT_PLACEHOLDERS))}"
             )
+        return value
+
+    @field_validator("when")
+    @classmethod
+    def _valid_condition(cls, value: str | None) -> str | None:
+        if value is not None:
+            from reportgen.config.conditions import parse_condition
+            from reportgen.errors import ConfigError
+
+            try:
+                parse_condition(value)
+            except ConfigError as exc:
+                raise ValueError(str(exc)) from None
         return value
 
     @model_validator(mode="after")

@@ -16,7 +16,9 @@ from reportgen.kpis.expressions import parse_formula
 def check_meaning(loaded: LoadedConfig) -> list[str]:
     """Second pass: every name the config uses refers to something real. Returns all problems."""
     problems: list[str] = []
-    for check in (_check_datasets, _check_kpis, _check_audiences, _check_objectives):
+    from reportgen.config.conditions import condition_problems
+
+    for check in (_check_datasets, _check_kpis, _check_audiences, _check_objectives, condition_problems):
         problems.extend(check(loaded))
     return problems
 

@@ -143,6 +143,10 @@ class Dataset(_Model):
         description="strptime formats per canonical date column (e.g. close_date: '%m/%d/%Y'); ISO is the default "
         "and M/D/Y vs D/M/Y is detected when unambiguous.")
     lookups: list[Lookup] = Field(default_factory=list, description="Columns joined in from other files.")
+    max_age: float | None = Field(
+        default=None, gt=0,
+        description="Freshness, in days: a delivery is held (nothing mailed, one line) when this dataset's file was "
+        "last modified longer ago than this at the run's time; builds are unaffected. Files only.")
     pushdown: bool | None = Field(
         default=None,
         description="SQL datasets only: build the canonical table and compute every KPI inside the database, "
@@ -154,6 +158,8 @@ class Dataset(_Model):
             raise ValueError("a dataset needs 'path' (a file) or 'url' (a SQL database)")
         if self.url and not (self.table or self.query):
             raise ValueError("a SQL dataset needs 'table' or 'query'")
+        if self.max_age is not None and not self.path:
+            raise ValueError("max_age reads a file's modification time; a SQL dataset has none (remove max_age)")
         return self
 
 

@@ -39,7 +39,7 @@ from reportgen.delivery.groupdata import SharedData as SharedData  # re-exported
 from reportgen.delivery.groupdata import check_segment_exists as check_segment_exists
 from reportgen.delivery.messages import BodyCache, attachments_for, eml_name, subject_for
 from reportgen.delivery.plan import default_output_dir, open_ledger, plan_groups, resolve_recipients, smtp_settings
-from reportgen.delivery.sanity import DeliveryHeld
+from reportgen.delivery.sanity import ConditionNotMet, DeliveryHeld, check_condition, stale_datasets
 from reportgen.errors import DeliveryError, ReportgenError
 
 if TYPE_CHECKING:
@@ -52,8 +52,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Outcome = Literal["sent", "written", "already_sent", "failed", "unknown", "held"]
-OK_OUTCOMES = frozenset({"sent", "written", "already_sent"})
+Outcome = Literal["sent", "written", "already_sent", "failed", "unknown", "held", "not_met"]
+OK_OUTCOMES = frozenset({"sent", "written", "already_sent", "not_met"})
 DONE_IN_LEDGER = frozenset({"sent", "unknown"})
 """Ledger states that need no scorecard built: sent, or waiting for a person to check the mail log."""
 
@@ -141,6 +141,11 @@ def deliver(loaded: LoadedConfig, spec: DeliverySpec, *, period: str, now: datet
     outcomes += [MessageOutcome(spec.name, period, r.email, None, "failed",
                                 f"no segment for burst_by {spec.burst_by!r}: add one in the recipients list")
                  for r in unplaced]
+    stale = stale_datasets(loaded, now)
+    if stale and groups:  # one line for the delivery: the data, not any recipient, is the problem
+        who = f"{sum(len(members) for members in groups.values())} recipient(s)"
+        held = MessageOutcome(spec.name, period, who, None, "held", f"held, nothing sent: {'; '.join(stale)}")
+        return DeliveryReport(spec.name, period, (*outcomes, held))
     out_dir = (output_dir or default_output_dir(loaded, spec, period)).absolute()
     dry_run_dir = dry_run_dir.absolute() if dry_run_dir is not None else None
     # groups may run on cluster nodes whose working folder is not ours: absolute paths only
@@ -215,10 +220,12 @@ def _send_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, enviro
     try:
         built, metrics = build_for_group(loaded, spec, job, shared)
         check_built(loaded, spec, job, built, metrics)
-    except DeliveryHeld as exc:  # one line for the group: the scorecard, not any recipient, is the problem
+    except (DeliveryHeld, ConditionNotMet) as exc:  # one line for the group: no recipient is the reason
         who = f"{len(pending)} recipient(s)" + (f" of {job.segment!r}" if job.segment is not None else "")
-        return GroupResult(tuple(outcomes + [MessageOutcome(spec.name, job.period, who, job.segment, "held",
-                                                            f"held, nothing sent: {exc}")]))
+        status: Outcome = "held" if isinstance(exc, DeliveryHeld) else "not_met"
+        detail = f"held, nothing sent: {exc}" if status == "held" else str(exc)
+        return GroupResult(tuple(outcomes + [MessageOutcome(spec.name, job.period, who, job.segment, status,
+                                                            detail)]))
     except ReportgenError as exc:
         return GroupResult(tuple(outcomes + [_outcome(job, r, "failed", _building_failed(job, exc)) for r in pending]))
     except Exception as exc:  # a bug in one segment must not stop the others; the log keeps the traceback
@@ -269,6 +276,8 @@ def _build_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, segme
     breakdown_kpis = None if exports else breakdown_kpis_for(loaded, audiences_of(loaded, spec.audience))
     metrics = compute_for_config(loaded, now=job.now, period=job.period, segment=segment, data=data,
                                  breakdown_kpis=breakdown_kpis)
+    if spec.when is not None:  # before the PDF: a condition not met costs no rendering
+        check_condition(spec.when, metrics, job.period)
     job.output_dir.mkdir(parents=True, exist_ok=True)
     [built] = build(loaded, now=job.now, audience=spec.audience, period=job.period, output_dir=job.output_dir,
                     segment=segment, exports=exports, xlsx="xlsx" in spec.attach, metrics=metrics)

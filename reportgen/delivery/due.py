@@ -43,6 +43,9 @@ class SlotRun:
             slots = f"slot {local}" if not self.earlier else f"{self.earlier + 1} slots up to {local}"
             return f"missed       {self.delivery} {slots}: more than the grace period late, not sent"
         assert self.report is not None
+        not_met = [o for o in self.report.outcomes if o.status == "not_met"]
+        if not_met and len(not_met) == len(self.report.outcomes):
+            return f"not met      {self.delivery} slot {local} period {self.report.period}: {not_met[0].detail}"
         failed = len(self.report.failures)
         collapsed = (f"; {self.earlier} earlier slot(s) of this period collapsed into this run" if self.earlier
                      else "")

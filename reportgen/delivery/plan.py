@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,7 +17,7 @@ from reportgen.config.delivery import (
     read_recipients_sql,
 )
 from reportgen.config.models import LoadedConfig, ledger_settings
-from reportgen.errors import DeliveryError
+from reportgen.errors import DeliveryError, ReportgenError
 
 if TYPE_CHECKING:
     from reportgen.delivery.ledger import Ledger
@@ -141,3 +142,32 @@ def open_ledger(loaded: LoadedConfig, *, writing: bool = True) -> Ledger:
 def default_output_dir(loaded: LoadedConfig, spec: DeliverySpec, period: str) -> Path:
     """Where a delivery's scorecards are kept: ``<output_dir>/deliveries/<name>/<period>/``."""
     return loaded.resolve(loaded.config.scorecard.output_dir) / "deliveries" / spec.name / period
+
+
+def preflight(loaded: LoadedConfig, specs: list[DeliverySpec], *, dry_run: bool,
+              environ: Mapping[str, str]) -> None:
+    """Every check a delivery can fail before anything is built, for *every* delivery, before the first
+    message of any leaves: the mail server section and its credentials, each audience, each recipients
+    source and each condition. All problems are raised together, one line each.
+
+    Without it, ``send`` mailed delivery 1 and only then found delivery 2's audience misspelt."""
+    from reportgen.config.conditions import condition_problems
+    from reportgen.delivery.smtp import credentials_from_env
+    from reportgen.pipeline.build import audiences_of
+
+    problems: list[str] = []
+    try:
+        settings = smtp_settings(loaded)
+        if not dry_run:
+            credentials_from_env(settings, environ)
+    except ReportgenError as exc:
+        problems.append(str(exc))
+    problems += condition_problems(loaded, {spec.name for spec in specs})
+    for spec in specs:
+        try:
+            audiences_of(loaded, spec.audience)
+            resolve_recipients(loaded, spec)
+        except ReportgenError as exc:
+            problems.append(f"delivery {spec.name!r}: {exc}")
+    if problems:
+        raise DeliveryError("\n".join(problems))

@@ -1,4 +1,5 @@
-"""The last look before any mail leaves: does the built PDF read like a scorecard?
+"""The last look before any mail leaves: is the data fresh, does the condition hold, does the PDF read like
+a scorecard?
 
 A template that renders an empty body still makes a valid one-page PDF, and the renderer, the page
 budget and the SMTP server all accept it; three executives then get a blank page. So the PDF that is
@@ -11,11 +12,13 @@ from __future__ import annotations
 import io
 import math
 import re
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from reportgen.errors import DeliveryError
 
 if TYPE_CHECKING:
+    from reportgen.config.models import LoadedConfig
     from reportgen.engine import Metrics
 
 _SPACE = re.compile(r"\s+")
@@ -23,6 +26,41 @@ _SPACE = re.compile(r"\s+")
 
 class DeliveryHeld(DeliveryError):
     """The scorecard is not fit to mail; nothing of this group is sent."""
+
+
+class ConditionNotMet(DeliveryError):
+    """The delivery's ``when:`` does not hold for this period: nothing to send, and nothing wrong."""
+
+
+def check_condition(when: str, metrics: Metrics, period: str) -> None:
+    """Raise :class:`ConditionNotMet` with the values read unless ``when`` holds on ``metrics`` for ``period``."""
+    from reportgen.config.conditions import evaluate_condition, parse_condition
+
+    verdict = evaluate_condition(parse_condition(when), lambda kpi: metrics.row(kpi, period))
+    if not verdict.met:
+        raise ConditionNotMet(f"condition not met: {when} ({verdict.detail})")
+
+
+def stale_datasets(loaded: LoadedConfig, now: datetime) -> list[str]:
+    """One reason per dataset whose file is older than its ``max_age`` at the run's time ``now``.
+
+    Coverage says which days the rows reach; this says whether the export was refreshed at all: a
+    nightly job that stopped writing leaves a file whose last month still looks complete."""
+    reasons = []
+    for name, dataset in loaded.config.datasets.items():
+        if dataset.max_age is None or not dataset.path:
+            continue
+        path = loaded.resolve(dataset.path, key=("datasets", name, "path"))
+        try:
+            modified = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+        except OSError as exc:
+            reasons.append(f"dataset {name!r} ({dataset.path}) cannot be read: {exc.strerror or exc}")
+            continue
+        age = (now - modified).total_seconds() / 86400
+        if age > dataset.max_age:
+            reasons.append(f"dataset {name!r} ({dataset.path}) is {age:.1f} days old, over its max_age of "
+                           f"{dataset.max_age:g} days (last written {modified:%Y-%m-%d %H:%M} UTC); refresh the export")
+    return reasons
 
 
 def check_scorecard(pdf: bytes, metrics: Metrics, *, kpis: list[str], period: str, locale: str, currency: str,
