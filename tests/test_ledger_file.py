@@ -211,3 +211,21 @@ def _target(fd: str) -> str:
         return os.readlink(f"/proc/self/fd/{fd}")
     except OSError:
         return ""
+
+
+def test_racing_processes_leave_a_journal_that_agrees_with_the_database(tmp_path: Path) -> None:
+    from reportgen.delivery.ledger_repair import check_ledger
+    from tests.test_ledger import _worker
+
+    path = tmp_path / "ledger.sqlite"
+    Ledger(path).close()
+    keys = [f"r{i}@example.com" for i in range(40)]
+
+    workers = [_worker("claim", str(path), *keys) for _ in range(4)]
+    for worker in workers:
+        worker.communicate(timeout=60)
+
+    replay = journal.replay(journal.journal_path(path))
+    assert (replay.bad_lines, replay.lines, len(replay.rows)) == ([], 40, 40)  # one whole line per claim, none torn
+    verdict = check_ledger(path)
+    assert verdict.ok, verdict.line
