@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reportgen.config.load import parse_config
 from reportgen.errors import ConfigError
@@ -125,3 +127,26 @@ def test_an_export_older_than_max_age_holds_the_delivery_in_one_line(
             datasets:
               deals: {url: "sqlite:///crm.db", table: deals, max_age: 2}
             """), tmp_path / "sql.yaml")
+
+
+TOKENS = ["revenue", "win_rate", "status(", "change(", "abs(", "prior(", "target(", ")", "(", " < ", " >= ", " == ",
+          " != ", "'bad'", "'good'", "'x'", " and ", " or ", "not ", "0.1", "-", "+", " * ", " / ", "1e308", "0", ",",
+          ".", "__class__", "[", "]", "lambda", ":", "\x00", "\n", '"', "revenue < 1", "status(revenue) == 'bad'"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(parts=st.lists(st.sampled_from(TOKENS), max_size=40),
+       value=st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)),
+       status=st.sampled_from([None, "good", "warning", "bad", ""]))
+def test_any_condition_text_is_refused_in_one_line_or_evaluates_without_error(
+        parts: list[str], value: float | None, status: str | None) -> None:
+    from reportgen.config.conditions import evaluate_condition, parse_condition
+
+    try:
+        condition = parse_condition("".join(parts))
+    except ConfigError as exc:
+        assert str(exc).startswith("condition ")
+        return
+    row = {"value": value, "prior": value, "target": 0.0, "pct_prior": value, "status": status}
+    verdict = evaluate_condition(condition, lambda kpi: row if kpi == "revenue" else None)
+    assert isinstance(verdict.met, bool)

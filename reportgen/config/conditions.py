@@ -56,12 +56,23 @@ class Verdict:
         return ", ".join(f"{name} = {value}" for name, value in self.read.items())
 
 
+MAX_LENGTH = 500
+"""Longest condition accepted: enough for any real alert, and it bounds the parser's nesting
+(ast.parse of 100,000 nested minus signs runs out of memory)."""
+
+
 def parse_condition(text: str) -> Condition:
     """Parse and check a condition's shape; ``ConfigError`` names the offending part."""
+    if len(text) > MAX_LENGTH:
+        raise ConfigError(f"condition {text[:40]!r}... is {len(text):,} characters long; at most {MAX_LENGTH} "
+                          f"(split it into two deliveries)")
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
-        raise ConfigError(f"condition {text!r} is not valid: {exc.msg} at column {exc.offset}") from None
+        at = f" at column {exc.offset}" if exc.offset else ""
+        raise ConfigError(f"condition {text!r} is not valid: {exc.msg}{at}") from None
+    except (ValueError, RecursionError, MemoryError) as exc:  # NUL bytes (3.11), nesting past the parser's stack
+        raise ConfigError(f"condition {text!r} is not valid: {exc or 'nested too deeply'}") from None
     kpis: set[str] = set()
     _check_test(tree.body, text, kpis)
     return Condition(text.strip(), tree, frozenset(kpis))
