@@ -133,7 +133,7 @@ def test_a_data_reply_the_code_cannot_accept_is_quoted_in_the_output_the_ledger_
     config.write_text(config_text(smtp_server.port, deliveries=ONE))
     smtp_server.configure(**fault)  # type: ignore[arg-type]
 
-    with caplog.at_level(logging.WARNING, logger="reportgen.delivery.ledger"):
+    with caplog.at_level(logging.WARNING, logger="reportgen.delivery.sending"):
         result = run_cli("send", config, "--now", NOW)
 
     assert result.exit_code == 1

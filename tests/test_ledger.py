@@ -18,7 +18,8 @@ import pytest
 
 from reportgen.config.delivery import SmtpSettings
 from reportgen.delivery.email import compose_message, make_address, make_message_id
-from reportgen.delivery.ledger import ClaimLost, Ledger, send_once
+from reportgen.delivery.ledger import ClaimLost, Ledger
+from reportgen.delivery.sending import send_once
 from reportgen.errors import DeliveryError
 from tests.fixtures.smtp import SmtpServerHandle
 

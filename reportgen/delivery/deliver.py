@@ -294,7 +294,7 @@ class _Sent:
 def send_messages(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, built: BuiltScorecard,
                    metrics: Metrics, recipients: list[Recipient], ledger: Ledger | None,
                    environ: Mapping[str, str]) -> _Sent:
-    from reportgen.delivery.ledger import send_once
+    from reportgen.delivery.sending import send_once
     from reportgen.delivery.smtp import credentials_from_env
 
     settings = smtp_settings(loaded)
