@@ -112,7 +112,7 @@ def test_an_export_older_than_max_age_holds_the_delivery_in_one_line(
 
     assert held.exit_code == 1
     assert held.output.splitlines() == [
-        "held         exec 2025-12 1 recipient(s): held, nothing sent: dataset 'deals' (deals.csv) is 5.0 days old, "
+        "held         exec 2025-12 1 recipient(s): nothing sent: dataset 'deals' (deals.csv) is 5.0 days old, "
         "over its max_age of 3 days (last written 2025-12-27 06:00 UTC); refresh the export"]
     assert smtp_server.messages() == []
 

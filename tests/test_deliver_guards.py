@@ -52,7 +52,7 @@ def test_a_blank_or_numberless_scorecard_is_held_in_one_line_and_nothing_is_sent
 
     assert result.exit_code == 1
     [line] = result.output.splitlines()
-    assert line.startswith(f"held         exec-monthly 2025-12 3 recipient(s): held, nothing sent: {reason}")
+    assert line.startswith(f"held         exec-monthly 2025-12 3 recipient(s): nothing sent: {reason}")
     assert smtp_server.messages() == []
     with Ledger(tmp_path / "reportgen-ledger.sqlite") as ledger:
         assert ledger.history() == []  # nothing claimed: the next run, after the fix, sends to all three
@@ -73,7 +73,7 @@ def test_a_pdf_shorter_than_min_pages_is_held(tmp_path: Path, smtp_server: SmtpS
 
     assert result.exit_code == 1
     assert result.output.splitlines() == [
-        f"held         exec-monthly 2025-12 1 recipient(s): held, nothing sent: the PDF has {pages} page(s), fewer "
+        f"held         exec-monthly 2025-12 1 recipient(s): nothing sent: the PDF has {pages} page(s), fewer "
         f"than the delivery's min_pages {pages + 1}"]
     assert smtp_server.messages() == []
 

@@ -144,7 +144,7 @@ def deliver(loaded: LoadedConfig, spec: DeliverySpec, *, period: str, now: datet
     stale = stale_datasets(loaded, now)
     if stale and groups:  # one line for the delivery: the data, not any recipient, is the problem
         who = f"{sum(len(members) for members in groups.values())} recipient(s)"
-        held = MessageOutcome(spec.name, period, who, None, "held", f"held, nothing sent: {'; '.join(stale)}")
+        held = MessageOutcome(spec.name, period, who, None, "held", f"nothing sent: {'; '.join(stale)}")
         return DeliveryReport(spec.name, period, (*outcomes, held))
     out_dir = (output_dir or default_output_dir(loaded, spec, period)).absolute()
     dry_run_dir = dry_run_dir.absolute() if dry_run_dir is not None else None
@@ -223,7 +223,7 @@ def _send_group(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, enviro
     except (DeliveryHeld, ConditionNotMet) as exc:  # one line for the group: no recipient is the reason
         who = f"{len(pending)} recipient(s)" + (f" of {job.segment!r}" if job.segment is not None else "")
         status: Outcome = "held" if isinstance(exc, DeliveryHeld) else "not_met"
-        detail = f"held, nothing sent: {exc}" if status == "held" else str(exc)
+        detail = f"nothing sent: {exc}" if status == "held" else str(exc)
         return GroupResult(tuple(outcomes + [MessageOutcome(spec.name, job.period, who, job.segment, status,
                                                             detail)]))
     except ReportgenError as exc:
