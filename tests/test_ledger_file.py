@@ -98,8 +98,8 @@ def test_a_ledger_overwritten_with_garbage_is_one_line_and_repair_brings_back_ev
     assert not Path(f"{ledger}-wal").exists()  # the last connection checkpointed: the file is the ledger
 
     ledger.write_bytes(os.urandom(3000) + b"garbage" * 500)
-    damaged = (f"error: ledger {ledger} is damaged (file is not a database); nothing was sent: rebuild it from its "
-               f"journal with `reportgen ledger repair {config}` (the damaged file is kept beside it)\n")
+    damaged = (f"error: ledger {ledger} is damaged (file is not a database); stop scheduled runs and rebuild it "
+               f"from its journal with `reportgen ledger repair {config}` (the damaged file is kept beside it)\n")
     send = run_cli("send", config, "--now", NOW)
     assert (send.exit_code, send.output) == (2, damaged)
     history = run_cli("history", config)

@@ -113,7 +113,7 @@ def ledger_errors(path: Path, repair_hint: str, lock_timeout: float) -> Callable
             return DeliveryError(f"cannot open delivery ledger {path}: {text}")
         if isinstance(exc, sqlite3.OperationalError) and "disk I/O" not in text:
             return DeliveryError(f"delivery ledger {path}: {text}")
-        return LedgerDamaged(f"ledger {path} is damaged ({text}); nothing was sent: rebuild it from its journal "
+        return LedgerDamaged(f"ledger {path} is damaged ({text}); stop scheduled runs and rebuild it from its journal "
                              f"with `{repair_hint}` (the damaged file is kept beside it)")
     return translate
 

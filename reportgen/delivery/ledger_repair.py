@@ -103,7 +103,7 @@ def _read(path: Path, lock_timeout: float, repair_hint: str) -> tuple[list[dict[
         with closing(sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=lock_timeout)) as db:
             verdict = db.execute("PRAGMA quick_check").fetchone()[0]
             if verdict != "ok":
-                raise LedgerDamaged(f"ledger {path} is damaged (SQLite's check: {verdict}); nothing was sent: "
+                raise LedgerDamaged(f"ledger {path} is damaged (SQLite's check: {verdict}); stop scheduled runs and "
                                     f"rebuild it from its journal with `{repair_hint}`")
             present = {row[1] for row in db.execute("PRAGMA table_info(deliveries)")}
             rows = _select(db, "deliveries", journal.ROW_COLUMNS, present)
