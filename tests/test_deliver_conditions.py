@@ -122,6 +122,10 @@ def test_an_export_older_than_max_age_holds_the_delivery_in_one_line(
     assert sent.exit_code == 0, sent.output
     assert len(smtp_server.messages()) == 1
 
+    os.utime(tmp_path / "deals.csv", (written.timestamp(), written.timestamp()))  # stale again, period already sent
+    again = run_cli("send", config, "--now", NOW)
+    assert (again.exit_code, again.output) == (0, "already_sent exec 2025-12 ceo@example.com\n")
+
     with pytest.raises(ConfigError, match="max_age reads a file's modification time; a SQL dataset has none"):
         parse_config(textwrap.dedent("""\
             datasets:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -67,7 +68,9 @@ def parse_condition(text: str) -> Condition:
         raise ConfigError(f"condition {text[:40]!r}... is {len(text):,} characters long; at most {MAX_LENGTH} "
                           f"(split it into two deliveries)")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        with warnings.catch_warnings():  # "0and x" parses with a SyntaxWarning on stderr: not the user's business
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         at = f" at column {exc.offset}" if exc.offset else ""
         raise ConfigError(f"condition {text!r} is not valid: {exc.msg}{at}") from None

@@ -141,10 +141,25 @@ def deliver(loaded: LoadedConfig, spec: DeliverySpec, *, period: str, now: datet
     outcomes += [MessageOutcome(spec.name, period, r.email, None, "failed",
                                 f"no segment for burst_by {spec.burst_by!r}: add one in the recipients list")
                  for r in unplaced]
-    stale = stale_datasets(loaded, now)
-    if stale and groups:  # one line for the delivery: the data, not any recipient, is the problem
-        who = f"{sum(len(members) for members in groups.values())} recipient(s)"
-        held = MessageOutcome(spec.name, period, who, None, "held", f"nothing sent: {'; '.join(stale)}")
+    own = open_ledger(loaded) if dry_run_dir is None and ledger is None and groups else None  # one per run
+    try:
+        return _deliver_groups(loaded, spec, groups, outcomes, period=period, now=now, dry_run_dir=dry_run_dir,
+                               output_dir=output_dir, environ=environ, runner=runner, ledger=ledger or own)
+    finally:
+        if own is not None:
+            own.close()
+
+
+def _deliver_groups(loaded: LoadedConfig, spec: DeliverySpec, groups: dict[str | None, list[Recipient]],
+                    outcomes: list[MessageOutcome], *, period: str, now: datetime, dry_run_dir: Path | None,
+                    output_dir: Path | None, environ: Mapping[str, str], runner: GroupRunner | None,
+                    ledger: Ledger | None) -> DeliveryReport:
+    done = ledger.states(spec.name, period) if ledger is not None else {}
+    pending = [r for members in groups.values() for r in members if done.get(r.email) not in DONE_IN_LEDGER]
+    stale = stale_datasets(loaded, now) if pending else []  # a period already sent is not held afterwards
+    if stale:  # one line for the delivery: the data, not any recipient, is the problem
+        held = MessageOutcome(spec.name, period, f"{len(pending)} recipient(s)", None, "held",
+                              f"nothing sent: {'; '.join(stale)}")
         return DeliveryReport(spec.name, period, (*outcomes, held))
     out_dir = (output_dir or default_output_dir(loaded, spec, period)).absolute()
     dry_run_dir = dry_run_dir.absolute() if dry_run_dir is not None else None
@@ -154,15 +169,10 @@ def deliver(loaded: LoadedConfig, spec: DeliverySpec, *, period: str, now: datet
     server_down = False
     if runner is None:
         shared = SharedData(loaded, now)  # loaded once, on the first group that needs it, for every group
-        own = open_ledger(loaded) if dry_run_dir is None and ledger is None and jobs else None
-        try:
-            for job in jobs:
-                group = send_group(loaded, spec, job, environ=environ, shared=shared, ledger=ledger or own)
-                outcomes += group.outcomes
-                server_down = server_down or group.server_down
-        finally:
-            if own is not None:
-                own.close()
+        for job in jobs:
+            group = send_group(loaded, spec, job, environ=environ, shared=shared, ledger=ledger)
+            outcomes += group.outcomes
+            server_down = server_down or group.server_down
     else:
         for job, result in zip(jobs, runner(jobs)):
             if result.details:

@@ -84,7 +84,7 @@ def _run_delivery(loaded: LoadedConfig, spec: DeliverySpec, ledger: Ledger, *, n
     for period, slots in _by_period(loaded, spec, due).items():
         try:
             report = deliver(loaded, spec, period=period, now=now, environ=environ, runner=runner,
-                             ledger=ledger if runner is None else None)
+                             ledger=ledger)
         except ReportgenError as exc:
             report = DeliveryReport(spec.name, period, (MessageOutcome(spec.name, period, "*", None, "failed",
                                                                        str(exc)),), server_down=True)
