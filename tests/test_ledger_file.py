@@ -206,6 +206,25 @@ def test_every_minute_schedule_first_run_collapses_into_one_run_and_leaves_no_co
     assert len(smtp_server.messages()) == 2
 
 
+def test_a_new_frequent_schedule_sends_only_the_latest_period_and_says_what_it_skipped(
+        tmp_path: Path, smtp_server: SmtpServerHandle) -> None:
+    from datetime import datetime
+
+    config = _config(tmp_path, smtp_server, deliveries=TWO.replace('"0 7 1 * *"', '"* * * * *"'), extra="")
+    # first run at 13:00 Berlin on 1 January: the grace window's slots on 31 December report November
+    result = run_cli("deliver", "--due", config, "--now", "2026-01-01T12:00Z")
+
+    november = int((datetime(2026, 1, 1, 0, 0) - datetime(2025, 12, 31, 13, 1)).total_seconds() // 60)  # 13:01..23:59
+    december = 24 * 60 - november
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        f"skipped      exec-monthly {november} slots up to 2025-12-31T23:59+01:00 (period 2025-11): first run of "
+        f"this schedule, only the latest period is sent",
+        f"ran          exec-monthly slot 2026-01-01T13:00+01:00 period 2025-12: 2 ok, 0 failed; {december - 1} "
+        f"earlier slot(s) of this period collapsed into this run"]
+    assert all(b"December 2025" in m.data for m in smtp_server.messages()) and len(smtp_server.messages()) == 2
+
+
 def _target(fd: str) -> str:
     try:
         return os.readlink(f"/proc/self/fd/{fd}")

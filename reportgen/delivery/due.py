@@ -4,7 +4,8 @@ A frequent schedule meets a monthly scorecard: an every-minute cron has 1,440 sl
 window, and every one of them reports the same period. Each slot of one period would rebuild and
 re-check the same scorecard, so the slots are grouped by the period they report and each period
 runs once, at its latest slot; the line says how many earlier slots that run stands for. Missed
-slots (beyond grace) are likewise reported as one line per period.
+slots (beyond grace) are likewise reported as one line per period. A schedule's first run sends only
+the latest period and reports the slots of earlier ones as skipped.
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ class SlotRun:
 
     delivery: str
     slot: datetime
-    status: Literal["sent", "missed"]
+    status: Literal["sent", "missed", "skipped"]
     report: DeliveryReport | None = None
     earlier: int = 0
     period: str = ""
@@ -42,6 +43,10 @@ class SlotRun:
         if self.status == "missed":
             slots = f"slot {local}" if not self.earlier else f"{self.earlier + 1} slots up to {local}"
             return f"missed       {self.delivery} {slots}: more than the grace period late, not sent"
+        if self.status == "skipped":
+            slots = f"slot {local}" if not self.earlier else f"{self.earlier + 1} slots up to {local}"
+            return (f"skipped      {self.delivery} {slots} (period {self.period}): first run of this schedule, "
+                    f"only the latest period is sent")
         assert self.report is not None
         not_met = [o for o in self.report.outcomes if o.status == "not_met"]
         if not_met and len(not_met) == len(self.report.outcomes):
@@ -75,13 +80,21 @@ def _run_delivery(loaded: LoadedConfig, spec: DeliverySpec, ledger: Ledger, *, n
                   environ: Mapping[str, str], runner: GroupRunner | None) -> list[SlotRun]:
     from reportgen.delivery.schedule import due_slots
 
-    due, missed = due_slots(spec.schedule, spec.timezone, last_run=ledger.last_run(spec.name), now=now,
+    last_run = ledger.last_run(spec.name)
+    due, missed = due_slots(spec.schedule, spec.timezone, last_run=last_run, now=now,
                             grace=timedelta(hours=spec.grace_hours))
     runs = [SlotRun(spec.name, slots[-1], "missed", earlier=len(slots) - 1, period=period)
             for period, slots in _by_period(loaded, spec, missed).items()]
     if missed:
         ledger.record_run(spec.name, missed[-1])
-    for period, slots in _by_period(loaded, spec, due).items():
+    periods = _by_period(loaded, spec, due)
+    if last_run is None and len(periods) > 1:
+        # A new schedule has nothing to catch up: an hourly one started on the 1st would otherwise mail the
+        # month before last too, because its slots on the 31st report that month.
+        *older, latest = periods
+        runs += [SlotRun(spec.name, periods[p][-1], "skipped", earlier=len(periods[p]) - 1, period=p) for p in older]
+        periods = {latest: periods[latest]}
+    for period, slots in periods.items():
         try:
             report = deliver(loaded, spec, period=period, now=now, environ=environ, runner=runner,
                              ledger=ledger)
