@@ -149,20 +149,25 @@ def test_send_company_scorecard_once_with_html_text_charts_and_the_built_pdf(
     assert not re.search(r"""(src|href)=["']?https?:""", html)  # nothing fetched from outside
     assert "max-width:600px" in html and "<table" in html
 
-    # the same numbers in both alternatives: HTML with a real minus sign, text with a hyphen
+    # the same numbers in both alternatives, formatted as the PDF formats them: HTML with a real minus
+    # sign and every number in a nowrap span, text with a hyphen glued to its number by a word joiner
     total, _ = december_revenue()
-    assert format_value(total, "money", context="html") in html
-    assert format_value(total, "money", context="text") in text
+    assert format_value(total, "money", context="html", compact=True) in html
+    assert format_value(total, "money", context="text", compact=True) in text
     assert "December 2025" in html and "December 2025" in text
     # revenue against plan (targets.csv) and prior year, signed, with its status as a word
     target, year_ago = revenue_target(), december_revenue(year=2024)[0]
-    for body, context in ((html, "html"), (text, "text")):
+    nowrap = '<span style="white-space:nowrap;">{}</span>'
+    joined = {"html": html.replace("\u2060", ""), "text": text.replace("\u2060", "")}  # word joiners aside
+    for body, context, wrap in ((joined["html"], "html", nowrap), (joined["text"], "text", "{}")):
         vs_plan = format_delta(total - target, "money", context=context)
-        assert f"{vs_plan} ({format_change((total - target) / target, context=context)})" in body
+        change = format_change((total - target) / target, context=context)
+        assert f"{wrap.format(vs_plan)} ({wrap.format(change)})" in body
         vs_year = format_delta(total - year_ago, "money", context=context)
-        assert f"{vs_year} ({format_change((total - year_ago) / year_ago, context=context)})" in body
+        change = format_change((total - year_ago) / year_ago, context=context)
+        assert f"{wrap.format(vs_year)} ({wrap.format(change)})" in body
     status = "good" if total >= target else "warning" if total >= 0.9 * target else "bad"
-    assert f"Sales revenue: {format_value(total, 'money', context='text')}  [Status: {status}]" in text
+    assert f"- Sales revenue: {format_value(total, 'money', context='text', compact=True)} [{status}]" in text
     assert re.search(rf"color:#[0-9a-f]{{6}};\">● {status}</td>", html)
 
     # the attachment is byte for byte the PDF written to disk
@@ -183,7 +188,12 @@ def test_send_company_scorecard_once_with_html_text_charts_and_the_built_pdf(
     assert [m.rcpt_tos for m in messages] == [["ceo@example.com"], ["cfo@example.com"]]
     german = parse(messages[1].data)
     assert german["Subject"] == "Acme: Sales Pulse Dezember 2025"
-    assert format_value(total, "money", locale="de_DE", context="text") in german.get_body(("plain",)).get_content()
+    assert format_value(total, "money", locale="de_DE", context="text", compact=True) in german.get_body(
+        ("plain",)).get_content()
+    # and the PDF attached in German too, rendered for this reader (the built one stays English)
+    german_pdf = pdf_text(attachment(german, "application/pdf").get_content())
+    assert "Dezember 2025" in german_pdf and "December 2025" not in german_pdf
+    assert format_value(total, "money", locale="de_DE", compact=True).replace("\xa0", " ") in german_pdf
 
     # third run: nothing left to send
     third = run_cli("send", config, "--now", NOW)
@@ -240,16 +250,19 @@ def test_burst_by_region_sends_each_manager_only_their_regions_numbers(
     for recipient, msg in by_recipient.items():
         region = owner[recipient]
         assert msg["Subject"] == f"Sales Pulse {region} " + ("Dezember 2025" if region == "East" else "December 2025")
+        locale = "de_DE" if region == "East" else "en_US"  # the PDF in the reader's language too
         text = pdf_text(attachment(msg, "application/pdf").get_content())
         assert f"Region: {region}" in text  # the title names the segment
-        assert format_value(by_region[region], "money") in text
+        def in_pdf(value: float) -> str:  # the text layer reads a no-break space as a space
+            return format_value(value, "money", locale=locale).replace("\xa0", " ")  # noqa: B023
+
+        assert in_pdf(by_region[region]) in text
         for other, value in by_region.items():
             if other != region:
-                assert format_value(value, "money") not in text, f"{recipient} sees {other}'s revenue"
+                assert in_pdf(value) not in text, f"{recipient} sees {other}'s revenue"
                 assert not re.search(rf"\b{other}\b", text), f"{recipient}'s PDF mentions {other}"
-        assert format_value(total, "money") not in text, f"{recipient} sees the company total"
+        assert in_pdf(total) not in text, f"{recipient} sees the company total"
         body = msg.get_body(("plain",)).get_content()
-        locale = "de_DE" if region == "East" else "en_US"
         assert format_value(by_region[region], "money", locale=locale, context="text") in body
         assert format_value(total, "money", locale=locale, context="text") not in body
     # both West managers got the identical West PDF; built once

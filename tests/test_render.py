@@ -474,7 +474,7 @@ def test_partial_period_in_the_email(partial):
     assert "December 2025 (data through Dec 20)" in body.text
     assert "partial · data through Dec 20" in body.text
     assert "data through Dec 20" in body.html
-    assert re.search(r"YTD \$[\d,]+ \([+\u2212-][\d.]+% vs prior year\)", body.html)
+    assert re.search(r"YTD \$[\d.]+M \([+\u2212-][\d.]+% vs prior year\)", body.text)
 
 
 def _write(rendered, tmp_path: Path) -> Path:

@@ -37,7 +37,7 @@ from reportgen.delivery.email import (
 )
 from reportgen.delivery.groupdata import SharedData as SharedData  # re-exported: batch workers use it
 from reportgen.delivery.groupdata import check_segment_exists as check_segment_exists
-from reportgen.delivery.messages import BodyCache, attachments_for, eml_name, subject_for
+from reportgen.delivery.messages import AttachmentCache, BodyCache, eml_name, subject_for
 from reportgen.delivery.plan import default_output_dir, open_ledger, plan_groups, resolve_recipients, smtp_settings
 from reportgen.delivery.sanity import ConditionNotMet, DeliveryHeld, check_condition, stale_datasets
 from reportgen.errors import DeliveryError, ReportgenError
@@ -308,7 +308,8 @@ def send_messages(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, buil
     from reportgen.delivery.smtp import credentials_from_env
 
     settings = smtp_settings(loaded)
-    attachments = attachments_for(loaded, spec, built, job.period, job.segment)
+    attachments = AttachmentCache(loaded, spec, built, metrics, period=job.period, now=job.now,
+                                  segment=job.segment)
     bodies = BodyCache(loaded, spec, metrics, job.segment)
     sender = make_address(settings.from_address, settings.from_name)
     domain = settings.from_address.partition("@")[2]
@@ -320,7 +321,8 @@ def send_messages(loaded: LoadedConfig, spec: DeliverySpec, job: SendGroup, buil
             msg = compose_message(
                 sender=sender, recipient=make_address(recipient.email, recipient.name),
                 subject=subject_for(loaded, spec, job.period, job.segment, locale),
-                html_body=body.html, text_body=body.text, inline_images=body.images, attachments=attachments,
+                html_body=body.html, text_body=body.text, inline_images=body.images,
+                attachments=attachments.get(locale),
                 message_id_domain=domain, message_id=make_message_id(spec.name, job.period, recipient.email, domain),
             )
             check_size(msg, settings.max_message_bytes)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from reportgen.config.delivery import DeliverySpec
@@ -38,6 +39,43 @@ class BodyCache:
         return self._bodies[locale]
 
 
+class AttachmentCache:
+    """The attachments per reader locale: the built files for the scorecard's own locale; for another,
+    the PDF and HTML rendered again in the reader's language (once per locale, written beside the built
+    files), so a de_DE reader gets a German body and a German PDF."""
+
+    def __init__(self, loaded: LoadedConfig, spec: DeliverySpec, built: BuiltScorecard, metrics: Metrics, *,
+                 period: str, now: datetime, segment: str | None) -> None:
+        self._loaded, self._spec, self._built, self._metrics = loaded, spec, built, metrics
+        self._period, self._now, self._segment = period, now, segment
+        self._files: dict[str, list[Attachment]] = {}
+
+    def get(self, locale: str) -> list[Attachment]:
+        own = self._loaded.config.scorecard.locale
+        key = own if locale == own or not {"pdf", "html"} & set(self._spec.attach) else locale
+        if key not in self._files:
+            self._files[key] = attachments_for(self._loaded, self._spec, self._built, self._period, self._segment,
+                                               self._localized(key) if key != own else None)
+        return self._files[key]
+
+    def _localized(self, locale: str) -> BuiltScorecard:
+        from dataclasses import replace
+
+        from reportgen.atomic import atomic_write_bytes, atomic_write_text
+        from reportgen.pipeline.build import Segment, audiences_of
+        from reportgen.render import render_audience
+
+        name = self._spec.audience
+        segment = Segment(self._spec.burst_by, self._segment) if self._spec.burst_by and self._segment else None
+        rendered = render_audience(self._metrics, self._loaded, name, audiences_of(self._loaded, name)[name],
+                                   now=self._now, segment=segment, locale=locale)
+        pdf, html = (self._built.pdf.with_name(f"{path.stem}.{locale}{path.suffix}")
+                     for path in (self._built.pdf, self._built.html))
+        atomic_write_bytes(pdf, rendered.pdf)
+        atomic_write_text(html, rendered.html)
+        return replace(self._built, pdf=pdf, html=html)
+
+
 def subject_for(loaded: LoadedConfig, spec: DeliverySpec, period: str, segment: str | None, locale: str) -> str:
     """The delivery's subject template filled in, with the period written in the reader's language."""
     from reportgen.pipeline.build import audiences_of
@@ -61,12 +99,15 @@ def segment_label(spec: DeliverySpec, segment: str | None, locale: str) -> str:
 
 
 def attachments_for(loaded: LoadedConfig, spec: DeliverySpec, built: BuiltScorecard, period: str,
-                    segment: str | None = None) -> list[Attachment]:
-    """The ``attach:`` formats as attachments, byte for byte as written to disk.
+                    segment: str | None = None, localized: BuiltScorecard | None = None) -> list[Attachment]:
+    """The ``attach:`` formats as attachments, byte for byte as written to disk (the PDF and HTML from
+    ``localized`` when given: the same scorecard in a reader's language, under the same names).
 
     The files on disk have ASCII-safe names (``Rapport__-3b395007-executive.pdf``); the reader gets the
     real ones (``Rapport März-executive-2025-12.pdf``), carried by RFC 2231 and made safe as file names."""
     files = {"pdf": built.pdf, "html": built.html, "csv": built.csv, "xlsx": built.xlsx}
+    if localized is not None:
+        files.update(pdf=localized.pdf, html=localized.html)
     stem = "-".join(part for part in (loaded.path.stem, spec.audience, segment, period) if part)
     attachments = []
     for fmt in spec.attach:

@@ -49,10 +49,11 @@ class ScorecardViews:
 
 
 def scorecard_views(metrics: Metrics, loaded: LoadedConfig, audience_name: str, audience: Audience, *,
-                    now: datetime, segment: Any = None) -> ScorecardViews:
-    """The view models of one audience's scorecard (the step between the numbers and the template)."""
+                    now: datetime, segment: Any = None, locale: str | None = None) -> ScorecardViews:
+    """The view models of one audience's scorecard (the step between the numbers and the template), in
+    ``locale`` (default: the scorecard's), so a reader gets the PDF in the language of their email."""
     sc = loaded.config.scorecard
-    formats = Formats(sc.locale, sc.currency)
+    formats = Formats(locale or sc.locale, sc.currency)
     t0 = time.perf_counter()
     context = build_context(metrics, loaded, audience_name, audience, now=now, segment=segment, formats=formats)
     return ScorecardViews(audience_name, audience, context, formats, time.perf_counter() - t0)
@@ -82,11 +83,11 @@ def render_scorecard(views: ScorecardViews, loaded: LoadedConfig) -> Rendered:
 
 
 def render_audience(metrics: Metrics, loaded: LoadedConfig, audience_name: str, audience: Audience, *,
-                    now: datetime, segment: Any = None) -> Rendered:
+                    now: datetime, segment: Any = None, locale: str | None = None) -> Rendered:
     """One audience's scorecard from the metrics: views, then the template (for callers with no use
-    for the views in between, such as the email sender)."""
-    return render_scorecard(scorecard_views(metrics, loaded, audience_name, audience, now=now, segment=segment),
-                            loaded)
+    for the views in between, such as the email sender rendering it in a reader's ``locale``)."""
+    return render_scorecard(scorecard_views(metrics, loaded, audience_name, audience, now=now, segment=segment,
+                                            locale=locale), loaded)
 
 
 Renderer = Callable[..., Rendered]

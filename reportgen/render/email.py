@@ -8,14 +8,18 @@ its charts are small PNGs carried inside the message (``multipart/related``, ref
 text-only readers and for spam filters that compare the two parts; it uses fmt's ``context="text"``
 (ASCII hyphen instead of U+2212).
 
-The PDF scorecard is the document of record and is attached; the body is its summary, so it shows
-only the audience's first few KPIs, each with its value, the variance against plan and prior year
-and its status written out as a word (colour alone is invisible to colour-blind readers and lost
-when a message is printed in black and white).
+The PDF scorecard is the document of record and is attached; the body tells the same story in
+short: the "what changed" sentences, then every KPI of the audience as one line (bad and warning
+first), each with its value, the variance against plan and prior year, its to-date value and its
+status written out as a word (colour alone is invisible to colour-blind readers and lost when a
+message is printed in black and white). Numbers are formatted as the PDF formats them, in one place
+(:class:`EmailNumbers`).
 """
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,9 +28,11 @@ from reportgen.render import fmt
 if TYPE_CHECKING:
     from reportgen.config.models import Audience, LoadedConfig
     from reportgen.engine.metrics import Metrics
+    from reportgen.render.narrative import Statement
 
-HEADLINE_LIMIT = 6
-"""KPIs in the body; the attached scorecard has the rest (a phone screen shows about six rows)."""
+STATUS_FIRST = {"bad": 0, "warning": 1}
+"""Where a status puts a KPI in the body: bad ones first, then warnings, then the rest in the audience's
+order (a reader who stops after three lines has seen what needs them)."""
 
 CHART_PREFERENCE = ("revenue", "pipeline_value", "deals_won", "win_rate", "mrr", "new_customers")
 """Trend charts in the body: the first two of these the audience shows (falls back to its first KPIs)."""
@@ -38,23 +44,95 @@ CHART_WIDTH_PX, CHART_HEIGHT_PX = 560, 150
 STATUS_TEXT_COLORS = {"good": "#00704f", "warning": "#8a5a00", "bad": "#b33c00"}
 """Darker than the chart colours so the status word keeps a 4.5:1 contrast on white (WCAG AA)."""
 
+WORD_JOINER = "\u2060"
+"""Invisible, and no line may break at it: glues a sign to the currency symbol after it."""
+
+_SIGN_BEFORE_SYMBOL = re.compile(r"(?<![\w\u2060])([+\-\u2212])(?=[^\d\s\u2060])")
+
 TEMPLATE = "email/scorecard.html"
 
 
 @dataclass(frozen=True)
+class EmailNumbers:
+    """Every number of the email, formatted here and nowhere else in this module.
+
+    Why one place: the email must show the numbers as the PDF shows them (the reader compares the two),
+    so these are the PDF tile's choices (a compact value, a full signed variance, a signed relative
+    change) on :mod:`fmt`'s public functions; when the PDF's format changes, this is the one class to
+    switch. A sign followed by a currency symbol (``-$89,357``) is glued to it with a word joiner, so a
+    phone never breaks the line between them (Unicode allows a break there; before a digit it does not);
+    the HTML body also keeps each variance in a nowrap span."""
+
+    locale: str
+    currency: str
+    context: fmt.Context
+
+    def value(self, value: float | None, unit: fmt.Unit) -> str:
+        return fmt.format_value(value, unit, locale=self.locale, currency=self.currency, context=self.context,
+                                compact=True)
+
+    def axis(self, value: float | None, unit: fmt.Unit) -> str:
+        return self.value(value, unit)
+
+    def delta(self, value: float | None, unit: fmt.Unit) -> str:
+        return self._glued(fmt.format_delta(value, unit, locale=self.locale, currency=self.currency,
+                                            context=self.context))
+
+    def change(self, fraction: float | None) -> str:
+        return self._glued(fmt.format_change(fraction, locale=self.locale, context=self.context))
+
+    def sentence(self, text: str) -> str:
+        """A generated sentence (the "what changed" lines) in this context's minus sign, signs glued."""
+        return self._glued(text.replace("\u2212", "-") if self.context == "text" else text)
+
+    @staticmethod
+    def _glued(text: str) -> str:
+        return _SIGN_BEFORE_SYMBOL.sub(lambda m: m[1] + WORD_JOINER, text)
+
+
+@dataclass(frozen=True)
+class Variance:
+    """One comparison on a KPI's line: ``vs plan +$12,300 (+3.0%)``; ``change`` is None for rates (pp only)."""
+
+    key: str         # "pl" | "py"
+    label: str       # "vs plan", translated
+    delta: str
+    change: str | None = None
+
+    @property
+    def text(self) -> str:
+        return f"{self.label} {self.delta}" + (f" ({self.change})" if self.change else "")
+
+
+@dataclass(frozen=True)
+class WindowLine:
+    """The to-date value beside the period: ``YTD $14.92M (+35.4% vs prior year) · partial``."""
+
+    label: str
+    value: str
+    change: str | None
+    versus: str
+    partial: str = ""
+
+    @property
+    def text(self) -> str:
+        text = f"{self.label} {self.value}" + (f" ({self.change} {self.versus})" if self.change else "")
+        return text + (f" · {self.partial}" if self.partial else "")
+
+
+@dataclass(frozen=True)
 class HeadlineKpi:
-    """One KPI row of the email, every value already formatted for one locale and context."""
+    """One KPI line of the email, every value already formatted for one locale and context."""
 
     id: str
     name: str
     value: str
-    vs_plan: str | None
-    vs_prior_year: str | None
+    variances: tuple[Variance, ...]
     status: str
     status_text: str
     status_color: str
-    note: str = ""          # "partial · data through Dec 20", or the reason a value is n/a
-    window: str | None = None  # "YTD $14.92M (+35.4% vs PY)"
+    note: str = ""                   # "partial · data through Dec 20", or the reason a value is n/a
+    window: WindowLine | None = None
 
 
 @dataclass(frozen=True)
@@ -77,35 +155,45 @@ class EmailBody:
 
 
 def headline_kpis(metrics: Metrics, kpi_ids: list[str], *, locale: str, currency: str,
-                  context: fmt.Context = "html", limit: int = HEADLINE_LIMIT) -> list[HeadlineKpi]:
-    """The first ``limit`` KPIs of ``kpi_ids`` the engine computed for the reported period. A value the
-    data does not cover reads "n/a" with its reason (never 0); a partial period is marked."""
+                  context: fmt.Context = "html") -> list[HeadlineKpi]:
+    """Every KPI of ``kpi_ids``, one line each, bad and warning first, then the rest in their order.
+
+    The body is the story the PDF tells, not its first page: a KPI left out (churn, the only bad one,
+    was seventh of ten) is news the reader never gets. A value the data does not cover reads "n/a" with
+    its reason (never 0); a KPI the data cannot compute at all is listed with why; a partial period is
+    marked."""
+    numbers = EmailNumbers(locale, currency, context)
     period = metrics.periods[-1].label
     window = _shown_window(metrics)
     rows = []
     for kid in kpi_ids:
-        row = metrics.row(kid, period) if kid in metrics.kpis and kid not in metrics.unavailable else None
-        if row is None:
+        if kid not in metrics.kpis:
             continue
         kpi = metrics.kpis[kid]
+        row = metrics.row(kid, period) if kid not in metrics.unavailable else None
+        if row is None:
+            reason = metrics.unavailable.get(kid, "").removeprefix("unavailable: ")
+            rows.append(HeadlineKpi(id=kid, name=fmt.translate(kpi.name, locale), value=numbers.value(None, kpi.unit),
+                                    variances=(), status="", status_text="", status_color="#595959", note=reason))
+            continue
         value = float(row["value"]) if not _missing(row["value"]) else math.nan
         status = str(row["status"] or "") if not _missing(value) else ""
+        variances = tuple(v for key, label, ref in (("pl", "vs plan", row["target"]),
+                                                    ("py", "vs prior year", row["year_ago"]))
+                          if (v := variance(value, ref, kpi.unit, key=key, label=fmt.translate(label, locale),
+                                            numbers=numbers)) is not None)
         rows.append(HeadlineKpi(
             id=kid,
             name=fmt.translate(kpi.name, locale),
-            value=fmt.format_value(value, kpi.unit, locale=locale, currency=currency, context=context),
+            value=numbers.value(value, kpi.unit),
+            variances=variances,
             note=coverage_text(row, locale=locale),
-            window=window_text(metrics, kid, window, locale=locale, currency=currency, context=context),
-            vs_plan=variance_text(value, row["target"], kpi.unit, locale=locale, currency=currency, context=context),
-            vs_prior_year=variance_text(value, row["year_ago"], kpi.unit, locale=locale, currency=currency,
-                                        context=context),
+            window=window_line(metrics, kid, window, numbers=numbers),
             status=status,
             status_text=fmt.translate(status, locale) if status else "",
             status_color=STATUS_TEXT_COLORS.get(status, "#595959"),
         ))
-        if len(rows) == limit:
-            break
-    return rows
+    return sorted(rows, key=lambda r: STATUS_FIRST.get(r.status, len(STATUS_FIRST)))
 
 
 def _cell(row: Any, key: str) -> str:
@@ -145,9 +233,8 @@ def _shown_window(metrics: Metrics) -> str | None:
     return shown_window(metrics)
 
 
-def window_text(metrics: Metrics, kid: str, window: str | None, *, locale: str, currency: str,
-                context: fmt.Context) -> str | None:
-    """"YTD $14,922,512 (+35.4% vs PY)": the to-date value against the same window a year earlier;
+def window_line(metrics: Metrics, kid: str, window: str | None, *, numbers: EmailNumbers) -> WindowLine | None:
+    """"YTD $14.92M (+35.4% vs prior year)": the to-date value against the same window a year earlier;
     None when the KPI has no window form or no windowed value."""
     from reportgen.render.views import WINDOW_LABELS
 
@@ -156,37 +243,34 @@ def window_text(metrics: Metrics, kid: str, window: str | None, *, locale: str, 
     row = metrics.window_row(kid, metrics.periods[-1].label, window)
     if row is None or _missing(row["value"]):
         return None
+    locale = numbers.locale
     unit = metrics.kpis[kid].unit
     value = float(row["value"])
-    text = (f"{fmt.translate(WINDOW_LABELS.get(window, (window.upper(),))[0], locale)} "
-            f"{fmt.format_value(value, unit, locale=locale, currency=currency, context=context)}")
+    change = None
     if not _missing(row["year_ago"]):
         ref = float(row["year_ago"])
-        if unit == "percent" or ref == 0:
-            change = fmt.format_delta(value - ref, unit, locale=locale, currency=currency, context=context)
-        else:
-            change = fmt.format_change((value - ref) / abs(ref), locale=locale, context=context)
-        text += f" ({change} {fmt.translate('vs prior year', locale)})"
-    if _cell(row, "coverage") == "partial":
-        text += f" · {fmt.translate('partial', locale)}"
-    return text
+        change = numbers.delta(value - ref, unit) if unit == "percent" or ref == 0 else \
+            numbers.change((value - ref) / abs(ref))
+    return WindowLine(label=fmt.translate(WINDOW_LABELS.get(window, (window.upper(),))[0], locale),
+                      value=numbers.value(value, unit), change=change,
+                      versus=fmt.translate("vs prior year", locale),
+                      partial=fmt.translate("partial", locale) if _cell(row, "coverage") == "partial" else "")
 
 
-def variance_text(value: float, reference: Any, unit: fmt.Unit, *, locale: str, currency: str,
-                  context: fmt.Context) -> str | None:
-    """``+$12,300 (+3.0%)`` against a reference; rates vary in points only (``+2.1 pp``); None if no reference.
+def variance(value: float, reference: Any, unit: fmt.Unit, *, key: str, label: str,
+             numbers: EmailNumbers) -> Variance | None:
+    """``+$12,300 (+3.0%)`` against a reference; rates vary in points only (``+2.1 pp``); None if no
+    reference or no value.
 
     A relative change of a percentage ("+20% of 10%") is easily misread, so percent KPIs show the
     difference in percentage points alone, as the PDF does.
     """
-    if _missing(reference):
+    if _missing(reference) or _missing(value):
         return None
     reference = float(reference)
     delta = value - reference
-    text = fmt.format_delta(delta, unit, locale=locale, currency=currency, context=context)
-    if unit != "percent" and reference != 0:
-        text += f" ({fmt.format_change(delta / abs(reference), locale=locale, context=context)})"
-    return text
+    change = numbers.change(delta / abs(reference)) if unit != "percent" and reference != 0 else None
+    return Variance(key, label, numbers.delta(delta, unit), change)
 
 
 def chart_kpis(metrics: Metrics, kpi_ids: list[str], limit: int = MAX_CHARTS) -> list[str]:
@@ -208,23 +292,23 @@ def trend_png(metrics: Metrics, kid: str, *, locale: str, currency: str) -> byte
 
     kpi = metrics.kpis[kid]
     series = metrics.series(kid)
+    numbers = EmailNumbers(locale, currency, "text")
     labels = [fmt.format_period_short(label, locale=locale) for label in series.index]
     # a period the data does not cover is a gap in the chart, never a bar at 0
     values = [math.nan if _missing(v) else float(v) for v in series.to_list()]
     return column_png(values, labels, width=CHART_WIDTH_PX, height=CHART_HEIGHT_PX,
-                      tick_label=lambda y: fmt.format_value(y, kpi.unit, locale=locale, currency=currency,
-                                                            context="text", compact=True))
+                      tick_label=lambda y: numbers.axis(y, kpi.unit))
 
 
 def email_charts(metrics: Metrics, kpi_ids: list[str], *, locale: str, currency: str) -> list[EmailChart]:
     """Up to two trend charts with Content-IDs that are stable within one message."""
     charts = []
     history = len(metrics.periods)
+    numbers = EmailNumbers(locale, currency, "text")
     for kid in chart_kpis(metrics, kpi_ids):
         name = fmt.translate(metrics.kpis[kid].name, locale)
         latest = metrics.series(kid).iloc[-1]
-        value = fmt.format_value(None if _missing(latest) else float(latest), metrics.kpis[kid].unit,
-                                 locale=locale, currency=currency, context="text")
+        value = numbers.value(None if _missing(latest) else float(latest), metrics.kpis[kid].unit)
         period = fmt.format_period(metrics.periods[-1].label, locale=locale)
         charts.append(EmailChart(
             cid=f"trend-{kid.replace('_', '-')}",
@@ -233,6 +317,13 @@ def email_charts(metrics: Metrics, kpi_ids: list[str], *, locale: str, currency:
             alt=f"{name}, {history} periods; {period}: {value}",
         ))
     return charts
+
+
+def changed_lines(metrics: Metrics, kpi_ids: list[str], *, locale: str, currency: str) -> list[Statement]:
+    """The PDF's "what changed" sentences (headline KPI, status slips, top movers), for the body too."""
+    from reportgen.render.narrative import what_changed
+
+    return what_changed(metrics, kpi_ids, locale=locale, currency=currency)
 
 
 def render_email_body(metrics: Metrics, loaded: LoadedConfig, audience: Audience, *, locale: str,
@@ -251,39 +342,45 @@ def render_email_body(metrics: Metrics, loaded: LoadedConfig, audience: Audience
         charts = email_charts(metrics, ids, locale=locale, currency=sc.currency)
     title = audience.title or sc.title
     period = fmt.format_period(metrics.periods[-1].label, locale=locale)
+    statements = changed_lines(metrics, ids, locale=locale, currency=sc.currency)
     html_rows = headline_kpis(metrics, ids, locale=locale, currency=sc.currency, context="html")
     text_rows = headline_kpis(metrics, ids, locale=locale, currency=sc.currency, context="text")
     through = partial_through_text(metrics, ids, locale=locale)
     env = shared_environment(formats=Formats(locale, sc.currency))
+    html_numbers = EmailNumbers(locale, sc.currency, "html")
     html = render_template(env, TEMPLATE, dict(
         title=title, company=sc.company, period=period, partial_text=through, segment_label=segment_label,
-        kpis=html_rows,
+        kpis=html_rows, statements=[html_numbers.sentence(s.text) for s in statements],
         charts=charts, lang=locale.split("_")[0], primary_color=sc.primary_color,
-        more=max(0, len(ids) - len(html_rows)),
     ))
+    text_numbers = EmailNumbers(locale, sc.currency, "text")
     text = plain_text_body(title=title, company=sc.company, period=f"{period} ({through})" if through else period,
-                           segment_label=segment_label, kpis=text_rows, locale=locale)
+                           segment_label=segment_label, kpis=text_rows, locale=locale,
+                           statements=[text_numbers.sentence(s.text) for s in statements])
     return EmailBody(html=html, text=text, images={chart.cid: chart.png for chart in charts})
 
 
 def plain_text_body(*, title: str, company: str, period: str, segment_label: str, kpis: list[HeadlineKpi],
-                    locale: str) -> str:
-    """The text/plain alternative: same numbers as the HTML, one KPI per block, no layout to break."""
+                    locale: str, statements: Sequence[str] = ()) -> str:
+    """The text/plain alternative: the "what changed" lines, then one line per KPI with the same numbers
+    as the HTML (a line a phone may wrap, never between a sign and its number)."""
     def t(key: str) -> str:
         return fmt.translate(key, locale)
 
     heading = " - ".join(part for part in (title, segment_label) if part)
     lines = [heading, " - ".join(part for part in (company, period) if part), ""]
+    if statements:
+        lines += [t("What changed"), *(f"* {s}" for s in statements), ""]
     for kpi in kpis:
-        status = f"  [{t('Status')}: {kpi.status_text}]" if kpi.status_text else ""
-        note = f"  ({kpi.note})" if kpi.note else ""
-        lines.append(f"{kpi.name}: {kpi.value}{status}{note}")
-        variances = [f"{t(label)} {text}" for label, text in (("vs plan", kpi.vs_plan),
-                                                            ("vs prior year", kpi.vs_prior_year)) if text]
+        parts = [f"{kpi.name}: {kpi.value}"]
+        if kpi.status_text:
+            parts[0] += f" [{kpi.status_text}]"
+        if kpi.note:
+            parts[0] += f" ({kpi.note})"
+        parts += [v.text for v in kpi.variances]
         if kpi.window:
-            variances.append(kpi.window)
-        if variances:
-            lines.append("    " + "; ".join(variances))
+            parts.append(kpi.window.text)
+        lines.append("- " + " · ".join(parts))
     lines += ["", t("The full scorecard is attached as a PDF.")]
     return "\n".join(lines) + "\n"
 
