@@ -6,12 +6,13 @@ raises ``ReportgenError`` (one readable line) for bad configs and data.
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from reportgen.config.load import load_config as _load_config
 from reportgen.config.models import LoadedConfig
 from reportgen.engine import Metrics
+from reportgen.environment import build_now
 from reportgen.errors import ReportgenError
 from reportgen.pipeline.build import BuiltScorecard, Segment, compute_for_config
 from reportgen.pipeline.build import build as _build
@@ -38,7 +39,7 @@ def compute(config: LoadedConfig | str | Path, *, period: str | None = None, seg
     """Every KPI of the config for its reporting period and history (``metrics.table``: one row per
     KPI x period x segment, with comparisons, coverage and notes); ``segment`` is ``"region=West"``."""
     loaded = config if isinstance(config, LoadedConfig) else load_config(config)
-    return compute_for_config(loaded, now=now or datetime.now(UTC), period=period, segment=_segment(segment))
+    return compute_for_config(loaded, now=now or build_now(), period=period, segment=_segment(segment))
 
 
 def build(config: LoadedConfig | str | Path, *, audience: str | None = None, period: str | None = None,
@@ -46,5 +47,5 @@ def build(config: LoadedConfig | str | Path, *, audience: str | None = None, per
           now: datetime | None = None) -> list[BuiltScorecard]:
     """Build the config's scorecards (HTML + PDF + metric CSV per audience) and return what was written."""
     loaded = config if isinstance(config, LoadedConfig) else load_config(config)
-    return _build(loaded, now=now or datetime.now(UTC), audience=audience, period=period,
+    return _build(loaded, now=now or build_now(), audience=audience, period=period,
                   output_dir=Path(output_dir) if output_dir is not None else None, segment=_segment(segment), xlsx=xlsx)
