@@ -15,7 +15,7 @@ from reportgen.render.printdoc import chart_assets, split_styles
 from reportgen.render.uasheet import NOTE_RULES, lean_html_class, lean_ua_stylesheet, uses_notes
 from tests.pdftools import pdf_text, render_png
 
-PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>t</title>
+PAGE = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>t</title>
 <style>{fonts} body {{ font-family: Inter; }} p {{ font-size: 9pt; }} p.x {{ color: rgb(200, 0, 0); }}
 @page {{ size: A6; }}</style>
 <style>p {{ color: rgb(0, 0, 200); font-size: 14pt; }} .big {{ font-size: 24pt; }}</style>

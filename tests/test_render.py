@@ -249,7 +249,7 @@ def test_fetcher_serves_own_files_and_data_urls(tmp_path):
 
 
 def test_pdf_a_variant(tmp_path):
-    pdf, warnings = write_pdf("<title>t</title><p>archive</p>", base_url=tmp_path.as_uri() + "/",
+    pdf, warnings = write_pdf("<html lang=en><title>t</title><p>archive</p>", base_url=tmp_path.as_uri() + "/",
                               fetcher=asset_fetcher(), pdf_a=True)
     import io
 

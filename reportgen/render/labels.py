@@ -142,6 +142,14 @@ _LABEL_ROWS: tuple[tuple[str, str, str], ...] = (
     ("First rejected rows", "Erste verworfene Zeilen", "Premières lignes rejetées"),
     ("Formats read", "Gelesene Formate", "Formats lus"),
     ("Dataset", "Datensatz", "Jeu de données"),
+    # Chart alt texts (reportgen.render.alttext).
+    ("to", "bis", "à"),
+    ("low", "Tief", "min."),
+    ("high", "Hoch", "max."),
+    ("last", "zuletzt", "dernier"),
+    ("up from", "gestiegen von", "en hausse depuis"),
+    ("down from", "gefallen von", "en baisse depuis"),
+    ("unchanged from", "unverändert gegenüber", "inchangé depuis"),
     # Units and period templates ({week}, {year}, {yy} are filled in by format_period*).
     ("pp", "Pp.", "pts"),
     ("Week {week}, {year}", "KW {week} {year}", "Semaine {week} {year}"),

@@ -145,19 +145,31 @@ def stylesheet(css: str, *, base_url: str, fetcher: Any) -> Any:
     return sheet
 
 
-def write_pdf(html: str, *, base_url: str, fetcher: Any, pdf_a: bool = False) -> tuple[bytes, list[str]]:
+ACCESSIBLE_VARIANT = "pdf/ua-1"
+"""WeasyPrint's PDF/UA-1 output: a tagged PDF (structure tree in reading order: headings, lists,
+tables, figures with their alt text), the document language, ``/MarkInfo /Marked`` and the title
+shown in the viewer's title bar (``DisplayDocTitle``), plus PDF/UA identification in the XMP metadata."""
+
+
+def write_pdf(html: str, *, base_url: str, fetcher: Any, pdf_a: bool = False,
+              tagged: bool = True) -> tuple[bytes, list[str]]:
     """WeasyPrint the documented way: HTML string + base URL + fetcher -> PDF bytes (and warnings).
 
     The ``<style>`` elements of the head go to WeasyPrint as stylesheets parsed once per process
     (:func:`stylesheet`), in document order, when :func:`~reportgen.render.printdoc.split_styles`
     finds that this keeps their meaning; otherwise the document goes whole, as it always did. A split
     document without footnotes or notes is rendered with the lean user-agent stylesheet
-    (:mod:`.uasheet`)."""
+    (:mod:`.uasheet`).
+
+    ``tagged`` (the default) writes an accessible PDF (:data:`ACCESSIBLE_VARIANT`): a screen reader
+    or a copy-paste follows the structure tree instead of guessing an order from the drawing."""
     from weasyprint import HTML
 
     options: dict[str, Any] = {"font_config": font_configuration()}
-    if pdf_a:
-        options["pdf_variant"] = "pdf/a-3b"
+    if pdf_a:  # PDF/A-3b, tagged as well: WeasyPrint applies pdf_tags on top of any variant
+        options.update(pdf_variant="pdf/a-3b", pdf_tags=tagged)
+    elif tagged:
+        options["pdf_variant"] = ACCESSIBLE_VARIANT
     with weasyprint_warnings() as warnings:
         try:
             split = split_styles(html)

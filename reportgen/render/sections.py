@@ -13,6 +13,7 @@ from markupsafe import Markup
 from reportgen import charts
 from reportgen.engine.forecast import Method
 from reportgen.engine.forecast import forecast as make_forecast
+from reportgen.render.alttext import bars_alt, series_alt
 from reportgen.render.fmt import Unit
 from reportgen.render.formats import Formats, _missing, _num
 from reportgen.render.views import KpiView, variance_tone
@@ -53,7 +54,7 @@ def breakdown_view(metrics: Metrics, kid: str, dimension: str, formats: Formats,
         value_format=lambda v: formats.compact(v, kpi.unit),
         width=330,
         row_height=18,
-        title=f"{formats.t(kpi.name)} by {dimension}",
+        title=bars_alt(f"{formats.t(kpi.name)} by {dimension}", labels, values, kpi.unit, formats),
         missing_label=formats.t("n/a"),
         maximum=maximum,
     )
@@ -103,7 +104,7 @@ def trend_view(metrics: Metrics, view: KpiView, formats: Formats, *, periods: in
         width_px=width_px,
         height_px=height_px,
         kind="line",
-        title=f"{view.name}: trend with prior year, plan and forecast",
+        title=series_alt(f"{view.name}: trend with prior year, plan and forecast", actual, labels, view.unit, formats),
     )
     return TrendView(view, Markup(chart), fc[0] if fc else math.nan, future[0].label if future else "")
 

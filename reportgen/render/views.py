@@ -13,6 +13,7 @@ from reportgen import charts
 from reportgen.config.models import Audience, LoadedConfig
 from reportgen.kpis.periods import PERIODS_PER_YEAR, window_start
 from reportgen.render import fmt
+from reportgen.render.alttext import against_alt, series_alt
 from reportgen.render.formats import Formats, _missing, _num
 from reportgen.render.narrative import tone_of
 
@@ -233,11 +234,12 @@ def kpi_view(metrics: Metrics, kid: str, formats: Formats, *, period_word: str =
     history = metrics.series(kid).to_list()
     higher = kpi.direction != "lower"
     spark = charts.sparkline(history, width=112, height=21, higher_is_better=higher,
-                             title=f"{t(kpi.name)}: {len(history)} periods")
+                             title=series_alt(t(kpi.name), history, list(metrics.series(kid).index), kpi.unit, formats))
     bullet = None
     if not _missing(row["target"]):
         bullet = Markup(charts.bullet(value, _num(row["target"]), higher_is_better=higher, width=160, height=18,
-                                      title=f"{t(kpi.name)} against plan", missing_label=t("n/a")))
+                                      title=against_alt(t(kpi.name), value, row["target"], kpi.unit, formats),
+                                      missing_label=t("n/a")))
     return KpiView(**base, value=value, target=_num(row["target"]), prior=_num(row["prior"]),
                    year_ago=_num(row["year_ago"]), benchmark=_num(row["benchmark"]),
                    benchmark_source=str(row["benchmark_source"] or ""), achievement=_num(row["achievement"]),
