@@ -62,7 +62,6 @@ def test_the_pdf_is_tagged_with_language_and_title(example: tuple[Any, Any]) -> 
 
 
 def test_headings_tables_and_figures_come_in_reading_order(example: tuple[Any, Any]) -> None:
-    pdf, metrics = example[0], example[1]
     pdf, _ = render(example)
     kinds = [str(e["/S"]) for e in elements(pdf.trailer["/Root"]["/StructTreeRoot"]["/K"])]
     shown = [k for k in kinds if k in ("/H1", "/H2", "/H3", "/Table", "/Figure")]

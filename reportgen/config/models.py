@@ -57,6 +57,11 @@ class Scorecard(_Model):
         default_factory=list,
         description="Folders searched before the built-in templates; a template there can extend "
         "'builtin:executive.html' and override one block.")
+    charts: dict[str, str] = Field(
+        default_factory=dict,
+        description="Charts of one's own: name -> 'module:function', a function in module.py in the config's "
+        "folder or a template folder that takes the scorecard's metrics and returns a matplotlib Figure; "
+        "a template shows it with {{ custom_chart('name') }}.")
     windows: list[Literal["ytd", "qtd", "r12"]] = Field(
         default_factory=lambda: list[Literal["ytd", "qtd", "r12"]](["ytd"]),
         description="To-date windows computed beside each period (ytd: (fiscal) year to date, qtd: quarter to "

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from reportgen.assets import FONTS_DIR, font_faces_css
+from reportgen.charts.custom import CustomCharts, theme_for
 from reportgen.config.models import Audience, LoadedConfig
 from reportgen.render.context import build_context
 from reportgen.render.environment import builtin_template_dir, shared_environment, template_dirs, template_name
@@ -56,6 +57,7 @@ def scorecard_views(metrics: Metrics, loaded: LoadedConfig, audience_name: str, 
     formats = Formats(locale or sc.locale, sc.currency)
     t0 = time.perf_counter()
     context = build_context(metrics, loaded, audience_name, audience, now=now, segment=segment, formats=formats)
+    context["custom_chart"] = CustomCharts(loaded, metrics, theme_for(loaded))  # drawn when a template asks
     return ScorecardViews(audience_name, audience, context, formats, time.perf_counter() - t0)
 
 
