@@ -23,16 +23,38 @@ Check = Callable[[LoadedConfig], list[str]]
 
 
 def check_locale(loaded: LoadedConfig) -> list[str]:
-    """An unknown locale would fail deep inside Babel at render time with a traceback."""
+    """An unknown locale would fail deep inside Babel at render time with a traceback; a known one
+    whose language reportgen has no translations for would silently print English words beside
+    local numbers. Both are errors, for the scorecard and for every inline recipient."""
+    places: list[tuple[tuple[str | int, ...], str, str]] = [
+        (("scorecard", "locale"), "scorecard.locale", loaded.config.scorecard.locale)]
+    for i, delivery in enumerate(loaded.config.deliveries):
+        places += [(("deliveries", i, "recipients", j, "locale"), f"deliveries[{i}].recipients[{j}].locale",
+                    r.locale) for j, r in enumerate(delivery.recipients) if r.locale]
+    issues = []
+    for key, name, locale in places:
+        problem = locale_problem(locale)
+        if problem:
+            issues.append(f"{loaded.where(key)}: {name} {problem}")
+    return issues
+
+
+def locale_problem(locale: str) -> str:
+    """'' for a locale reportgen can write a scorecard in, else what is wrong and the fix."""
     from babel import Locale, UnknownLocaleError
 
-    locale = loaded.config.scorecard.locale
+    from reportgen.render.labels import LABELS
+
     try:
-        Locale.parse(locale)
+        Locale.parse(locale.replace("-", "_"))
     except (UnknownLocaleError, ValueError, TypeError) as exc:
-        return [f"{loaded.where(('scorecard', 'locale'))}: scorecard.locale {locale!r} is not a known locale "
-                f"({exc}); use a code like en_US, de_DE or fr_FR"]
-    return []
+        return f"{locale!r} is not a known locale ({exc}); use a code like en_US, de_DE or fr_FR"
+    language = locale.replace("-", "_").split("_", 1)[0].lower()
+    if language not in LABELS:
+        shipped = ", ".join(sorted(LABELS))
+        return (f"{locale!r}: reportgen has no translations for {language!r} (shipped: {shipped}); "
+                "use a locale of one of those languages, such as en_US, de_DE or fr_FR")
+    return ""
 
 
 def check_templates(loaded: LoadedConfig) -> list[str]:
