@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeGuard
 
@@ -363,8 +363,10 @@ def _with_seconds(result: JobResult, seconds: float) -> JobResult:
 
 
 def _utcnow() -> datetime:
+    """A build job's instant: SOURCE_DATE_EPOCH when set (reproducible files, as `reportgen build`), else the clock."""
+    from reportgen.environment import build_now
 
-    return datetime.now(UTC)
+    return build_now()
 
 
 __all__ = ["BuildJob", "JobResult", "SendJob", "build_jobs", "failed_result", "run_job", "run_jobs", "warm_up"]

@@ -151,3 +151,13 @@ def test_a_chart_module_linked_from_outside_is_refused(tmp_path: Path) -> None:
     os.symlink(outside / "evil.py", inside / "evil.py")
     with pytest.raises(RenderError, match=r"evil\.py is a link to .*elsewhere/evil\.py, outside its folder"):
         build(config, now=NOW, output_dir=inside / "out")
+
+
+def test_validate_finds_a_chart_that_build_could_not(tmp_path: Path) -> None:
+    from reportgen.config.load import load_config
+    from reportgen.pipeline.checks import run_checks
+
+    issues = run_checks(load_config(write_config(tmp_path, "{revenue_bars: 'acme_charts:no_such_function'}")))
+    assert [i for i in issues if "charts" in i] == [
+        f"{tmp_path / 'acme.yaml'}:10:26: scorecard.charts.revenue_bars: acme_charts.py has no function "
+        "'no_such_function'"]

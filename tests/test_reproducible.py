@@ -69,3 +69,12 @@ def test_a_bad_source_date_epoch_is_one_clear_line(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines() == [
         "error: SOURCE_DATE_EPOCH='yesterday' is not a number of seconds since 1970-01-01 UTC; "
         "set it to e.g. $(git log -1 --format=%ct) or unset it"]
+
+
+def test_a_batch_build_job_takes_source_date_epoch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from reportgen.batch import BuildJob
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(EPOCH))
+    BuildJob(config=REPO / "configs" / "example.yaml", audience="executive", output_dir=tmp_path).run()
+    info = PdfReader(io.BytesIO((tmp_path / "example-executive.pdf").read_bytes())).metadata
+    assert info is not None and info["/CreationDate"] == "D:20260101000000+00'00"

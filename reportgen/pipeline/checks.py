@@ -160,8 +160,22 @@ def check_paths(loaded: LoadedConfig) -> list[str]:
     return issues
 
 
+def check_charts(loaded: LoadedConfig) -> list[str]:
+    """Every chart in ``scorecard.charts`` names a function that exists in a file where charts may
+    live (found and loaded, not drawn: drawing needs the metrics)."""
+    from reportgen.charts.custom import resolve_chart
+
+    issues = []
+    for name in loaded.config.scorecard.charts:
+        try:
+            resolve_chart(loaded, name)
+        except ReportgenError as exc:
+            issues.append(str(exc))
+    return issues
+
+
 CHECKS: tuple[Check, ...] = (check_paths, check_locale, check_templates, check_breakdowns, check_files,
-                             check_schedules)
+                             check_schedules, check_charts)
 
 
 def run_checks(loaded: LoadedConfig) -> list[str]:
