@@ -80,8 +80,11 @@ def test_german_and_french_sentences_use_their_own_separators():
 
 
 def test_unknown_language_falls_back_to_english_patterns():
+    assert change_sentence("Calls", "count", {"value": 5, "prior": 4, "pct_prior": 0.25}, locale="sv_SE") == (
+        "Calls rose 25,0\u00a0% on last month to 5.")
+    # Italian now ships as a catalogue
     assert change_sentence("Calls", "count", {"value": 5, "prior": 4, "pct_prior": 0.25}, locale="it_IT") == (
-        "Calls rose 25,0% on last month to 5.")
+        "Calls: in aumento di 25,0% rispetto al mese precedente a 5.")
 
 
 def test_plan_clause_on_plan_and_without_target():

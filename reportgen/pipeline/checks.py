@@ -43,6 +43,7 @@ def locale_problem(locale: str) -> str:
     """'' for a locale reportgen can write a scorecard in, else what is wrong and the fix."""
     from babel import Locale, UnknownLocaleError
 
+    from reportgen.render.catalogues import catalogue_languages
     from reportgen.render.labels import LABELS
 
     try:
@@ -51,7 +52,7 @@ def locale_problem(locale: str) -> str:
         return f"{locale!r} is not a known locale ({exc}); use a code like en_US, de_DE or fr_FR"
     language = locale.replace("-", "_").split("_", 1)[0].lower()
     if language not in LABELS:
-        shipped = ", ".join(sorted(LABELS))
+        shipped = ", ".join(sorted(set(LABELS) | set(catalogue_languages())))
         return (f"{locale!r}: reportgen has no translations for {language!r} (shipped: {shipped}); "
                 "use a locale of one of those languages, such as en_US, de_DE or fr_FR")
     return ""

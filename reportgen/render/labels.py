@@ -2,6 +2,8 @@
 (``fmt.translate`` looks them up)."""
 from __future__ import annotations
 
+from reportgen.render.catalogues import WithCatalogues, catalogue_labels
+
 NBSP = "\u00a0"
 """A no-break space: joins a number to its unit (and 'k. A.') so a line never breaks between them."""
 
@@ -158,9 +160,10 @@ _LABEL_ROWS: tuple[tuple[str, str, str], ...] = (
     ("FY{yy}", "GJ{yy}", "Ex.{yy}"),
 )
 
-LABELS: dict[str, dict[str, str]] = {
+LABELS: dict[str, dict[str, str]] = WithCatalogues({
     "en": {en: en for en, _, _ in _LABEL_ROWS},
     "de": {en: de for en, de, _ in _LABEL_ROWS},
     "fr": {en: fr for en, _, fr in _LABEL_ROWS},
-}
-"""UI labels by language, keyed by their English text."""
+}, catalogue_labels)
+"""UI labels by language, keyed by their English text; the languages shipped as gettext catalogues
+(``reportgen/render/locales``: es, it, nl, pt) are read from there on first use."""

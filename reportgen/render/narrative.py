@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeGuard
 
+from reportgen.render.catalogues import WithCatalogues, catalogue_section
 from reportgen.render.fmt import (
     Unit,
     coverage_note_parts,
@@ -48,7 +49,7 @@ UNCHANGED_BELOW = 0.0005
 """A relative change under 0.05 % prints as 0.0 %, so it is called unchanged."""
 
 # Sentence patterns per language. {grain} is the prior-period phrase of the grain below.
-_PATTERNS: dict[str, dict[str, str]] = {
+_PATTERNS: dict[str, dict[str, str]] = WithCatalogues({
     "en": {
         "up": "{name} rose {change} on {grain} to {value}",
         "down": "{name} fell {change} on {grain} to {value}",
@@ -91,14 +92,14 @@ _PATTERNS: dict[str, dict[str, str]] = {
         "on_plan": "conforme au budget",
         "status": "{name}\u00a0: passage de {before} à {after} ({value} ; {ref_label} {ref})",
     },
-}
+}, lambda language: catalogue_section(language, "sentence"))
 
-_GRAIN_PHRASES: dict[str, dict[str, str]] = {
+_GRAIN_PHRASES: dict[str, dict[str, str]] = WithCatalogues({
     "en": {"month": "last month", "quarter": "last quarter", "year": "last year", "week": "last week"},
     "de": {"month": "dem Vormonat", "quarter": "dem Vorquartal", "year": "dem Vorjahr", "week": "der Vorwoche"},
     "fr": {"month": "au mois précédent", "quarter": "au trimestre précédent", "year": "à l’année précédente",
            "week": "à la semaine précédente"},
-}
+}, lambda language: catalogue_section(language, "grain"))
 
 _STATUS_ORDER = {"good": 2, "warning": 1, "bad": 0}
 
@@ -319,7 +320,8 @@ def driver_clause(metrics: Metrics, kid: str, *, locale: str = "en_US", currency
     best = rows.loc[(rows["delta_prior"].abs()).idxmax()]  # type: ignore[call-overload]  # pandas-stubs: .loc refuses the Hashable label idxmax returns
     if abs(float(best["delta_prior"])) / abs(total) < DRIVER_SHARE:
         return ""
-    return _DRIVER[_language(locale)].format(
+    language = _language(locale)  # a catalogue language has its pattern as sentence:driver
+    return (_DRIVER.get(language) or _PATTERNS[language]["driver"]).format(
         dimension=translate(str(best["dimension"]).replace("_", " ").capitalize(), locale),
         segment=best["segment"],
         delta=format_delta(float(best["delta_prior"]), kpi.unit, locale=locale, currency=currency))
