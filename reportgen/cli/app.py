@@ -70,9 +70,10 @@ def _now() -> datetime:
 
 
 def _load(config: Path) -> LoadedConfig:
-    from reportgen.config.load import load_config
+    """The config with every check `validate` runs passed (one error line per problem otherwise)."""
+    from reportgen.pipeline.checks import load_checked
 
-    return load_config(config)
+    return load_checked(config)
 
 
 @main.command("kpis")
@@ -122,10 +123,8 @@ def schema_command() -> None:
 def validate_command(config: Path) -> None:
     """Check a config and its data (columns, stages, dates) without rendering."""
     from reportgen.pipeline.build import compute_for_config
-    from reportgen.pipeline.checks import raise_on_issues
 
-    loaded = _load(config)
-    raise_on_issues(loaded)
+    loaded = _load(config)  # YAML, shape, meaning, files, templates, deliveries, schedules: all issues at once
     metrics = compute_for_config(loaded, now=_now())
     click.echo(f"{config}: config valid; {len(loaded.config.datasets)} datasets read")
     for name, q in metrics.quality.items():
@@ -277,10 +276,8 @@ def build_command(config: Path, audience: str | None, period: str | None, output
                   segment: str | None, xlsx: bool | None) -> None:
     """Build scorecards: NAME-AUDIENCE.html and .pdf (+ metric CSV/XLSX)."""
     from reportgen.pipeline.build import Segment, build
-    from reportgen.pipeline.checks import raise_on_issues
 
     loaded = _load(config)
-    raise_on_issues(loaded)
     only = None
     if segment is not None:
         dimension, sep, value = segment.partition("=")

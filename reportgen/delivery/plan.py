@@ -162,7 +162,7 @@ def preflight(loaded: LoadedConfig, specs: list[DeliverySpec], *, dry_run: bool,
             credentials_from_env(settings, environ)
     except ReportgenError as exc:
         problems.append(str(exc))
-    problems += condition_problems(loaded, {spec.name for spec in specs})
+    problems += [str(issue) for issue in condition_problems(loaded, {spec.name for spec in specs})]
     for spec in specs:
         try:
             audiences_of(loaded, spec.audience)

@@ -247,8 +247,10 @@ def build(loaded: LoadedConfig, *, now: datetime, audience: str | None = None, p
     ``metrics`` already computed for the same config, period and segment (the email sender needs
     them for the message body) are used as they are instead of being computed again."""
     from reportgen.atomic import atomic_write_bytes, atomic_write_text, check_pdf
+    from reportgen.pipeline.checks import raise_on_issues
     from reportgen.render import render_scorecard, scorecard_views
 
+    raise_on_issues(loaded)  # what `validate` checks, once per loaded config: no caller builds past it
     t0 = time.perf_counter()
     audiences = audiences_of(loaded, audience)
     if metrics is None:  # load + compute
