@@ -109,13 +109,19 @@ def kpis_command(fmt: str) -> None:
 
 
 @main.command("schema")
-def schema_command() -> None:
-    """Print the config's JSON Schema (every field with its description), for editors and docs."""
-    import json
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write the schema to this file instead of printing it.")
+def schema_command(output: Path | None) -> None:
+    """Print the config's JSON Schema (every field with its description), for editors and docs.
 
-    from reportgen.config.models import Config
+    The repository publishes it as reportgen.schema.json; a config names it on its first line with
+    '# yaml-language-server: $schema=../reportgen.schema.json'."""
+    from reportgen.config.schema import schema_text, write_schema
 
-    click.echo(json.dumps(Config.model_json_schema(), indent=2))
+    if output is None:
+        click.echo(schema_text(), nl=False)
+    else:
+        click.echo(f"wrote {write_schema(output)}")
 
 
 @main.command("validate")

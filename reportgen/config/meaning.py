@@ -121,7 +121,7 @@ def _check_audiences(loaded: LoadedConfig) -> list[Issue]:
         for j, kpi in enumerate(audience.kpis):
             if kpi not in known:
                 issues.append(issue_at(loaded, ("audiences", name, "kpis", j),
-                                       f"audience {name!r} lists unknown KPI {kpi!r}", suggestion(kpi, known)))
+                                       f"audience {name!r} lists unknown KPI {kpi!r}", _unknown_kpi_hint(kpi, known)))
     return issues
 
 
@@ -132,8 +132,20 @@ def _check_objectives(loaded: LoadedConfig) -> list[Issue]:
         for j, kpi in enumerate(kpis):
             if kpi not in known:
                 issues.append(issue_at(loaded, ("objectives", name, j),
-                                       f"objective {name!r} lists unknown KPI {kpi!r}", suggestion(kpi, known)))
+                                       f"objective {name!r} lists unknown KPI {kpi!r}", _unknown_kpi_hint(kpi, known)))
     return issues
+
+
+def _unknown_kpi_hint(kpi: str, known: set[str]) -> str:
+    """The nearest of the config's KPIs; else a built-in the config does not list (it must be added to 'kpis')."""
+    near = suggestion(kpi, known)
+    if near or kpi in known:
+        return near
+    unlisted = "(a built-in KPI the config does not list: add it under 'kpis')"
+    if kpi in BUILTIN_KPIS:
+        return unlisted
+    builtin = closest(kpi, BUILTIN_KPIS)
+    return f"did you mean {builtin!r}? {unlisted}" if builtin else ""
 
 
 def _check_conditions(loaded: LoadedConfig) -> list[Issue]:
