@@ -309,3 +309,51 @@ def test_the_published_schema_is_current_and_is_what_the_command_prints(tmp_path
     assert result.returncode == 0 and result.stdout == published
     assert cli("schema", "-o", tmp_path / "s.json").returncode == 0
     assert (tmp_path / "s.json").read_text(encoding="utf-8") == published
+
+
+def test_check_deliveries_finds_what_send_would_fail_on_before_any_message(tmp_path: Path) -> None:
+    """What the sender asks before the first message leaves: every delivery, every problem."""
+    from reportgen.pipeline.checks import check_deliveries
+
+    config = write_config(tmp_path, GOOD_HEAD + textwrap.dedent("""\
+        audiences:
+          executive: {template: executive}
+        smtp: {host: localhost, port: 25, security: none, from_address: reports@example.com}
+        deliveries:
+          - {name: m, audience: executive, schedule: '0 8 1 * *', burst_by: regoin, recipients_csv: people.csv}
+          - {name: m, audience: executive, schedule: '0 8 1 * *', period: 2025-13,
+             recipients: [{email: ana@example.com}]}
+        """))
+    loaded = parse_config(config.read_text(encoding="utf-8"), config)
+    assert [str(i) for i in check_deliveries(loaded)] == [
+        f"{config}:14:69: delivery 'm' bursts by 'regoin', which is not a column of any dataset - "
+        "did you mean 'region'?",
+        f"{config}:14:93: recipients file {tmp_path / 'people.csv'} of delivery 'm' does not exist",
+        f"{config}:15:12: delivery name 'm' is used twice (first as deliveries[0]) - the ledger records sends by "
+        "name; rename one",
+        f"{config}:15:67: period '2025-13' of delivery 'm': '2025-13' is not a valid month label - use "
+        "'last_complete' or a month label",
+    ]
+
+
+def test_what_a_shape_error_uncovers_is_reported_and_what_it_causes_is_not(tmp_path: Path) -> None:
+    """A dataset's own check ran only once its keys were right (a second round before); entries set aside
+    for a shape error make no noise elsewhere (no "breakdown is not a column", no "undeclared audience")."""
+    text = textwrap.dedent("""\
+        datasets:
+          deals: {colums: {a: deal_id}}
+        scorecard: {breakdowns: [region]}
+        kpis: [revenue, {unit: money, name: Net}]
+        audiences:
+          a: {kpis: [revenue]}
+        smtp: {host: localhost, port: 25, security: none, from_address: r@example.com}
+        deliveries: [{name: m, audience: a, schedule: '0 8 1 * *', recipients: [{email: ana@example.com}]}]
+        """)
+    config = tmp_path / "c.yaml"
+    config.write_text(text, encoding="utf-8")
+    assert [str(i) for i in reportgen.validate(config)] == [
+        f"{config}:2:10: datasets.deals: a dataset needs 'path' (a file) or 'url' (a SQL database)",
+        f"{config}:2:11: unknown key 'colums' in datasets.deals - did you mean 'columns'?",
+        f"{config}:4:17: kpis[1].id: required key missing",
+        f"{config}:6:3: audiences.a.template: required key missing",
+    ]

@@ -6,19 +6,15 @@ file:line:column with the key path, what was found and the nearest valid name.
 """
 from __future__ import annotations
 
-import weakref
 from dataclasses import replace
 from pathlib import Path
 
 from reportgen.config.issues import Issue, in_file_order, raise_on_errors
 from reportgen.config.meaning import check_meaning
 from reportgen.config.models import LoadedConfig
-from reportgen.config.shape import Pruned, validate_shape
-from reportgen.config.yamlmarks import KeyPath, Mark, load_marked_yaml
+from reportgen.config.shape import original_key, remember, validate_shape
+from reportgen.config.yamlmarks import Mark, load_marked_yaml
 from reportgen.errors import ConfigError
-
-_PARTIAL: weakref.WeakKeyDictionary[LoadedConfig, Pruned] = weakref.WeakKeyDictionary()
-"""A config loaded with shape errors (for checking only): how its list indices map back to the file."""
 
 
 def load_config(path: str | Path) -> LoadedConfig:
@@ -64,16 +60,9 @@ def collect_text_issues(text: str, path: str | Path) -> tuple[LoadedConfig | Non
     if pruned.config is None:
         return None, issues
     loaded = LoadedConfig(pruned.config, path, pruned.marks, text)
-    if pruned.origin:
-        _PARTIAL[loaded] = pruned
+    remember(loaded, pruned)
     issues += [replace(i, key=original_key(loaded, i.key)) for i in check_meaning(loaded)]
     return loaded, in_file_order(issues)
-
-
-def original_key(loaded: LoadedConfig, key: KeyPath) -> KeyPath:
-    """The key path in the file of a key path in ``loaded`` (they differ only in a partial config)."""
-    pruned = _PARTIAL.get(loaded)
-    return pruned.original(key) if pruned is not None else key
 
 
 def _issue_from_line(line: str, file: str) -> Issue:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from reportgen.config.issues import Check, Issue, closest, did_you_mean, issue_at, suggestion, validate_safely
 from reportgen.config.models import Config, LoadedConfig
+from reportgen.config.shape import names_set_aside
 from reportgen.config.yamlmarks import KeyPath
 from reportgen.errors import ConfigError
 from reportgen.kpis.catalogue import BUILTIN_KPIS, CANONICAL_DATASETS, LOOKUPS, MEASURES, OBJECTIVES, UNITS
@@ -82,7 +83,7 @@ def _check_kpis(loaded: LoadedConfig) -> list[Issue]:
         if spec.expression:
             issues += _check_expression(loaded, i, known)
         if spec.measure:
-            if spec.measure.dataset not in config.datasets:
+            if spec.measure.dataset not in set(config.datasets) | names_set_aside(loaded, "datasets"):
                 issues.append(issue_at(
                     loaded, ("kpis", i, "measure", "dataset"), f"measure of {spec.id!r} reads dataset "
                     f"{spec.measure.dataset!r}, which is not declared under 'datasets'",
@@ -116,7 +117,7 @@ def _check_expression(loaded: LoadedConfig, i: int, known: set[str]) -> list[Iss
 def _check_audiences(loaded: LoadedConfig) -> list[Issue]:
     issues = []
     config = loaded.config
-    known = set(kpi_ids(config)) or set(BUILTIN_KPIS)
+    known = (set(kpi_ids(config)) or set(BUILTIN_KPIS)) | names_set_aside(loaded, "kpis")
     for name, audience in config.audiences.items():
         for j, kpi in enumerate(audience.kpis):
             if kpi not in known:
@@ -127,7 +128,7 @@ def _check_audiences(loaded: LoadedConfig) -> list[Issue]:
 
 def _check_objectives(loaded: LoadedConfig) -> list[Issue]:
     issues = []
-    known = set(kpi_ids(loaded.config)) or set(BUILTIN_KPIS)
+    known = (set(kpi_ids(loaded.config)) or set(BUILTIN_KPIS)) | names_set_aside(loaded, "kpis")
     for name, kpis in loaded.config.objectives.items():
         for j, kpi in enumerate(kpis):
             if kpi not in known:

@@ -10,14 +10,19 @@ and a map back to the file's (:class:`Pruned`).
 from __future__ import annotations
 
 import copy
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from reportgen.config.issues import Issue, closest
-from reportgen.config.models import Config, dotted_path
+from reportgen.config.models import Config, LoadedConfig, dotted_path
 from reportgen.config.yamlmarks import KeyPath, Mark, MarkedYaml
+
+_PARTIAL: weakref.WeakKeyDictionary[LoadedConfig, Pruned] = weakref.WeakKeyDictionary()
+"""Configs loaded with shape errors (for checking only), with what was set aside."""
 
 MAX_ROUNDS = 8
 """Setting a wrong node aside may uncover a missing key in its parent: a few rounds settle any config."""
@@ -32,6 +37,23 @@ class Pruned:
     marks: MarkedYaml
     origin: dict[KeyPath, list[int]] = field(default_factory=dict)
     """For a list (by its path in the partial config): the file's index of each item kept."""
+    aside: dict[KeyPath, Any] = field(default_factory=dict)
+    """The nodes set aside, by their key path in the file, with what the file had there."""
+
+    def names_aside(self, section: str) -> set[str]:
+        """Names whole entries of ``section`` had before they were set aside: datasets or audiences by
+        their key, KPIs by their id. A check must not call a name unknown because its entry had a shape error."""
+        names = set()
+        for path, value in self.aside.items():
+            if len(path) != 2 or path[0] != section:
+                continue
+            if isinstance(path[1], str):
+                names.add(path[1])
+            elif isinstance(value, str):
+                names.add(value)  # a KPI written as its bare id
+            elif isinstance(value, dict) and isinstance(value.get("id"), str):
+                names.add(value["id"])
+        return names
 
     def original(self, key: KeyPath) -> KeyPath:
         """The key path in the file of a key path in the partial config."""
@@ -43,18 +65,24 @@ class Pruned:
 
 
 def validate_shape(marked: MarkedYaml) -> tuple[Pruned, list[Issue]]:
-    """``Config`` from the marked data with every shape issue; the config is partial when there are issues."""
+    """``Config`` from the marked data with every shape issue; the config is partial when there are issues.
+
+    Setting a node aside can uncover more: a dataset's own check runs only once its fields validate,
+    so later rounds report what they find too, except a key missing because it was the one set aside."""
     try:
         return Pruned(Config.model_validate(marked.data), marked), []
     except ValidationError as exc:
-        first = exc
-    issues = shape_issues(first, marked)
+        errors = exc.errors()
+    issues: list[Issue] = []
     data = copy.deepcopy(marked.data)
     origin: dict[KeyPath, list[int]] = {}
-    errors = first.errors()
+    aside: dict[KeyPath, Any] = {}
     for _ in range(MAX_ROUNDS):
-        for err in errors:
-            if not _set_aside(data, _file_loc(tuple(err["loc"]), origin), err["type"]):
+        found = [(err, _file_loc(tuple(err["loc"]), origin)) for err in errors]
+        issues += shape_issues([(err, loc) for err, loc in found
+                                if not (err["type"] == "missing" and loc in aside)], marked)
+        for err, loc in found:
+            if not _set_aside(data, loc, err["type"], aside):
                 return Pruned(None, marked), issues
         kept, origin = _without_gone(data)
         try:
@@ -62,7 +90,7 @@ def validate_shape(marked: MarkedYaml) -> tuple[Pruned, list[Issue]]:
         except ValidationError as exc:
             errors = exc.errors()
             continue
-        return Pruned(config, _moved_marks(marked, kept, origin), origin), issues
+        return Pruned(config, _moved_marks(marked, kept, origin), origin, aside), issues
     return Pruned(None, marked), issues
 
 
@@ -70,7 +98,7 @@ def _file_loc(loc: KeyPath, origin: dict[KeyPath, list[int]]) -> KeyPath:
     return Pruned(None, MarkedYaml({}, {}, {}, ""), origin).original(loc)
 
 
-def _set_aside(data: Any, loc: KeyPath, kind: str) -> bool:
+def _set_aside(data: Any, loc: KeyPath, kind: str, aside: dict[KeyPath, Any]) -> bool:
     """Mark the node an error names as gone (its parent when a key is missing); False if that is the root."""
     path: list[str | int] = []
     node = data
@@ -89,6 +117,7 @@ def _set_aside(data: Any, loc: KeyPath, kind: str) -> bool:
     parent = data
     for part in path[:-1]:
         parent = parent[part]
+    aside[tuple(path)] = parent[path[-1]]
     parent[path[-1]] = _GONE
     return True
 
@@ -159,11 +188,11 @@ def _inner_model(annotation: Any) -> Any:
     return None
 
 
-def shape_issues(exc: ValidationError, marked: MarkedYaml) -> list[Issue]:
-    """Pydantic's errors as issues pointing at file:line:column with the key path and a did-you-mean."""
+def shape_issues(errors: list[tuple[ErrorDetails, KeyPath]], marked: MarkedYaml) -> list[Issue]:
+    """Pydantic's errors (each with its key path in the file) as issues pointing at file:line:column with the
+    key path and a did-you-mean."""
     issues = []
-    for err in exc.errors():
-        loc = tuple(err["loc"])
+    for err, loc in errors:
         # an unknown key is pointed at by its key; a wrong value by the value itself
         where = marked.mark(loc) if err["type"] in ("extra_forbidden", "missing") else marked.value_mark(loc)
         if isinstance(err.get("input"), dict):  # a model-level check naming one of the mapping's keys
@@ -191,3 +220,21 @@ def shape_issues(exc: ValidationError, marked: MarkedYaml) -> list[Issue]:
             message = err["msg"].removeprefix("Value error, ")
             issues.append(Issue("error", where, loc, f"{dotted}: {message}{found_text}"))
     return issues
+
+
+def remember(loaded: LoadedConfig, pruned: Pruned) -> None:
+    """Keep what was set aside of ``loaded`` (a partial config) for the checks that read it."""
+    if pruned.origin or pruned.aside:
+        _PARTIAL[loaded] = pruned
+
+
+def original_key(loaded: LoadedConfig, key: KeyPath) -> KeyPath:
+    """The key path in the file of a key path in ``loaded`` (they differ only in a partial config)."""
+    pruned = _PARTIAL.get(loaded)
+    return pruned.original(key) if pruned is not None else key
+
+
+def names_set_aside(loaded: LoadedConfig, section: str) -> set[str]:
+    """Names of ``section``'s entries set aside for a shape error (see :meth:`Pruned.names_aside`)."""
+    pruned = _PARTIAL.get(loaded)
+    return pruned.names_aside(section) if pruned is not None else set()

@@ -17,8 +17,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from reportgen.config.issues import Check, Issue, in_file_order, issue_at, raise_on_errors, suggestion, validate_safely
-from reportgen.config.load import collect_issues, original_key
+from reportgen.config.load import collect_issues
 from reportgen.config.models import LoadedConfig
+from reportgen.config.shape import names_set_aside, original_key
 from reportgen.errors import ConfigError, ReportgenError
 from reportgen.kpis.catalogue import CANONICAL_DATASETS
 
@@ -75,8 +76,8 @@ def check_templates(loaded: LoadedConfig) -> list[Issue]:
 def check_breakdowns(loaded: LoadedConfig) -> list[Issue]:
     """A breakdown dimension no dataset has would be dropped silently by the build."""
     config = loaded.config
-    if any(name not in CANONICAL_DATASETS for name in config.datasets):
-        return []  # a custom dataset may carry any column
+    if any(name not in CANONICAL_DATASETS for name in config.datasets) or names_set_aside(loaded, "datasets"):
+        return []  # a custom dataset may carry any column; one set aside for a shape error: its columns are unknown
     known = dimension_columns(loaded)
     issues = []
     for i, dim in enumerate(config.scorecard.breakdowns):
@@ -148,13 +149,15 @@ def check_schedules(loaded: LoadedConfig, *, now: datetime | None = None) -> lis
 
 def check_deliveries(loaded: LoadedConfig) -> list[Issue]:
     """Every delivery can be sent: its audience exists, its name is unique, it bursts by a known column,
-    its recipients file exists and its schedule fires. `send` runs this before the first message leaves."""
+    its fixed period is a label of the grain, its recipients file exists and its schedule fires.
+    `send` runs this before the first message leaves."""
     config = loaded.config
-    audiences = set(config.audiences) or {"executive"}  # no audiences: the default executive scorecard
+    # no audiences: the default executive scorecard; one set aside for a shape error is not "undeclared"
+    audiences = (set(config.audiences) or {"executive"}) | names_set_aside(loaded, "audiences")
     issues: list[Issue] = []
     seen: dict[str, int] = {}
     dimensions = dimension_columns(loaded)
-    custom_data = any(name not in CANONICAL_DATASETS for name in config.datasets)
+    custom_data = any(name not in CANONICAL_DATASETS for name in config.datasets) or names_set_aside(loaded, "datasets")
     for i, spec in enumerate(config.deliveries):
         if spec.name in seen:
             issues.append(issue_at(loaded, ("deliveries", i, "name"), f"delivery name {spec.name!r} is used twice "
@@ -171,6 +174,8 @@ def check_deliveries(loaded: LoadedConfig) -> list[Issue]:
                                    f"{spec.burst_by!r}, which is not a column of any dataset",
                                    suggestion(spec.burst_by, dimensions)
                                    or f"(columns: {', '.join(sorted(dimensions))})"))
+        if spec.period != "last_complete":
+            issues += _check_period_label(loaded, i)
         if spec.recipients_csv is not None:
             key = ("deliveries", i, "recipients_csv")
             try:
@@ -181,6 +186,19 @@ def check_deliveries(loaded: LoadedConfig) -> list[Issue]:
                 issues.append(issue_at(loaded, key, f"recipients file {csv_path} of delivery {spec.name!r} "
                                        "does not exist"))
     return issues + check_schedules(loaded)
+
+
+def _check_period_label(loaded: LoadedConfig, i: int) -> list[Issue]:
+    """A delivery's fixed period must be a label of the scorecard's grain (found at send time otherwise)."""
+    from reportgen.kpis.periods import parse_period
+
+    sc, spec = loaded.config.scorecard, loaded.config.deliveries[i]
+    try:
+        parse_period(spec.period, sc.grain, sc.fiscal_year_start)
+    except ValueError as exc:
+        return [issue_at(loaded, ("deliveries", i, "period"), f"period {spec.period!r} of delivery {spec.name!r}: "
+                         f"{exc}", f"use 'last_complete' or a {sc.grain} label")]
+    return []
 
 
 def check_paths(loaded: LoadedConfig) -> list[Issue]:
