@@ -57,11 +57,7 @@ class Pruned:
 
     def original(self, key: KeyPath) -> KeyPath:
         """The key path in the file of a key path in the partial config."""
-        out: list[str | int] = []
-        for n, part in enumerate(key):
-            kept = self.origin.get(tuple(key[:n]))
-            out.append(kept[part] if isinstance(part, int) and kept is not None and part < len(kept) else part)
-        return tuple(out)
+        return _file_loc(key, self.origin)
 
 
 def validate_shape(marked: MarkedYaml) -> tuple[Pruned, list[Issue]]:
@@ -95,7 +91,12 @@ def validate_shape(marked: MarkedYaml) -> tuple[Pruned, list[Issue]]:
 
 
 def _file_loc(loc: KeyPath, origin: dict[KeyPath, list[int]]) -> KeyPath:
-    return Pruned(None, MarkedYaml({}, {}, {}, ""), origin).original(loc)
+    """``loc`` in the partial config -> the same node's key path in the file (list indices mapped back)."""
+    out: list[str | int] = []
+    for n, part in enumerate(loc):
+        kept = origin.get(tuple(loc[:n]))
+        out.append(kept[part] if isinstance(part, int) and kept is not None and part < len(kept) else part)
+    return tuple(out)
 
 
 def _set_aside(data: Any, loc: KeyPath, kind: str, aside: dict[KeyPath, Any]) -> bool:
