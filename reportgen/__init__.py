@@ -16,10 +16,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["build", "compute", "load_config", "BuiltScorecard", "LoadedConfig", "Metrics", "ReportgenError"]
+__all__ = ["build", "compute", "load_config", "validate", "BuiltScorecard", "Issue", "LoadedConfig", "Metrics",
+           "ReportgenError"]
 
 if TYPE_CHECKING:
-    from reportgen.api import BuiltScorecard, LoadedConfig, Metrics, ReportgenError, build, compute, load_config
+    from reportgen.api import (
+        BuiltScorecard,
+        Issue,
+        LoadedConfig,
+        Metrics,
+        ReportgenError,
+        build,
+        compute,
+        load_config,
+        validate,
+    )
 
 
 def __getattr__(name: str) -> Any:

@@ -54,8 +54,8 @@ class BuildJob:
     def prepare(self) -> PreparedBuild:
         """The data half of the job: load the config and its data, compute the metrics. It writes
         nothing, and most of its time is spent inside DuckDB, which releases the GIL."""
-        from reportgen.config.load import load_config
         from reportgen.pipeline.build import scorecard_metrics
+        from reportgen.pipeline.checks import load_checked as load_config
 
         now = self.now or _utcnow()
         loaded = load_config(self.config)
@@ -89,8 +89,8 @@ class SendJob:
     group: SendGroup  # imported for type checking only, so this module imports nothing heavy
 
     def run(self) -> JobResult:
-        from reportgen.config.load import load_config
         from reportgen.delivery.deliver import send_group
+        from reportgen.pipeline.checks import load_checked as load_config
 
         group = self.group
         loaded = load_config(group.config)
@@ -313,8 +313,8 @@ def build_jobs(configs: Sequence[Path], *, audience: str | None = None, output_d
     both fail before anything is built: one client's PDF must never overwrite, or be mailed as,
     another's.
     """
-    from reportgen.config.load import load_config
     from reportgen.pipeline.build import audiences_of, output_stem
+    from reportgen.pipeline.checks import load_checked as load_config
 
     jobs, failures = [], []
     targets: dict[Path, list[BuildJob]] = {}

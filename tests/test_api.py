@@ -25,7 +25,14 @@ def test_notebook_example_computes_the_table(repo_root: Path) -> None:
     metrics = reportgen.compute(loaded, period="2025-06", now=NOW)
     june = metrics.table.query("period == '2025-06' and dimension == '' and window == ''")
     revenue = june.set_index("kpi").loc["revenue"]
-    assert revenue["value"] == metrics.row("revenue", "2025-06")["value"] > 0
+    assert revenue["value"] == metrics.row("revenue", "2025-06")["value"]
+    # the same numbers from the export itself, without reportgen: won deals closed in June 2025
+    import pandas as pd
+
+    deals = pd.read_csv(repo_root / "samples" / "data" / "deals.csv", parse_dates=["close_date"])
+    won = deals[(deals["stage"] == "won") & (deals["close_date"].dt.strftime("%Y-%m") == "2025-06")]
+    assert revenue["value"] == pytest.approx(won["amount"].sum(), abs=0.005) and won["amount"].sum() > 0
+    assert metrics.row("deals_won", "2025-06")["value"] == len(won)
     assert not math.isnan(metrics.window_row("revenue", "2025-06", "ytd")["value"])
     assert list(metrics.series("revenue").index)[-1] == "2025-06"
 

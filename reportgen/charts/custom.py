@@ -83,10 +83,9 @@ def resolve_chart(loaded: LoadedConfig, name: str) -> ChartFunction:
     naming the key, what was expected and the fix when it cannot be found."""
     registered = loaded.config.scorecard.charts
     if name not in registered:
-        import difflib
+        from reportgen.config.issues import did_you_mean
 
-        close = difflib.get_close_matches(name, list(registered), n=1)
-        hint = f" - did you mean {close[0]!r}?" if close else \
+        hint = did_you_mean(name, registered) or \
             f" (registered: {', '.join(registered) or 'none'}; add it under scorecard.charts)"
         raise RenderError(f"custom_chart({name!r}): no chart {name!r} in scorecard.charts{hint}")
     target = registered[name]

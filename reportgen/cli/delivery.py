@@ -53,9 +53,10 @@ def parse_now(text: str | None) -> datetime:
 
 
 def _load(config: Path) -> LoadedConfig:
-    from reportgen.config.load import load_config
+    """The config with every check `validate` runs passed (deliveries and schedules included)."""
+    from reportgen.pipeline.checks import load_checked
 
-    return load_config(config)
+    return load_checked(config)
 
 
 def _runner(workers: int, cluster: str | None) -> GroupRunner | None:

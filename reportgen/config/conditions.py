@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from reportgen.errors import ConfigError
 
 if TYPE_CHECKING:
+    from reportgen.config.issues import Issue
     from reportgen.config.models import LoadedConfig
 
 #: function -> the column of the KPI's metric row it reads
@@ -227,17 +228,19 @@ def _shown(value: float) -> str:
     return f"{value:,.2f}".rstrip("0").rstrip(".") if abs(value) >= 100 else f"{value:.4g}"
 
 
-def condition_problems(loaded: LoadedConfig, only: set[str] | None = None) -> list[str]:
+def condition_problems(loaded: LoadedConfig, only: set[str] | None = None) -> list[Issue]:
     """Each delivery's (or each of the ``only`` named) ``when:`` reads only KPIs the config computes."""
-    from reportgen.config.meaning import did_you_mean, kpi_ids
+    from reportgen.config.issues import issue_at, suggestion
+    from reportgen.config.meaning import kpi_ids
     from reportgen.kpis.catalogue import BUILTIN_KPIS
 
     known = set(kpi_ids(loaded.config)) or set(BUILTIN_KPIS)
-    problems = []
+    issues = []
     for i, spec in enumerate(loaded.config.deliveries):
         if spec.when is None or (only is not None and spec.name not in only):
             continue
         for kpi in sorted(parse_condition(spec.when).kpis - known):
-            problems.append(f"{loaded.where(('deliveries', i, 'when'))}: delivery {spec.name!r}: condition reads "
-                            f"unknown KPI {kpi!r}{did_you_mean(kpi, known)} (KPIs: {', '.join(sorted(known))})")
-    return problems
+            issues.append(issue_at(loaded, ("deliveries", i, "when"), f"delivery {spec.name!r}: condition reads "
+                                   f"unknown KPI {kpi!r}", " ".join(h for h in (
+                                       suggestion(kpi, known), f"(KPIs: {', '.join(sorted(known))})") if h)))
+    return issues

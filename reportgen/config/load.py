@@ -1,101 +1,74 @@
-"""Loading a config file: marked YAML -> shape (pydantic) -> meaning, every problem in one ConfigError.
+"""Loading a config file: marked YAML -> shape (pydantic) -> meaning, every problem in one run.
 
-Pydantic's errors are rewritten to point at file:line:column with the key path, what was found and
-the nearest valid key.
+Shape errors do not hide meaning errors: :mod:`reportgen.config.shape` sets the wrong nodes aside and
+the meaning checks read the rest, so a config with five problems reports five lines, each at
+file:line:column with the key path, what was found and the nearest valid name.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
-from reportgen.config.meaning import check_meaning, did_you_mean
-from reportgen.config.models import Config, LoadedConfig, dotted_path
-from reportgen.config.yamlmarks import KeyPath, MarkedYaml, load_marked_yaml
+from reportgen.config.issues import Issue, in_file_order, raise_on_errors
+from reportgen.config.meaning import check_meaning
+from reportgen.config.models import LoadedConfig
+from reportgen.config.shape import original_key, remember, validate_shape
+from reportgen.config.yamlmarks import Mark, load_marked_yaml
 from reportgen.errors import ConfigError
 
 
 def load_config(path: str | Path) -> LoadedConfig:
     """Read, parse and validate a config file; raise one ``ConfigError`` listing every problem."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}") from None
-    return parse_config(text, path)
+    loaded, issues = collect_issues(path)
+    raise_on_errors(issues)
+    assert loaded is not None  # no error: the whole config validated
+    return loaded
 
 
 def parse_config(text: str, path: str | Path) -> LoadedConfig:
     """Validate config text; ``path`` is used for messages and relative paths."""
-    path = Path(path)
-    marked = load_marked_yaml(text, path)
-    if not isinstance(marked.data, dict):
-        raise ConfigError(f"{path}:1:1: a config must be a mapping with at least 'datasets'")
-    try:
-        config = Config.model_validate(marked.data)
-    except ValidationError as exc:
-        raise ConfigError(_format_validation_error(exc, marked)) from None
-    loaded = LoadedConfig(config, path, marked, text)
-    problems = check_meaning(loaded)
-    if problems:
-        raise ConfigError("\n".join(problems))
+    loaded, issues = collect_text_issues(text, path)
+    raise_on_errors(issues)
+    assert loaded is not None
     return loaded
 
 
-def _model_at(loc: KeyPath, model: type[BaseModel] = Config) -> type[BaseModel] | None:
-    """The pydantic model class that validates the mapping at ``loc`` (to suggest its field names)."""
-    current: Any = model
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        if isinstance(current, type) and issubclass(current, BaseModel):
-            field = current.model_fields.get(str(part))
-            if field is None:
-                # a dict of models: the key is a user name (dataset or audience), keep the value type
-                continue
-            current = _inner_model(field.annotation)
-        else:
-            return None
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+def collect_issues(path: str | Path) -> tuple[LoadedConfig | None, list[Issue]]:
+    """Every YAML, shape and meaning issue of the file at ``path`` (see :func:`collect_text_issues`)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, [Issue("error", "", (), f"config file not found: {path}")]
+    except UnicodeDecodeError as exc:
+        return None, [Issue("error", str(path), (), f"the config is not UTF-8 text ({exc.reason} at byte "
+                                                   f"{exc.start})", "save it as UTF-8")]
+    return collect_text_issues(text, path)
 
 
-def _inner_model(annotation: Any) -> Any:
-    """Find the BaseModel inside list[...], dict[str, ...], X | None annotations."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()) or ():
-        found = _inner_model(arg)
-        if found is not None:
-            return found
-    return None
+def collect_text_issues(text: str, path: str | Path) -> tuple[LoadedConfig | None, list[Issue]]:
+    """The config and every issue of its text. With shape errors the config is the part that validated
+    (for the other checks to read, never to build from); ``None`` when not even that could be read."""
+    path = Path(path)
+    try:
+        marked = load_marked_yaml(text, path)
+    except ConfigError as exc:  # YAML syntax, size, duplicate keys: nothing further can be read
+        return None, [_issue_from_line(line, str(path)) for line in str(exc).splitlines()]
+    if not isinstance(marked.data, dict):
+        return None, [Issue("error", Mark(str(path), 1, 1), (), "a config must be a mapping with at least 'datasets'")]
+    pruned, issues = validate_shape(marked)
+    if pruned.config is None:
+        return None, issues
+    loaded = LoadedConfig(pruned.config, path, pruned.marks, text)
+    remember(loaded, pruned)
+    issues += [replace(i, key=original_key(loaded, i.key)) for i in check_meaning(loaded)]
+    return loaded, in_file_order(issues)
 
 
-def _format_validation_error(exc: ValidationError, marked: MarkedYaml) -> str:
-    lines = []
-    for err in exc.errors():
-        loc = tuple(err["loc"])
-        # an unknown key is pointed at by its key; a wrong value by the value itself
-        where = marked.mark(loc) if err["type"] in ("extra_forbidden", "missing") else marked.value_mark(loc)
-        if isinstance(err.get("input"), dict):  # a model-level check naming one of the mapping's keys
-            named = [k for k in err["input"] if f".{k} " in err["msg"] or f"'{k}'" in err["msg"]]
-            if named:
-                where = marked.mark(loc + (named[0],))
-        dotted = dotted_path(loc)
-        if err["type"] == "extra_forbidden":
-            key = str(loc[-1])
-            parent = _model_at(loc[:-1])
-            valid = sorted(parent.model_fields) if parent else []
-            hint = did_you_mean(key, valid)
-            if key == "password" and "password_env" in valid:
-                hint = " - a password is never written in the config; name an environment variable in password_env"
-            lines.append(f"{where}: unknown key {key!r} in {dotted_path(loc[:-1]) or 'the config'}{hint}"
-                         + (f" (valid keys: {', '.join(valid)})" if valid and not hint else ""))
-        elif err["type"] == "missing":
-            lines.append(f"{where}: {dotted}: required key missing")
-        else:
-            found = err.get("input")
-            found_text = f"; found {found!r}" if not isinstance(found, (dict, list)) else ""
-            message = err["msg"].removeprefix("Value error, ")
-            lines.append(f"{where}: {dotted}: {message}{found_text}")
-    return "\n".join(lines)
+def _issue_from_line(line: str, file: str) -> Issue:
+    """An issue from a one-line error ``file:line:col: message`` raised before anything was parsed."""
+    head, sep, rest = line.partition(": ")
+    parts = head.rsplit(":", 2)
+    if sep and len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+        return Issue("error", Mark(parts[0], int(parts[1]), int(parts[2])), (), rest)
+    return Issue("error", "", (), line) if line.startswith(file) else Issue("error", file, (), line)

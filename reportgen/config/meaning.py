@@ -1,30 +1,29 @@
 """The second validation pass, meaning: every name the config uses refers to something real.
 
-Small functions that each return a list of problems (dataset columns, KPIs and their formulas,
-audiences, objectives), all collected and shown together.
+Small functions that each return a list of :class:`~reportgen.config.issues.Issue` (dataset columns,
+KPIs and their formulas, audiences, objectives), each run through ``validate_safely`` and all collected
+and shown together.
 """
 from __future__ import annotations
 
-import difflib
-
+from reportgen.config.issues import Check, Issue, closest, did_you_mean, issue_at, suggestion, validate_safely
 from reportgen.config.models import Config, LoadedConfig
+from reportgen.config.shape import names_set_aside
+from reportgen.config.yamlmarks import KeyPath
 from reportgen.errors import ConfigError
 from reportgen.kpis.catalogue import BUILTIN_KPIS, CANONICAL_DATASETS, LOOKUPS, MEASURES, OBJECTIVES, UNITS
 from reportgen.kpis.expressions import parse_formula
 
-
-def check_meaning(loaded: LoadedConfig) -> list[str]:
-    """Second pass: every name the config uses refers to something real. Returns all problems."""
-    problems: list[str] = []
-    from reportgen.config.conditions import condition_problems
-
-    for check in (_check_datasets, _check_kpis, _check_audiences, _check_objectives, condition_problems):
-        problems.extend(check(loaded))
-    return problems
+__all__ = ["MEANING_CHECKS", "check_meaning", "default_objectives", "did_you_mean", "kpi_ids"]
 
 
-def _check_datasets(loaded: LoadedConfig) -> list[str]:
-    problems = []
+def check_meaning(loaded: LoadedConfig) -> list[Issue]:
+    """Second pass: every name the config uses refers to something real. Returns every issue."""
+    return [issue for check in MEANING_CHECKS for issue in validate_safely(check)(loaded)]
+
+
+def _check_datasets(loaded: LoadedConfig) -> list[Issue]:
+    issues = []
     for name, ds in loaded.config.datasets.items():
         canonical = CANONICAL_DATASETS.get(name)
         if canonical is None:
@@ -32,104 +31,133 @@ def _check_datasets(loaded: LoadedConfig) -> list[str]:
         valid = {c.name for c in canonical}
         pairs = [(src, d) for src, dst in ds.columns.items() for d in ([dst] if isinstance(dst, str) else dst)]
         for src, dst in pairs:
-            if dst not in valid and dst in _close_canonical(dst, valid):
-                problems.append(
-                    f"{loaded.where(('datasets', name, 'columns', src))}: column mapping "
-                    f"{src!r} -> {dst!r}: {dst!r} is not a column of {name}{did_you_mean(dst, valid)} "
-                    f"(canonical columns: {', '.join(sorted(valid))})"
-                )
+            # 0.8: "custmer_id" and "close_dte" are typos; "deal_size" (0.75 to deal_id) is a dimension of its own
+            if dst not in valid and closest(dst, valid, cutoff=0.8):
+                issues.append(issue_at(
+                    loaded, ("datasets", name, "columns", src),
+                    f"column mapping {src!r} -> {dst!r}: {dst!r} is not a column of {name}",
+                    _joined(suggestion(dst, valid), f"(canonical columns: {', '.join(sorted(valid))})")))
         for col in ds.constants:
             if col not in valid:
-                problems.append(f"{loaded.where(('datasets', name, 'constants', col))}: {col!r} is not a column "
-                                f"of {name}{did_you_mean(col, valid)}")
+                issues.append(issue_at(loaded, ("datasets", name, "constants", col),
+                                       f"{col!r} is not a column of {name}", suggestion(col, valid)))
         if ds.stages is not None and name != "deals":
-            problems.append(f"{loaded.where(('datasets', name, 'stages'))}: 'stages' applies to deals only")
+            issues.append(issue_at(loaded, ("datasets", name, "stages"), "'stages' applies to deals only"))
         if ds.order_lines and name != "deals":
-            problems.append(f"{loaded.where(('datasets', name, 'order_lines'))}: 'order_lines' applies to deals only")
-    return problems
+            issues.append(issue_at(loaded, ("datasets", name, "order_lines"), "'order_lines' applies to deals only"))
+    return issues
 
 
-def _close_canonical(name: str, valid: set[str]) -> list[str]:
-    """A mapping target close to (but not equal to) a canonical name is a typo; anything else is a new dimension."""
-    # 0.8: "custmer_id" and "close_dte" are typos; "deal_size" (0.75 to deal_id) is a dimension of its own
-    return [name] if difflib.get_close_matches(name, sorted(valid), n=1, cutoff=0.8) else []
+def _joined(*hints: str) -> str:
+    """Hints in one line: a did-you-mean first, then a list of valid names in parentheses."""
+    return " ".join(h for h in hints if h)
 
 
 def kpi_ids(config: Config) -> list[str]:
     return [k.id for k in config.kpis]
 
 
-def _check_kpis(loaded: LoadedConfig) -> list[str]:
-    problems = []
+def _check_kpis(loaded: LoadedConfig) -> list[Issue]:
+    issues = []
     config = loaded.config
     custom = {k.id for k in config.kpis if k.expression or k.measure}
     known = set(BUILTIN_KPIS) | custom
     seen: set[str] = set()
     for i, spec in enumerate(config.kpis):
-        where = loaded.source.value_mark(("kpis", i, "id")) if loaded.source else loaded.path
+        key: KeyPath = ("kpis", i, "id")
         if spec.id in seen:
-            problems.append(f"{where}: KPI {spec.id!r} is listed twice")
+            issues.append(issue_at(loaded, key, f"KPI {spec.id!r} is listed twice"))
         seen.add(spec.id)
         if spec.id not in known:
-            problems.append(f"{where}: unknown KPI {spec.id!r}{did_you_mean(spec.id, known)} "
-                            "(a custom KPI needs 'expression' or 'measure'; `reportgen kpis` lists the built-ins)")
+            issues.append(issue_at(loaded, key, f"unknown KPI {spec.id!r}", _joined(
+                suggestion(spec.id, known),
+                "(a custom KPI needs 'expression' or 'measure'; `reportgen kpis` lists the built-ins)")))
             continue
         if spec.expression and spec.measure:
-            problems.append(f"{where}: KPI {spec.id!r} has both 'expression' and 'measure'; keep one")
+            issues.append(issue_at(loaded, key, f"KPI {spec.id!r} has both 'expression' and 'measure'", "keep one"))
         if spec.id in custom and spec.id in BUILTIN_KPIS:
-            problems.append(f"{where}: {spec.id!r} is a built-in KPI; give the custom KPI another id "
-                            "(or use 'filter'/'params' to override the built-in)")
+            issues.append(issue_at(loaded, key, f"{spec.id!r} is a built-in KPI; give the custom KPI another id "
+                                   "(or use 'filter'/'params' to override the built-in)"))
         if spec.id in MEASURES:
-            problems.append(f"{where}: {spec.id!r} is the name of a base measure; choose another id")
+            issues.append(issue_at(loaded, key, f"{spec.id!r} is the name of a base measure; choose another id"))
         if spec.expression:
-            try:
-                formula = parse_formula(spec.expression)
-            except ConfigError as exc:
-                problems.append(f"{loaded.where(('kpis', i, 'expression'))}: {exc}")
-                continue
-            readable = known | set(MEASURES) | set(spec.params) | {"customer_lifespan_years"}
-            for name in sorted(formula.names - readable):
-                problems.append(f"{loaded.where(('kpis', i, 'expression'))}: formula of {spec.id!r} reads unknown "
-                                f"name {name!r}{did_you_mean(name, readable)}")
-            for name in sorted(formula.lookups - set(LOOKUPS)):
-                problems.append(f"{loaded.where(('kpis', i, 'expression'))}: lookup({name}) is not available "
-                                f"(available: {', '.join(LOOKUPS)})")
-            if not spec.unit:
-                problems.append(f"{where}: custom KPI {spec.id!r} needs a 'unit' "
-                                f"(one of {', '.join(UNITS)})")
+            issues += _check_expression(loaded, i, known)
         if spec.measure:
-            if spec.measure.dataset not in config.datasets:
-                problems.append(f"{loaded.where(('kpis', i, 'measure', 'dataset'))}: measure of {spec.id!r} reads "
-                                f"dataset {spec.measure.dataset!r}, which is not declared under 'datasets'"
-                                f"{did_you_mean(spec.measure.dataset, set(config.datasets))}")
+            if spec.measure.dataset not in set(config.datasets) | names_set_aside(loaded, "datasets"):
+                issues.append(issue_at(
+                    loaded, ("kpis", i, "measure", "dataset"), f"measure of {spec.id!r} reads dataset "
+                    f"{spec.measure.dataset!r}, which is not declared under 'datasets'",
+                    suggestion(spec.measure.dataset, config.datasets)))
             if spec.measure.agg != "count" and not spec.measure.column:
-                problems.append(f"{loaded.where(('kpis', i, 'measure'))}: {spec.measure.agg} needs a 'column'")
-            if not spec.unit:
-                problems.append(f"{where}: custom KPI {spec.id!r} needs a 'unit' (one of {', '.join(UNITS)})")
-    return problems
+                issues.append(issue_at(loaded, ("kpis", i, "measure"), f"{spec.measure.agg} needs a 'column'"))
+        if (spec.expression or spec.measure) and not spec.unit:
+            issues.append(issue_at(loaded, key, f"custom KPI {spec.id!r} needs a 'unit' (one of {', '.join(UNITS)})"))
+    return issues
 
 
-def _check_audiences(loaded: LoadedConfig) -> list[str]:
-    problems = []
+def _check_expression(loaded: LoadedConfig, i: int, known: set[str]) -> list[Issue]:
+    """A custom KPI's formula parses and reads only KPIs, measures, its params and lookups that exist."""
+    spec = loaded.config.kpis[i]
+    key: KeyPath = ("kpis", i, "expression")
+    try:
+        formula = parse_formula(spec.expression or "")
+    except ConfigError as exc:
+        return [issue_at(loaded, key, str(exc))]
+    issues = []
+    readable = known | set(MEASURES) | set(spec.params) | {"customer_lifespan_years"}
+    for name in sorted(formula.names - readable):
+        issues.append(issue_at(loaded, key, f"formula of {spec.id!r} reads unknown name {name!r}",
+                               suggestion(name, readable)))
+    for name in sorted(formula.lookups - set(LOOKUPS)):
+        issues.append(issue_at(loaded, key, f"lookup({name}) is not available",
+                               f"(available: {', '.join(LOOKUPS)})"))
+    return issues
+
+
+def _check_audiences(loaded: LoadedConfig) -> list[Issue]:
+    issues = []
     config = loaded.config
-    known = set(kpi_ids(config)) or set(BUILTIN_KPIS)
+    known = (set(kpi_ids(config)) or set(BUILTIN_KPIS)) | names_set_aside(loaded, "kpis")
     for name, audience in config.audiences.items():
         for j, kpi in enumerate(audience.kpis):
             if kpi not in known:
-                problems.append(f"{loaded.where(('audiences', name, 'kpis', j))}: audience {name!r} lists unknown "
-                                f"KPI {kpi!r}{did_you_mean(kpi, known)}")
-    return problems
+                issues.append(issue_at(loaded, ("audiences", name, "kpis", j),
+                                       f"audience {name!r} lists unknown KPI {kpi!r}", _unknown_kpi_hint(kpi, known)))
+    return issues
 
 
-def _check_objectives(loaded: LoadedConfig) -> list[str]:
-    problems = []
-    known = set(kpi_ids(loaded.config)) or set(BUILTIN_KPIS)
+def _check_objectives(loaded: LoadedConfig) -> list[Issue]:
+    issues = []
+    known = (set(kpi_ids(loaded.config)) or set(BUILTIN_KPIS)) | names_set_aside(loaded, "kpis")
     for name, kpis in loaded.config.objectives.items():
         for j, kpi in enumerate(kpis):
             if kpi not in known:
-                problems.append(f"{loaded.where(('objectives', name, j))}: objective {name!r} lists unknown KPI "
-                                f"{kpi!r}{did_you_mean(kpi, known)}")
-    return problems
+                issues.append(issue_at(loaded, ("objectives", name, j),
+                                       f"objective {name!r} lists unknown KPI {kpi!r}", _unknown_kpi_hint(kpi, known)))
+    return issues
+
+
+def _unknown_kpi_hint(kpi: str, known: set[str]) -> str:
+    """The nearest of the config's KPIs; else a built-in the config does not list (it must be added to 'kpis')."""
+    near = suggestion(kpi, known)
+    if near or kpi in known:
+        return near
+    unlisted = "(a built-in KPI the config does not list: add it under 'kpis')"
+    if kpi in BUILTIN_KPIS:
+        return unlisted
+    builtin = closest(kpi, BUILTIN_KPIS)
+    return f"did you mean {builtin!r}? {unlisted}" if builtin else ""
+
+
+def _check_conditions(loaded: LoadedConfig) -> list[Issue]:
+    """Each delivery's ``when:`` reads only KPIs the config computes (the rule lives with the conditions)."""
+    from reportgen.config.conditions import condition_problems
+
+    return condition_problems(loaded)
+
+
+MEANING_CHECKS: tuple[Check, ...] = (_check_datasets, _check_kpis, _check_audiences, _check_objectives,
+                                     _check_conditions)
 
 
 def default_objectives(kpis: list[str], objective_of: dict[str, str] | None = None) -> dict[str, list[str]]:
@@ -140,8 +168,3 @@ def default_objectives(kpis: list[str], objective_of: dict[str, str] | None = No
         objective = (objective_of or {}).get(kpi) or (BUILTIN_KPIS[kpi].objective if kpi in BUILTIN_KPIS else "other")
         groups.setdefault(objective, []).append(kpi)
     return {k: v for k, v in groups.items() if v}
-
-
-def did_you_mean(name: str, candidates: list[str] | set[str]) -> str:
-    close = difflib.get_close_matches(name, sorted(candidates), n=1, cutoff=0.6)
-    return f" - did you mean {close[0]!r}?" if close else ""

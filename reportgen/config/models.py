@@ -250,6 +250,11 @@ class Audience(_Model):
     summary: str | None = Field(default=None, description="Executive summary text written by a person.")
 
 
+def _bare_id_allowed(schema: dict[str, Any]) -> None:
+    """The schema of ``kpis`` says what the loader accepts: a KPI as a mapping or as its bare id."""
+    schema["items"] = {"anyOf": [schema["items"], {"type": "string", "description": "A KPI id alone, as {id: ...}."}]}
+
+
 class Config(_Model):
     """A whole reportgen config file."""
 
@@ -257,7 +262,7 @@ class Config(_Model):
     datasets: dict[str, Dataset] = Field(description="Datasets by name: deals, leads, activities, ...")
     quality: Quality = Field(default_factory=Quality, description="Row rules and the share of unusable rows tolerated.")
     kpis: list[KpiSpec] = Field(default_factory=list, description="KPIs on the scorecard (default: every built-in "
-                                "whose datasets are present).")
+                                "whose datasets are present).", json_schema_extra=_bare_id_allowed)
     objectives: dict[str, list[str]] = Field(
         default_factory=dict,
         description="Business objectives -> KPI ids, for grouping tiles (default: the catalogue's).",

@@ -5,11 +5,11 @@ Shared by every loader (the general path, the typed read and the pushdown loader
 """
 from __future__ import annotations
 
-import difflib
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from reportgen.config.issues import closest
 from reportgen.data.columns import Column
 from reportgen.data.sources import Source, columns_of, open_source
 from reportgen.data.sql import lit, one_row, q
@@ -39,8 +39,8 @@ def mapping_of(ds: Dataset) -> dict[str, str]:
 
 
 def close_match(name: str, found: list[str] | dict[str, str]) -> str:
-    match = difflib.get_close_matches(name, list(found), n=1, cutoff=0.6)
-    return f" (did you mean {match[0]!r}?)" if match else ""
+    match = closest(name, found)
+    return f" (did you mean {match!r}?)" if match else ""
 
 
 def with_lookups(con: duckdb.DuckDBPyConnection, view: str, name: str, ds: Dataset, loaded: LoadedConfig,

@@ -1,8 +1,7 @@
 """One segment's rows, for a scorecard sent to that segment's owner (bursting, ``build --segment``)."""
 from __future__ import annotations
 
-import difflib
-
+from reportgen.config.issues import did_you_mean
 from reportgen.data.loaded import LoadedData, pull_local
 from reportgen.data.sql import lit, q
 from reportgen.errors import DataError
@@ -35,8 +34,7 @@ def restrict_to_segment(data: LoadedData, dimension: str, value: str) -> LoadedD
         raise DataError(f"cannot select {dimension}={value!r}: no dataset has a {dimension!r} column")
     values = segment_values(data, dimension)
     if value not in values:
-        close = difflib.get_close_matches(value, values, n=1, cutoff=0.5)
-        hint = f" - did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(value, values, cutoff=0.5)
         shown = ", ".join(repr(v) for v in values[:12]) + (" ..." if len(values) > 12 else "")
         raise DataError(f"segment {dimension}={value!r} does not occur in the data{hint} (values: {shown})")
     con = data.con

@@ -1,10 +1,10 @@
 """A delivery's data, read once for all its groups, and the check that a burst segment occurs in it."""
 from __future__ import annotations
 
-import difflib
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from reportgen.config.issues import did_you_mean
 from reportgen.config.models import LoadedConfig
 from reportgen.errors import DeliveryError
 
@@ -63,6 +63,5 @@ def check_segment_exists(data: LoadedData, segment: Segment, values: set[str] | 
     if values is None:
         values = segment_values(data, segment.dimension)
     if segment.value not in values:
-        close = difflib.get_close_matches(segment.value, sorted(values), n=1)
-        hint = f" - did you mean {close[0]!r}?" if close else f" (values: {', '.join(sorted(values)[:10])})"
+        hint = did_you_mean(segment.value, values) or f" (values: {', '.join(sorted(values)[:10])})"
         raise DeliveryError(f"{segment.dimension} {segment.value!r} does not occur in the data{hint}")

@@ -1,7 +1,6 @@
 """Planning a delivery: which period it reports, which deliveries run, its recipients and their groups."""
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +15,7 @@ from reportgen.config.delivery import (
     read_recipients_csv,
     read_recipients_sql,
 )
+from reportgen.config.issues import did_you_mean
 from reportgen.config.models import LoadedConfig, ledger_settings
 from reportgen.errors import DeliveryError, ReportgenError
 
@@ -49,11 +49,8 @@ def select_deliveries(
     known = [s.name for s in specs]
     for name in names:
         if name not in known:
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f" - did you mean {close[0]!r}?" if close else ""
-            raise DeliveryError(
-                f"delivery {name!r} is not declared in {loaded.path}{hint} (declared: {', '.join(known)})"
-            )
+            raise DeliveryError(f"delivery {name!r} is not declared in {loaded.path}{did_you_mean(name, known)} "
+                                f"(declared: {', '.join(known)})")
     if names:
         specs = [s for s in specs if s.name in names]
     if audience is not None:
@@ -162,7 +159,7 @@ def preflight(loaded: LoadedConfig, specs: list[DeliverySpec], *, dry_run: bool,
             credentials_from_env(settings, environ)
     except ReportgenError as exc:
         problems.append(str(exc))
-    problems += condition_problems(loaded, {spec.name for spec in specs})
+    problems += [str(issue) for issue in condition_problems(loaded, {spec.name for spec in specs})]
     for spec in specs:
         try:
             audiences_of(loaded, spec.audience)

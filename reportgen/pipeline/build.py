@@ -18,6 +18,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from reportgen.config.issues import did_you_mean
 from reportgen.config.models import Audience, LoadedConfig, Scorecard
 from reportgen.errors import ReportgenError
 from reportgen.kpis.periods import Period, last_complete_period, parse_period, period_containing, period_range
@@ -180,11 +181,7 @@ def audiences_of(loaded: LoadedConfig, only: str | None = None) -> dict[str, Aud
     if only is None:
         return audiences
     if only not in audiences:
-        import difflib
-
-        close = difflib.get_close_matches(only, list(audiences), n=1)
-        hint = f" - did you mean {close[0]!r}?" if close else ""
-        raise ReportgenError(f"audience {only!r} is not declared in {loaded.path}{hint} "
+        raise ReportgenError(f"audience {only!r} is not declared in {loaded.path}{did_you_mean(only, audiences)} "
                              f"(declared: {', '.join(audiences)})")
     return {only: audiences[only]}
 
@@ -247,8 +244,10 @@ def build(loaded: LoadedConfig, *, now: datetime, audience: str | None = None, p
     ``metrics`` already computed for the same config, period and segment (the email sender needs
     them for the message body) are used as they are instead of being computed again."""
     from reportgen.atomic import atomic_write_bytes, atomic_write_text, check_pdf
+    from reportgen.pipeline.checks import raise_on_issues
     from reportgen.render import render_scorecard, scorecard_views
 
+    raise_on_issues(loaded)  # what `validate` checks, once per loaded config: no caller builds past it
     t0 = time.perf_counter()
     audiences = audiences_of(loaded, audience)
     if metrics is None:  # load + compute
