@@ -45,46 +45,27 @@ class Preview:
     loads: int = 0  # how often the data was read: a template edit must not add one
     renders: int = 0
     seconds: float = 0.0
+    _data_files: list[Path] = field(default_factory=list)
+    _template_dirs: list[Path] = field(default_factory=list)
     _data_key: Any = None
     _data: Any = None
+    _metrics_key: Any = None
+    _metrics: Any = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def watched(self) -> dict[Path, tuple[int, int]]:
-        """(size, mtime) of the config, every file under its template folders, and its data files."""
-        paths = [self.config, *self._data_paths(), *self._template_files()]
+        """(size, mtime) of the config, its data files and every file under its template folders (as
+        the last build's config named them, so a poll does not parse the config)."""
+        files = [self.config, *self._data_files,
+                 *(p for d in self._template_dirs if d.is_dir() for p in d.rglob("*") if p.is_file())]
         out = {}
-        for p in paths:
+        for p in files:
             try:
                 st = p.stat()
                 out[p] = (st.st_size, st.st_mtime_ns)
             except OSError:
                 out[p] = (-1, -1)
         return out
-
-    def _loaded(self) -> Any:
-        from reportgen.config.load import load_config
-
-        return load_config(self.config)
-
-    def _data_paths(self) -> list[Path]:
-        try:
-            loaded = self._loaded()
-        except ReportgenError:
-            return []
-        out = []
-        for ds in loaded.config.datasets.values():
-            for rel in [ds.path, *(lk.path for lk in ds.lookups)]:
-                if rel:
-                    out.append((loaded.base_dir / rel).resolve())
-        return out
-
-    def _template_files(self) -> list[Path]:
-        try:
-            loaded = self._loaded()
-        except ReportgenError:
-            return []
-        dirs = [(loaded.base_dir / d).resolve() for d in loaded.config.scorecard.template_dirs]
-        return sorted(p for d in dirs if d.is_dir() for p in d.rglob("*") if p.is_file())
 
     def rebuild(self) -> None:
         """Render the page again; read the data again only when its files or its mapping changed."""
@@ -114,28 +95,34 @@ class Preview:
         from reportgen.render.environment import shared_environment, template_dirs, template_name
         from reportgen.render.sandbox import render_template
 
-        loaded = self._loaded()
+        from reportgen.config.load import load_config
+
+        loaded = load_config(self.config)
+        self._data_files = [(loaded.base_dir / rel).resolve() for ds in loaded.config.datasets.values()
+                            for rel in [ds.path, *(lk.path for lk in ds.lookups)] if rel]
+        self._template_dirs = [(loaded.base_dir / d).resolve() for d in loaded.config.scorecard.template_dirs]
         raise_on_issues(loaded)
         now = datetime.now(UTC)
-        key = (tuple(sorted(self._fingerprints(loaded).items())),
+        files = self.watched()
+        key = (tuple((str(p), files[p]) for p in self._data_files), now.date(),
                json.dumps(loaded.config.model_dump(mode="json", include={"datasets", "quality"}), sort_keys=True))
         if key != self._data_key:
-            self._data, self._data_key = None, None
+            self._data = self._data_key = self._metrics_key = None
             self._data = load_datasets(loaded, today=now.date())
             self._data_key = key
             self.loads += 1
         audiences = audiences_of(loaded, self.audience)
-        metrics = compute_for_config(loaded, now=now, data=self._data,
-                                     breakdown_kpis=breakdown_kpis_for(loaded, audiences))
+        if (key, loaded.text, self.audience) != self._metrics_key:  # a template edit reuses the numbers too
+            self._metrics = compute_for_config(loaded, now=now, data=self._data,
+                                               breakdown_kpis=breakdown_kpis_for(loaded, audiences))
+            self._metrics_key = (key, loaded.text, self.audience)
+        metrics = self._metrics
         name, audience = next(iter(audiences.items()))
         views = scorecard_views(metrics, loaded, name, audience, now=now)
         env = shared_environment(template_dirs(loaded), views.formats)
         self.renders += 1
         return str(render_template(env, template_name(audience.template),
                                    {**views.context, "media": "screen", "font_css": Markup(font_faces_css(embed=True))}))
-
-    def _fingerprints(self, loaded: Any) -> dict[str, tuple[int, int]]:
-        return {str(p): v for p, v in self.watched().items() if p in set(self._data_paths())}
 
     def document(self) -> str:
         """The page to serve: the scorecard, or the errors, with the reload script."""

@@ -20,7 +20,7 @@ from reportgen.data.profile import ColumnProfile, FileProfile
 from reportgen.kpis.catalogue import CANONICAL_DATASETS, ColumnSpec
 
 #: Header phrases per canonical column (normalised: lower case, words split on anything else).
-SYNONYMS: dict[str, tuple[str, ...]] = {
+SYNONYMS: dict[str, tuple[str, ...]] = {  # with the common German, French and Spanish words
     "deal_id": ("deal id", "opportunity id", "opportunity", "order id", "ordernumber", "order number", "order no",
                 "deal", "record id", "id"),
     "lead_id": ("lead id", "lead", "contact id", "prospect id", "id"),
@@ -31,23 +31,23 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "close_date": ("close date", "closed date", "closing date", "won date", "closed at", "close"),
     "start_date": ("start date", "started", "subscription start", "start", "activation date", "signup date"),
     "end_date": ("end date", "ended", "cancel date", "cancellation date", "churn date", "end", "canceled at"),
-    "date": ("date", "day", "spend date", "activity date"),
+    "date": ("date", "day", "spend date", "activity date", "datum", "fecha"),
     "response_date": ("response date", "responded", "survey date", "date"),
     "first_contact_at": ("first contact", "first contacted", "first touch", "first response", "contacted at"),
     "converted_date": ("converted date", "conversion date", "converted"),
     "stage": ("stage", "deal stage", "opportunity stage", "status", "state"),
     "amount": ("amount", "deal value", "close value", "value", "sales", "revenue", "bookings amount", "bookings",
-               "total", "deal amount", "spend", "cost"),
+               "total", "deal amount", "spend", "cost", "betrag", "umsatz", "montant", "importe"),
     "mrr": ("mrr", "monthly recurring revenue", "monthly amount", "monthly fee", "amount"),
     "profit": ("profit", "gross profit", "margin"),
     "rep": ("rep", "sales rep", "sales agent", "agent", "owner", "account owner", "salesperson", "sales person",
             "seller", "assigned to"),
     "region": ("region", "territory", "regional office", "area", "zone", "market"),
     "product": ("product", "product line", "productline", "category", "product category", "plan"),
-    "source": ("source", "lead source", "utm medium", "utm source", "medium", "channel", "origin"),
-    "channel": ("channel", "utm medium", "platform", "medium", "source"),
+    "source": ("source", "lead source", "utm medium", "utm source", "medium", "channel", "origin", "kanal", "quelle"),
+    "channel": ("channel", "utm medium", "platform", "medium", "source", "kanal", "canal"),
     "customer_id": ("customer id", "customer", "customername", "customer name", "account", "account id",
-                    "account name", "company", "client"),
+                    "account name", "company", "client", "kunde"),
     "category": ("category", "department", "function", "cost type"),
     "type": ("type", "activity type", "survey type", "kind"),
     "score": ("score", "rating", "nps", "csat"),
