@@ -82,7 +82,7 @@ class Preview:
             self.version += 1
             self.seconds = time.perf_counter() - t0
         state = "; ".join(errors) if errors else f"rebuilt in {self.seconds:.2f} s (data read {self.loads}x)"
-        click.echo(f"[{datetime.now():%H:%M:%S}] {state}", err=bool(errors))
+        click.echo(f"[{datetime.now():%H:%M:%S}] {state}", err=True)  # stdout says only where to look
 
     def _render(self) -> str:
         from markupsafe import Markup
