@@ -40,14 +40,15 @@ def days(rng: random.Random, start: date, end: date) -> date:
     return start + timedelta(days=rng.randrange((end - start).days + 1))
 
 
-def crm_pipeline(path: Path, *, us_dates: bool = True) -> Path:
-    """A Salesforce-like opportunity export: stage words, expected close dates on open deals, M/D/YYYY."""
+def crm_pipeline(path: Path, *, us_dates: bool = True, end: date = date(2025, 12, 31)) -> Path:
+    """A Salesforce-like opportunity export over the two years to ``end``: stage words, expected close
+    dates on open deals, M/D/YYYY."""
     rng = random.Random(7)
     rows = []
     for i in range(600):
-        created = days(rng, date(2024, 1, 1), date(2025, 12, 31))
+        created = days(rng, end - timedelta(days=729), end) if i else end
         close = created + timedelta(days=rng.randrange(5, 90))
-        stage = rng.choice(["Closed Won", "Closed Lost"]) if close <= date(2025, 12, 31) else \
+        stage = rng.choice(["Closed Won", "Closed Lost"]) if close <= end else \
             rng.choice(["Prospecting", "Qualification", "Proposal/Price Quote"])
         fmt = "%m/%d/%Y" if us_dates else "%Y-%m-%d"
         rows.append([f"006{i:07d}", rng.choice(["Ann Lee", "Bo Chen", "Cy Diaz"]), f"Acct {rng.randrange(80)}",

@@ -6,8 +6,12 @@
 """
 from __future__ import annotations
 
-from reportgen.cli import cache, delivery  # noqa: F401 - registers the cache and delivery commands on the group
-from reportgen.cli import init, serve  # noqa: F401 - registers init and serve
+from reportgen.cli import (  # noqa: F401 - each module registers its commands on the group
+    cache,
+    delivery,
+    init,
+    serve,
+)
 from reportgen.cli.app import main
 
 __all__ = ["main"]

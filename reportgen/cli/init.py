@@ -149,11 +149,14 @@ def write_config(inf: Inference, output: Path, title: str, now: datetime) -> Wri
             dropped.append((name, str(exc).splitlines()[0]))
             inf.datasets = [g for g in inf.datasets if g.name != name]
             if not inf.datasets:
-                raise ReportgenError("no export could be loaded: " + "; ".join(f"{n}: {w}" for n, w in dropped))
+                output.unlink()
+                raise ReportgenError("no export could be loaded: " + "; ".join(f"{n}: {w}" for n, w in dropped)) \
+                    from None
     builtins = resolve_kpis(None)
     missing = availability(builtins, data)
     deals = next((g for g in inf.datasets if g.name == "deals"), None)
-    won_only = deals and ("stage" in deals.constants or (deals.stages and not deals.stages["lost"] + deals.stages["open"]))
+    won_only = deals and ("stage" in deals.constants
+                          or (deals.stages and not deals.stages["lost"] + deals.stages["open"]))
     skip = set(NO_PIPELINE if won_only else ())
     if deals and len({s for s, c in deals.columns.items() if {"created_date", "close_date"} & set(c)}) == 1:
         skip |= ONE_DATE
@@ -161,6 +164,10 @@ def write_config(inf: Inference, output: Path, title: str, now: datetime) -> Wri
     for g in inf.datasets:
         if not g.canonical:
             kpis += custom_kpis(g)
+    if not kpis:
+        output.unlink()
+        raise ReportgenError("the exports support no built-in KPI: " + "; ".join(
+            f"{g.name}: {', '.join(sorted({w for k, w in missing.items()}))}" for g in inf.datasets))
     as_of, history = settle_as_of(kpis, data, loaded)
     text = config_text(inf, base, title, as_of, kpis, history, roots)
     output.write_text(text, encoding="utf-8")

@@ -88,14 +88,13 @@ class Preview:
         from markupsafe import Markup
 
         from reportgen.assets import font_faces_css
+        from reportgen.config.load import load_config
         from reportgen.data import load_datasets
         from reportgen.pipeline.build import audiences_of, breakdown_kpis_for, compute_for_config
         from reportgen.pipeline.checks import raise_on_issues
         from reportgen.render.document import scorecard_views
         from reportgen.render.environment import shared_environment, template_dirs, template_name
         from reportgen.render.sandbox import render_template
-
-        from reportgen.config.load import load_config
 
         loaded = load_config(self.config)
         self._data_files = [(loaded.base_dir / rel).resolve() for ds in loaded.config.datasets.values()
@@ -121,8 +120,8 @@ class Preview:
         views = scorecard_views(metrics, loaded, name, audience, now=now)
         env = shared_environment(template_dirs(loaded), views.formats)
         self.renders += 1
-        return str(render_template(env, template_name(audience.template),
-                                   {**views.context, "media": "screen", "font_css": Markup(font_faces_css(embed=True))}))
+        context = {**views.context, "media": "screen", "font_css": Markup(font_faces_css(embed=True))}
+        return str(render_template(env, template_name(audience.template), context))
 
     def document(self) -> str:
         """The page to serve: the scorecard, or the errors, with the reload script."""

@@ -161,7 +161,7 @@ def stage_mapping(col: ColumnProfile) -> tuple[dict[str, list[str]], list[str]] 
     if col.kind != "text" or not col.category:
         return None
     mapping: dict[str, list[str]] = {"won": [], "lost": [], "open": []}
-    unknown = []
+    unknown: list[str] = []
     for v in col.values:
         stage = stage_of(v)
         (mapping[stage] if stage else unknown).append(v)
@@ -253,7 +253,8 @@ def _complete(profile: FileProfile, guess: DatasetGuess, specs: dict[str, Any], 
             guess.constants["stage"] = "won"
             guess.guesses.append(Guess(file, "deals.stage = won (every row)", "medium",
                                        "no stage column and the file is an order list"))
-        elif spec.name == "category" and guess.name == "spend" and (hinted or "spend" in words(mapped.get("amount", ""))):
+        elif spec.name == "category" and guess.name == "spend" and (
+                hinted or "spend" in words(mapped.get("amount", ""))):
             guess.constants["category"] = "marketing"
             guess.guesses.append(Guess(file, "spend.category = marketing (every row)", "low",
                                        "no marketing/sales column"))
