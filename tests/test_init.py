@@ -231,3 +231,12 @@ def test_real_exports_match_the_hand_written_config_and_build(tmp_path: Path, na
     built = run("build", tmp_path / "scorecard.yaml", "-o", tmp_path / "out")
     assert built.returncode == 0, built.stderr
     assert "executive:" in built.stdout
+
+
+def test_an_export_ending_mid_month_reports_the_last_whole_month(tmp_path: Path) -> None:
+    """The month-end guard is met by init, not by the user: as_of is the last month the data covers,
+    and the config says how to claim the rest of the month if the export does cover it."""
+    result, config = init(tmp_path, crm_pipeline(tmp_path / "pipeline.csv", end=date(2025, 12, 20)))
+    assert result.returncode == 0, result.stderr
+    assert config["scorecard"]["as_of"] == date(2025, 11, 30)
+    assert "# data_through: 2025-12-31" in (tmp_path / "scorecard.yaml").read_text()

@@ -39,6 +39,7 @@ class Written:
     as_of: date | None
     kpis: list[str]
     dropped: list[tuple[str, str]]  # dataset, why it was left out
+    left_out: tuple[str, ...] = ()  # KPIs the data can compute but has no value for the reporting month
 
 
 def flow(value: Any) -> str:
@@ -83,11 +84,13 @@ def dataset_yaml(g: DatasetGuess, base: Path) -> list[str]:
 
 
 def custom_kpis(g: DatasetGuess) -> list[dict[str, Any]]:
-    """A count of a custom dataset's rows by its first date, and the sum of each amount column."""
+    """A count of a dataset's rows by its first date, and the sum of each amount column: for a custom
+    dataset, and for a canonical one no built-in KPI reads on its own (spend without leads or deals)."""
     renamed = [(src, c[0]) for src, c in g.columns.items() if src != ROW_NUMBER]
     dates = [c for src, c in renamed if g.profile.column(src).kind == "date"]
     amounts = [c for src, c in renamed if g.profile.column(src).kind == "number"]
-    out = [{"id": g.name, "name": g.profile.path.stem.replace("_", " "), "unit": "count", "objective": "activity",
+    out = [{"id": g.name if not g.canonical else f"{g.name}_records", "name": g.profile.path.stem.replace("_", " "),
+            "unit": "count", "objective": "activity",
             "measure": {"dataset": g.name, "agg": "count", "date": dates[0]}}]
     out += [{"id": f"{g.name}_{a}", "name": f"{g.profile.path.stem} {a}".replace("_", " "), "unit": "money",
              "objective": "growth", "measure": {"dataset": g.name, "agg": "sum", "column": a, "date": dates[0]}}
@@ -96,7 +99,7 @@ def custom_kpis(g: DatasetGuess) -> list[dict[str, Any]]:
 
 
 def config_text(inf: Inference, base: Path, title: str, as_of: date | None, kpis: list[Any], history: int,
-                roots: list[str]) -> str:
+                roots: list[str], left_out: tuple[str, ...] = ()) -> str:
     code, conf, why = inf.currency
     lines = ["# Written by `reportgen init` from raw exports; every guess is commented. Check it, then:",
              "#   reportgen validate THIS_FILE && reportgen serve THIS_FILE",
@@ -114,6 +117,8 @@ def config_text(inf: Inference, base: Path, title: str, as_of: date | None, kpis
             lines.append(f"    # data_through: {_month_end(last).isoformat()}   # only if the export covers every "
                          f"day to the month's end (its last date is {last.isoformat()})")
     lines += ["", "kpis:" if kpis else "kpis: []"]
+    if left_out:
+        lines.append(f"  # left out, no value in the reporting month from this data: {', '.join(left_out)}")
     lines += [f"  - {flow(k)}" for k in kpis]
     ids = [k if isinstance(k, str) else k["id"] for k in kpis]
     lines += ["", "audiences:", "  executive:", "    template: executive",
@@ -130,7 +135,7 @@ def write_config(inf: Inference, output: Path, title: str, now: datetime) -> Wri
     a dataset the loader refuses is left out (and said) rather than written into a config that fails."""
     from reportgen.config.load import load_config
     from reportgen.data import load_datasets
-    from reportgen.engine import availability, resolve_kpis
+    from reportgen.engine import availability, kpi_datasets, resolve_kpis
     from reportgen.errors import DataError
 
     base = output.parent.resolve()
@@ -161,17 +166,32 @@ def write_config(inf: Inference, output: Path, title: str, now: datetime) -> Wri
     if deals and len({s for s, c in deals.columns.items() if {"created_date", "close_date"} & set(c)}) == 1:
         skip |= ONE_DATE
     kpis: list[Any] = [k for k in builtins if k not in missing and k not in skip]
+    used = {d for k in kpis for d in kpi_datasets(builtins[k], builtins)}
     for g in inf.datasets:
-        if not g.canonical:
+        if not g.canonical or g.name not in used:
             kpis += custom_kpis(g)
-    if not kpis:
-        output.unlink()
-        raise ReportgenError("the exports support no built-in KPI: " + "; ".join(
-            f"{g.name}: {', '.join(sorted({w for k, w in missing.items()}))}" for g in inf.datasets))
     as_of, history = settle_as_of(kpis, data, loaded)
     text = config_text(inf, base, title, as_of, kpis, history, roots)
     output.write_text(text, encoding="utf-8")
-    return Written(text, as_of, [k if isinstance(k, str) else k["id"] for k in kpis], dropped)
+    empty: set[str] = set()
+    if as_of is not None:  # a KPI the data can compute but has no value for the month shows n/a: leave it out
+        empty = empty_kpis(load_config(output), data, now)
+        if empty and len(empty) < len(kpis):
+            kpis = [k for k in kpis if (k if isinstance(k, str) else k["id"]) not in empty]
+            text = config_text(inf, base, title, as_of, kpis, history, roots, tuple(sorted(empty)))
+            output.write_text(text, encoding="utf-8")
+    ids = [k if isinstance(k, str) else k["id"] for k in kpis]
+    return Written(text, as_of, ids, dropped, tuple(sorted(empty - set(ids))))
+
+
+def empty_kpis(loaded: Any, data: Any, now: datetime) -> set[str]:
+    """The config's KPIs whose company-wide value for the reporting period is missing."""
+    from reportgen.pipeline.build import compute_for_config
+
+    metrics = compute_for_config(loaded, now=now, data=data, breakdowns=[])
+    t = metrics.table
+    rows = t[(t["period"] == metrics.periods[-1].label) & (t["window"] == "") & (t["dimension"].fillna("") == "")]
+    return set(rows.loc[rows["value"].isna(), "kpi"]) & {k.id for k in loaded.config.kpis}
 
 
 def settle_as_of(kpis: list[Any], data: Any, loaded: Any) -> tuple[date | None, int]:
@@ -214,6 +234,9 @@ def print_report(inf: Inference, written: Written, output: Path) -> None:
         click.echo(f"  could not place {p.path.name}: {why}")
     for name, why in written.dropped:
         click.echo(f"  left out {name}: {why}")
+    if written.left_out:
+        click.echo(f"  KPIs left out (no value for {written.as_of:%Y-%m} from this data): "
+                   f"{', '.join(written.left_out)}")
     click.echo(f"  currency {inf.currency[0]} ({inf.currency[1]}: {inf.currency[2]}); breakdowns: "
                f"{', '.join(inf.breakdowns) or 'none'}")
 
