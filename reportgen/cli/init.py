@@ -99,7 +99,7 @@ def custom_kpis(g: DatasetGuess) -> list[dict[str, Any]]:
 
 
 def config_text(inf: Inference, base: Path, title: str, as_of: date | None, kpis: list[Any], history: int,
-                roots: list[str], left_out: tuple[str, ...] = ()) -> str:
+                roots: list[str], left_out: tuple[str, ...] = (), lasts: dict[str, date] | None = None) -> str:
     code, conf, why = inf.currency
     lines = ["# Written by `reportgen init` from raw exports; every guess is commented. Check it, then:",
              "#   reportgen validate THIS_FILE && reportgen serve THIS_FILE",
@@ -112,7 +112,7 @@ def config_text(inf: Inference, base: Path, title: str, as_of: date | None, kpis
     lines.append("datasets:")
     for g in inf.datasets:
         lines += dataset_yaml(g, base)
-        last = max((c.last for c in g.profile.columns if c.last and c.name in g.columns), default=None)
+        last = (lasts or {}).get(g.name)  # the loader's coverage: an open deal's expected close never extends it
         if last and last != _month_end(last):
             lines.append(f"    # data_through: {_month_end(last).isoformat()}   # only if the export covers every "
                          f"day to the month's end (its last date is {last.isoformat()})")
@@ -171,14 +171,15 @@ def write_config(inf: Inference, output: Path, title: str, now: datetime) -> Wri
         if not g.canonical or g.name not in used:
             kpis += custom_kpis(g)
     as_of, history = settle_as_of(kpis, data, loaded)
-    text = config_text(inf, base, title, as_of, kpis, history, roots)
+    lasts = {n: q.last_date for n, q in data.quality.items() if q.last_date}
+    text = config_text(inf, base, title, as_of, kpis, history, roots, lasts=lasts)
     output.write_text(text, encoding="utf-8")
     empty: set[str] = set()
     if as_of is not None:  # a KPI the data can compute but has no value for the month shows n/a: leave it out
         empty = empty_kpis(load_config(output), data, now)
         if empty and len(empty) < len(kpis):
             kpis = [k for k in kpis if (k if isinstance(k, str) else k["id"]) not in empty]
-            text = config_text(inf, base, title, as_of, kpis, history, roots, tuple(sorted(empty)))
+            text = config_text(inf, base, title, as_of, kpis, history, roots, tuple(sorted(empty)), lasts)
             output.write_text(text, encoding="utf-8")
     ids = [k if isinstance(k, str) else k["id"] for k in kpis]
     return Written(text, as_of, ids, dropped, tuple(sorted(empty - set(ids))))
