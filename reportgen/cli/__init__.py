@@ -2,7 +2,7 @@
 
 ``app`` holds the group and the report commands (kpis, schema, validate, compute, build);
 ``delivery`` the email and batch commands (send, deliver, schedule, batch, history, resolve);
-``cache`` the warm cache of loaded data (path, clear).
+``cache`` the warm cache of loaded data (path, clear); ``init`` a config from raw exports; ``serve`` the live preview.
 """
 from __future__ import annotations
 
