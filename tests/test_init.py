@@ -240,3 +240,22 @@ def test_an_export_ending_mid_month_reports_the_last_whole_month(tmp_path: Path)
     assert result.returncode == 0, result.stderr
     assert config["scorecard"]["as_of"] == date(2025, 11, 30)
     assert "# data_through: 2025-12-31" in (tmp_path / "scorecard.yaml").read_text()
+
+
+def test_excel_export_is_read_as_the_loader_reads_it(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    rng = random.Random(4)
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Lead ID", "Created On", "Lead Source", "Owner"])
+    for i in range(200):
+        sheet.append([f"L-{i}", days(rng, date(2025, 1, 1), date(2025, 3, 31)), rng.choice(["Web", "Event"]),
+                      rng.choice(["Ann", "Bo"])])
+    sheet.append(["L-200", date(2025, 3, 31), "Web", "Ann"])
+    book.save(tmp_path / "leads.xlsx")
+    result, config = init(tmp_path, tmp_path / "leads.xlsx")
+    assert result.returncode == 0, result.stderr
+    assert config["datasets"]["leads"]["columns"] == {"Lead ID": "lead_id", "Created On": "created_date",
+                                                      "Lead Source": "source", "Owner": "rep"}
+    assert config["scorecard"]["as_of"] == date(2025, 3, 31) and "leads_created" in config["kpis"]
