@@ -259,3 +259,15 @@ def test_excel_export_is_read_as_the_loader_reads_it(tmp_path: Path) -> None:
     assert config["datasets"]["leads"]["columns"] == {"Lead ID": "lead_id", "Created On": "created_date",
                                                       "Lead Source": "source", "Owner": "rep"}
     assert config["scorecard"]["as_of"] == date(2025, 3, 31) and "leads_created" in config["kpis"]
+
+
+def test_dates_that_leave_day_and_month_open_are_not_guessed(tmp_path: Path) -> None:
+    """03/04/2025 is March or April: init writes no guess; it places the rest and says what to set."""
+    ambiguous = write_csv(tmp_path / "tickets.csv", ["Ticket ID", "Created Date"],
+                          [[f"T{i}", f"{m:02d}/{d:02d}/2025"] for i, (m, d) in enumerate([(1, 2), (3, 4), (5, 6)])])
+    settled = crm_pipeline(tmp_path / "pipeline.csv")
+    result, config = init(tmp_path, ambiguous, settled)
+    assert result.returncode == 0, result.stderr
+    assert list(config["datasets"]) == ["deals"]
+    assert "could not place tickets.csv: column 'Created Date': dates like 03/04/2025 read as day/month and as " \
+           "month/day and no value settles it; set date_formats" in result.stdout

@@ -386,7 +386,9 @@ def infer(profiles: list[FileProfile]) -> Inference:
                                         + ", ".join(f"{k} -> {v}" for k, v in lookup["columns"].items()),
                                         "medium", "key matches by name and values"))
             continue
-        unplaced.append((p, "no date column: its rows cannot be placed in a period, and no dataset has its key"))
+        open_dates = [c.note.removeprefix("dataset 'export': ") for c in p.columns if c.kind == "date" and c.note]
+        unplaced.append((p, open_dates[0] if open_dates else
+                         "no date column: its rows cannot be placed in a period, and no dataset has its key"))
     return Inference(placed, unplaced, currency_of(placed), breakdowns_of(placed))
 
 
