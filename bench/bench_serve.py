@@ -64,6 +64,16 @@ def main() -> None:
                 page = get(url).decode()
                 times.append(time.perf_counter() - t1)
                 assert f'<p id="edit">{i}</p>' in page
+            config_times = []  # a wording edit in the config re-renders with the numbers already computed
+            for i in range(1, 4):
+                time.sleep(0.5)
+                version = json.loads(get(url + "__reportgen/status"))["version"]
+                t1 = time.perf_counter()
+                config.write_text(config.read_text().replace("title: ", f"title: Edit{i} ", 1))
+                while json.loads(get(url + "__reportgen/status"))["version"] == version:
+                    time.sleep(0.02)
+                assert f"Edit{i}" in get(url).decode()
+                config_times.append(time.perf_counter() - t1)
             status = json.loads(get(url + "__reportgen/status"))
         finally:
             proc.terminate()
@@ -71,7 +81,9 @@ def main() -> None:
     print(f"first build (server start, data read, compute, render): {first:.2f} s")
     print(f"template edit -> new page served: median {statistics.median(times):.2f} s, max {max(times):.2f} s "
           f"over {len(times)} edits (+ up to 0.3 s for the page's poll); data read {status['loads']}x")
-    print(f"target 1.5 s: {'pass' if max(times) + 0.3 <= 1.5 else 'FAIL'}")
+    print(f"config edit (title) -> new page served: median {statistics.median(config_times):.2f} s "
+          f"(wording only: the numbers are reused); data read {status['loads']}x in all")
+    print(f"target 1.5 s for a template edit: {'pass' if max(times) + 0.3 <= 1.5 else 'FAIL'}")
 
 
 if __name__ == "__main__":

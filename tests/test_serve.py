@@ -94,9 +94,10 @@ def test_template_edit_and_bad_config_show_in_the_page(chromium: ChromiumSession
             config.write_text(CONFIG.replace("  history: 6\n", "  history: 6\n  histroy: 7\n"))
             page.wait_for_selector("#reportgen-errors", timeout=15_000)
             seen["error"] = page.text_content("#reportgen-errors")
-            config.write_text(CONFIG)
+            config.write_text(CONFIG.replace("Preview Test", "Preview Retitled"))
             page.wait_for_selector("#marker", timeout=15_000)
             seen["back"] = page.text_content("#marker")
+            seen["retitled"] = "Preview Retitled" in page.inner_text("body")
             return seen
         finally:
             page.close()
@@ -104,9 +105,10 @@ def test_template_edit_and_bad_config_show_in_the_page(chromium: ChromiumSession
     seen = chromium.run(scenario)
     assert seen["first"] == "first"
     assert seen["error"] == f"{config}:5:3: unknown key 'histroy' in scorecard - did you mean 'history'?"
-    assert seen["back"] == "second"
+    assert seen["back"] == "second" and seen["retitled"]
     after = status(url)
     assert after["loads"] == 1, "a template or config edit that leaves the data alone must not read it again"
+    assert after["computes"] == 1, "the KPIs did not change: they must not be computed again"
     assert after["renders"] >= 3
     print(f"template edit shown in the browser after {seen['template_seconds']:.2f} s")
     assert float(seen["template_seconds"]) < 5  # the target (1.5 s) is measured on a quiet machine: see the report
@@ -130,7 +132,7 @@ def test_data_change_is_read_again_and_the_page_follows(chromium: ChromiumSessio
             page.close()
 
     before, after = chromium.run(scenario)
-    assert status(url)["loads"] == 2
+    assert status(url)["loads"] == 2 and status(url)["computes"] == 2
     assert before != after  # June's revenue grew by $987,654
 
 

@@ -33,6 +33,15 @@ RELOAD_SCRIPT = """<script>(function(){var v=%d;setInterval(function(){fetch('/_
 .catch(function(){})},300)})();</script>"""
 
 
+#: Config fields that change how the scorecard reads, not its numbers: editing them re-renders only.
+PRESENTATION: dict[str, Any] = {
+    "scorecard": {"title", "company", "logo", "primary_color", "accent_color", "font_family", "page_size",
+                  "orientation", "pdf_a", "author", "output_dir", "template_dirs", "export_xlsx"},
+    "audiences": {"__all__": {"template", "title", "summary", "recommendations", "max_pages"}},
+    "smtp": True, "deliveries": True, "ledger": True,
+}
+
+
 @dataclass
 class Preview:
     """The latest page (or the errors), the version the page polls, and the data kept between builds."""
@@ -43,6 +52,7 @@ class Preview:
     page: str = "<p>building...</p>"
     errors: list[str] = field(default_factory=list)
     loads: int = 0  # how often the data was read: a template edit must not add one
+    computes: int = 0  # how often the KPIs were computed: a template or wording edit must not add one
     renders: int = 0
     seconds: float = 0.0
     _data_files: list[Path] = field(default_factory=list)
@@ -111,10 +121,13 @@ class Preview:
             self._data_key = key
             self.loads += 1
         audiences = audiences_of(loaded, self.audience)
-        if (key, loaded.text, self.audience) != self._metrics_key:  # a template edit reuses the numbers too
+        numbers = (key, self.audience, json.dumps(loaded.config.model_dump(mode="json", exclude=PRESENTATION),
+                                                  sort_keys=True))
+        if numbers != self._metrics_key:  # a template or wording edit reuses the numbers too
             self._metrics = compute_for_config(loaded, now=now, data=self._data,
                                                breakdown_kpis=breakdown_kpis_for(loaded, audiences))
-            self._metrics_key = (key, loaded.text, self.audience)
+            self._metrics_key = numbers
+            self.computes += 1
         metrics = self._metrics
         name, audience = next(iter(audiences.items()))
         views = scorecard_views(metrics, loaded, name, audience, now=now)
@@ -139,7 +152,8 @@ class Preview:
 
     def status(self) -> dict[str, Any]:
         with self.lock:
-            return {"version": self.version, "errors": self.errors, "loads": self.loads, "renders": self.renders,
+            return {"version": self.version, "errors": self.errors, "loads": self.loads, "computes": self.computes,
+                    "renders": self.renders,
                     "seconds": round(self.seconds, 3)}
 
 
