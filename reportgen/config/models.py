@@ -83,15 +83,32 @@ class Scorecard(_Model):
 
 
 class Lookup(_Model):
-    """Join columns from a second file onto a dataset, e.g. a rep's region from a team list."""
+    """Join columns from a second file onto a dataset, e.g. a rep's region from a team list.
+
+    A lookup file is read like a dataset (same encodings, formats, ragged-line and row rules, the
+    same rejected-row gate with ``file:line`` examples), and a dataset row whose key finds no match
+    is counted and shown: a row that silently lost its date would drop out of revenue."""
 
     path: str = Field(description="File to read (CSV, Excel or Parquet), relative to the config file.")
     column: str = Field(description="Column in the dataset (source name, before mapping) to match. "
                         "(Not called 'on': YAML reads a bare on as true.)")
     key: str | None = Field(default=None, description="Column in the lookup file to match (default: same as 'column').")
-    columns: dict[str, str] = Field(description="Lookup columns to bring in: source name -> canonical name.")
-    delimiter: str = Field(default=",", description="CSV delimiter of the lookup file.")
-    encoding: str = Field(default="utf-8", description="Text encoding of the lookup file.")
+    columns: dict[str, str] = Field(
+        description="Lookup columns to bring in: source name -> canonical name, or a list of names kept as they are.")
+    format: Literal["csv", "excel", "parquet"] | None = Field(
+        default=None, description="File format; inferred from the file extension when omitted.")
+    sheet: str | int | None = Field(default=None, description="Excel sheet name or index (default: the first).")
+    delimiter: str | None = Field(default=None, description="CSV delimiter of the lookup file (default: detected).")
+    encoding: str = Field(default="auto", description="Text encoding of the lookup file, as for a dataset "
+                          "(auto: UTF-8/UTF-16 when the bytes say so, else the code page that reads the most letters).")
+
+    @field_validator("columns", mode="before")
+    @classmethod
+    def _list_keeps_names(cls, value: Any) -> Any:
+        """``columns: [region, manager]`` brings those columns in under their own names."""
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return {v: v for v in value}
+        return value
 
 
 class Dataset(_Model):
@@ -152,6 +169,10 @@ class Dataset(_Model):
         default=None, gt=0,
         description="Freshness, in days: a delivery is held (nothing mailed, one line) when this dataset's file was "
         "last modified longer ago than this at the run's time; builds are unaffected. Files only.")
+    currency: str | None = Field(
+        default=None, description="ISO 4217 code of this dataset's money columns. When it differs from "
+        "scorecard.currency, or a 'currency' column is mapped holding several codes, the amounts are converted with "
+        "the fx_rates dataset (date, currency, rate) or the build stops listing the currencies.")
     pushdown: bool | None = Field(
         default=None,
         description="SQL datasets only: build the canonical table and compute every KPI inside the database, "
@@ -186,6 +207,15 @@ class Quality(_Model):
     future_dates: Literal["reject", "keep"] = Field(
         default="reject", description="A row dated more than future_days after the run date (a typo such as 2205).")
     future_days: int = Field(default=366, ge=0, description="How far after the run date a date may lie.")
+    blank_rows: Literal["reject", "keep"] = Field(
+        default="reject", description="A row with no value in any column the dataset reads (a line of commas): "
+        "left out and counted with its line, or kept (its missing values are then counted).")
+    total_rows: Literal["reject", "keep"] = Field(
+        default="reject", description="A total or summary row (a first cell such as 'Total', or every required value "
+        "empty but an amount): left out and counted with its line, or kept as data.")
+    repeated_headers: Literal["reject", "keep"] = Field(
+        default="reject", description="The header line repeated mid-file (exports concatenated): left out and "
+        "counted with its line, or kept as data.")
 
 
 class Measure(_Model):

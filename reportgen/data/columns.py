@@ -40,12 +40,23 @@ class Column:
     value_map: Mapping[str, list[str]] | Mapping[StageName, list[str]] | None = None
 
 
-def typed_projection(columns: list[Column], styles: dict[str, Any], view: str) -> tuple[str, list[str]]:
+def typed_projection(columns: list[Column], styles: dict[str, Any], view: str, *, structure: str | None = None,
+                     passthrough: tuple[str, ...] = (), extra_text: tuple[str, ...] = ()) -> tuple[str, list[str]]:
     """The one pass that types every column, as three nested projections so each value is trimmed,
     then parsed, then checked exactly once (written flat, DuckDB parsed every date three or four times):
     text -> parsed -> checked values plus a "could not read" flag per column. Returns the SELECT
-    (with a ``{view}`` placeholder) and the columns that have a flag."""
-    text, parsed, final, flags = ["__row"], ["__row"], ["__row"], []
+    (with a ``{view}`` placeholder) and the columns that have a flag.
+
+    ``structure`` (``structure.structure_case`` over the first projection's trimmed text, which
+    ``extra_text`` may add to) labels rows that are not data in
+    ``__struct``; their values are not flagged as unreadable (a repeated header's "Amount" is not a
+    number nobody could read). ``passthrough``: columns of the view carried as they are (join flags)."""
+    carried = ["__row", *passthrough]
+    text, parsed, final, flags = [*carried, *extra_text], list(carried), list(carried), []
+    if structure:  # over the trimmed text of the first projection: no value is trimmed twice
+        parsed.append(f"{structure} AS __struct")
+        final.append("__struct")
+    not_struct = " AND __struct IS NULL" if structure else ""
     for col in columns:
         style = styles.get(col.name)
         if col.type in ("id", "text"):
@@ -69,14 +80,14 @@ def typed_projection(columns: list[Column], styles: dict[str, Any], view: str) -
             if col.type == "timestamp":  # hours matter (lead response time): keep the time of day
                 final.append(f"{value} AS {q(col.name + '__ts')}")
             if col.textual:
-                final.append(f"({raw} IS NOT NULL AND {value} IS NULL) AS {q('__bad_' + col.name)}")
+                final.append(f"({raw} IS NOT NULL AND {value} IS NULL{not_struct}) AS {q('__bad_' + col.name)}")
                 flags.append(col.name)
             continue
         expr, bad = typed_sql(inner, style, clean=col.textual)
         parsed.append(f"{expr} AS {q(col.name)}")
         final.append(q(col.name))
         if bad:
-            final.append(f"({raw} IS NOT NULL AND {q(col.name)} IS NULL) AS {q('__bad_' + col.name)}")
+            final.append(f"({raw} IS NOT NULL AND {q(col.name)} IS NULL{not_struct}) AS {q('__bad_' + col.name)}")
             flags.append(col.name)
     sql = (f"SELECT {', '.join(final)} FROM (SELECT {', '.join(parsed)} FROM "
            f"(SELECT {', '.join(text)} FROM {q(view)}))")

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any, cast
 from reportgen.data import formats as fmt
 from reportgen.data.columns import Column, settle_styles, typed_projection
 from reportgen.data.loaded import LoadedData
-from reportgen.data.mapping import ROW_NUMBER, check_unmapped_stages, plan_columns, with_lookups
+from reportgen.data.lookups import join_coverage, with_join_coverage, with_lookups
+from reportgen.data.mapping import ROW_NUMBER, check_unmapped_stages, mapping_of, plan_columns
 from reportgen.data.pushdown import RemoteDatabase, pushdown_dialect, source_columns, source_sql, stub_view
 from reportgen.data.quality import DatasetQuality, Unreadable, check_quality, measure_quality
 from reportgen.data.rules import apply_rules, has_duplicate_ids
@@ -42,6 +43,7 @@ from reportgen.data.sources import (
     undecodable,
 )
 from reportgen.data.sql import lit, one_row, q
+from reportgen.data.structure import FIRST_TOTAL, row_shape, structure_case
 from reportgen.data.typed_read import TYPED_READ, typed_read_sql
 from reportgen.environment import expand_env
 from reportgen.errors import DataError, ReportgenError
@@ -215,11 +217,14 @@ def load_dataset(data: LoadedData, name: str, ds: Dataset, loaded: LoadedConfig,
     numbered = f"numbered__{name}"
     con.execute(f"CREATE OR REPLACE TEMP VIEW {q(numbered)} AS SELECT row_number() OVER () AS __row, * "
                 f"FROM {q(source.view)}")
-    view = with_lookups(con, numbered, name, ds, loaded, workdir)
-    found = {c: t for c, t in columns_of(con, view).items() if c != "__row"}
+    view, joined = with_lookups(con, numbered, name, ds, loaded, workdir)
+    found = {c: t for c, t in columns_of(con, view).items() if not c.startswith("__")}
     columns = plan_columns(name, ds, loaded, found, source)
     styles = settle_styles(con, view, name, ds, columns)
-    select, flags = typed_projection(columns, styles, view)
+    shape = row_shape(name, columns, list(found), typed=False)
+    structure = structure_case(shape, loaded.config.quality)
+    select, flags = typed_projection(columns, styles, view, structure=structure, extra_text=shape.extra,
+                                     passthrough=tuple(j.flag for j in joined))
     staged = f"staged__{name}"  # beside the canonical tables: when no row is rejected it becomes one
     con.execute(f"CREATE OR REPLACE TABLE {q(staged)} AS {select}")
     if undecodable(con, source):  # encoding: auto met bytes that are not UTF-8: read it again, once
@@ -230,12 +235,17 @@ def load_dataset(data: LoadedData, name: str, ds: Dataset, loaded: LoadedConfig,
     if name == "deals" and any(c.name == "stage" for c in columns):
         check_unmapped_stages(con, staged, view, columns, source.description)
     kinds = {c.name: c.type for c in columns}
-    rule_counts = apply_rules(con, staged, name, kinds, ds, loaded.config.quality, today, table=staged)
+    first_rows: dict[str, list[int]] = {}
+    coverage = join_coverage(con, staged, view, joined, structured=structure is not None)
+    rule_counts = apply_rules(con, staged, name, kinds, ds, loaded.config.quality, today, table=staged,
+                              structure="__struct" if structure else None, first_rows=first_rows)
     renamed = not _has_table(con, staged)  # nothing rejected: the staged table is the canonical one now
     unreadable = [Unreadable(c.name, c.type, _style_text(styles.get(c.name)), c.expr) for c in columns
                   if c.name in flags]
     quality = measure_quality(con, name, name if renamed else staged, source, view, unreadable, kinds, rule_counts,
-                              ds.data_through, today)
+                              ds.data_through, today, first_rows)
+    if joined:
+        quality = with_join_coverage(con, quality, source, coverage, mapping_of(ds), name)
     if renamed:  # its row numbers and flags were for the quality record; dropping a column copies nothing
         for column in [c for c in columns_of(con, name) if c.startswith("__")]:
             con.execute(f"ALTER TABLE {q(name)} DROP COLUMN {q(column)}")
@@ -268,22 +278,33 @@ def load_typed(data: LoadedData, name: str, ds: Dataset, loaded: LoadedConfig, s
         return False
     table, rows = f"typed__{name}", f"typed__{name}__rows"
     kinds = {c.name: c.type for c in columns}
+    quality_cfg = loaded.config.quality
+    structure = structure_case(row_shape(name, columns, list(found), typed=True), quality_cfg)
     try:
         _create_typed(con, table, select, ordered=False)
-        duplicates = has_duplicate_ids(con, table, name, kinds, loaded.config.quality)
+        duplicates = has_duplicate_ids(con, table, name, kinds, quality_cfg)
         if duplicates:  # "the first of duplicate ids is kept": read again, numbering rows as read
             _create_typed(con, table, select, ordered=True)
     except duckdb.Error:  # stopped at the first value or line the general path reports: let it
         return False
     con.execute(f"CREATE OR REPLACE TEMP VIEW {q(rows)} AS SELECT rowid + 1 AS __row, * FROM {q(table)}")
-    rule_counts = apply_rules(con, rows, name, kinds, ds, loaded.config.quality, today, table=table,
-                              duplicates=duplicates)
+    first_rows: dict[str, list[int]] = {}
+    rule_counts = apply_rules(con, rows, name, kinds, ds, quality_cfg, today, table=table,
+                              duplicates=duplicates, structure=structure, first_rows=first_rows)
+    if first_rows and not duplicates:  # rows were left out: their lines need the table in the file's order
+        _create_typed(con, table, select, ordered=True)
+        first_rows.clear()
+        rule_counts = apply_rules(con, rows, name, kinds, ds, quality_cfg, today, table=table,
+                                  duplicates=duplicates, structure=structure, first_rows=first_rows)
     if not _has_table(con, table):  # renamed to the canonical table: nothing was left out, so same rows
         con.execute(f"CREATE OR REPLACE TEMP VIEW {q(rows)} AS SELECT rowid + 1 AS __row, * FROM {q(name)}")
-    quality = measure_quality(con, name, rows, source, rows, [], kinds, rule_counts, ds.data_through, today)
+    quality = measure_quality(con, name, rows, source, rows, [], kinds, rule_counts, ds.data_through, today,
+                              first_rows)
     _record(data, name, columns, styles, quality, notes, loader=TYPED_READ)
     con.execute(f"DROP VIEW {q(rows)}")
     con.execute(f"DROP TABLE IF EXISTS {q(table)}")
+    if FIRST_TOTAL in columns_of(con, name):  # the flag the row rules read
+        con.execute(f"ALTER TABLE {q(name)} DROP COLUMN {q(FIRST_TOTAL)}")
     return True
 
 

@@ -6,12 +6,11 @@ Shared by every loader (the general path, the typed read and the pushdown loader
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reportgen.config.issues import closest
 from reportgen.data.columns import Column
-from reportgen.data.sources import Source, columns_of, open_source
+from reportgen.data.sources import Source
 from reportgen.data.sql import lit, one_row, q
 from reportgen.errors import DataError
 from reportgen.kpis.catalogue import CANONICAL_DATASETS, ColumnSpec
@@ -41,41 +40,6 @@ def mapping_of(ds: Dataset) -> dict[str, str]:
 def close_match(name: str, found: list[str] | dict[str, str]) -> str:
     match = closest(name, found)
     return f" (did you mean {match!r}?)" if match else ""
-
-
-def with_lookups(con: duckdb.DuckDBPyConnection, view: str, name: str, ds: Dataset, loaded: LoadedConfig,
-                 workdir: Path) -> str:
-    """Left-join lookup files onto the numbered source view; returns the joined view's name."""
-    if not ds.lookups:
-        return view
-    from reportgen.config.models import Dataset as DatasetModel
-
-    found = columns_of(con, view)
-    select, joins = ["r.*"], []
-    for i, lk in enumerate(ds.lookups):
-        lk_name = f"{name}__lookup{i}"
-        spec = DatasetModel(path=lk.path, delimiter=lk.delimiter, encoding=lk.encoding)
-        lk_source = open_source(con, lk_name, spec, loaded, workdir)
-        lk_cols = columns_of(con, lk_source.view)
-        key = lk.key or lk.column
-        if lk.column not in found:
-            raise DataError(f"dataset {name!r}: lookup joins on column {lk.column!r}, which is not in the source"
-                            f"{close_match(lk.column, found)}; columns found: "
-                            f"{', '.join(c for c in found if c != '__row')}")
-        for col in [key, *lk.columns]:
-            if col not in lk_cols:
-                raise DataError(f"dataset {name!r}: lookup file {lk.path} has no column {col!r}"
-                                f"{close_match(col, lk_cols)}; columns found: {', '.join(lk_cols)}")
-        alias = f"l{i}"  # de-duplicated on its key so a join can never multiply rows
-        joins.append(f"LEFT JOIN (SELECT trim(CAST({q(key)} AS VARCHAR)) AS __key, "
-                     + ", ".join(f"any_value({q(c)}) AS {q(c)}" for c in lk.columns)
-                     + f" FROM {q(lk_source.view)} GROUP BY 1) {alias} "
-                       f"ON trim(CAST(r.{q(lk.column)} AS VARCHAR)) = {alias}.__key")
-        select += [f"{alias}.{q(c)} AS {q(c)}" for c in lk.columns if c not in found]
-    joined = f"{view}__joined"
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {q(joined)} AS SELECT {', '.join(select)} FROM {q(view)} r "
-                + " ".join(joins))
-    return joined
 
 
 def plan_columns(name: str, ds: Dataset, loaded: LoadedConfig, found: dict[str, str],

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from reportgen.data import formats as fmt
 from reportgen.data.sql import clean_text, lit, one_row, q
+from reportgen.data.structure import NOT_DATA, TOTAL, is_total_line
 from reportgen.errors import DataError
 
 if TYPE_CHECKING:
@@ -46,10 +47,19 @@ class DatasetQuality:
     #: Which loader produced the table: "typed read" (clean CSV typed in one strict pass) or "general".
     #: Not part of equality: both loaders must give the same record, and tests compare them.
     loader: str = field(default="general", compare=False)
+    #: The lookup files joined on, each read and checked like a dataset.
+    lookups: tuple[DatasetQuality, ...] = ()
+    #: Rows whose lookup key found no match, per lookup ("order_id not in orders.csv").
+    unmatched: dict[str, int] = field(default_factory=dict)
+    #: Of those, rows that lost a required column (they cannot be used where it is needed: gated).
+    unmatched_required: int = 0
 
     @property
     def total_rejected(self) -> int:
-        return sum(v for k, v in self.rows_rejected.items() if not k.startswith("won/lost without"))
+        """Rows that were data but cannot be used (rows that are not data, such as a total row, are shown
+        with their lines but not held against the gate)."""
+        return sum(v for k, v in self.rows_rejected.items() if not k.startswith("won/lost without")
+                   and k not in NOT_DATA)
 
 
 @dataclass(frozen=True)
@@ -64,13 +74,16 @@ class Unreadable:
 
 def measure_quality(con: duckdb.DuckDBPyConnection, name: str, staged: str, source: Source, view: str,
                     unreadable: list[Unreadable], kinds: dict[str, str], rule_counts: dict[str, int],
-                    data_through: date | None, today: date) -> DatasetQuality:
+                    data_through: date | None, today: date,
+                    first_rows: dict[str, list[int]] | None = None) -> DatasetQuality:
     """Count rows read, unreadable values (from the staged flags) and the date span of the kept rows.
 
     The span counts only dates of things that happened (kpi-spec.md, "Coverage"): never an open deal's
     expected close date, never a date after ``today`` (the day the scorecard is computed). A CRM export
     full of planned closes next quarter is not data about next quarter."""
-    ragged = _ragged_lines(con, source)
+    lines = _ragged_lines(con, source)
+    ragged = [(line, error) for line, error, total in lines if not total]
+    totals = [line for line, _, total in lines if total]
     parts = ["count(*)"] + [f"count(*) FILTER (WHERE {q('__bad_' + u.column)})" for u in unreadable]
     parts += [f"count({q(u.column)})" for u in unreadable]
     row = one_row(con, f"SELECT {', '.join(parts)} FROM {q(staged)}")
@@ -84,6 +97,13 @@ def measure_quality(con: duckdb.DuckDBPyConnection, name: str, staged: str, sour
         if n:
             rejected[f"unreadable {col}"] = n
     rejected.update({k: v for k, v in rule_counts.items() if v})
+    skipped = [line for line, _, _ in lines]
+    where = source.path.name if source.path else name
+    header = source.path is not None
+    rule_lines = {label: [_line_of(r, skipped, header) for r in rows] for label, rows in (first_rows or {}).items()}
+    if totals:  # a ragged "Total,,,123456" is a total row, with its line
+        rejected[TOTAL] = rejected.get(TOTAL, 0) + len(totals)
+        rule_lines[TOTAL] = sorted(totals + rule_lines.get(TOTAL, []))[:EXAMPLES]
     whole = tuple(c for c, n in bad.items() if n and readable[c] == 0)
     cols = [c for c in kinds]
     missing_row = one_row(con, "SELECT " + ", ".join(f"count(*) - count({q(c)})" for c in cols)
@@ -101,14 +121,62 @@ def measure_quality(con: duckdb.DuckDBPyConnection, name: str, staged: str, sour
         lasts = {c: d for c, d in zip(date_cols, bounds[1::2]) if d is not None}
     first = min(firsts.values(), default=None)
     last = data_through or max(lasts.values(), default=None)
-    examples: list[str] = [
-        f"{source.path.name if source.path else name}:{line}: {error}" for line, error in ragged[:EXAMPLES]
-    ]
+    examples: list[str] = [f"{where}:{line}: {error}" for line, error in ragged[:EXAMPLES]]
     if any(bad.values()) and len(examples) < EXAMPLES:
         examples += _unreadable_examples(con, staged, source, view, [u for u in unreadable if bad[u.column]],
-                                         [line for line, _ in ragged], EXAMPLES - len(examples))
-    return DatasetQuality(name, source.description, total + len(ragged), rejected, first, last, missing,
-                          {}, firsts, lasts, tuple(examples), tuple(source.notes), whole, data_through)
+                                         skipped, EXAMPLES - len(examples))
+    examples += rule_examples(where, rule_lines, limit=EXAMPLES)
+    notes = tuple(source.notes) + not_data_notes(rejected, rule_lines)
+    return DatasetQuality(name, source.description, total + len(lines), rejected, first, last, missing,
+                          {}, firsts, lasts, tuple(examples), notes, whole, data_through)
+
+
+def rule_examples(where: str, rule_lines: dict[str, list[int]], limit: int) -> list[str]:
+    """``file:line: rule`` for the first rows each rule left out (rows that are not data last)."""
+    from reportgen.data.rules import keep_hint
+
+    out = []
+    for label in sorted(rule_lines, key=lambda k: (k in NOT_DATA, k)):
+        hint = keep_hint(label)
+        out += [f"{where}:{line}: {label}" + (f" (kept with {hint})" if hint else "")
+                for line in rule_lines[label][:limit]]
+    return out
+
+
+def not_data_notes(rejected: dict[str, int], rule_lines: dict[str, list[int]]) -> tuple[str, ...]:
+    """One note per kind of row that is not data, with its first lines: they are left out of every KPI
+    without counting against the gate, so the record says where they were."""
+    from reportgen.data.rules import keep_hint
+
+    notes = []
+    for label in NOT_DATA:
+        if rejected.get(label):
+            lines = rule_lines.get(label, [])
+            shown = ", ".join(str(n) for n in lines) + (", ..." if rejected[label] > len(lines) else "")
+            notes.append(f"{rejected[label]} {label}{'s' if rejected[label] != 1 else ''} left out"
+                         + (f" (line {shown})" if lines else "") + f"; {keep_hint(label)} keeps them")
+    return tuple(notes)
+
+
+def lookup_quality(con: duckdb.DuckDBPyConnection, name: str, source: Source, rows: int, counts: dict[str, int],
+                   first_rows: dict[str, list[int]]) -> DatasetQuality:
+    """The quality record of a lookup file: lines read, ragged and rule-rejected lines with their numbers."""
+    lines = _ragged_lines(con, source)
+    ragged = [(line, error) for line, error, total in lines if not total]
+    totals = [line for line, _, total in lines if total]
+    rejected = {"ragged line (too few or too many fields)": len(ragged)} if ragged else {}
+    rejected.update({k: v for k, v in counts.items() if v})
+    skipped = [line for line, _, _ in lines]
+    header = source.path is not None
+    rule_lines = {label: [_line_of(r, skipped, header) for r in rs] for label, rs in first_rows.items()}
+    if totals:
+        rejected[TOTAL] = rejected.get(TOTAL, 0) + len(totals)
+        rule_lines[TOTAL] = sorted(totals + rule_lines.get(TOTAL, []))[:EXAMPLES]
+    where = source.path.name if source.path else source.description
+    examples = [f"{where}:{line}: {error}" for line, error in ragged[:EXAMPLES]]
+    examples += rule_examples(where, rule_lines, limit=EXAMPLES)
+    return DatasetQuality(name, source.description, rows + len(lines), rejected, None, None, {},
+                          examples=tuple(examples), notes=tuple(source.notes) + not_data_notes(rejected, rule_lines))
 
 
 #: Date columns whose value is an expectation on some rows: (dataset, column) -> SQL condition of the
@@ -125,16 +193,16 @@ def _happened(name: str, column: str, kinds: dict[str, str], today: date) -> str
     return cond
 
 
-def _ragged_lines(con: duckdb.DuckDBPyConnection, source: Source) -> list[tuple[int, str]]:
-    """(line, what was wrong) of every CSV line DuckDB rejected, once per line."""
+def _ragged_lines(con: duckdb.DuckDBPyConnection, source: Source) -> list[tuple[int, str, bool]]:
+    """(line, what was wrong, whether it is a total row) of every CSV line DuckDB rejected, once per line."""
     if not source.rejects_table:
         return []
     try:
-        rows = con.execute(f"SELECT line, min(error_type), min(error_message) FROM {q(source.rejects_table)} "
-                           "GROUP BY line ORDER BY line").fetchall()
+        rows = con.execute(f"SELECT line, min(error_type), min(error_message), min(csv_line) "
+                           f"FROM {q(source.rejects_table)} GROUP BY line ORDER BY line").fetchall()
     except Exception:  # no rejects table: nothing was rejected
         return []
-    return [(int(line), f"{kind.lower()}: {message}") for line, kind, message in rows]
+    return [(int(line), f"{kind.lower()}: {message}", is_total_line(text)) for line, kind, message, text in rows]
 
 
 def _unreadable_examples(con: duckdb.DuckDBPyConnection, staged: str, source: Source, view: str,
@@ -163,6 +231,12 @@ def _unreadable_examples(con: duckdb.DuckDBPyConnection, staged: str, source: So
                 out.append(f"{where}:{line}: column {u.column!r}: cannot read {value!r} as {_as(u)}{_hint(u, value)}")
                 break
     return out[:limit]
+
+
+def line_numbers(con: duckdb.DuckDBPyConnection, source: Source, rows: list[int]) -> list[int]:
+    """The file lines of read records (``__row``), counting the header and the lines skipped as ragged."""
+    skipped = [line for line, _, _ in _ragged_lines(con, source)]
+    return [_line_of(r, skipped, header=source.path is not None) for r in rows]
 
 
 def _line_of(row: int, ragged: list[int], header: bool) -> int:
@@ -197,10 +271,17 @@ def _hint(u: Unreadable, value: str | None) -> str:
 
 
 def check_quality(quality: dict[str, DatasetQuality], max_share: float) -> None:
-    """Refuse to go on when a dataset lost too many rows or a whole column: one headline per dataset,
-    then its first offending rows."""
+    """Refuse to go on when a dataset (or a lookup file joined onto it) lost too many rows or a whole
+    column: one headline per dataset, then its first offending rows."""
+    lines = gate_lines(list(quality.values()), max_share)
+    if lines:
+        raise DataError("\n".join(lines))
+
+
+def gate_lines(quality: list[DatasetQuality], max_share: float) -> list[str]:
+    """The gate's message lines for these records and their lookups (none: the data may be used)."""
     lines: list[str] = []
-    for q_ in quality.values():
+    for q_ in quality:
         reasons = ", ".join(f"{n} {k}" for k, n in q_.rows_rejected.items())
         if q_.unreadable_columns:
             cols = ", ".join(repr(c) for c in q_.unreadable_columns)
@@ -208,11 +289,26 @@ def check_quality(quality: dict[str, DatasetQuality], max_share: float) -> None:
                          "check the column mapping and the number/date settings")
             lines += list(q_.examples[:3])
             continue
-        share = q_.total_rejected / q_.rows_read if q_.rows_read else 0.0
+        unusable = q_.total_rejected + q_.unmatched_required
+        share = unusable / q_.rows_read if q_.rows_read else 0.0
         if share > max_share:
-            lines.append(f"dataset {q_.name!r} ({q_.source}): {q_.total_rejected} of {q_.rows_read} rows "
-                         f"({share:.1%}) cannot be used, over the {max_share:.0%} allowed "
-                         f"(quality.max_rejected_share): {reasons}")
+            if q_.unmatched_required:
+                reasons = ", ".join(filter(None, [reasons, f"{q_.unmatched_required} without a lookup match for "
+                                                  "a required column"]))
+            what = (f"lookup {q_.source} of dataset {q_.name.removesuffix(' lookup')!r}" if q_.name.endswith(" lookup")
+                    else f"dataset {q_.name!r} ({q_.source})")
+            lines.append(f"{what}: {unusable} of {q_.rows_read} rows ({share:.1%}) cannot be used, over the "
+                         f"{max_share:.0%} allowed (quality.max_rejected_share): {reasons}"
+                         f"{gate_hint(q_)}")
             lines += list(q_.examples)
-    if lines:
-        raise DataError("\n".join(lines))
+        lines += gate_lines(list(q_.lookups), max_share)
+    return lines
+
+
+def gate_hint(q_: DatasetQuality) -> str:
+    """The setting that changes the gate's outcome, when one rule explains most of it."""
+    dup = q_.rows_rejected.get("duplicate deal_id", 0)
+    if dup and dup * 2 >= q_.total_rejected:
+        return ("; if each row is one line of an order, set order_lines: true for the dataset to sum the lines "
+                "into one deal per order")
+    return ""

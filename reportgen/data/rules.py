@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from reportgen.data.sql import lit, one_row, q
+from reportgen.data.structure import SETTINGS
 
 if TYPE_CHECKING:
     import duckdb
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
 ID_COLUMNS = {"deals": "deal_id", "leads": "lead_id", "activities": "activity_id", "tickets": "ticket_id"}
 #: Date columns a row may legitimately have in the future (a subscription's scheduled end).
 FUTURE_ALLOWED = {("subscriptions", "end_date")}
+#: Rejected rows per rule whose line numbers the quality record keeps.
+EXAMPLE_ROWS = 5
 #: Rules counted but not cutting rows (the engine already leaves them out where the value is needed).
 COUNT_ONLY = "won/lost without close_date"
 
@@ -50,7 +53,8 @@ def rule_conditions(name: str, kinds: dict[str, str], quality: Quality, today: d
     return rules
 
 
-def group_order_lines(con: duckdb.DuckDBPyConnection, staged: str, kinds: dict[str, str]) -> tuple[str, dict[str, int]]:
+def group_order_lines(con: duckdb.DuckDBPyConnection, staged: str, kinds: dict[str, str],
+                      kept: str = "true") -> tuple[str, dict[str, int]]:
     """One deal per order: amounts and profit summed, the earliest created and latest close date, the
     first line's text values; an order whose lines disagree on the stage is rejected, and a text value
     that differs between lines (a product per line) becomes "(mixed)" rather than crediting one line."""
@@ -73,7 +77,7 @@ def group_order_lines(con: duckdb.DuckDBPyConnection, staged: str, kinds: dict[s
         if col + "__ts" in kinds:
             select.append(f"min({q(col + '__ts')}) AS {q(col + '__ts')}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {q(orders)} AS SELECT {', '.join(select)} FROM {q(staged)} "
-                "WHERE deal_id IS NOT NULL GROUP BY deal_id")
+                f"WHERE deal_id IS NOT NULL AND {kept} GROUP BY deal_id")
     mixed = one_row(con, f"SELECT count(*) FROM {q(orders)} WHERE stage = '__mixed__'")[0]
     counts = {"order whose lines differ in stage": int(mixed)} if mixed else {}
     if mixed:
@@ -81,9 +85,22 @@ def group_order_lines(con: duckdb.DuckDBPyConnection, staged: str, kinds: dict[s
     return orders, counts
 
 
+def keep_hint(label: str) -> str:
+    """The ``quality:`` setting that keeps a rule's rows (for the gate's message), or ""."""
+    if label in SETTINGS:
+        return f"quality.{SETTINGS[label]}: keep"
+    if label.startswith("duplicate "):
+        return "quality.duplicate_ids: keep"
+    if label.startswith("dated after "):
+        return "quality.future_dates: keep (or a larger quality.future_days)"
+    return {"won deal with a negative amount": "quality.negative_amounts: keep",
+            "closed before created": "quality.close_before_create: keep"}.get(label, "")
+
+
 def apply_rules(con: duckdb.DuckDBPyConnection, staged: str, name: str, kinds: dict[str, str],
                 ds: Dataset, quality: Quality, today: date, *, table: str | None = None,
-                duplicates: bool | None = None) -> dict[str, int]:
+                duplicates: bool | None = None, structure: str | None = None,
+                first_rows: dict[str, list[int]] | None = None) -> dict[str, int]:
     """Write the canonical table ``name`` from ``staged`` without rejected rows; return counts per rule.
 
     ``table``: the table holding ``staged``'s rows (the table itself, or for the typed read the table a
@@ -91,11 +108,22 @@ def apply_rules(con: duckdb.DuckDBPyConnection, staged: str, name: str, kinds: d
     not written twice. A copy has no ``__`` columns (row numbers, flags); a renamed table keeps them for
     the caller to drop once the quality record is measured.
     ``duplicates``: what :func:`has_duplicate_ids` already said of these rows (None: ask it here).
+    ``structure``: the SQL labelling rows that are not data (``structure.structure_case``), tested first.
+    ``first_rows``: filled with the first row numbers (``__row``) each rule rejected, for the messages.
     """
     source: str = staged
     counts: dict[str, int] = {}
     if name == "deals" and ds.order_lines and "deal_id" in kinds:
-        source, counts = group_order_lines(con, staged, kinds)
+        lines_kept = "true"
+        if structure:  # lines that are not data are left out before lines are summed into orders
+            hits = con.execute(f"SELECT {structure} AS r, count(*), list(__row ORDER BY __row)[1:{EXAMPLE_ROWS}] "
+                               f"FROM {q(staged)} WHERE r IS NOT NULL GROUP BY 1").fetchall()
+            counts.update({label: int(n) for label, n, _ in hits})
+            if first_rows is not None:
+                first_rows.update({label: [int(r) for r in rows] for label, _, rows in hits})
+            lines_kept, structure = f"({structure}) IS NULL", None
+        source, grouped = group_order_lines(con, staged, kinds, lines_kept)
+        counts.update(grouped)
         duplicates = None  # one order per deal_id now: what was said of the lines no longer holds
     rules = rule_conditions(name, kinds, quality, today)
     id_col = ID_COLUMNS.get(name)
@@ -104,11 +132,17 @@ def apply_rules(con: duckdb.DuckDBPyConnection, staged: str, name: str, kinds: d
     if id_col is not None and rules and rules[0][0] == f"duplicate {id_col}" and not duplicates:
         rules = rules[1:]  # the window over every row is the costliest rule: skip it when no id repeats
     keep = ", ".join(q(c) for c in _table_columns(con, source) if not c.startswith("__"))
-    if rules:
-        case = "CASE " + " ".join(f"WHEN {cond} THEN {lit(label)}" for label, cond in rules) + " END"
+    if rules or structure:
+        case = ("CASE " + " ".join(f"WHEN {cond} THEN {lit(label)}" for label, cond in rules) + " END") if rules \
+            else "NULL"
+        if structure:  # rows that are not data first: a total row is not also "closed before created"
+            case = f"coalesce({structure}, {case})"
         ruled = f"(SELECT *, {case} AS __rule FROM {q(source)})"
-        hits = con.execute(f"SELECT __rule, count(*) FROM {ruled} WHERE __rule IS NOT NULL GROUP BY 1").fetchall()
-        counts.update({label: int(n) for label, n in hits})
+        hits = con.execute(f"SELECT __rule, count(*), list(__row ORDER BY __row)[1:{EXAMPLE_ROWS}] FROM {ruled} "
+                           "WHERE __rule IS NOT NULL GROUP BY 1").fetchall()
+        counts.update({label: int(n) for label, n, _ in hits})
+        if first_rows is not None:
+            first_rows.update({label: [int(r) for r in rows] for label, _, rows in hits})
         if hits:
             con.execute(f"CREATE OR REPLACE TABLE {q(name)} AS SELECT {keep} FROM {ruled} WHERE __rule IS NULL")
             return _with_count_only(con, name, counts)

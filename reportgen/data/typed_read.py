@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from reportgen.data import formats as fmt
 from reportgen.data.columns import Column, typed_sql
 from reportgen.data.sql import clean_text, lit, q
+from reportgen.data.structure import FIRST_TOTAL, first_is_total
 
 if TYPE_CHECKING:
     from reportgen.data.sources import Source
@@ -54,6 +55,13 @@ def typed_read_sql(source: Source, found: dict[str, str], columns: list[Column],
     parsed: list[str] = []
     checked: list[str] = []
     final: list[str] = []
+    first = next(iter(found), None)
+    if first is not None and not any(_source_column(c) == first for c in columns):
+        # the file's first cell, read by no column, may say "Total": carried as a flag for the row rules
+        text.append(f"{first_is_total(clean_text(q(first)))} AS {q(FIRST_TOTAL)}")
+        parsed.append(q(FIRST_TOTAL))
+        checked.append(q(FIRST_TOTAL))
+        final.append(q(FIRST_TOTAL))
     for col in columns:
         style = styles.get(col.name)
         name = q(col.name)
