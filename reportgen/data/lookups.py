@@ -165,6 +165,8 @@ def with_join_coverage(con: duckdb.DuckDBPyConnection, quality: DatasetQuality, 
 
     required = {s.name for s in CANONICAL_DATASETS.get(name, ()) if s.required}
     notes = list(quality.notes)
+    examples = list(quality.examples)
+    where = source.path.name if source.path else name
     unmatched: dict[str, int] = {}
     gated = 0
     for j, n, keys, first in coverage:
@@ -181,8 +183,10 @@ def with_join_coverage(con: duckdb.DuckDBPyConnection, quality: DatasetQuality, 
         lost = sorted(set(brings) & required)
         notes.append(f"{n} rows ({keys} keys) have a {j.lookup.column} not in {j.lookup.path}: {shown}"
                      + (", ..." if n > len(first) else "")
-                     + (f"; they have no {', '.join(lost)}" if lost else ""))
+                     + f"; they have no {', '.join(brings)}")
         if lost:
             gated += n
-    return replace(quality, notes=tuple(notes), lookups=tuple(j.quality for j, *_ in coverage),
+            examples += [f"{where}:{line}: {j.lookup.column} {k!r} not in {j.lookup.path}, so no {', '.join(lost)}"
+                         for (_, k), line in zip(first, lines, strict=True)]
+    return replace(quality, notes=tuple(notes), examples=tuple(examples), lookups=tuple(j.quality for j, *_ in coverage),
                    unmatched=unmatched, unmatched_required=gated)
