@@ -25,12 +25,14 @@ from typing import TYPE_CHECKING, Any, cast
 
 from reportgen.data import formats as fmt
 from reportgen.data.columns import Column, settle_styles, typed_projection
+from reportgen.data.currency import FX, needs_currency_check, settle_currency
 from reportgen.data.loaded import LoadedData
 from reportgen.data.lookups import join_coverage, with_join_coverage, with_lookups
 from reportgen.data.mapping import ROW_NUMBER, check_unmapped_stages, mapping_of, plan_columns
 from reportgen.data.pushdown import RemoteDatabase, pushdown_dialect, source_columns, source_sql, stub_view
 from reportgen.data.quality import DatasetQuality, Unreadable, check_quality, measure_quality
 from reportgen.data.rules import apply_rules, has_duplicate_ids
+from reportgen.data.safe_text import scrub_note, scrub_text
 from reportgen.data.sources import (
     Source,
     columns_of,
@@ -165,7 +167,8 @@ def _load_each(data: LoadedData, loaded: LoadedConfig, today: date) -> None:
     databases: dict[str, RemoteDatabase] = {}
     try:
         with new_workdir() as workdir:
-            for name, ds in loaded.config.datasets.items():
+            # exchange rates first: the datasets in other currencies are converted with them as they load
+            for name, ds in sorted(loaded.config.datasets.items(), key=lambda item: item[0] != FX):
                 try:
                     load_dataset(data, name, ds, loaded, Path(workdir), today, databases=databases)
                 except DataError:
@@ -213,6 +216,7 @@ def load_dataset(data: LoadedData, name: str, ds: Dataset, loaded: LoadedConfig,
     source = open_source(con, name, ds, loaded, workdir)
     data.transfer.rows_read_whole += source.rows_fetched
     if load_typed(data, name, ds, loaded, source, today, notes):
+        _finish(data, name, ds, loaded)
         return
     numbered = f"numbered__{name}"
     con.execute(f"CREATE OR REPLACE TEMP VIEW {q(numbered)} AS SELECT row_number() OVER () AS __row, * "
@@ -251,6 +255,16 @@ def load_dataset(data: LoadedData, name: str, ds: Dataset, loaded: LoadedConfig,
             con.execute(f"ALTER TABLE {q(name)} DROP COLUMN {q(column)}")
     _record(data, name, columns, styles, quality, notes)
     con.execute(f"DROP TABLE IF EXISTS {q(staged)}")
+    _finish(data, name, ds, loaded)
+
+
+def _finish(data: LoadedData, name: str, ds: Dataset, loaded: LoadedConfig) -> None:
+    """What every local canonical table gets last: text safe for every sink, then one currency."""
+    changed = scrub_text(data.con, name, [c for c, kind in data.types[name].items() if kind == "text"])
+    if changed:
+        quality = data.quality[name]
+        data.quality[name] = replace(quality, notes=quality.notes + (scrub_note(changed),))
+    settle_currency(data, name, ds, loaded)
 
 
 def load_typed(data: LoadedData, name: str, ds: Dataset, loaded: LoadedConfig, source: Source, today: date,
@@ -353,6 +367,8 @@ def load_pushed_down(data: LoadedData, name: str, ds: Dataset, loaded: LoadedCon
         return "lookups join local files"
     if ds.order_lines:
         return "order lines are grouped locally"
+    if needs_currency_check(name, ds):
+        return "currencies are checked locally"
     url = expand_env(ds.url or "")
     if url not in databases:
         try:

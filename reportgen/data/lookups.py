@@ -188,5 +188,5 @@ def with_join_coverage(con: duckdb.DuckDBPyConnection, quality: DatasetQuality, 
             gated += n
             examples += [f"{where}:{line}: {j.lookup.column} {k!r} not in {j.lookup.path}, so no {', '.join(lost)}"
                          for (_, k), line in zip(first, lines, strict=True)]
-    return replace(quality, notes=tuple(notes), examples=tuple(examples), lookups=tuple(j.quality for j, *_ in coverage),
-                   unmatched=unmatched, unmatched_required=gated)
+    return replace(quality, notes=tuple(notes), examples=tuple(examples),
+                   lookups=tuple(j.quality for j, *_ in coverage), unmatched=unmatched, unmatched_required=gated)

@@ -116,11 +116,12 @@ def apply_rules(con: duckdb.DuckDBPyConnection, staged: str, name: str, kinds: d
     if name == "deals" and ds.order_lines and "deal_id" in kinds:
         lines_kept = "true"
         if structure:  # lines that are not data are left out before lines are summed into orders
-            hits = con.execute(f"SELECT {structure} AS r, count(*), list(__row ORDER BY __row)[1:{EXAMPLE_ROWS}] "
-                               f"FROM {q(staged)} WHERE r IS NOT NULL GROUP BY 1").fetchall()
-            counts.update({label: int(n) for label, n, _ in hits})
-            if first_rows is not None:
-                first_rows.update({label: [int(r) for r in rows] for label, _, rows in hits})
+            labelled = f"(SELECT __row, {structure} AS __rule FROM {q(staged)})"
+            hits = con.execute(f"SELECT __rule, count(*) FROM {labelled} WHERE __rule IS NOT NULL GROUP BY 1"
+                               ).fetchall()
+            counts.update({label: int(n) for label, n in hits})
+            if hits and first_rows is not None:
+                first_rows.update(_first_rows(con, labelled, "__rule"))
             lines_kept, structure = f"({structure}) IS NULL", None
         source, grouped = group_order_lines(con, staged, kinds, lines_kept)
         counts.update(grouped)
@@ -138,11 +139,10 @@ def apply_rules(con: duckdb.DuckDBPyConnection, staged: str, name: str, kinds: d
         if structure:  # rows that are not data first: a total row is not also "closed before created"
             case = f"coalesce({structure}, {case})"
         ruled = f"(SELECT *, {case} AS __rule FROM {q(source)})"
-        hits = con.execute(f"SELECT __rule, count(*), list(__row ORDER BY __row)[1:{EXAMPLE_ROWS}] FROM {ruled} "
-                           "WHERE __rule IS NOT NULL GROUP BY 1").fetchall()
-        counts.update({label: int(n) for label, n, _ in hits})
-        if first_rows is not None:
-            first_rows.update({label: [int(r) for r in rows] for label, _, rows in hits})
+        hits = con.execute(f"SELECT __rule, count(*) FROM {ruled} WHERE __rule IS NOT NULL GROUP BY 1").fetchall()
+        counts.update({label: int(n) for label, n in hits})
+        if hits and first_rows is not None:
+            first_rows.update(_first_rows(con, ruled, "__rule"))
         if hits:
             con.execute(f"CREATE OR REPLACE TABLE {q(name)} AS SELECT {keep} FROM {ruled} WHERE __rule IS NULL")
             return _with_count_only(con, name, counts)
@@ -152,6 +152,17 @@ def apply_rules(con: duckdb.DuckDBPyConnection, staged: str, name: str, kinds: d
     else:
         con.execute(f"CREATE OR REPLACE TABLE {q(name)} AS SELECT {keep} FROM {q(source)}")
     return _with_count_only(con, name, counts)
+
+
+def _first_rows(con: duckdb.DuckDBPyConnection, ruled: str, label: str) -> dict[str, list[int]]:
+    """The first ``EXAMPLE_ROWS`` row numbers per rule (plain SQL: it also runs in a pushed-down database)."""
+    rows = con.execute(f"SELECT {label}, __row FROM (SELECT {label}, __row, row_number() OVER (PARTITION BY {label} "
+                       f"ORDER BY __row) AS __n FROM {ruled} AS r WHERE {label} IS NOT NULL) AS f "
+                       f"WHERE __n <= {EXAMPLE_ROWS} ORDER BY 1, 2").fetchall()
+    out: dict[str, list[int]] = {}
+    for rule, row in rows:
+        out.setdefault(str(rule), []).append(int(row))
+    return out
 
 
 def has_duplicate_ids(con: duckdb.DuckDBPyConnection, table: str, name: str, kinds: dict[str, str],

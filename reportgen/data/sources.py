@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 #: Code pages tried by ``encoding: auto`` when a file is not UTF-8, in order of preference on a tie.
 AUTO_ENCODINGS: tuple[str, ...] = ("cp1252", "cp850", "mac_roman", "latin-1")
+#: Signs read as money beside a number, for telling code pages apart.
+CURRENCY_SIGNS = "€£¥"
 #: An Excel file may unpack to at most this many bytes, at most this many times its packed size.
 EXCEL_MAX_UNPACKED = 200 * 1024 * 1024
 EXCEL_MAX_RATIO = 200
@@ -180,7 +182,9 @@ def guess_code_page(path: Path, sample_bytes: int = 1 << 20) -> str:
     """The 8-bit code page under which the file's non-ASCII bytes read most like letters in words.
 
     A byte such as 0x84 is "ä" in cp850 but "„" in cp1252: the reading that puts letters between
-    letters ("Berguvsvägen") wins. Ties go to cp1252, the most common Windows export.
+    letters ("Berguvsvägen") wins. A currency sign beside a digit or a space ("1.234 €") counts like a
+    letter in a word: cp850 reads that byte 0x80 as "Ç", a letter nowhere near another. Ties go to
+    cp1252, the most common Windows export.
     """
     data = path.read_bytes()[:sample_bytes]
     best, best_score = AUTO_ENCODINGS[0], -1
@@ -190,7 +194,10 @@ def guess_code_page(path: Path, sample_bytes: int = 1 << 20) -> str:
         for i, ch in enumerate(text):
             if ord(ch) > 127:
                 near = text[max(0, i - 1):i] + text[i + 1:i + 2]
-                score += 2 if ch.isalpha() and any(c.isalpha() for c in near) else (1 if ch.isalpha() else -1)
+                if ch in CURRENCY_SIGNS and any(c.isdigit() or c.isspace() for c in near):
+                    score += 2
+                else:
+                    score += 2 if ch.isalpha() and any(c.isalpha() for c in near) else (1 if ch.isalpha() else -1)
         if score > best_score:
             best, best_score = enc, score
     return best

@@ -56,7 +56,8 @@ def structure_case(shape: RowShape, quality: Quality) -> str | None:
         return None
     whens: list[str] = []
     if quality.repeated_headers == "reject" and shape.header and len(values) > 1:
-        same = " AND ".join(f"coalesce(lower(CAST({v} AS VARCHAR)) = {lit(name.strip().lower())}, false)" for name, v in values)
+        same = " AND ".join(f"coalesce(lower(CAST({v} AS VARCHAR)) = {lit(name.strip().lower())}, false)"
+                            for name, v in values)
         whens.append(f"WHEN {same} THEN {lit(HEADER)}")
     if quality.blank_rows == "reject":
         whens.append("WHEN " + " AND ".join(f"{v} IS NULL" for _, v in values) + f" THEN {lit(BLANK)}")

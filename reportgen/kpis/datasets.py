@@ -89,4 +89,10 @@ CANONICAL_DATASETS: dict[str, tuple[ColumnSpec, ...]] = {
         ColumnSpec("period", "text", True),
         ColumnSpec("forecast", "number", True),
     ),
+    # exchange rates: units of the scorecard's currency per unit of `currency`, from `date` on
+    "fx_rates": (
+        ColumnSpec("date", "date", True),
+        ColumnSpec("currency", "text", True),
+        ColumnSpec("rate", "number", True),
+    ),
 }

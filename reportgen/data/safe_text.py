@@ -1,0 +1,47 @@
+"""Text from data, made safe for every sink: the one place control and invisible characters go.
+
+A CRM cell can hold a NUL byte (openpyxl refuses it, a chart drops the label, an email header breaks),
+a right-to-left override that makes "Ann\u202eevil" read "Annlive" in a PDF or an email subject, or a
+zero-width space that makes two reps look like one. Each canonical text column is checked once when
+it is loaded (one aggregate over the text columns, nothing else for clean data); values that hold
+such characters lose them (tabs and line breaks become one space), the rest of the text is kept, and
+the quality record says how many values of which columns were changed. Every later sink (CSV, XLSX,
+HTML, PDF, email subjects, file names) then receives clean text without a rule of its own.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from reportgen.data.sql import lit, one_row, q
+
+if TYPE_CHECKING:
+    import duckdb
+
+#: C0 and C1 controls, DEL, zero-width characters, bidi embeddings/overrides/isolates and marks, BOM.
+UNSAFE = (r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\x{200b}-\x{200f}\x{202a}-\x{202e}\x{2060}-\x{2064}"
+          r"\x{2066}-\x{2069}\x{feff}\x{061c}]")
+#: Line breaks and tabs inside a value: one space (a two-line address stays two words).
+BREAKS = r"[\t\n\r]+"
+_ANY = r"[\t\n\r]|" + UNSAFE
+
+
+def scrub_text(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> dict[str, int]:
+    """Remove unsafe characters from the text ``columns`` of ``table``; returns values changed per column."""
+    if not columns:
+        return {}
+    counts = one_row(con, "SELECT " + ", ".join(f"count(*) FILTER (WHERE regexp_matches({q(c)}, {lit(_ANY)}))"
+                                                for c in columns) + f" FROM {q(table)}")
+    changed = {c: int(n) for c, n in zip(columns, counts, strict=True) if n}
+    for column in changed:
+        value = f"regexp_replace(regexp_replace({q(column)}, {lit(BREAKS)}, ' ', 'g'), {lit(UNSAFE)}, '', 'g')"
+        con.execute(f"UPDATE {q(table)} SET {q(column)} = NULLIF(trim({value}), '') "
+                    f"WHERE regexp_matches({q(column)}, {lit(_ANY)})")
+    return changed
+
+
+def scrub_note(changed: dict[str, int]) -> str:
+    """The quality note for what ``scrub_text`` changed."""
+    total = sum(changed.values())
+    where = ", ".join(f"{n} in {c}" for c, n in changed.items())
+    return (f"{total} text value{'s' if total != 1 else ''} held control, bidi or zero-width characters "
+            f"({where}): those characters were removed, the rest of the text kept")
