@@ -216,7 +216,7 @@ def load_dataset(data: LoadedData, name: str, ds: Dataset, loaded: LoadedConfig,
     source = open_source(con, name, ds, loaded, workdir)
     data.transfer.rows_read_whole += source.rows_fetched
     if load_typed(data, name, ds, loaded, source, today, notes):
-        _finish(data, name, ds, loaded)
+        _finish(data, name, ds, loaded, source)
         return
     numbered = f"numbered__{name}"
     con.execute(f"CREATE OR REPLACE TEMP VIEW {q(numbered)} AS SELECT row_number() OVER () AS __row, * "
@@ -258,9 +258,12 @@ def load_dataset(data: LoadedData, name: str, ds: Dataset, loaded: LoadedConfig,
     _finish(data, name, ds, loaded)
 
 
-def _finish(data: LoadedData, name: str, ds: Dataset, loaded: LoadedConfig) -> None:
-    """What every local canonical table gets last: text safe for every sink, then one currency."""
-    changed = scrub_text(data.con, name, [c for c, kind in data.types[name].items() if kind == "text"])
+def _finish(data: LoadedData, name: str, ds: Dataset, loaded: LoadedConfig, typed: Source | None = None) -> None:
+    """What every local canonical table gets last: text safe for every sink, then one currency.
+    ``typed``: the CSV the typed read took every line of (its bytes are checked, not each value)."""
+    file = typed.read_path if typed is not None and typed.encoding == "utf-8" else None
+    changed = scrub_text(data.con, name, [c for c, kind in data.types[name].items() if kind == "text"],
+                         file=file, records=data.quality[name].rows_read + 1)
     if changed:
         quality = data.quality[name]
         data.quality[name] = replace(quality, notes=quality.notes + (scrub_note(changed),))

@@ -10,6 +10,7 @@ HTML, PDF, email subjects, file names) then receives clean text without a rule o
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reportgen.data.sql import lit, one_row, q
@@ -25,9 +26,35 @@ BREAKS = r"[\t\n\r]+"
 _ANY = r"[\t\n\r]|" + UNSAFE
 
 
-def scrub_text(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> dict[str, int]:
-    """Remove unsafe characters from the text ``columns`` of ``table``; returns values changed per column."""
-    if not columns:
+#: Bytes that cannot be, or start, an unsafe character: a file of only these (and newlines ending its
+#: records) is clean. 0xC2, 0xD8, 0xE2 and 0xEF start the unsafe non-ASCII characters (and some safe
+#: ones, such as the euro sign: a file with them is checked value by value).
+_SAFE_BYTES = bytes(b for b in range(256) if not (b < 0x20 and b != 0x0A or b == 0x7F or b in (0xC2, 0xD8, 0xE2, 0xEF)))
+
+
+def file_is_clean(path: Path, records: int) -> bool:
+    """True when a UTF-8 CSV of ``records`` lines (header included) cannot hold an unsafe character: no
+    byte outside ``_SAFE_BYTES`` but CR line ends, and no line break inside a value. One streamed pass
+    over the bytes (a 93 MB file: about 0.15 s, against 0.6 s for a pattern over every value)."""
+    newlines = returns = 0
+    ends_with_newline = False
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 23):
+            left = chunk.translate(None, _SAFE_BYTES)
+            if left and left.count(b"\r") != len(left):
+                return False
+            returns += len(left)
+            newlines += chunk.count(b"\n")
+            ends_with_newline = chunk.endswith(b"\n")
+    return newlines == records - (0 if ends_with_newline else 1) and returns in (0, newlines)
+
+
+def scrub_text(con: duckdb.DuckDBPyConnection, table: str, columns: list[str], *, file: Path | None = None,
+               records: int = 0) -> dict[str, int]:
+    """Remove unsafe characters from the text ``columns`` of ``table``; returns values changed per column.
+    ``file``: the UTF-8 CSV the table was read from, with its ``records`` lines; when its bytes are clean
+    (:func:`file_is_clean`) no value is looked at."""
+    if not columns or file is not None and file_is_clean(file, records):
         return {}
     counts = one_row(con, "SELECT " + ", ".join(f"count(*) FILTER (WHERE regexp_matches({q(c)}, {lit(_ANY)}))"
                                                 for c in columns) + f" FROM {q(table)}")

@@ -46,6 +46,9 @@ class RowShape:
     header: bool = True  # the header rule applies (the typed read: only when every column read is text)
     first_is_flag: bool = False
     extra: tuple[str, ...] = ()  # items the projection before must add ("expr AS name"), for the first cell
+    #: Values of which one empty lets a "Total" first cell make a total row: the required columns (a
+    #: deal named "Total SA" with all its values is a deal), or every column when none is required.
+    gate: tuple[str, ...] = ()
 
 
 def structure_case(shape: RowShape, quality: Quality) -> str | None:
@@ -64,9 +67,10 @@ def structure_case(shape: RowShape, quality: Quality) -> str | None:
     if quality.total_rows == "reject":
         totals = []
         if shape.first is not None:
-            others = " OR ".join(f"{v} IS NULL" for _, v in values if v != shape.first) or "true"
+            gate = [v for v in (shape.gate or [v for _, v in values]) if v != shape.first]
             said = shape.first if shape.first_is_flag else first_is_total(shape.first)
-            totals.append(f"({said} AND ({others}))")
+            # the pattern only where a gate value is empty: clean rows never pay for it
+            totals.append(f"(CASE WHEN {' OR '.join(f'{v} IS NULL' for v in gate) or 'true'} THEN {said} END)")
         if shape.required and shape.amounts:
             totals.append("(" + " AND ".join(f"{v} IS NULL" for v in shape.required) + " AND ("
                           + " OR ".join(f"{v} IS NOT NULL" for v in shape.amounts) + "))")
@@ -110,6 +114,7 @@ def row_shape(name: str, columns: list[Column], found: list[str], *, typed: bool
         values.setdefault(src, ref)
         by_column[col.name] = values[src]
     req = [by_column[c.name] for c in columns if c.name in required and c.type != "number" and c.name in by_column]
+    gate = tuple(by_column[c.name] for c in columns if c.name in required and c.name in by_column)
     amounts = [by_column[c.name] for c in columns if c.type == "number" and c.name in by_column]
     first_col = next((c for c in found if not c.startswith("__")), None)
     first = values.get(first_col) if first_col is not None else None
@@ -122,9 +127,9 @@ def row_shape(name: str, columns: list[Column], found: list[str], *, typed: bool
             first = None  # a date or number column: "Total" there stopped the typed read
     elif first is None and first_col is not None:
         return RowShape(values, req, amounts, q("__first"), header_rule(columns, by_column, typed), False,
-                        (f"{clean_text(q(first_col))} AS {q('__first')}",))
+                        (f"{clean_text(q(first_col))} AS {q('__first')}",), gate)
     header = header_rule(columns, by_column, typed)
-    return RowShape(values, req, amounts, first, header, first_is_flag)
+    return RowShape(values, req, amounts, first, header, first_is_flag, gate=gate)
 
 
 def header_rule(columns: list[Column], read: dict[str, str], typed: bool) -> bool:
