@@ -176,3 +176,16 @@ def test_a_total_in_an_unread_first_column_is_seen_by_the_typed_read(tmp_path: P
     assert (q.loader, q.rows_rejected) == ("typed read", {"total row": 1})
     assert "__first_total" not in data.columns["deals"]
     assert data.con.execute("SELECT count(*), sum(amount) FROM deals").fetchone() == (2, 30.0)
+
+
+def test_a_warm_cache_keeps_the_lookup_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from reportgen.data import LoadedData, cache, connect
+
+    monkeypatch.setenv("REPORTGEN_CACHE_DIR", str(tmp_path / "cache"))
+    missing = "".join(line + "\n" for line in ORDERS.splitlines() if not line.startswith("10258"))
+    loaded = load_config(_northwind(tmp_path, missing + "Total,,,\n", quality="quality: {max_rejected_share: 0.5}"))
+    cold = load_datasets(loaded, today=TODAY)
+    cache.wait()
+    warm = LoadedData(connect(), {}, {})
+    assert cache.restore(warm.con, cache.fingerprint(loaded, TODAY) or "", warm)
+    assert warm.quality == cold.quality and warm.quality["deals"].lookups[0].rows_rejected == {"total row": 1}

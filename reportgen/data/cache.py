@@ -239,6 +239,7 @@ _DATE_MAPS = ("first_dates", "last_dates")
 
 def _record_of(quality: DatasetQuality) -> dict[str, Any]:
     out = asdict(quality)
+    out["lookups"] = [_record_of(lk) for lk in quality.lookups]  # each lookup file's own record
     for name in _DATE_FIELDS:
         out[name] = out[name].isoformat() if out[name] is not None else None
     for name in _DATE_MAPS:
@@ -253,6 +254,7 @@ def _quality_of(record: dict[str, Any]) -> DatasetQuality:
         values[name] = date.fromisoformat(values[name]) if values.get(name) else None
     for name in _DATE_MAPS:
         values[name] = {k: date.fromisoformat(v) for k, v in values.get(name, {}).items()}
+    values["lookups"] = [_quality_of(lk) for lk in values.get("lookups", [])]
     for name, value in list(values.items()):
         if isinstance(value, list):
             values[name] = tuple(value)
