@@ -26,8 +26,13 @@ def _check_datasets(loaded: LoadedConfig) -> list[Issue]:
     issues = []
     for name, ds in loaded.config.datasets.items():
         canonical = CANONICAL_DATASETS.get(name)
-        if canonical is None:
-            continue  # a custom dataset: any columns
+        if canonical is None:  # a custom dataset (any columns), unless the name is a typo of a canonical one
+            # 0.8 as for column names: "leadz" is a typo of leads; "web_visits" is a dataset of its own
+            if closest(name, CANONICAL_DATASETS, cutoff=0.8):
+                issues.append(issue_at(loaded, ("datasets", name), f"dataset {name!r} is not a canonical dataset",
+                                       _joined(suggestion(name, CANONICAL_DATASETS),
+                                               "(a custom dataset needs a name that is not this close to one)")))
+            continue
         valid = {c.name for c in canonical}
         pairs = [(src, d) for src, dst in ds.columns.items() for d in ([dst] if isinstance(dst, str) else dst)]
         for src, dst in pairs:

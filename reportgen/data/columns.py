@@ -40,6 +40,11 @@ class Column:
     value_map: Mapping[str, list[str]] | Mapping[StageName, list[str]] | None = None
 
 
+def kind_of(column_type: str) -> str:
+    """What the engine sees of a column type: number, date (timestamps too) or text."""
+    return {"number": "number", "date": "date", "timestamp": "date"}.get(column_type, "text")
+
+
 def typed_projection(columns: list[Column], styles: dict[str, Any], view: str, *, structure: str | None = None,
                      passthrough: tuple[str, ...] = (), extra_text: tuple[str, ...] = ()) -> tuple[str, list[str]]:
     """The one pass that types every column, as three nested projections so each value is trimmed,

@@ -21,25 +21,24 @@ import weakref
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from reportgen.data import formats as fmt
-from reportgen.data.columns import Column, settle_styles, typed_projection
-from reportgen.data.currency import FX, needs_currency_check, settle_currency
+from reportgen.data.columns import Column, kind_of, settle_styles, typed_projection
+from reportgen.data.currency import FX, settle_currency
 from reportgen.data.loaded import LoadedData
 from reportgen.data.lookups import join_coverage, with_join_coverage, with_lookups
 from reportgen.data.mapping import ROW_NUMBER, check_unmapped_stages, mapping_of, plan_columns
-from reportgen.data.pushdown import RemoteDatabase, pushdown_dialect, source_columns, source_sql, stub_view
+from reportgen.data.pushdown import RemoteDatabase, pushdown_dialect
 from reportgen.data.quality import DatasetQuality, Unreadable, check_quality, measure_quality
+from reportgen.data.remote_load import load_pushed_down
 from reportgen.data.rules import apply_rules, has_duplicate_ids
 from reportgen.data.safe_text import scrub_note, scrub_text
 from reportgen.data.sources import (
     Source,
     columns_of,
-    describe_source,
     new_workdir,
     open_source,
-    redact,
     reopen_in_code_page,
     source_format,
     undecodable,
@@ -47,7 +46,6 @@ from reportgen.data.sources import (
 from reportgen.data.sql import lit, one_row, q
 from reportgen.data.structure import FIRST_TOTAL, row_shape, structure_case
 from reportgen.data.typed_read import TYPED_READ, typed_read_sql
-from reportgen.environment import expand_env
 from reportgen.errors import DataError, ReportgenError
 from reportgen.kpis.catalogue import CANONICAL_DATASETS
 
@@ -185,6 +183,23 @@ def _load_each(data: LoadedData, loaded: LoadedConfig, today: date) -> None:
             weakref.finalize(data, db.close)
         else:
             db.close()
+    _note_config_targets(data, loaded)
+
+
+def _note_config_targets(data: LoadedData, loaded: LoadedConfig) -> None:
+    """A config ``target:`` loses to the targets dataset's rows for the same KPI (each period the file
+    has): say so in the targets' record, or a user edits a number that is never shown."""
+    configured = sorted(k.id for k in loaded.config.kpis if k.target is not None)
+    if not configured or "targets" not in data.columns or "targets" in data.remote:
+        return
+    both = [str(r[0]) for r in data.con.execute(
+        "SELECT DISTINCT kpi FROM targets WHERE kpi IN (" + ", ".join(lit(k) for k in configured) + ") ORDER BY 1"
+    ).fetchall()]
+    if both:
+        quality = data.quality["targets"]
+        note = (f"the targets file's rows for {', '.join(both)} win over the config's target for "
+                f"{'that KPI' if len(both) == 1 else 'those KPIs'} (which fills only the periods the file lacks)")
+        data.quality["targets"] = replace(quality, notes=quality.notes + (note,))
 
 
 def load_canonical_folder(folder: Path, con: duckdb.DuckDBPyConnection | None = None, *,
@@ -350,90 +365,12 @@ def _record(data: LoadedData, name: str, columns: list[Column], styles: dict[str
     data.quality[name] = replace(quality, date_formats=dates, number_formats=numbers, notes=quality.notes + notes,
                                  loader=loader)
     data.columns[name] = [c.name for c in columns]
-    data.types[name] = {c.name: _kind(c.type) for c in columns}
+    data.types[name] = {c.name: kind_of(c.type) for c in columns}
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     return bool(one_row(con, "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
                              f"AND schema_name = 'main' AND table_name = {lit(table)}")[0])
-
-
-def load_pushed_down(data: LoadedData, name: str, ds: Dataset, loaded: LoadedConfig, today: date, dialect: str,
-                     notes: tuple[str, ...], databases: dict[str, RemoteDatabase]) -> str:
-    """``load_dataset`` inside the dataset's database: the same typing, rule and quality SQL, transpiled,
-    builds a temporary canonical table there; ``data.con`` gets a typed stub of it. Returns "" when
-    done, else why the dataset must be read locally (nothing is left behind then)."""
-    import sqlalchemy
-    import sqlglot
-
-    if ds.lookups:
-        return "lookups join local files"
-    if ds.order_lines:
-        return "order lines are grouped locally"
-    if needs_currency_check(name, ds):
-        return "currencies are checked locally"
-    url = expand_env(ds.url or "")
-    if url not in databases:
-        try:
-            databases[url] = RemoteDatabase(url, dialect, data.transfer)
-            # a time stamp with a time zone becomes a day in DuckDB's zone locally: the same there
-            zone = one_row(data.con, "SELECT current_setting('TimeZone')")[0]
-            databases[url].native(f"SET TIME ZONE {lit(zone)}")
-        except sqlalchemy.exc.SQLAlchemyError as exc:
-            raise DataError(f"cannot read from {redact(url)}: {str(exc).splitlines()[0]}") from None
-    db = databases[url]
-    raw, numbered, staged = f"raw__{name}", f"numbered__{name}", f"staged__{name}"
-    try:
-        db.create_temp(raw, source_sql(db, ds), kind="VIEW", native=True)
-        found = source_columns(db, raw)
-    except sqlalchemy.exc.SQLAlchemyError:
-        db.drop(raw, "VIEW")
-        return "the database would not run the query as a temporary view"
-    con = data.con
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {q(raw)} AS SELECT "
-                + ", ".join(f"CAST(NULL AS {t}) AS {q(c)}" for c, t in found) + " WHERE false")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {q(numbered)} AS SELECT row_number() OVER () AS __row, * FROM {q(raw)}")
-    source = Source(raw, describe_source(ds), textual=False)
-    columns = plan_columns(name, ds, loaded, {c: t for c, t in found}, source)
-    as_text = [c.name for c in columns if c.textual and c.expr != "NULL" and c.type in
-               ("number", "date", "timestamp", "detect")]
-    if as_text:
-        db.drop(raw, "VIEW")
-        return f"{', '.join(as_text)} written as text (its format is read from the values)"
-    select, flags = typed_projection(columns, {}, numbered)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {q(staged)} AS {select} LIMIT 0")
-    stub = [(str(r[0]), str(r[1])) for r in con.execute(f"DESCRIBE {q(staged)}").fetchall()
-            if not str(r[0]).startswith("__")]
-    con.execute(f"DROP TABLE {q(staged)}")
-    remote = cast("duckdb.DuckDBPyConnection", db)  # the slice of a connection the loader's steps use
-    try:
-        db.create_temp(numbered, f"SELECT row_number() OVER () AS __row, * FROM {q(raw)}", kind="VIEW")
-        db.create_temp(staged, select)
-        if name == "deals" and any(c.name == "stage" for c in columns):
-            check_unmapped_stages(remote, staged, numbered, columns, source.description)
-        kinds = {c.name: c.type for c in columns}
-        rule_counts = apply_rules(remote, staged, name, kinds, ds, loaded.config.quality, today)
-        unreadable = [Unreadable(c.name, c.type, "", c.expr) for c in columns if c.name in flags]
-        quality = measure_quality(remote, name, staged, source, numbered, unreadable, kinds, rule_counts,
-                                  ds.data_through, today)
-        db.native(f"ANALYZE {db.temp_name(name)}")
-        db.drop(staged)
-    except (sqlalchemy.exc.SQLAlchemyError, sqlglot.errors.SqlglotError) as exc:
-        for obj, kind in ((name, "TABLE"), (staged, "TABLE"), (numbered, "VIEW"), (raw, "VIEW")):
-            db.drop(obj, kind)
-        return f"the database could not build it ({str(exc).strip().splitlines()[0][:160]})"
-    stub_view(con, name, stub, redact(url))
-    where = f"computed in the database ({db.engine.dialect.name}): only aggregated rows are read"
-    data.quality[name] = replace(quality, notes=quality.notes + notes + (where,))
-    data.columns[name] = [c.name for c in columns]
-    data.types[name] = {c.name: _kind(c.type) for c in columns}
-    data.remote[name] = db
-    db.datasets.add(name)
-    return ""
-
-
-def _kind(column_type: str) -> str:
-    return {"number": "number", "date": "date", "timestamp": "date"}.get(column_type, "text")
 
 
 def _style_text(style: Any) -> str:

@@ -211,8 +211,12 @@ def reporting_period_problem(spans: list[Span], period: Period, allow_partial: b
         return None
     for s in spans:
         if s.last is not None and period.end > s.last:
+            # data ending a day or two short of the period's end is often an export with a quiet last day
+            through = (f", or, if the export covers the period through its last day with no later rows, set "
+                       f"data_through: {period.end.isoformat()} for dataset {s.dataset!r}"
+                       ) if (period.end - s.last).days <= 2 else ""
             return (f"dataset {s.dataset!r} ends {s.last.isoformat()}, before {where} ends "
-                    f"({period.end.isoformat()}); {fix}")
+                    f"({period.end.isoformat()}); {fix}{through}")
         if s.first is not None and period.start < s.first:
             return (f"dataset {s.dataset!r} begins {s.first.isoformat()}, after {where} begins "
                     f"({period.start.isoformat()}); {fix}")

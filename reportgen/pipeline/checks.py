@@ -103,6 +103,12 @@ def check_breakdowns(loaded: LoadedConfig) -> list[Issue]:
         return []  # a custom dataset may carry any column; one set aside for a shape error: its columns are unknown
     known = dimension_columns(loaded)
     issues = []
+    missing = [dim for dim in config.scorecard.breakdowns if dim not in known]
+    if missing and "breakdowns" not in config.scorecard.model_fields_set:  # the defaults: name the setting
+        return [issue_at(loaded, ("scorecard", "breakdowns"),
+                         f"the default breakdowns {', '.join(missing)} are not columns of any dataset "
+                         f"(columns: {', '.join(sorted(known))})",
+                         "set scorecard.breakdowns: [] or list the dimensions your data has")]
     for i, dim in enumerate(config.scorecard.breakdowns):
         if dim not in known:
             issues.append(issue_at(loaded, ("scorecard", "breakdowns", i),
