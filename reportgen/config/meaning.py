@@ -12,6 +12,7 @@ from reportgen.config.shape import names_set_aside
 from reportgen.config.yamlmarks import KeyPath
 from reportgen.errors import ConfigError
 from reportgen.kpis.catalogue import BUILTIN_KPIS, CANONICAL_DATASETS, LOOKUPS, MEASURES, OBJECTIVES, UNITS
+from reportgen.kpis.datasets import computed_sql
 from reportgen.kpis.expressions import parse_formula
 
 __all__ = ["MEANING_CHECKS", "check_meaning", "default_objectives", "did_you_mean", "kpi_ids"]
@@ -25,6 +26,12 @@ def check_meaning(loaded: LoadedConfig) -> list[Issue]:
 def _check_datasets(loaded: LoadedConfig) -> list[Issue]:
     issues = []
     for name, ds in loaded.config.datasets.items():
+        for column, text in ds.computed.items():  # validated like a KPI formula, with its position
+            try:
+                computed_sql(text)
+            except ConfigError as exc:
+                problems.append(f"{loaded.where(('datasets', name, 'computed', column))}: computed column "
+                                f"{column!r}: {exc}")
         canonical = CANONICAL_DATASETS.get(name)
         if canonical is None:  # a custom dataset (any columns), unless the name is a typo of a canonical one
             # 0.8 as for column names: "leadz" is a typo of leads; "web_visits" is a dataset of its own

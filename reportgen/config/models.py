@@ -146,8 +146,13 @@ class Dataset(_Model):
         "a date, a number, text or null).")
     types: dict[str, Literal["number", "date", "timestamp", "text"]] = Field(
         default_factory=dict,
-        description="Types of a custom dataset's columns (canonical name -> number, date, timestamp or text); "
-        "columns not listed are detected from their values.")
+        description="Types of columns beyond the canonical ones (name -> number, date, timestamp or text), on any "
+        "dataset: a column listed here is kept with that type (an extra 'impressions' on spend, summed by a custom "
+        "measure). A custom dataset's columns not listed are detected from their values (ids stay text).")
+    computed: dict[str, str] = Field(
+        default_factory=dict,
+        description="Columns computed from source columns, name -> expression with + - * / and numbers (e.g. "
+        "amount: unit_price * quantity * (1 - discount)); each source column it reads is read as a number.")
     data_through: date | None = Field(
         default=None,
         description="The last day the export covers (default: the latest date in any of its date columns). "

@@ -38,6 +38,7 @@ class Column:
     textual: bool  # the source value is text as written (parse it) rather than already typed
     values: tuple[str, ...] = ()  # canonical values of a category column
     value_map: Mapping[str, list[str]] | Mapping[StageName, list[str]] | None = None
+    formula: str | None = None  # a computed column: SQL over the typed number columns it reads (``computed``)
 
 
 def kind_of(column_type: str) -> str:
@@ -64,6 +65,9 @@ def typed_projection(columns: list[Column], styles: dict[str, Any], view: str, *
     not_struct = " AND __struct IS NULL" if structure else ""
     for col in columns:
         style = styles.get(col.name)
+        if col.formula is not None:  # over the typed inputs, which the parsed projection names
+            final.append(f"{col.formula} AS {q(col.name)}")
+            continue
         if col.type in ("id", "text"):
             expr, _ = typed_sql(col, style)
             text.append(f"{expr} AS {q(col.name)}")

@@ -5,11 +5,13 @@ Shared by every loader (the general path, the typed read and the pushdown loader
 """
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import TYPE_CHECKING
 
 from reportgen.config.issues import closest
 from reportgen.data.columns import Column
+from reportgen.data.computed import computed_columns
 from reportgen.data.sources import Source
 from reportgen.data.sql import lit, one_row, q
 from reportgen.errors import DataError
@@ -24,6 +26,10 @@ if TYPE_CHECKING:
 ROW_NUMBER = "__row"
 #: Optional columns whose absence has a meaning: no end_date means every subscription is still active.
 ABSENT_MEANS_NULL = {("subscriptions", "end_date")}
+
+#: Column names that say "identifier": text even when every value is digits.
+ID_NAME = re.compile(r"(?i:(^|[_\s.\-])(id|code|no|nr|number|num|key|zip|sku)$)|[a-z](ID|Id|Code|No|Nr|Key)$")
+
 
 def mapping_of(ds: Dataset) -> dict[str, str]:
     """canonical column -> source column, from the config's source -> canonical mapping (and lookups)."""
@@ -60,13 +66,18 @@ def plan_columns(name: str, ds: Dataset, loaded: LoadedConfig, found: dict[str, 
     for spec in specs:
         source_col = mapping.get(spec.name, spec.name if spec.name in found and spec.name not in ds.columns else None)
         value_map = ds.stages if spec.name == "stage" and ds.stages else ds.values.get(spec.name)
+        if spec.name in ds.computed:
+            continue  # written below, after the columns it reads
         if spec.name in ds.constants:
             value = ds.constants[spec.name]
             expr = "NULL" if value is None else lit(value.isoformat() if isinstance(value, date) else value)
             columns.append(Column(spec.name, spec.type, expr, True, spec.values, value_map))
         elif source_col is not None and source_col in found:
             textual = (found[source_col].upper().startswith("VARCHAR") or source.textual) and source_col != ROW_NUMBER
-            columns.append(Column(spec.name, spec.type, q(source_col), textual, spec.values, value_map))
+            expr = q(source_col)
+            if spec.type in ("id", "text") and not textual and _typed_kind(found[source_col]) == "number":
+                expr = integral_text(expr)  # an id stored as a float: "1178", never "1178.0"
+            columns.append(Column(spec.name, spec.type, expr, textual, spec.values, value_map))
         elif (name, spec.name) in ABSENT_MEANS_NULL:
             columns.append(Column(spec.name, spec.type, "NULL", True))
         elif spec.required:
@@ -74,13 +85,28 @@ def plan_columns(name: str, ds: Dataset, loaded: LoadedConfig, found: dict[str, 
                 f"dataset {name!r} ({source.description}): required column {spec.name!r} not found"
                 f"{close_match(spec.name, found)}; columns found: {', '.join(c for c in found if c != ROW_NUMBER)}. "
                 f"Map it under datasets.{name}.columns (source name: {spec.name})")
-    extra = {canon: src for canon, src in mapping.items() if canon not in canonical}
-    for dim in loaded.config.scorecard.breakdowns:
-        if dim not in canonical and dim not in extra and dim in found:
+    extra = {canon: src for canon, src in mapping.items() if canon not in canonical and canon not in ds.computed}
+    for dim in [*loaded.config.scorecard.breakdowns, *ds.types]:  # `types:` names a column to keep, typed
+        if dim not in canonical and dim not in extra and dim in found and dim not in ds.computed:
             extra[dim] = dim
     for dim, src in extra.items():
-        columns.append(Column(dim, "text", q(src), True, (), ds.values.get(dim)))
+        kind = ds.types.get(dim, "text")
+        textual = (found[src].upper().startswith("VARCHAR") or source.textual) and src != ROW_NUMBER
+        expr = q(src)
+        if kind == "text" and not textual and _typed_kind(found[src]) == "number":
+            expr = integral_text(expr)
+        columns.append(Column(dim, kind, expr, textual or kind == "text", (), ds.values.get(dim)))
+    if ds.computed:
+        computed = computed_columns(name, ds.computed, {c: t for c, t in found.items() if c != ROW_NUMBER}, source,
+                                    columns)
+        columns += [c for c in computed if c.name not in {x.name for x in columns}]
     return columns
+
+
+def integral_text(expr: str) -> str:
+    """A typed number as text the way it was meant: 1178.0 (an id read through a float) is "1178"."""
+    return (f"CASE WHEN {expr} = trunc({expr}) AND abs({expr}) < 1e15 THEN CAST(CAST({expr} AS BIGINT) AS VARCHAR) "
+            f"ELSE CAST({expr} AS VARCHAR) END")
 
 
 def custom_specs(ds: Dataset, mapping: dict[str, str], found: dict[str, str]) -> tuple[ColumnSpec, ...]:
@@ -89,13 +115,23 @@ def custom_specs(ds: Dataset, mapping: dict[str, str], found: dict[str, str]) ->
     specs = []
     for src, src_type in found.items():
         canon = renamed.get(src, src)
+        if canon in ds.computed:
+            continue
         declared = ds.types.get(canon)
-        t = declared or _typed_kind(src_type)
+        t = declared or ("text" if id_like(canon) else _typed_kind(src_type))
         specs.append(ColumnSpec(canon, t or "detect"))  # type: ignore[arg-type]  # 'detect' is settled later
-    for canon in ds.constants:
-        if canon not in {s.name for s in specs}:
-            specs.append(ColumnSpec(canon, ds.types.get(canon, "text")))
+    for canon, value in ds.constants.items():
+        if canon not in {s.name for s in specs}:  # a YAML date is a date, a number a number
+            kind = "date" if isinstance(value, date) else "number" if isinstance(value, int | float) and \
+                not isinstance(value, bool) else "text"
+            specs.append(ColumnSpec(canon, ds.types.get(canon, kind)))  # type: ignore[arg-type]
     return tuple(specs)
+
+
+def id_like(column: str) -> bool:
+    """A column named as an identifier (customer_id, EmployeeID, order no, zip code): text even when its
+    values are digits, so a breakdown shows "1178", never 1,178 or "1178.0"."""
+    return bool(ID_NAME.search(column))
 
 
 def _typed_kind(source_type: str) -> str | None:

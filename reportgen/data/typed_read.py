@@ -46,7 +46,7 @@ def typed_read_sql(source: Source, found: dict[str, str], columns: list[Column],
     mapped from the row number, ...)."""
     if source.read_path is None or not source.dialect or any(c in found for c in _RESERVED):
         return None
-    if any(not c.textual for c in columns):  # the row number as an id: only the general path has it
+    if any(not c.textual and c.formula is None for c in columns):  # the row number as an id: general path
         return None
     timestamps = _reader_timestamps(found, columns, styles)
     types = ", ".join(f"{lit(c)}: {lit('TIMESTAMP' if c in timestamps else 'VARCHAR')}" for c in found)
@@ -65,6 +65,9 @@ def typed_read_sql(source: Source, found: dict[str, str], columns: list[Column],
     for col in columns:
         style = styles.get(col.name)
         name = q(col.name)
+        if col.formula is not None:  # a computed column, over the checked number columns it reads
+            final.append(f"{col.formula} AS {name}")
+            continue
         if col.type in ("id", "text"):
             text.append(f"{typed_sql(col, style)[0]} AS {name}")
             parsed.append(name)

@@ -2,8 +2,12 @@
 required (kpi-spec.md, "Canonical datasets"). The loader types every source onto these names."""
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 from typing import Literal
+
+from reportgen.errors import ConfigError
+from reportgen.kpis.expressions import parse_formula
 
 # --------------------------------------------------------------------------------------------------
 # Canonical datasets (kpi-spec.md, "Canonical datasets"): column -> type, and which are required.
@@ -96,3 +100,36 @@ CANONICAL_DATASETS: dict[str, tuple[ColumnSpec, ...]] = {
         ColumnSpec("rate", "number", True),
     ),
 }
+
+
+def computed_sql(text: str) -> tuple[str, list[str]]:
+    """A computed column's expression (``datasets.<name>.computed``) as SQL over the typed source columns,
+    and the source columns it reads. Parsed like a KPI formula (``expressions.parse_formula``: names,
+    numbers, + - * / and unary minus, never evaluated); no functions; a division by zero is missing.
+    ConfigError names what is not allowed."""
+    formula = parse_formula(text)
+    if formula.functions:
+        raise ConfigError(f"formula {text!r}: a computed column takes no functions "
+                          f"({', '.join(sorted(formula.functions))})")
+    names: list[str] = []
+
+    def sql(node: ast.AST) -> str:
+        if isinstance(node, ast.Expression):
+            return sql(node.body)
+        if isinstance(node, ast.Name):
+            names.append(node.id)
+            return '"' + node.id.replace('"', '""') + '"'
+        if isinstance(node, ast.Constant):
+            return repr(float(node.value))  # type: ignore[arg-type]  # parse_formula admits numbers only
+        if isinstance(node, ast.UnaryOp):
+            return f"({'-' if isinstance(node.op, ast.USub) else '+'}{sql(node.operand)})"
+        if isinstance(node, ast.BinOp):
+            left, right = sql(node.left), sql(node.right)
+            if isinstance(node.op, ast.Div):
+                return f"({left} / NULLIF({right}, 0))"
+            op = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*"}[type(node.op)]
+            return f"({left} {op} {right})"
+        raise ConfigError(f"formula {text!r}: {type(node).__name__} is not allowed")  # parse_formula refused it
+
+    out = sql(formula.tree)
+    return out, list(dict.fromkeys(names))
