@@ -240,7 +240,7 @@ def load_dataset(data: LoadedData, name: str, ds: Dataset, loaded: LoadedConfig,
     found = {c: t for c, t in columns_of(con, view).items() if not c.startswith("__")}
     columns = plan_columns(name, ds, loaded, found, source)
     styles = settle_styles(con, view, name, ds, columns)
-    shape = row_shape(name, columns, list(found), typed=False)
+    shape = row_shape(name, columns, list(found), typed=False, own=set(source.columns or columns_of(con, source.view)))
     structure = structure_case(shape, loaded.config.quality)
     select, flags = typed_projection(columns, styles, view, structure=structure, extra_text=shape.extra,
                                      passthrough=tuple(j.flag for j in joined))

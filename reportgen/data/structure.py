@@ -96,10 +96,13 @@ def plain_source(expr: str) -> str | None:
     return None
 
 
-def row_shape(name: str, columns: list[Column], found: list[str], *, typed: bool) -> RowShape:
+def row_shape(name: str, columns: list[Column], found: list[str], *, typed: bool,
+              own: set[str] | None = None) -> RowShape:
     """The row text the rules read: over the general loader's first projection (each value's trimmed
     text, ``columns.typed_projection``), or over the typed columns (``typed``: the typed read, which
-    stopped at any value it could not read, so a typed value is NULL exactly when its text was empty)."""
+    stopped at any value it could not read, so a typed value is NULL exactly when its text was empty).
+    ``own``: the columns of the dataset's own file (not those a lookup brings, which are empty on a row
+    whose key is a repeated header's "OrderId"); default all of ``found``."""
     from reportgen.data.sql import clean_text, q
     from reportgen.kpis.catalogue import CANONICAL_DATASETS
 
@@ -108,7 +111,7 @@ def row_shape(name: str, columns: list[Column], found: list[str], *, typed: bool
     by_column: dict[str, str] = {}
     for col in columns:
         src = plain_source(col.expr)
-        if src is None or src.startswith("__"):
+        if src is None or src.startswith("__") or own is not None and src not in own:
             continue
         ref = q(col.name) if typed or col.type in ("id", "text") else q(col.name + "__t")
         values.setdefault(src, ref)
