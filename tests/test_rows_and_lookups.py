@@ -73,8 +73,8 @@ def test_a_key_without_match_is_counted_and_shown_by_validate(tmp_path: Path) ->
     assert q.lookups[0].rows_read == 10 and q.lookups[0].rows_rejected == {}
     result = CliRunner().invoke(main, ["validate", str(cfg)])
     assert result.exit_code == 0, result.output
-    assert ("note: 1 rows (1 keys) have a order_id not in orders.csv: '10258' (line 21); they have no "
-            "created_date, close_date, customer_id") in result.output
+    assert ("note: 1 row with a order_id not in orders.csv (1 key): '10258' (line 21); no created_date, close_date, "
+            "customer_id for it") in result.output
     assert "note: lookup orders.csv: 10 rows read" in result.output
 
 

@@ -181,9 +181,9 @@ def with_join_coverage(con: duckdb.DuckDBPyConnection, quality: DatasetQuality, 
         shown = ", ".join(f"{k!r} (line {line})" for (_, k), line in zip(first, lines, strict=True))
         brings = [canon for src, canon in j.lookup.columns.items() if mapping.get(canon) == src]
         lost = sorted(set(brings) & required)
-        notes.append(f"{n} rows ({keys} keys) have a {j.lookup.column} not in {j.lookup.path}: {shown}"
-                     + (", ..." if n > len(first) else "")
-                     + f"; they have no {', '.join(brings)}")
+        notes.append(f"{n} row{'s' if n != 1 else ''} with a {j.lookup.column} not in {j.lookup.path} "
+                     f"({keys} key{'s' if keys != 1 else ''}): {shown}" + (", ..." if n > len(first) else "")
+                     + f"; no {', '.join(brings)} for {'them' if n != 1 else 'it'}")
         if lost:
             gated += n
             examples += [f"{where}:{line}: {j.lookup.column} {k!r} not in {j.lookup.path}, so no {', '.join(lost)}"
