@@ -117,3 +117,20 @@ def test_encoding_auto_reads_a_cp1252_euro_sign(tmp_path: Path) -> None:
     data = load_datasets(load_config(cfg), today=TODAY)
     assert data.con.execute("SELECT amount, note FROM deals").fetchone() == (1234.0, "Preis 5 €")
     assert data.quality["deals"].notes == ("not UTF-8; read as cp1252 (set encoding to be sure)",)
+
+
+@pytest.mark.parametrize("text, records, clean", [
+    ("a,b\n1,x\n2,y\n", 3, True),
+    ("a,b\r\n1,x\r\n2,y\r\n", 3, True),
+    ("a,b\n1,x\n2,y", 3, True),  # no newline after the last line
+    ('a,b\n1,"x\ny"\n', 2, False),  # a line break inside a value
+    ("a,b\n1,x\x00\n", 2, False),
+    ("a,b\n1,x\u202e\n", 2, False),
+    ("a,b\n1,5 €\n", 2, False),  # a lead byte of unsafe characters too: checked value by value
+    ("a\tb\n1\tx\n", 2, False),
+])
+def test_the_byte_check_lets_no_unsafe_file_through(tmp_path: Path, text: str, records: int, clean: bool) -> None:
+    from reportgen.data.safe_text import file_is_clean
+
+    (tmp_path / "f.csv").write_bytes(text.encode("utf-8"))
+    assert file_is_clean(tmp_path / "f.csv", records) is clean
