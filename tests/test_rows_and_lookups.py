@@ -189,3 +189,13 @@ def test_a_warm_cache_keeps_the_lookup_records(tmp_path: Path, monkeypatch: pyte
     warm = LoadedData(connect(), {}, {})
     assert cache.restore(warm.con, cache.fingerprint(loaded, TODAY) or "", warm)
     assert warm.quality == cold.quality and warm.quality["deals"].lookups[0].rows_rejected == {"total row": 1}
+
+
+def test_line_numbers_count_the_empty_lines_the_reader_passes_over(tmp_path: Path) -> None:
+    body = ("Id,Created,Closed,StageName,Amount,Owner\nA,2025-01-02,2025-02-03,Won,10,ann\n\n"
+            "C,2025-01-02\nB,2025-01-02,2025-02-04,Won,-5,bob\n,,,,,\n")
+    cfg = _deals(tmp_path, body, quality="quality: {max_rejected_share: 1}\n")
+    q = load_datasets(load_config(cfg), today=TODAY).quality["deals"]
+    assert q.examples == ("deals.csv:4: missing columns: Expected Number of Columns: 6 Found: 2",
+                          "deals.csv:5: won deal with a negative amount (kept with quality.negative_amounts: keep)")
+    assert q.notes == ("1 blank row left out (line 6); quality.blank_rows: keep keeps them",)

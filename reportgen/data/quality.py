@@ -97,7 +97,7 @@ def measure_quality(con: duckdb.DuckDBPyConnection, name: str, staged: str, sour
         if n:
             rejected[f"unreadable {col}"] = n
     rejected.update({k: v for k, v in rule_counts.items() if v})
-    skipped = [line for line, _, _ in lines]
+    skipped = _skipped_lines(source, [line for line, _, _ in lines], bool(first_rows) or any(bad.values()))
     where = source.path.name if source.path else name
     header = source.path is not None
     rule_lines = {label: [_line_of(r, skipped, header) for r in rows] for label, rows in (first_rows or {}).items()}
@@ -167,7 +167,7 @@ def lookup_quality(con: duckdb.DuckDBPyConnection, name: str, source: Source, ro
     totals = [line for line, _, total in lines if total]
     rejected = {"ragged line (too few or too many fields)": len(ragged)} if ragged else {}
     rejected.update({k: v for k, v in counts.items() if v})
-    skipped = [line for line, _, _ in lines]
+    skipped = _skipped_lines(source, [line for line, _, _ in lines], bool(first_rows))
     header = source.path is not None
     rule_lines = {label: [_line_of(r, skipped, header) for r in rs] for label, rs in first_rows.items()}
     if totals:
@@ -236,8 +236,22 @@ def _unreadable_examples(con: duckdb.DuckDBPyConnection, staged: str, source: So
 
 def line_numbers(con: duckdb.DuckDBPyConnection, source: Source, rows: list[int]) -> list[int]:
     """The file lines of read records (``__row``), counting the header and the lines skipped as ragged."""
-    skipped = [line for line, _, _ in _ragged_lines(con, source)]
+    skipped = _skipped_lines(source, [line for line, _, _ in _ragged_lines(con, source)], bool(rows))
     return [_line_of(r, skipped, header=source.path is not None) for r in rows]
+
+
+def _skipped_lines(source: Source, ragged: list[int], needed: bool) -> list[int]:
+    """Lines the reader skipped: ragged ones and, when a line number will be shown (``needed``), empty
+    ones, which DuckDB passes over without a word (one pass over the file, on that path only)."""
+    path = source.read_path
+    if not needed or path is None or source.encoding == "utf-16":
+        return ragged
+    empty = []
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, 1):
+            if raw in (b"\n", b"\r\n"):
+                empty.append(number)
+    return sorted(set(ragged) | set(empty))
 
 
 def _line_of(row: int, ragged: list[int], header: bool) -> int:
