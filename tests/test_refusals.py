@@ -39,9 +39,9 @@ def test_a_misspelt_dataset_name_gets_did_you_mean(tmp_path: Path) -> None:
 def test_missing_default_breakdowns_suggest_an_empty_list(tmp_path: Path) -> None:
     cfg = _write(tmp_path, {"subs.csv": "customer_id,start_date,end_date,mrr\nC1,2025-01-01,,10\n"},
                  "scorecard: {as_of: 2025-01-31}\ndatasets:\n  subscriptions: {path: subs.csv}\n")
-    assert _validate(cfg) == (f"error: {cfg}: the default breakdowns region, rep, product, source are not columns "
-                              "of any dataset (columns: customer_id); set scorecard.breakdowns: [] or list the "
-                              "dimensions your data has\n")
+    assert _validate(cfg) == (f"error: {cfg}:1:1: the default breakdowns region, rep, product, source are not "
+                              "columns of any dataset (columns: customer_id) - set scorecard.breakdowns: [] or list "
+                              "the dimensions your data has\n")
 
 
 def test_the_gate_shows_the_rows_the_settings_and_order_lines(tmp_path: Path) -> None:

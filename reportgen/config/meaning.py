@@ -30,8 +30,8 @@ def _check_datasets(loaded: LoadedConfig) -> list[Issue]:
             try:
                 computed_sql(text)
             except ConfigError as exc:
-                problems.append(f"{loaded.where(('datasets', name, 'computed', column))}: computed column "
-                                f"{column!r}: {exc}")
+                issues.append(issue_at(loaded, ("datasets", name, "computed", column),
+                                       f"computed column {column!r}: {exc}"))
         canonical = CANONICAL_DATASETS.get(name)
         if canonical is None:  # a custom dataset (any columns), unless the name is a typo of a canonical one
             # 0.8 as for column names: "leadz" is a typo of leads; "web_visits" is a dataset of its own
