@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from reportgen.data import formats as fmt
 from reportgen.data.columns import Column, typed_sql
 from reportgen.data.sql import clean_text, lit, q
-from reportgen.data.structure import FIRST_TOTAL, first_is_total
+from reportgen.data.structure import FIRST_TOTAL, first_is_total, plain_source
 
 if TYPE_CHECKING:
     from reportgen.data.sources import Source
@@ -105,9 +105,7 @@ def _stop_unless(value: str, raw: str, sql_type: str) -> str:
 
 def _source_column(col: Column) -> str | None:
     """The file column a canonical column reads, when it is one plain column (not a constant)."""
-    if col.expr.startswith('"') and col.expr.endswith('"'):
-        return col.expr[1:-1].replace('""', '"')
-    return None
+    return plain_source(col.expr)
 
 
 def _reader_timestamps(found: dict[str, str], columns: list[Column], styles: dict[str, Any]) -> set[str]:
