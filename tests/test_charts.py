@@ -88,12 +88,14 @@ def test_sparkline_breaks_the_line_at_missing_values():
     assert [len(el.get("points").split()) for el in lines[:2]] == [2, 2]
 
 
-def test_sparkline_last_point_colour_follows_direction():
-    rising = [1.0, 2.0, 3.0]
-    last_up_good = elements_with_class(parse(charts.sparkline(rising)), "rg-last")[0]
-    last_up_bad = elements_with_class(parse(charts.sparkline(rising, higher_is_better=False)), "rg-last")[0]
-    assert last_up_good.get("fill") == charts.GOOD_COLOR
-    assert last_up_bad.get("fill") == charts.BAD_COLOR
+def test_sparkline_last_point_is_the_actual_and_grey_is_left_to_the_prior_year():
+    """The end dot is the reported actual: AC colour whichever way it moved (a green or orange dot read
+    as the status), and no grey min/max dots (grey means PY, issue 18)."""
+    for rising in ([1.0, 2.0, 3.0], [3.0, 2.0, 1.0]):
+        for higher in (True, False):
+            svg = charts.sparkline(rising, higher_is_better=higher)
+            assert elements_with_class(parse(svg), "rg-last")[0].get("fill") == charts.AC_COLOR
+            assert charts.PY_COLOR not in svg and charts.GOOD_COLOR not in svg and charts.BAD_COLOR not in svg
 
 
 def test_sparkline_with_no_values_is_an_empty_chart():

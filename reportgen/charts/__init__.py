@@ -26,7 +26,7 @@ palette are re-exported here. :mod:`.raster` draws the e-mail body's column char
 
 from __future__ import annotations
 
-from reportgen.charts.bars import breakdown_bars, funnel, variance_bars
+from reportgen.charts.bars import breakdown_bars, funnel, variance_bar, variance_bars
 from reportgen.charts.sparkline import bullet, sparkline
 from reportgen.charts.svg import (
     AC_COLOR,
@@ -67,5 +67,6 @@ __all__ = [
     "reset_chart_ids",
     "sparkline",
     "trend",
+    "variance_bar",
     "variance_bars",
 ]

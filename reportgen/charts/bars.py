@@ -81,6 +81,35 @@ def variance_bars(
     return _svg(uid, width, height, title, body)
 
 
+def variance_bar(
+    delta: float | None,
+    scale: float,
+    *,
+    higher_is_better: bool,
+    width: int = 60,
+    height: int = 12,
+    title: str = "Variance",
+) -> str:
+    """One row's variance bar for a table cell (IBCS): a zero axis in the middle of the cell, the bar to
+    the right for a positive variance and to the left for a negative one, GOOD or BAD by the KPI's
+    direction. ``scale`` is the largest absolute variance of the bar's group (KPIs of one unit): every
+    bar of the group is drawn on it, so equal lengths mean equal amounts. A missing variance draws the
+    axis alone (the cell beside it says why)."""
+    uid = _new_id("variance")
+    zero_x = width / 2
+    body: list[str] = []
+    if _is_present(delta) and scale > 0 and float(delta) != 0:
+        d = float(delta)
+        length = max(min(abs(d) / scale, 1.0) * (width / 2 - 1), 0.6)
+        favourable = (d > 0) == higher_is_better
+        color, cls = (GOOD_COLOR, "rg-good") if favourable else (BAD_COLOR, "rg-bad")
+        bar_h = height * 0.66
+        x = zero_x if d > 0 else zero_x - length
+        body.append(_rect(x, (height - bar_h) / 2, length, bar_h, color, cls=cls))
+    body.append(_line(zero_x, 0, zero_x, height, AC_COLOR, STROKE_WIDTH, cls="rg-axis"))
+    return _svg(uid, width, height, title, body)
+
+
 # --- Breakdown bars ----------------------------------------------------------------------------
 
 

@@ -15,7 +15,6 @@ from reportgen.charts.svg import (
     PY_COLOR,
     SMALL_FONT_SIZE,
     STROKE_WIDTH,
-    _change_color,
     _circle,
     _is_missing,
     _is_present,
@@ -40,12 +39,15 @@ def sparkline(
     higher_is_better: bool = True,
     title: str = "Trend",
 ) -> str:
-    """A word-sized trend line (Tufte): no axes, min and max as faint dots, the last point marked.
+    """A word-sized trend line (Tufte): no axes, the last point marked.
 
-    The last point is coloured GOOD or BAD when it moved the favourable or unfavourable way since
-    the previous value, so the direction of the latest change reads at a glance. Missing values
-    break the line.
+    The last point is the reported period's actual, so it is drawn in the actual's colour: a GOOD or
+    BAD dot here read as the KPI's status ("Good" beside an orange dot), though it meant the change
+    since the previous period, which the table says in words. No grey min/max dots either: grey is the
+    prior year's colour and nothing else. ``higher_is_better`` is kept for callers; the line does not
+    judge. Missing values break the line.
     """
+    del higher_is_better  # the line shows the shape; variances and status carry the judgement
     uid = _new_id("spark")
     pad = 3.0
     present = [(i, float(v)) for i, v in enumerate(values) if _is_present(v)]
@@ -60,16 +62,8 @@ def sparkline(
                 body.append(_circle(*points[0], 1.0, AC_COLOR, cls="rg-ac"))
             else:
                 body.append(_polyline(points, AC_COLOR, STROKE_WIDTH, cls="rg-ac"))
-        if high > low:
-            i_min = next(i for i, v in present if v == low)
-            i_max = next(i for i, v in present if v == high)
-            body.append(_circle(x_of(i_min), y_of(low), 1.5, PY_COLOR, cls="rg-min"))
-            body.append(_circle(x_of(i_max), y_of(high), 1.5, PY_COLOR, cls="rg-max"))
         last_i, last_v = present[-1]
-        previous = present[-2][1] if len(present) > 1 else None
-        body.append(
-            _circle(x_of(last_i), y_of(last_v), 2.2, _change_color(previous, last_v, higher_is_better), cls="rg-last")
-        )
+        body.append(_circle(x_of(last_i), y_of(last_v), 2.2, AC_COLOR, cls="rg-last"))
     return _svg(uid, width, height, title, body)
 
 

@@ -283,6 +283,9 @@ class Audience(_Model):
     max_pages: int | None = Field(default=None, description="Page budget; the build fails when the PDF is longer.")
     recommendations: list[str] = Field(default_factory=list, description="Recommendations printed in a client report.")
     summary: str | None = Field(default=None, description="Executive summary text written by a person.")
+    layout: Literal["table", "cards"] = Field(
+        default="table", description="Executive template only: one IBCS table row per KPI on one page (table), "
+                                     "or a card per KPI, two to a row (cards).")
 
 
 def _bare_id_allowed(schema: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ from reportgen.config.models import Audience, LoadedConfig
 from reportgen.render.environment import BUILTIN_TEMPLATES
 from reportgen.render.formats import Formats, _missing
 from reportgen.render.narrative import Statement, what_changed
+from reportgen.render.scoreboard import executive_table, kpi_formats
 from reportgen.render.sections import (
     ACTIVITY_KPIS,
     DIMENSION_LABELS,
@@ -76,7 +77,9 @@ def build_context(metrics: Metrics, loaded: LoadedConfig, audience_name: str, au
     title = audience.title or sc.title
     segment_label = (f"{t(DIMENSION_LABELS.get(segment.dimension, segment.dimension.capitalize()))}: "
                      f"{segment.value}") if segment is not None else ""
-    statements: list[Statement] = what_changed(metrics, ids, locale=formats.locale, currency=formats.currency)
+    numbers = kpi_formats(metrics, ids, formats)
+    statements: list[Statement] = what_changed(metrics, ids, locale=formats.locale, currency=formats.currency,
+                                               numbers=numbers)
     commentary = [(v.name, v.commentary) for v in views if v.commentary]
     window = shown_window(metrics) if any(v.window for v in views) else None
     through = partial_through(metrics, ids)
@@ -103,6 +106,8 @@ def build_context(metrics: Metrics, loaded: LoadedConfig, audience_name: str, au
         "data_as_of": formats.date(through) if through else formats.date(period.end),
     }
     template = audience.template
+    if template == "executive" and getattr(audience, "layout", "table") == "table":
+        ctx["table"] = executive_table(metrics, ids, objectives, formats, numbers)
     if template in ("sales_manager",) or template not in BUILTIN_TEMPLATES:
         ctx["leaderboard"] = leaderboard(metrics, formats)
         # without any rep quota the attainment columns would be a wall of n/a: the template drops them

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from reportgen.render import fmt
+from reportgen.render.kpiformat import KpiFormat, kpi_format
 
 
 def _num(v: Any) -> float:
@@ -56,6 +58,10 @@ class Formats:
 
     def coverage_note(self, note: str) -> str:
         return fmt.format_coverage_note(note, locale=self.locale)
+
+    def kpi_format(self, values: Iterable[float | None], unit: fmt.Unit) -> KpiFormat:
+        """The one number format of a KPI showing ``values`` (see :mod:`reportgen.render.kpiformat`)."""
+        return kpi_format(values, unit, locale=self.locale, currency=self.currency)
 
     def t(self, key: str) -> str:
         return fmt.translate(key, self.locale)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeGuard
 
 from reportgen.render.catalogues import WithCatalogues, catalogue_section
 from reportgen.render.fmt import (
+    _format_decimal,
     Unit,
     coverage_note_parts,
     format_coverage_note,
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 
     from reportgen.engine.metrics import Metrics
     from reportgen.engine.resolve import ResolvedKpi
+    from reportgen.render.kpiformat import KpiFormat
 
     Row: TypeAlias = Mapping[str, Any] | pd.Series[Any]
     """A metric row: a row of the metric table, or a hand-made dict in tests."""
@@ -143,11 +145,13 @@ def tone_of(change: float, direction: str) -> Tone:
 
 
 def change_sentence(name: str, unit: Unit, row: Row, *, grain: str = "month",
-                    locale: str = "en_US", currency: str = "USD") -> str:
+                    locale: str = "en_US", currency: str = "USD", number: KpiFormat | None = None) -> str:
     """One KPI's change on the prior period, and where it stands against plan, as a sentence.
 
     ``row`` needs ``value``, ``prior``, ``pct_prior``, ``delta_prior`` and ``target`` (NaN when
-    missing), i.e. a row of the metric table.
+    missing), i.e. a row of the metric table. ``number``: the KPI's one format on this scorecard (the
+    table's), so the sentence says "$1.76M" where the row does. A score (NPS) moves in points and a
+    rate in percentage points, never in percent of itself.
     """
     lang = _language(locale)
     patterns = _PATTERNS[lang]
@@ -157,7 +161,8 @@ def change_sentence(name: str, unit: Unit, row: Row, *, grain: str = "month",
         if note:
             return patterns["missing_why"].format(name=name, why=format_coverage_note(note, locale=locale)) + "."
         return patterns["missing"].format(name=name) + "."
-    value_text = format_value(value, unit, locale=locale, currency=currency, compact=True)
+    value_text = (number.value(value) if number is not None
+                  else format_value(value, unit, locale=locale, currency=currency, compact=True))
     if _text(row.get("coverage")) == "partial":
         # a month whose export stops on the 20th is not compared with a whole prior month or its plan
         return patterns["partial"].format(name=name, value=value_text, why=partial_reason(note, locale)) + "."
@@ -170,6 +175,9 @@ def change_sentence(name: str, unit: Unit, row: Row, *, grain: str = "month",
         if unit == "percent":
             flat = round(abs(delta) * 100, 1) == 0
             change = _unsigned(format_delta(abs(delta), "percent", locale=locale))
+        elif unit == "score":
+            flat = round(abs(delta), 1) == 0
+            change = points(abs(delta), locale)
         elif _present(pct) and abs(float(pct)) >= UNCHANGED_BELOW:
             flat = False
             change = _unsigned(format_value(abs(float(pct)), "percent", locale=locale))
@@ -180,6 +188,11 @@ def change_sentence(name: str, unit: Unit, row: Row, *, grain: str = "month",
         sentence = patterns[key].format(name=name, change=change, grain=grain_text, value=value_text)
     plan = plan_clause(unit, value, row.get("target"), locale=locale)
     return sentence + (", " + plan if plan else "") + "."
+
+
+def points(value: float, locale: str) -> str:
+    """A score's change in points ("25.3 points"): an NPS of -10 going to 5 did not rise "150%"."""
+    return translate("{n} points", locale).format(n=_format_decimal(value, 1, locale))
 
 
 def _text(value: Any) -> str:
@@ -209,6 +222,11 @@ def plan_clause(unit: Unit, value: Any, target: Any, *, locale: str = "en_US") -
         if round(abs(gap) * 100, 1) == 0:
             return patterns["on_plan"]
         gap_text = _unsigned(format_delta(abs(gap), "percent", locale=locale))
+    elif unit == "score":
+        gap = value - target
+        if round(abs(gap), 1) == 0:
+            return patterns["on_plan"]
+        gap_text = points(abs(gap), locale)
     else:
         if target == 0:
             return ""
@@ -220,18 +238,21 @@ def plan_clause(unit: Unit, value: Any, target: Any, *, locale: str = "en_US") -
 
 
 def status_sentence(name: str, unit: Unit, before: str, after: str, row: Row, *,
-                    locale: str = "en_US", currency: str = "USD") -> str:
+                    locale: str = "en_US", currency: str = "USD", number: KpiFormat | None = None) -> str:
     """"Churn rate slipped from good to bad (3.6%; plan 2.0%)." The reference is the target, else the
     benchmark, as for the status itself."""
     target, benchmark = row.get("target"), row.get("benchmark")
     use_target = not _missing(target)
     lang = _language(locale)
     ref_label = translate("Plan" if use_target else "Benchmark", locale)
+
+    def shown(v: Any) -> str:
+        return number.value(v) if number is not None else format_value(v, unit, locale=locale, currency=currency,
+                                                                         compact=True)
     return _PATTERNS[lang]["status"].format(
-        name=name, before=translate(before, locale), after=translate(after, locale),
-        value=format_value(row.get("value"), unit, locale=locale, currency=currency, compact=True),
+        name=name, before=translate(before, locale), after=translate(after, locale), value=shown(row.get("value")),
         ref_label=ref_label if lang == "de" else ref_label.lower(),  # German nouns keep their capital
-        ref=format_value(target if use_target else benchmark, unit, locale=locale, currency=currency, compact=True),
+        ref=shown(target if use_target else benchmark),
     ) + "."
 
 
@@ -300,7 +321,8 @@ DRIVER_SHARE = 0.25
 """A segment is named as the driver only if it explains at least this share of the change."""
 
 
-def driver_clause(metrics: Metrics, kid: str, *, locale: str = "en_US", currency: str = "USD") -> str:
+def driver_clause(metrics: Metrics, kid: str, *, locale: str = "en_US", currency: str = "USD",
+                  number: KpiFormat | None = None) -> str:
     """The segment that moved an additive KPI most, in the direction it moved ("largest contribution:
     Region North (+$243,881)"): the "why" beside the "what". Empty for ratios (a segment's change in
     win rate does not add up to the company's), without breakdown rows, or when no single segment
@@ -324,15 +346,18 @@ def driver_clause(metrics: Metrics, kid: str, *, locale: str = "en_US", currency
     return (_DRIVER.get(language) or _PATTERNS[language]["driver"]).format(
         dimension=translate(str(best["dimension"]).replace("_", " ").capitalize(), locale),
         segment=best["segment"],
-        delta=format_delta(float(best["delta_prior"]), kpi.unit, locale=locale, currency=currency))
+        delta=(number.delta(float(best["delta_prior"])) if number is not None
+               else format_delta(float(best["delta_prior"]), kpi.unit, locale=locale, currency=currency)))
 
 
 def what_changed(metrics: Metrics, kpis: Sequence[str], *, locale: str = "en_US", currency: str = "USD",
-                 limit: int = 5) -> list[Statement]:
+                 limit: int = 5, numbers: Mapping[str, KpiFormat] | None = None) -> list[Statement]:
     """The summary on top of a scorecard: the headline KPI, status slips, then the top movers.
 
-    Each KPI is mentioned once; at most ``limit`` statements, so the box stays a summary.
+    Each KPI is mentioned once; at most ``limit`` statements, so the box stays a summary. ``numbers``:
+    each KPI's one format on this scorecard (see :mod:`reportgen.render.kpiformat`).
     """
+    numbers = numbers or {}
     period = metrics.periods[-1].label
     shown = [k for k in kpis if k in metrics.kpis and k not in metrics.unavailable]
     statements: list[Statement] = []
@@ -347,15 +372,15 @@ def what_changed(metrics: Metrics, kpis: Sequence[str], *, locale: str = "en_US"
             return
         kpi: ResolvedKpi = metrics.kpis[kid]
         text = change_sentence(
-            translate(kpi.name, locale), kpi.unit, row, grain=metrics.grain, locale=locale, currency=currency
-        )
+            translate(kpi.name, locale), kpi.unit, row, grain=metrics.grain, locale=locale, currency=currency,
+            number=numbers.get(kid))
         change = math.nan if _missing(row["pct_prior"]) or _partial(row) else float(row["pct_prior"])
         statements.append(Statement(kid, text, tone_of(change, kpi.direction)))
         mentioned.add(kid)
 
     if shown:
         add_change(shown[0])
-        driver = driver_clause(metrics, shown[0], locale=locale, currency=currency)
+        driver = driver_clause(metrics, shown[0], locale=locale, currency=currency, number=numbers.get(shown[0]))
         if driver and statements:
             first = statements[0]
             statements[0] = Statement(first.kpi, first.text[:-1] + "; " + driver + ".", first.tone)
@@ -366,7 +391,8 @@ def what_changed(metrics: Metrics, kpis: Sequence[str], *, locale: str = "en_US"
         row = metrics.row(kid, period)
         assert row is not None  # status_changes only returns KPIs with a row in the reported period
         statements.append(Statement(kid, status_sentence(kpi_name(kid), kpi.unit, before, after, row,
-                                                         locale=locale, currency=currency), "bad"))
+                                                         locale=locale, currency=currency,
+                                                         number=numbers.get(kid)), "bad"))
         mentioned.add(kid)
     for mover in top_movers(metrics, shown, n=len(shown)):
         if len(statements) >= limit:

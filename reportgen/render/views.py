@@ -130,18 +130,25 @@ def variance_tone(delta: float, direction: str) -> str:
 
 
 def comparisons(
-    unit: fmt.Unit, direction: str, value: float, refs: Sequence[tuple[str, str, float]]
+    unit: fmt.Unit, direction: str, value: float, refs: Sequence[tuple[str, str, float] | tuple[str, str, float, float]]
 ) -> list[Comparison]:
-    """Absolute and relative variances of ``value`` against each reference (NaN stays NaN)."""
+    """Absolute and relative variances of ``value`` against each reference (NaN stays NaN).
+
+    The relative variance is the engine's (``pct_prior``, ``pct_year_ago``) when a reference carries
+    it as a fourth item, else the same rule, value / reference − 1 (kpi-spec.md, "Comparisons"): one
+    sign for the CSV and the page (−50 against −100 is −50% in both, issue 19). None where a relative
+    change is not defined (rates vary in pp, scores in points)."""
     out = []
-    for key, label, ref in refs:
+    for key, label, ref, *given in refs:
         delta = value - ref if not (_missing(value) or _missing(ref)) else math.nan
-        if unit == "percent":
+        if unit in ("percent", "score"):
             pct = None
+        elif given:
+            pct = _num(given[0])
         elif _missing(delta) or ref == 0:
             pct = math.nan
         else:
-            pct = delta / abs(ref)
+            pct = value / ref - 1
         out.append(Comparison(key, label, ref, delta, pct, variance_tone(delta, direction)))
     return out
 
@@ -169,7 +176,7 @@ def window_view(metrics: Metrics, kid: str, formats: Formats) -> WindowView | No
         return None  # January's year to date is January: the tile already shows it
     kpi = metrics.kpis[kid]
     value, year_ago = _num(row["value"]), _num(row["year_ago"])
-    cmp = comparisons(kpi.unit, kpi.direction, value, [("py", "PY", year_ago)])[0]
+    cmp = comparisons(kpi.unit, kpi.direction, value, [("py", "PY", year_ago, _num(row["pct_year_ago"]))])[0]
     label, title = WINDOW_LABELS.get(window, (window.upper(), window.upper()))
     return WindowView(window, formats.t(label), formats.t(title), value, year_ago, cmp.delta, cmp.pct, cmp.tone,
                       str(_get(row, "coverage") or ""), formats.coverage_note(str(_get(row, "note") or "")),
@@ -230,7 +237,9 @@ def kpi_view(metrics: Metrics, kid: str, formats: Formats, *, period_word: str =
     coverage = _KpiCoverage(coverage=str(_get(row, "coverage") or ""),
                             note=formats.coverage_note(str(_get(row, "note") or "")),
                             window=window_view(metrics, kid, formats))
-    refs = [("pl", "PL", _num(row["target"])), ("py", "PY", _num(row["year_ago"])), ("pp", "PP", _num(row["prior"]))]
+    refs: list[tuple[str, str, float] | tuple[str, str, float, float]] = [
+        ("pl", "PL", _num(row["target"])), ("py", "PY", _num(row["year_ago"]), _num(row["pct_year_ago"])),
+        ("pp", "PP", _num(row["prior"]), _num(row["pct_prior"]))]
     history = metrics.series(kid).to_list()
     higher = kpi.direction != "lower"
     spark = charts.sparkline(history, width=112, height=21, higher_is_better=higher,
@@ -263,17 +272,24 @@ def audience_kpis(metrics: Metrics, loaded: LoadedConfig, audience: Audience) ->
     return [k for k in ids if k in metrics.kpis]
 
 
+def objective_order(ids: Sequence[str], objectives: Mapping[str, Sequence[str]]) -> list[tuple[str, str, list[str]]]:
+    """(key, title, KPI ids) per objective, in the objectives' order; the rest under "Other". An objective
+    none of whose KPIs is shown is left out (no empty heading)."""
+    shown = set(ids)
+    groups, placed = [], set()
+    for key, members in objectives.items():
+        mine = [k for k in dict.fromkeys(members) if k in shown and k not in placed]
+        placed |= set(mine)
+        if mine:
+            groups.append((key, key.replace("_", " ").capitalize(), mine))
+    rest = [k for k in ids if k not in placed]
+    if rest:
+        groups.append(("other", "Other", rest))
+    return groups
+
+
 def group_by_objective(views: Sequence[KpiView], objectives: Mapping[str, Sequence[str]]) -> list[ObjectiveGroup]:
     """Tiles under the config's objectives, in the objectives' order; the rest under "Other"."""
     by_id = {v.id: v for v in views}
-    groups, placed = [], set()
-    for key, ids in objectives.items():
-        members = [by_id[k] for k in ids if k in by_id and k not in placed]
-        placed |= {v.id for v in members}
-        if members:
-            groups.append(ObjectiveGroup(key, key.replace("_", " ").capitalize(), members))
-    rest = [v for v in views if v.id not in placed]
-    if rest:
-        groups.append(ObjectiveGroup("other", "Other", rest))
-    return groups
-
+    return [ObjectiveGroup(key, title, [by_id[k] for k in members])
+            for key, title, members in objective_order([v.id for v in views], objectives)]

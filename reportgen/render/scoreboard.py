@@ -1,0 +1,327 @@
+"""The executive table (IBCS): one row per KPI, grouped by objective, every number of a row in the KPI's
+one format, missing values as one mark with a footnoted reason, partial bases marked instead of compared.
+
+Columns: AC | PL | ΔPL (bar) | ΔPL% | PY | ΔPY% | per to-date window (YTD, QTD, R12): AC, ΔPL%, ΔPY% |
+status | sparkline with its last value. A column nobody has a value for is left out (no plan anywhere:
+no PL columns), so the page never prints an empty column.
+
+Rules (kpi-spec.md, "Coverage" and "Comparisons"), each a cell state here, not a sentence parsed back:
+
+* not computable (the data does not cover the period; a zero denominator): the mark ``n/a`` with a
+  footnote number; the footnote says why, from the engine's typed :class:`~reportgen.engine.Reason`;
+* not defined (no plan for this KPI at all; no window form; a stock KPI's year to date, which would
+  repeat the month-end value): blank;
+* partial (the period, or the comparison's base, is only partly covered): the value with a ``◐`` mark
+  and a footnote, and no variance against it.
+
+Variances are the engine's (``pct_prior``, ``pct_year_ago`` = value / base − 1): the page never computes
+its own sign. The plan has no engine column of its own, so ΔPL% applies the same rule (value / plan − 1).
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from markupsafe import Markup
+
+from reportgen import charts
+from reportgen.kpis.catalogue import ANCHORS, MEASURES
+from reportgen.render.formats import Formats, _missing, _num
+from reportgen.render.kpiformat import KpiFormat
+from reportgen.render.views import WINDOW_LABELS, _get, audience_kpis, objective_order, variance_tone
+
+if TYPE_CHECKING:
+    from reportgen.engine.metrics import Metrics
+    from reportgen.engine.resolve import ResolvedKpi
+
+PARTIAL_MARK = "\u25d0"
+"""◐: a value computed from part of its period (or a comparison against such a base)."""
+
+BAR_WIDTH, BAR_HEIGHT = 64, 12
+"""The variance bar's drawing size (SVG units, about CSS px): the cell scales it."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cell: its text, the tone of a variance, and its marks. ``text == ""`` and no mark: not defined
+    (blank). ``missing``: not computable (the n/a mark). ``partial``: the partial mark. ``note``: the
+    footnote number of the reason."""
+
+    text: str = ""
+    tone: str = "neutral"
+    missing: bool = False
+    partial: bool = False
+    note: int | None = None
+
+
+BLANK = Cell()
+
+
+@dataclass(frozen=True)
+class WindowCells:
+    key: str
+    value: Cell
+    vs_plan: Cell
+    vs_year_ago: Cell
+
+
+@dataclass(frozen=True)
+class ExecRow:
+    """One KPI's row of the executive table."""
+
+    id: str
+    name: str
+    format: KpiFormat
+    status: str
+    actual: Cell
+    plan: Cell
+    bar: Markup | None
+    delta_plan: str                # the absolute plan variance, the bar's label
+    vs_plan: Cell
+    year_ago: Cell
+    vs_year_ago: Cell
+    windows: list[WindowCells]
+    sparkline: Markup
+    last: str
+    available: bool = True
+
+
+@dataclass(frozen=True)
+class ExecGroup:
+    key: str
+    title: str
+    rows: list[ExecRow]
+
+
+@dataclass(frozen=True)
+class ExecTable:
+    """The whole table: groups of rows, which columns it has, and the footnotes its marks point to."""
+
+    groups: list[ExecGroup]
+    windows: list[tuple[str, str, str]]   # (key, label, title) of each window column group
+    planned: bool                         # any row has a plan: else no PL columns
+    footnotes: list[tuple[int, str]] = field(default_factory=list)   # (number, reason)
+
+    @property
+    def rows(self) -> list[ExecRow]:
+        return [r for g in self.groups for r in g.rows]
+
+
+class _Notes:
+    """Footnote texts numbered in the order they are first used; one number per distinct text."""
+
+    def __init__(self) -> None:
+        self.texts: dict[str, int] = {}
+
+    def number(self, text: str) -> int | None:
+        if not text:
+            return None
+        return self.texts.setdefault(text, len(self.texts) + 1)
+
+
+def is_stock(kpi: ResolvedKpi, kpis: Mapping[str, ResolvedKpi]) -> bool:
+    """A stock KPI (pipeline, open opportunities, MRR) is a level at the period's end: every measure it
+    reads counts rows open at P.end. Its year to date is the same month-end value again, so the table
+    leaves the to-date columns blank (not defined) for it."""
+    seen: set[str] = set()
+
+    def anchors(k: ResolvedKpi) -> list[bool]:
+        out = []
+        for name in k.formula.names:
+            if name in MEASURES:
+                out.append(ANCHORS[MEASURES[name].anchor].opens is not None)
+            elif name in kpis and name not in seen and name != k.id:
+                seen.add(name)
+                out += anchors(kpis[name])
+        return out
+
+    found = anchors(kpi) if kpi.custom_measure is None else [False]
+    return bool(found) and all(found)
+
+
+def relative(value: float, base: float) -> float:
+    """value / base − 1, the engine's rule for ``pct_prior`` (kpi-spec.md, "Comparisons"); missing when
+    either is missing or the base is 0."""
+    if _missing(value) or _missing(base) or base == 0:
+        return math.nan
+    return value / base - 1
+
+
+def reason_texts(note: str, formats: Formats) -> list[str]:
+    """The reader's words for a coverage note, from the engine's typed reasons (never the English text)."""
+    from reportgen.engine import reasons_of
+
+    out = []
+    for r in reasons_of(note):
+        if r.kind in ("begin", "end") and r.day is not None:
+            out.append(formats.t(f"{{dataset}} {r.kind} {{date}}").format(dataset=r.dataset, date=formats.date(r.day)))
+        elif r.kind == "no_dates":
+            out.append(formats.t("{dataset} has no dated rows").format(dataset=r.dataset))
+        else:
+            out.append(formats.t("{dataset} has no {column}").format(dataset=r.dataset, column=r.column))
+    return out
+
+
+def kpi_formats(metrics: Metrics, ids: Sequence[str], formats: Formats) -> dict[str, KpiFormat]:
+    """Each KPI's one number format on this scorecard, chosen once from every value its row shows; the
+    table, the sentences and the e-mail all take it from here."""
+    windows = [w for w in getattr(metrics, "windows", ()) or () if "window" in metrics.table.columns]
+    return {k: _kpi_format(metrics, k, windows, formats) for k in ids if k in metrics.kpis}
+
+
+def executive_table(metrics: Metrics, ids: Sequence[str], objectives: Mapping[str, Sequence[str]],
+                    formats: Formats, numbers: Mapping[str, KpiFormat] | None = None) -> ExecTable:
+    """The executive table of the KPIs ``ids`` in the reported period."""
+    notes = _Notes()
+    windows = [w for w in getattr(metrics, "windows", ()) or () if "window" in metrics.table.columns]
+    planned = any(metrics.series(k, "target").notna().any() for k in ids if k in metrics.kpis)
+    formats_by_kpi = dict(numbers) if numbers is not None else kpi_formats(metrics, ids, formats)
+    scales = _bar_scales(metrics, ids, formats_by_kpi)
+    rows = {k: _row(metrics, k, windows, formats, formats_by_kpi[k], scales, notes) for k in ids}
+    # group through the shared objective grouping (one home for the order and the "Other" group)
+    groups = [ExecGroup(key, title, [rows[k] for k in members]) for key, title, members in objective_order(ids, objectives)]
+    labels = [(w, formats.t(WINDOW_LABELS[w][0]), formats.t(WINDOW_LABELS[w][1])) for w in windows
+              if w in WINDOW_LABELS and any(any(c.value != BLANK for c in r.windows if c.key == w) for r in rows.values())]
+    return ExecTable(groups, labels, planned, [(n, text) for text, n in notes.texts.items()])
+
+
+def executive_kpis(metrics: Metrics, loaded: Any, audience: Any) -> list[str]:
+    """The KPIs the executive table shows (the audience's, in its order)."""
+    return audience_kpis(metrics, loaded, audience)
+
+
+def _kpi_format(metrics: Metrics, kid: str, windows: Sequence[str], formats: Formats) -> KpiFormat:
+    """One format per KPI from every value its row shows (AC, PL, PY, the windows, the sparkline)."""
+    kpi = metrics.kpis[kid]
+    values: list[Any] = []
+    if kid not in metrics.unavailable:
+        period = metrics.periods[-1].label
+        row = metrics.row(kid, period)
+        values += metrics.series(kid).to_list()
+        if row is not None:
+            values += [row["target"], row["year_ago"]]
+        for w in windows:
+            wr = metrics.window_row(kid, period, w)
+            if wr is not None:
+                values += [wr["value"], wr["target"], wr["year_ago"]]
+    return formats.kpi_format([_num(v) for v in values], kpi.unit)
+
+
+def _bar_scales(metrics: Metrics, ids: Sequence[str], fmts: Mapping[str, KpiFormat]) -> dict[str, float]:
+    """The largest absolute plan variance per unit: one bar scale per unit group."""
+    period = metrics.periods[-1].label
+    scales: dict[str, float] = {}
+    for k in ids:
+        row = metrics.row(k, period) if k not in metrics.unavailable else None
+        if row is None or _get(row, "coverage"):
+            continue
+        d = _num(row["value"]) - _num(row["target"])
+        if not _missing(d):
+            unit = fmts[k].unit
+            scales[unit] = max(scales.get(unit, 0.0), abs(d))
+    return scales
+
+
+def _row(metrics: Metrics, kid: str, windows: Sequence[str], formats: Formats, f: KpiFormat,
+         scales: Mapping[str, float], notes: _Notes) -> ExecRow:
+    kpi = metrics.kpis[kid]
+    name = formats.t(kpi.name)
+    period = metrics.periods[-1].label
+    row = metrics.row(kid, period) if kid not in metrics.unavailable else None
+    if row is None:
+        reason = metrics.unavailable.get(kid, formats.t("not in the data")).removeprefix("unavailable: ")
+        na = Cell(formats.t("n/a"), missing=True, note=notes.number(reason))
+        return ExecRow(kid, name, f, "", na, BLANK, None, "", BLANK, BLANK, BLANK,
+                       [WindowCells(w, BLANK, BLANK, BLANK) for w in windows], Markup(""), "", available=False)
+    t = formats.t
+    value = _num(row["value"])
+    own_partial = _get(row, "coverage") == "partial"
+    own_note = "; ".join(reason_texts(str(_get(row, "note")), formats))
+    has_plan = bool(metrics.series(kid, "target").notna().any())
+    actual = _value_cell(value, f, str(_get(row, "coverage")), own_note, t("no value (zero denominator)"), notes, t)
+    plan = _reference_cell(_num(row["target"]), f, "", "", t("no plan for this period") if has_plan else "",
+                           notes, t) if has_plan else BLANK
+    direction = kpi.direction
+    vs_plan = BLANK
+    bar = None
+    delta_text = ""
+    if has_plan:
+        delta = value - _num(row["target"])
+        vs_plan = _variance_cell(delta, relative(value, _num(row["target"])), f, direction, actual, plan)
+        if not (vs_plan.missing or vs_plan.partial) and not _missing(delta):
+            delta_text = f.delta(delta)
+            bar = Markup(charts.variance_bar(delta, scales.get(f.unit, abs(delta)), higher_is_better=direction != "lower",
+                                             width=BAR_WIDTH, height=BAR_HEIGHT,
+                                             title=f"{name}: {f.delta(delta)} {t('vs plan')}"))
+    py_state = str(_get(row, "year_ago_coverage"))
+    py_note = "; ".join(reason_texts(str(_get(row, "year_ago_note")), formats))
+    year_ago = _reference_cell(_num(row["year_ago"]), f, py_state, py_note, t("no value (zero denominator)"), notes, t)
+    vs_year_ago = _variance_cell(value - _num(row["year_ago"]), _num(row["pct_year_ago"]), f, direction, actual,
+                                 year_ago)
+    cells = [_window_cells(metrics, kid, w, period, f, formats, notes) for w in windows]
+    history = metrics.series(kid).to_list()[-12:]
+    spark = Markup(charts.sparkline(history, width=60, height=14,
+                                    title=f"{name}: {len(history)} periods, last {f.value(value)}"))
+    last = f.value(history[-1]) if history and not _missing(history[-1]) else ""
+    return ExecRow(kid, name, f, str(row["status"] or ""), actual, plan, bar, delta_text, vs_plan, year_ago,
+                   vs_year_ago, cells,
+                   spark, last)
+
+
+def _window_cells(metrics: Metrics, kid: str, window: str, period: str, f: KpiFormat, formats: Formats,
+                  notes: _Notes) -> WindowCells:
+    """A to-date window's AC, ΔPL% and ΔPY%: blank for a KPI without a window form or a stock KPI."""
+    t = formats.t
+    row = metrics.window_row(kid, period, window)
+    if row is None or is_stock(metrics.kpis[kid], metrics.kpis):
+        return WindowCells(window, BLANK, BLANK, BLANK)
+    value = _num(row["value"])
+    note = "; ".join(reason_texts(str(_get(row, "note")), formats))
+    actual = _value_cell(value, f, str(_get(row, "coverage")), note, t("no value (zero denominator)"), notes, t)
+    direction = metrics.kpis[kid].direction
+    target = _num(row["target"])
+    vs_plan = BLANK if _missing(target) else _variance_cell(value - target, relative(value, target), f, direction,
+                                                           actual, Cell(f.value(target)))
+    py_note = "; ".join(reason_texts(str(_get(row, "year_ago_note")), formats))
+    year_ago = _reference_cell(_num(row["year_ago"]), f, str(_get(row, "year_ago_coverage")), py_note,
+                               t("no value (zero denominator)"), notes, t)
+    vs_year_ago = _variance_cell(value - _num(row["year_ago"]), _num(row["pct_year_ago"]), f, direction, actual,
+                                 year_ago)
+    return WindowCells(window, actual, vs_plan, vs_year_ago)
+
+
+def _value_cell(value: float, f: KpiFormat, coverage: str, note: str, no_value: str, notes: _Notes,
+                t: Any) -> Cell:
+    """The actual (or a window's actual): the value, partial-marked, or the n/a mark with its reason."""
+    if _missing(value):
+        return Cell(t("n/a"), missing=True, note=notes.number(note or no_value))
+    if coverage == "partial":
+        return Cell(f.value(value), partial=True, note=notes.number(f"{t('partial')}: {note}" if note else ""))
+    return Cell(f.value(value))
+
+
+def _reference_cell(value: float, f: KpiFormat, coverage: str, note: str, no_value: str, notes: _Notes,
+                    t: Any) -> Cell:
+    """A comparison's base (PL, PY): the value, partial-marked with its reason, or n/a with why."""
+    if _missing(value):
+        return Cell(t("n/a"), missing=True, note=notes.number(note or no_value)) if (note or no_value) else BLANK
+    if coverage == "partial":
+        return Cell(f.value(value), partial=True,
+                    note=notes.number(f"PY {t('partial')}: {note}" if note else ""))
+    return Cell(f.value(value))
+
+
+def _variance_cell(delta: float, pct: float, f: KpiFormat, direction: str, actual: Cell, base: Cell) -> Cell:
+    """A variance: not computable (the n/a mark, its cause's footnote) when either side is missing; no
+    variance but the partial mark (the partial side's footnote) when either side is partial; else the
+    relative change (pp for rates, points for scores)."""
+    if actual.missing or base.missing:
+        cause = actual if actual.missing else base
+        return Cell(cause.text, missing=True, note=cause.note)
+    if actual.partial or base.partial:
+        return Cell("", partial=True, note=base.note if base.partial else actual.note)
+    if _missing(delta):
+        return BLANK
+    return Cell(f.variance(delta, pct), variance_tone(delta, direction))
