@@ -81,6 +81,13 @@ def _variant(loaded, **scorecard) -> object:
     return parse_config(text, loaded.path)
 
 
+def _cards(loaded) -> object:
+    """The example config with the executive audience in cards (``layout: cards``), same path."""
+    text = loaded.text.replace("    template: executive\n", "    template: executive\n    layout: cards\n", 1)
+    assert "layout: cards" in text
+    return parse_config(text, loaded.path)
+
+
 def test_weasyprint_logged_no_warnings(built):
     _, warnings = built
     assert warnings == []
@@ -102,12 +109,19 @@ def test_fonts_are_inter_and_embedded(built, audience):
 
 
 def test_executive_shows_every_headline_value_as_formatted(built, metrics, loaded):
+    from reportgen.render.scoreboard import kpi_formats
+
     text = pdf_text(built[0]["executive"].pdf).replace("\n", " ")
+    html = built[0]["executive"].html.read_text()
     period = metrics.periods[-1].label
-    for kid in loaded.config.audiences["executive"].kpis:
+    ids = loaded.config.audiences["executive"].kpis
+    numbers = kpi_formats(metrics, ids, Formats("en_US", "USD"))
+    for kid in ids:
         row = metrics.row(kid, period)
-        expected = fmt.format_value(row["value"], row["unit"], locale="en_US", currency="USD", compact=True)
+        expected = numbers[kid].bare(row["value"])  # the table's cells; the currency and scale by the name
         assert expected.replace("\u00a0", " ") in text.replace("\u00a0", " "), (kid, expected)
+        if numbers[kid].unit_label:
+            assert f'{metrics.kpis[kid].name} <span class="unit">{numbers[kid].unit_label}</span>' in html, kid
     assert "What changed" in text and "Sales revenue rose 29.1% on last month to $1.76M" in text
 
 
@@ -190,9 +204,12 @@ def test_german_locale_renders_german_numbers(loaded, metrics):
     expected = fmt.format_value(revenue, "money", locale="de_DE", currency="EUR", compact=True)
     assert expected == "1,76\u00a0Mio.\u00a0€"
     assert expected in rendered.html
-    assert "1.461.000\u00a0€" in rendered.html or "1,46\u00a0Mio.\u00a0€" in rendered.html
+    # the table's cells are bare numbers in the KPI's scale, the scale and currency beside the name
+    assert '<td class="">1,46</td>' in rendered.html  # the plan, $1,461,000
+    assert '<th scope="row" class="l name">Umsatz <span class="unit">Mio.\u00a0€</span></th>' in rendered.html
     # built-in KPI names are translated too; a name set in the config would pass through as written
-    assert "<h3>Umsatz</h3>" in rendered.html and "Sales revenue" not in rendered.html
+    assert '<th scope="row" class="l name">Umsatz <span class="unit">Mio.\u00a0€</span></th>' in rendered.html
+    assert "Sales revenue" not in rendered.html
     assert "Was sich geändert hat" in rendered.html and "Seite" in rendered.html
     assert "Umsatz: Anstieg gegenüber dem Vormonat um 29,1\u00a0%" in rendered.html
 
@@ -317,14 +334,15 @@ def test_table_rows_are_never_split(built) -> None:
         assert re.search(r"\d+\.\d%$", text), f"leaderboard row cut: {text!r}"
 
 
-def test_german_tiles_stay_inside_the_page_margins(loaded, metrics, tmp_path) -> None:
+@pytest.mark.parametrize("layout", ["table", "cards"])
+def test_german_tiles_stay_inside_the_page_margins(loaded, metrics, tmp_path, layout) -> None:
     """Wider German amounts ("+296.575 €") must not push comparison columns past the right margin
     (the margins are symmetric, so the right text edge may not pass page width minus the left edge)."""
-    de = _variant(loaded, locale="de_DE", currency="EUR")
+    de = _variant(_cards(loaded) if layout == "cards" else loaded, locale="de_DE", currency="EUR")
     rendered = render_audience(metrics, de, "executive", de.config.audiences["executive"], now=NOW)
     path = tmp_path / "de.pdf"
     path.write_bytes(rendered.pdf)
-    _assert_inside_margins(path, "executive (de_DE)")
+    _assert_inside_margins(path, f"executive (de_DE, {layout})")
 
 
 def test_every_audience_stays_inside_the_page_margins(built) -> None:
@@ -369,24 +387,36 @@ def _pdf_words(rendered, tmp_path: Path, name: str) -> str:
 
 
 def test_executive_shows_ytd_from_the_window_row(built, metrics, loaded):
-    """Each tile shows year to date beside the month: the exact compact number of the window row, and
-    no YTD line for a KPI without a window form."""
-    text = pdf_text(built[0]["executive"].pdf).replace("\n", " ").replace("\u00a0", " ")
+    """The table's YTD column holds the window row's value in the KPI's one format; a KPI without a
+    window form (target achievement) and a stock KPI (pipeline, MRR: a year to date would repeat the
+    month-end value) leave it blank, never "n/a" and never the month again."""
+    from reportgen.render.scoreboard import executive_table, is_stock, kpi_formats
+
+    html = built[0]["executive"].html.read_text()
     period = metrics.periods[-1].label
+    ids = loaded.config.audiences["executive"].kpis
     formats = Formats("en_US", "USD")
+    numbers = kpi_formats(metrics, ids, formats)
+    table = executive_table(metrics, ids, loaded.config.objectives, formats)
+    rows = {r.id: r for r in table.rows}
+    assert [w[0] for w in table.windows] == ["ytd"]
     shown = 0
-    for kid in loaded.config.audiences["executive"].kpis:
+    for kid in ids:
         row = metrics.window_row(kid, period, "ytd")
-        if row is None:
+        cell = rows[kid].windows[0].value
+        if row is None or is_stock(metrics.kpis[kid], metrics.kpis):
+            assert cell.text == "" and not cell.missing, kid
             continue
-        expected = formats.compact(row["value"], row["unit"]).replace("\u00a0", " ")
-        assert f"YTD {expected}" in text, (kid, expected)
+        expected = numbers[kid].bare(row["value"])
+        assert cell.text == expected, (kid, cell, expected)
+        tr = html[html.index(f'id="kpi-{kid}"'):]
+        assert f'<td class="wstart">{expected}</td>' in tr[:tr.index("</tr>")], kid
         shown += 1
     assert shown >= 10
-    revenue = metrics.window_row("revenue", period, "ytd")
-    assert revenue["value"] != metrics.row("revenue", period)["value"]
+    assert is_stock(metrics.kpis["pipeline_value"], metrics.kpis) and is_stock(metrics.kpis["mrr"], metrics.kpis)
+    assert not is_stock(metrics.kpis["revenue"], metrics.kpis)
+    assert metrics.window_row("pipeline_value", period, "ytd") is not None  # computed, but not shown
     assert metrics.window_row("target_achievement", period, "ytd") is None
-    assert text.count("YTD ") == shown + 1  # one per tile plus the legend ("YTD Year to date")
 
 
 def _with_missing_revenue(metrics):
@@ -405,19 +435,27 @@ def _with_missing_revenue(metrics):
 
 
 def test_missing_kpi_reads_na_with_its_reason(loaded, metrics, tmp_path):
-    """A value the data does not cover is "n/a" with the reason on the tile and in "What changed",
-    never 0; YTD is missing with it (the window row is missing when its period is)."""
+    """A value the data does not cover is "n/a" with the reason (a footnote in the table, the note on a
+    card) and in "What changed", never 0; YTD is missing with it (the window row is missing when its
+    period is)."""
     missing = _with_missing_revenue(metrics)
     rendered = render_audience(missing, loaded, "executive", loaded.config.audiences["executive"], now=NOW)
     assert rendered.warnings == ()
     text = _pdf_words(rendered, tmp_path, "missing")
+    row = rendered.html[rendered.html.index('id="kpi-revenue"'):rendered.html.index('id="kpi-target_achievement"')]
+    note = re.search(r'<td class="acv na">n/a<sup class="fn">(\d+)</sup></td>', row)
+    assert note, row
+    assert f'<li><sup class="fn">{note[1]}</sup>deals end Nov 30, 2025</li>' in rendered.html
+    assert re.search(rf"{note[1]} ?deals end Nov 30, 2025", text)
+    assert "Sales revenue is not available for this period (deals end Nov 30, 2025)." in text
+    assert "$0" not in text
+    cards = _cards(loaded)
+    rendered = render_audience(missing, cards, "executive", cards.config.audiences["executive"], now=NOW)
     tile = rendered.html[rendered.html.index('id="kpi-revenue"'):rendered.html.index('id="kpi-target_achievement"')]
     assert '<p class="ac ac-missing" title="Actual">n/a</p>' in tile
     assert '<p class="tile-note">deals end Nov 30, 2025</p>' in tile
     assert "YTD" not in tile  # the window is missing when its period is
-    assert re.search(r"deals end Nov 30,\s*2025", text)  # the tile's note, wrapped in its column
-    assert "Sales revenue is not available for this period (deals end Nov 30, 2025)." in text
-    assert "$0" not in text
+    assert re.search(r"deals end Nov 30,\s*2025", _pdf_words(rendered, tmp_path, "missing-cards"))
     client = render_audience(missing, loaded, "client", loaded.config.audiences["client"], now=NOW)
     assert client.warnings == ()
     assert "n/a · deals end Nov 30, 2025" in _pdf_words(client, tmp_path, "missing-client")
@@ -446,6 +484,16 @@ def test_partial_period_shows_data_through(partial, tmp_path):
     config, metrics = partial
     period = metrics.periods[-1].label
     assert metrics.row("revenue", period)["coverage"] == "partial"
+    table = render_audience(metrics, config, "executive", config.config.audiences["executive"], now=NOW)
+    assert table.warnings == () and pdf_pages(_write(table, tmp_path)) == 1
+    # the table marks the partial actual and draws no variance against it (no bar, no %)
+    row = table.html[table.html.index('id="kpi-revenue"'):]
+    row = row[:row.index("</tr>")]
+    assert re.search(r'<td class="acv">[\d.]+<span class="pmark" title="partial">○</span><sup class="fn">\d+</sup>',
+                     row), row
+    assert "rg-variance" not in row and "%" not in row.split("wstart")[0]
+    assert "partial: deals end Dec 20, 2025" in table.html
+    config = _cards(config)
     rendered = render_audience(metrics, config, "executive", config.config.audiences["executive"], now=NOW)
     assert rendered.warnings == ()
     assert pdf_pages(_write(rendered, tmp_path)) <= 2
@@ -498,7 +546,8 @@ def test_quality_appendix_lists_rules_and_examples(built, metrics):
 def test_tiles_show_plan_rows_only_for_kpis_with_a_plan(built, metrics, loaded, tmp_path) -> None:
     """A KPI with a plan in some shown period keeps its PL row (n/a where a month has none); a scorecard
     whose config has no plan at all shows no PL rows and no PL in the legend, not a column of n/a."""
-    html = built[0]["executive"].html.read_text()
+    cards = _cards(loaded)
+    html = render_audience(metrics, cards, "executive", cards.config.audiences["executive"], now=NOW).html
     planned = [k for k in loaded.config.audiences["executive"].kpis if metrics.series(k, "target").notna().any()]
     assert planned and html.count('class="cmp-pl"') == len(planned)
     assert "PL Plan" in html
@@ -507,11 +556,15 @@ def test_tiles_show_plan_rows_only_for_kpis_with_a_plan(built, metrics, loaded, 
         "2,2025-02-01,2025-02-10,won,60\n3,2025-02-03,2025-02-28,lost,10\n")
     (tmp_path / "sc.yaml").write_text(
         "scorecard: {as_of: 2025-02-28, history: 2}\ndatasets:\n  deals: {path: deals.csv}\n"
-        "kpis: [revenue, deals_won, win_rate]\n")
-    out = build(load_config(tmp_path / "sc.yaml"), now=NOW, output_dir=tmp_path / "out", exports=False)
-    bare = out[0].html.read_text()
+        "kpis: [revenue, deals_won, win_rate]\naudiences:\n  executive: {template: executive, layout: cards}\n"
+        "  table: {template: executive}\n")
+    out = {b.audience: b for b in build(load_config(tmp_path / "sc.yaml"), now=NOW, output_dir=tmp_path / "out",
+                                        exports=False)}
+    bare = out["executive"].html.read_text()
     assert 'class="cmp-pl"' not in bare and "PL Plan" not in bare
     assert bare.count('class="cmp-py"') == 3
+    table = out["table"].html.read_text()  # the table drops its PL columns: no column without a value
+    assert "ΔPL" not in table and "PL Plan" not in table and "ΔPY%" in table
 
 
 def test_a_missing_prior_year_window_says_why(loaded, metrics, tmp_path):
@@ -528,8 +581,9 @@ def test_a_missing_prior_year_window_says_why(loaded, metrics, tmp_path):
     start = period.start.replace(year=period.start.year - 1, month=3, day=2)
     quality = {**metrics.quality, "deals": replace(deals, first_date=start,
                                                    first_dates={c: start for c in deals.first_dates})}
-    rendered = render_audience(replace(metrics, table=table, quality=quality), loaded, "executive",
-                               loaded.config.audiences["executive"], now=NOW)
+    cards = _cards(loaded)
+    rendered = render_audience(replace(metrics, table=table, quality=quality), cards, "executive",
+                               cards.config.audiences["executive"], now=NOW)
     tile = rendered.html[rendered.html.index('id="kpi-revenue"'):rendered.html.index('id="kpi-target_achievement"')]
     when = f"Mar 2, {start.year}"
     assert f'PY n/a <span class="win-note">· deals begin {when}</span>' in tile, tile

@@ -100,6 +100,44 @@ class KpiFormat:
             return self.change(pct, context, nobreak=nobreak)
         return self.delta(delta, context, nobreak=nobreak)
 
+    @property
+    def unit_label(self) -> str:
+        """The currency and scale a table row states once beside the KPI's name, when its cells are bare
+        numbers (IBCS: "Sales revenue, $M"): ``$M``, ``Mio. €``, ``K``, ``days``; '' for units whose cells
+        keep their sign (``%``, ``x``) or have none (an unscaled count, a score)."""
+        locale = _babel_locale(self.locale)
+        if self.unit in ("days", "hours"):
+            return translate(self.unit, self.locale)
+        if self.unit not in ("money", "count") or (self.unit == "count" and not self.magnitude):
+            return ""
+        if self.magnitude:
+            table = locale.compact_currency_formats if self.unit == "money" else locale.compact_decimal_formats
+            pattern = table["short"]["other"][str(self.magnitude)].pattern
+        else:
+            pattern = locale.currency_formats["standard"].pattern.split(";")[0]
+        text = re.sub(r"[#0]+(?:[,.][#0]+)*", "", pattern).replace("'", "")
+        text = text.replace("¤", locale.currency_symbols.get(self.currency, self.currency))
+        return re.sub(r"\s+", NBSP, text.strip())
+
+    def bare(self, v: float | None, context: Context = "html") -> str:
+        """A value without the currency and scale of :attr:`unit_label` (``1.76`` for $1.76M); rates,
+        ratios and scores as :meth:`value` (their sign is short and says what the number is)."""
+        if not _has_value(v) or not self.unit_label:
+            return self.value(v, context)
+        return _minus(self._plain(float(v)), context)
+
+    def bare_delta(self, v: float | None, context: Context = "html") -> str:
+        """:meth:`delta` without the currency and scale of :attr:`unit_label`: ``+0.30``."""
+        if not _has_value(v) or not self.unit_label:
+            return self.delta(v, context)
+        v = float(v)
+        return _sign(v, self._plain(abs(v)), context, False, self.decimals)
+
+    def _plain(self, v: float) -> str:
+        if self.unit in ("days", "hours"):
+            return _format_decimal(v, 1, self.locale)
+        return _format_decimal(v / self.divisor, self.decimals, self.locale)
+
     def _number(self, v: float) -> str:
         locale = _babel_locale(self.locale)
         if self.unit == "percent":

@@ -149,6 +149,8 @@ _LABEL_ROWS: tuple[tuple[str, str, str], ...] = (
     ("blank: not defined", "leer: nicht definiert", "vide\u00a0: non défini"),
     ("last", "zuletzt", "dernier"),
     ("{n} points", "{n} Punkte", "{n} points"),
+    ("days", "Tage", "jours"),
+    ("hours", "Stunden", "heures"),
     ("rates in pp, scores in points", "Quoten in Pp., Scores in Punkten", "taux en pts, scores en points"),
     ("First rejected rows", "Erste verworfene Zeilen", "Premières lignes rejetées"),
     ("Formats read", "Gelesene Formate", "Formats lus"),

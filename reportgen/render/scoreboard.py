@@ -11,7 +11,7 @@ Rules (kpi-spec.md, "Coverage" and "Comparisons"), each a cell state here, not a
   footnote number; the footnote says why, from the engine's typed :class:`~reportgen.engine.Reason`;
 * not defined (no plan for this KPI at all; no window form; a stock KPI's year to date, which would
   repeat the month-end value): blank;
-* partial (the period, or the comparison's base, is only partly covered): the value with a ``◐`` mark
+* partial (the period, or the comparison's base, is only partly covered): the value with a ``○`` mark
   and a footnote, and no variance against it.
 
 Variances are the engine's (``pct_prior``, ``pct_year_ago`` = value / base − 1): the page never computes
@@ -36,8 +36,9 @@ if TYPE_CHECKING:
     from reportgen.engine.metrics import Metrics
     from reportgen.engine.resolve import ResolvedKpi
 
-PARTIAL_MARK = "\u25d0"
-"""◐: a value computed from part of its period (or a comparison against such a base)."""
+PARTIAL_MARK = "\u25cb"
+"""○: a value computed from part of its period (or a comparison against such a base); a glyph the
+shipped Inter font has (◐ is not in it, and a fallback font would be embedded for one character)."""
 
 BAR_WIDTH, BAR_HEIGHT = 64, 12
 """The variance bar's drawing size (SVG units, about CSS px): the cell scales it."""
@@ -73,7 +74,7 @@ class ExecRow:
 
     id: str
     name: str
-    format: KpiFormat
+    format: KpiFormat      # cells are its bare numbers; ``format.unit_label`` ($M, days) goes beside the name
     status: str
     actual: Cell
     plan: Cell
@@ -251,7 +252,7 @@ def _row(metrics: Metrics, kid: str, windows: Sequence[str], formats: Formats, f
         delta = value - _num(row["target"])
         vs_plan = _variance_cell(delta, relative(value, _num(row["target"])), f, direction, actual, plan)
         if not (vs_plan.missing or vs_plan.partial) and not _missing(delta):
-            delta_text = f.delta(delta)
+            delta_text = f.bare_delta(delta)
             bar = Markup(charts.variance_bar(delta, scales.get(f.unit, abs(delta)), higher_is_better=direction != "lower",
                                              width=BAR_WIDTH, height=BAR_HEIGHT,
                                              title=f"{name}: {f.delta(delta)} {t('vs plan')}"))
@@ -264,7 +265,7 @@ def _row(metrics: Metrics, kid: str, windows: Sequence[str], formats: Formats, f
     history = metrics.series(kid).to_list()[-12:]
     spark = Markup(charts.sparkline(history, width=60, height=14,
                                     title=f"{name}: {len(history)} periods, last {f.value(value)}"))
-    last = f.value(history[-1]) if history and not _missing(history[-1]) else ""
+    last = f.bare(history[-1]) if history and not _missing(history[-1]) else ""
     return ExecRow(kid, name, f, str(row["status"] or ""), actual, plan, bar, delta_text, vs_plan, year_ago,
                    vs_year_ago, cells,
                    spark, last)
@@ -283,7 +284,7 @@ def _window_cells(metrics: Metrics, kid: str, window: str, period: str, f: KpiFo
     direction = metrics.kpis[kid].direction
     target = _num(row["target"])
     vs_plan = BLANK if _missing(target) else _variance_cell(value - target, relative(value, target), f, direction,
-                                                           actual, Cell(f.value(target)))
+                                                           actual, Cell(f.bare(target)))
     py_note = "; ".join(reason_texts(str(_get(row, "year_ago_note")), formats))
     year_ago = _reference_cell(_num(row["year_ago"]), f, str(_get(row, "year_ago_coverage")), py_note,
                                t("no value (zero denominator)"), notes, t)
@@ -298,8 +299,8 @@ def _value_cell(value: float, f: KpiFormat, coverage: str, note: str, no_value: 
     if _missing(value):
         return Cell(t("n/a"), missing=True, note=notes.number(note or no_value))
     if coverage == "partial":
-        return Cell(f.value(value), partial=True, note=notes.number(f"{t('partial')}: {note}" if note else ""))
-    return Cell(f.value(value))
+        return Cell(f.bare(value), partial=True, note=notes.number(f"{t('partial')}: {note}" if note else ""))
+    return Cell(f.bare(value))
 
 
 def _reference_cell(value: float, f: KpiFormat, coverage: str, note: str, no_value: str, notes: _Notes,
@@ -308,9 +309,9 @@ def _reference_cell(value: float, f: KpiFormat, coverage: str, note: str, no_val
     if _missing(value):
         return Cell(t("n/a"), missing=True, note=notes.number(note or no_value)) if (note or no_value) else BLANK
     if coverage == "partial":
-        return Cell(f.value(value), partial=True,
+        return Cell(f.bare(value), partial=True,
                     note=notes.number(f"PY {t('partial')}: {note}" if note else ""))
-    return Cell(f.value(value))
+    return Cell(f.bare(value))
 
 
 def _variance_cell(delta: float, pct: float, f: KpiFormat, direction: str, actual: Cell, base: Cell) -> Cell:
