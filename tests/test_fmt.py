@@ -204,3 +204,52 @@ def test_every_label_has_a_german_and_french_translation():
 def test_unknown_unit_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown unit 'euros'"):
         format_value(1.0, "euros")  # type: ignore[arg-type]
+
+
+# --- one number format per KPI (reportgen.render.kpiformat) -------------------------------------
+
+from reportgen.render.kpiformat import WORD_JOINER, kpi_format  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("locale", "currency", "value", "delta", "ytd", "label"),
+    [
+        ("en_US", "USD", "$1.46M", "+$0.30M", "$14.92M", "$M"),
+        ("de_DE", "EUR", f"1,46{NBSP}Mio.{NBSP}€", f"+0,30{NBSP}Mio.{NBSP}€", f"14,92{NBSP}Mio.{NBSP}€", f"Mio.{NBSP}€"),
+        ("fr_FR", "EUR", f"1,46{NBSP}M{NBSP}€", f"+0,30{NBSP}M{NBSP}€", f"14,92{NBSP}M{NBSP}€", f"M{NBSP}€"),
+    ],
+)
+def test_one_scale_and_decimals_for_every_number_of_a_kpi(locale, currency, value, delta, ytd, label):
+    """Chosen once from the KPI's values: the month, the variance and the year to date in one scale with
+    the same decimals (issue 18: "$1.46M | +$296,575 | YTD $14.92M")."""
+    f = kpi_format([1_461_000, 1_210_000, 14_920_000], "money", locale=locale, currency=currency)
+    assert (f.value(1_461_000), f.delta(296_575), f.value(14_920_000), f.unit_label) == (value, delta, ytd, label)
+    assert f.bare(1_461_000) == ("1.46" if locale == "en_US" else "1,46")  # the table's cell; the label by the name
+
+
+def test_small_amounts_keep_one_format_too():
+    """A Δ column of one KPI never holds "-$177" and "-$79.59": decimals are the KPI's, not the value's."""
+    f = kpi_format([6796, 8300, 8291], "money")
+    assert (f.value(6796), f.delta(-177), f.delta(-79.59)) == ("$6,796", f"{MINUS}$177", f"{MINUS}$80")
+    cents = kpi_format([12.34, 15.0], "money")
+    assert (cents.value(15), cents.delta(-2.5)) == ("$15.00", f"{MINUS}$2.50")
+
+
+def test_german_thousands_are_printed_in_full():
+    """CLDR's German has no abbreviation for thousands: 856.233 €, not a scale German readers lack."""
+    f = kpi_format([856_233, 900_000, 435_000], "money", locale="de_DE", currency="EUR")
+    assert f.value(856_233) == f"856.233{NBSP}€" and f.unit_label == "€"
+    assert kpi_format([856_233], "money").value(856_233) == "$856K"
+
+
+def test_sign_is_glued_to_its_number_for_plain_text():
+    f = kpi_format([1_461_000], "money")
+    assert f.delta(-89_357, "text", nobreak=True) == f"-{WORD_JOINER}$0.09M"
+    assert f.change(-0.021, "text", nobreak=True) == f"-{WORD_JOINER}2.1%"
+
+
+def test_variance_is_relative_only_where_defined():
+    """Rates vary in percentage points, scores (NPS) in points; amounts and counts in percent."""
+    assert kpi_format([0.57], "percent").variance(0.054, 0.10) == "+5.4\u00a0pp"
+    assert kpi_format([51.4], "score").variance(25.3, 0.968) == "+25.3"
+    assert kpi_format([93], "count").variance(25, 0.368) == "+36.8%"

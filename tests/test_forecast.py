@@ -41,3 +41,24 @@ def test_method_is_selectable_and_checked():
     assert forecast([1, 2, 3, 4], 1, "linear_trend") == [pytest.approx(5.0)]
     with pytest.raises(ValueError, match="unknown forecast method 'arima'"):
         forecast([1, 2], 1, "arima")  # type: ignore[arg-type]
+
+
+def test_forecast_stays_within_the_possible_range():
+    """A straight line through a rising win rate passes 100%; the forecast stops at it (issue 18: a
+    forecast of 103.3% drawn above the 100% line)."""
+    from reportgen.engine.forecast import forecast
+
+    rising = [0.80, 0.88, 0.96]
+    assert max(forecast(rising, 3, "linear_trend")) > 1.0  # the unbounded line
+    assert forecast(rising, 3, "linear_trend", lower=0.0, upper=1.0) == [1.0, 1.0, 1.0]
+    assert forecast([5.0, 3.0, 1.0], 2, "linear_trend", lower=0.0) == [0.0, 0.0]
+    assert math.isnan(forecast([None], 1, lower=0.0)[0])
+
+
+def test_trend_forecast_of_a_rate_is_clamped():
+    from reportgen.render.sections import possible_range
+
+    assert possible_range("percent", [0.4, 0.9]) == (0.0, 1.0)
+    assert possible_range("percent", [-0.2, 0.3], growth=True) == (None, None)  # growth: unbounded
+    assert possible_range("percent", [-0.05, 0.3]) == (-0.05, 1.0)  # a margin below 0 in its own history
+    assert possible_range("count", [3, 5]) == (0.0, None)

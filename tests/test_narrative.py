@@ -148,3 +148,22 @@ def test_no_driver_when_no_segment_explains_a_quarter_or_for_ratios(metrics):
     assert driver_clause(spread, "revenue") == ""     # each rep explains 10% of the change
     assert driver_clause(metrics, "revenue") == ""    # no breakdown rows at all
     assert driver_clause(metrics, "churn_rate") == ""  # not additive
+
+
+def test_a_score_moves_in_points_not_percent():
+    """NPS 26.1 -> 51.4 rose 25.3 points; "+96.8%" of a score that can be negative means nothing."""
+    row = {"value": 51.4, "prior": 26.1, "pct_prior": 51.4 / 26.1 - 1, "delta_prior": 25.3, "target": 60.0}
+    text = change_sentence("Net Promoter Score", "score", row)
+    assert text == "Net Promoter Score rose 25.3 points on last month to 51.4, 8.6 points below plan."
+
+
+def test_sentence_uses_the_kpis_one_format():
+    """With the scorecard's format of the KPI the sentence says "$1.76M" and the driver "+$0.24M" as the
+    table does, not "+$243,773" beside "$1.76M"."""
+    from reportgen.render.kpiformat import kpi_format
+
+    row = {"value": 1_757_575.0, "prior": 1_361_000.0, "pct_prior": 0.2914, "delta_prior": 396_575.0,
+           "target": 1_461_000.0}
+    number = kpi_format([1_757_575.0, 14_920_000.0], "money")
+    assert change_sentence("Sales revenue", "money", row, number=number).startswith(
+        "Sales revenue rose 29.1% on last month to $1.76M")

@@ -46,7 +46,7 @@ class Scorecard(_Model):
     logo: str | None = Field(
         default=None, description="Path to a logo image (PNG or SVG), relative to the config file.")
     primary_color: str = Field(default="#1f3a5f", description="Brand colour for headings and rules (CSS colour).")
-    accent_color: str = Field(default="#4f7cac", description="Secondary brand colour (CSS colour).")
+    accent_color: str = Field(default="#44709e", description="Secondary brand colour (CSS colour).")
     font_family: str | None = Field(default=None, description="Font family to use instead of the shipped Inter.")
     page_size: Literal["A4", "Letter"] = Field(default="A4", description="PDF page size.")
     orientation: Literal["portrait", "landscape"] = Field(default="portrait", description="PDF page orientation.")

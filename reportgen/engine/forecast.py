@@ -65,13 +65,27 @@ def least_squares(points: Sequence[tuple[float, float]]) -> tuple[float, float]:
 METHODS = {"moving_average": moving_average, "linear_trend": linear_trend}
 
 
-def forecast(history: Sequence[float | None], periods: int, method: Method = "linear_trend") -> list[float]:
-    """The next ``periods`` values by ``method`` (see the module docstring)."""
+def forecast(history: Sequence[float | None], periods: int, method: Method = "linear_trend", *,
+             lower: float | None = None, upper: float | None = None) -> list[float]:
+    """The next ``periods`` values by ``method`` (see the module docstring), kept within the KPI's
+    possible range [``lower``, ``upper``]: a straight line through a rising win rate crosses 100% in a
+    few periods, and a forecast of 103% is a forecast of something that cannot happen."""
     try:
         fn = METHODS[method]
     except KeyError:
         raise ValueError(f"unknown forecast method {method!r}; expected one of {', '.join(METHODS)}") from None
-    return fn(history, periods)
+    return [clamp(v, lower, upper) for v in fn(history, periods)]
+
+
+def clamp(value: float, lower: float | None = None, upper: float | None = None) -> float:
+    """``value`` within [lower, upper] (either bound may be None); a missing value stays missing."""
+    if math.isnan(value):
+        return value
+    if lower is not None:
+        value = max(value, lower)
+    if upper is not None:
+        value = min(value, upper)
+    return value
 
 
 def _present(history: Sequence[float | None]) -> list[tuple[float, float]]:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from reportgen import charts
+from reportgen.engine.coverage import base_functions
 from reportgen.engine.forecast import Method
 from reportgen.engine.forecast import forecast as make_forecast
 from reportgen.render.alttext import bars_alt, series_alt
@@ -70,6 +71,21 @@ def breakdown_view(metrics: Metrics, kid: str, dimension: str, formats: Formats,
     return Breakdown(dimension, title, kid, kpi.unit, Markup(chart), rows)
 
 
+def possible_range(unit: Unit, history: Sequence[float], *, growth: bool = False) -> tuple[float | None, float | None]:
+    """The values a KPI can take, for keeping its forecast inside them: a rate (win rate, churn) lies in
+    [0, 100%] and a count, duration or ratio is never negative; a growth rate or a margin is unbounded
+    where its history already left [0, 1]. A forecast line drawn above the 100% line (a win rate of
+    103.3%) is a forecast of something impossible (issue 18)."""
+    seen = [float(v) for v in history if not _missing(v)]
+    if unit == "percent" and not growth:
+        return min([0.0, *seen]), max([1.0, *seen])
+    if unit in ("count", "days", "hours", "ratio") and all(v >= 0 for v in seen):
+        return 0.0, None
+    if unit == "score":
+        return min([-100.0, *seen]), max([100.0, *seen])
+    return None, None
+
+
 @dataclass(frozen=True)
 class TrendView:
     """A trend chart (AC, PY, PL, FC) of one KPI with the figures quoted under it."""
@@ -89,7 +105,9 @@ def trend_view(metrics: Metrics, view: KpiView, formats: Formats, *, periods: in
     year_ago = metrics.series(kid, "year_ago").to_list()
     target = metrics.series(kid, "target").to_list()
     future = [metrics.periods[-1].shift(k + 1) for k in range(periods)]
-    fc = make_forecast(actual, periods, method) if periods else []
+    low, high = possible_range(view.unit, actual, growth=bool(base_functions(metrics.kpis[kid], metrics.kpis))
+                               if kid in metrics.kpis else False)
+    fc = make_forecast(actual, periods, method, lower=low, upper=high) if periods else []
     no_forecast: list[float | None] = [None] * len(labels)
     by_label = dict(zip(labels, actual))
     all_labels = labels + [p.label for p in future]
@@ -134,8 +152,17 @@ def leaderboard(metrics: Metrics, formats: Formats) -> list[dict[str, Any]]:
     return rows
 
 
+def stages_nest(counts: Sequence[float | None]) -> bool:
+    """Whether period counts can be drawn as a funnel: every stage present and none larger than the one
+    before. Counts of one period are not a cohort (511 deals won in a month from 121 created in it);
+    drawn as a funnel they show a stage four times wider than its parent and a "conversion" that means
+    nothing, so such a period gets no funnel (issue 18)."""
+    present = [float(v) for v in counts if v is not None and not _missing(v)]
+    return len(present) == len(counts) and all(b <= a for a, b in zip(present, present[1:]))
+
+
 def funnel_view(metrics: Metrics, formats: Formats) -> Markup | None:
-    """Leads created -> opportunities created -> deals won in the reported period."""
+    """Leads created -> opportunities created -> deals won in the reported period, when they nest."""
     period = metrics.periods[-1].label
     stages = []
     for kid, label in FUNNEL_KPIS:
@@ -147,6 +174,9 @@ def funnel_view(metrics: Metrics, formats: Formats) -> Markup | None:
         stages.append(("\u00a0\u00a0" + formats.t(label), None if row is None else _num(row["value"])))
     if len(stages) < 2 or all(v is None for _, v in stages):
         return None
+    if not stages_nest([v for _, v in stages]):
+        return None
+
     return Markup(charts.funnel(stages, value_format=lambda v: formats.value(v, "count"),
                                 conversion_format=lambda f: formats.value(f, "percent"), width=330,
                                 title="Leads to won deals", missing_label=formats.t("n/a")))
