@@ -215,7 +215,8 @@ from reportgen.render.kpiformat import WORD_JOINER, kpi_format  # noqa: E402
     ("locale", "currency", "value", "delta", "ytd", "label"),
     [
         ("en_US", "USD", "$1.46M", "+$0.30M", "$14.92M", "$M"),
-        ("de_DE", "EUR", f"1,46{NBSP}Mio.{NBSP}€", f"+0,30{NBSP}Mio.{NBSP}€", f"14,92{NBSP}Mio.{NBSP}€", f"Mio.{NBSP}€"),
+        ("de_DE", "EUR", f"1,46{NBSP}Mio.{NBSP}€", f"+0,30{NBSP}Mio.{NBSP}€", f"14,92{NBSP}Mio.{NBSP}€",
+         f"Mio.{NBSP}€"),
         ("fr_FR", "EUR", f"1,46{NBSP}M{NBSP}€", f"+0,30{NBSP}M{NBSP}€", f"14,92{NBSP}M{NBSP}€", f"M{NBSP}€"),
     ],
 )

@@ -12,7 +12,6 @@ from reportgen.charts.svg import (
     MISSING_LABEL,
     MUTED_TEXT_COLOR,
     PL_COLOR,
-    PY_COLOR,
     SMALL_FONT_SIZE,
     STROKE_WIDTH,
     _circle,

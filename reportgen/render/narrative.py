@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeGuard
 
 from reportgen.render.catalogues import WithCatalogues, catalogue_section
 from reportgen.render.fmt import (
-    _format_decimal,
     Unit,
+    _format_decimal,
     coverage_note_parts,
     format_coverage_note,
     format_day_month,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
@@ -181,10 +181,14 @@ def executive_table(metrics: Metrics, ids: Sequence[str], objectives: Mapping[st
     formats_by_kpi = dict(numbers) if numbers is not None else kpi_formats(metrics, ids, formats)
     scales = _bar_scales(metrics, ids, formats_by_kpi)
     rows = {k: _row(metrics, k, windows, formats, formats_by_kpi[k], scales, notes) for k in ids}
-    # group through the shared objective grouping (one home for the order and the "Other" group)
-    groups = [ExecGroup(key, title, [rows[k] for k in members]) for key, title, members in objective_order(ids, objectives)]
-    labels = [(w, formats.t(WINDOW_LABELS[w][0]), formats.t(WINDOW_LABELS[w][1])) for w in windows
-              if w in WINDOW_LABELS and any(any(c.value != BLANK for c in r.windows if c.key == w) for r in rows.values())]
+    # a window column group nobody has a value in is left out (no empty columns)
+    kept = [w for w in windows if w in WINDOW_LABELS
+            and any(c.value != BLANK for r in rows.values() for c in r.windows if c.key == w)]
+    rows = {k: replace(r, windows=[c for c in r.windows if c.key in kept]) for k, r in rows.items()}
+    labels = [(w, formats.t(WINDOW_LABELS[w][0]), formats.t(WINDOW_LABELS[w][1])) for w in kept]
+    # the shared objective grouping: one home for the order and the "Other" group
+    groups = [ExecGroup(key, title, [rows[k] for k in members])
+              for key, title, members in objective_order(ids, objectives)]
     return ExecTable(groups, labels, planned, [(n, text) for text, n in notes.texts.items()])
 
 
@@ -238,7 +242,6 @@ def _row(metrics: Metrics, kid: str, windows: Sequence[str], formats: Formats, f
                        [WindowCells(w, BLANK, BLANK, BLANK) for w in windows], Markup(""), "", available=False)
     t = formats.t
     value = _num(row["value"])
-    own_partial = _get(row, "coverage") == "partial"
     own_note = "; ".join(reason_texts(str(_get(row, "note")), formats))
     has_plan = bool(metrics.series(kid, "target").notna().any())
     actual = _value_cell(value, f, str(_get(row, "coverage")), own_note, t("no value (zero denominator)"), notes, t)
@@ -253,8 +256,8 @@ def _row(metrics: Metrics, kid: str, windows: Sequence[str], formats: Formats, f
         vs_plan = _variance_cell(delta, relative(value, _num(row["target"])), f, direction, actual, plan)
         if not (vs_plan.missing or vs_plan.partial) and not _missing(delta):
             delta_text = f.bare_delta(delta)
-            bar = Markup(charts.variance_bar(delta, scales.get(f.unit, abs(delta)), higher_is_better=direction != "lower",
-                                             width=BAR_WIDTH, height=BAR_HEIGHT,
+            bar = Markup(charts.variance_bar(delta, scales.get(f.unit, abs(delta)),
+                                             higher_is_better=direction != "lower", width=BAR_WIDTH, height=BAR_HEIGHT,
                                              title=f"{name}: {f.delta(delta)} {t('vs plan')}"))
     py_state = str(_get(row, "year_ago_coverage"))
     py_note = "; ".join(reason_texts(str(_get(row, "year_ago_note")), formats))

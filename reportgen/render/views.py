@@ -31,6 +31,7 @@ class Comparison:
     delta: float
     pct: float | None   # relative variance; None for rates (they vary in pp only)
     tone: str           # good | bad | neutral
+    partial: bool = False  # the base (or the period) is only partly covered: shown marked, never as a variance
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class WindowView:
     coverage: str = ""
     note: str = ""
     year_ago_note: str = ""  # why the window a year earlier has no value ("deals start Mar 2, 2023")
+    year_ago_partial: bool = False  # the window a year earlier is only partly covered: no plain variance
 
     @property
     def partial(self) -> bool:
@@ -153,6 +155,16 @@ def comparisons(
     return out
 
 
+def _marked(found: list[Comparison], row: Any) -> list[Comparison]:
+    """The comparisons with those against a partly covered base (or from a partly covered period)
+    marked partial (kpi-spec.md, "Comparisons": shown with the mark, never as a plain variance)."""
+    from dataclasses import replace
+
+    own = _get(row, "coverage") == "partial"
+    base = {"py": _get(row, "year_ago_coverage") == "partial", "pp": _get(row, "prior_coverage") == "partial"}
+    return [replace(c, partial=True) if own or base.get(c.key, False) else c for c in found]
+
+
 def shown_window(metrics: Metrics) -> str | None:
     """The to-date window the tiles show beside the period: year to date when configured, else the
     first configured one; None without windows (or a table without a ``window`` column)."""
@@ -178,9 +190,12 @@ def window_view(metrics: Metrics, kid: str, formats: Formats) -> WindowView | No
     value, year_ago = _num(row["value"]), _num(row["year_ago"])
     cmp = comparisons(kpi.unit, kpi.direction, value, [("py", "PY", year_ago, _num(row["pct_year_ago"]))])[0]
     label, title = WINDOW_LABELS.get(window, (window.upper(), window.upper()))
+    py_partial = _get(row, "year_ago_coverage") == "partial"
+    py_note = (f"PY {formats.t('partial')}: {formats.coverage_note(str(_get(row, 'year_ago_note')))}" if py_partial
+               else _year_ago_note(metrics, kid, window, year_ago, formats))
     return WindowView(window, formats.t(label), formats.t(title), value, year_ago, cmp.delta, cmp.pct, cmp.tone,
                       str(_get(row, "coverage") or ""), formats.coverage_note(str(_get(row, "note") or "")),
-                      _year_ago_note(metrics, kid, window, year_ago, formats))
+                      py_note, py_partial)
 
 
 def _year_ago_note(metrics: Metrics, kid: str, window: str, year_ago: float, formats: Formats) -> str:
@@ -252,7 +267,8 @@ def kpi_view(metrics: Metrics, kid: str, formats: Formats, *, period_word: str =
     return KpiView(**base, value=value, target=_num(row["target"]), prior=_num(row["prior"]),
                    year_ago=_num(row["year_ago"]), benchmark=_num(row["benchmark"]),
                    benchmark_source=str(row["benchmark_source"] or ""), achievement=_num(row["achievement"]),
-                   status=str(row["status"] or ""), comparisons=comparisons(kpi.unit, kpi.direction, value, refs),
+                   status=str(row["status"] or ""),
+                   comparisons=_marked(comparisons(kpi.unit, kpi.direction, value, refs), row),
                    sparkline=Markup(spark), bullet=bullet, planned=bool(metrics.series(kid, "target").notna().any()),
                    **coverage)
 
