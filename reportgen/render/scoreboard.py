@@ -237,7 +237,7 @@ def _row(metrics: Metrics, kid: str, windows: Sequence[str], formats: Formats, f
     row = metrics.row(kid, period) if kid not in metrics.unavailable else None
     if row is None:
         reason = metrics.unavailable.get(kid, formats.t("not in the data")).removeprefix("unavailable: ")
-        na = Cell(formats.t("n/a"), missing=True, note=notes.number(reason))
+        na = Cell(formats.t("n/a"), missing=True, note=notes.number(f"{formats.t('Unavailable')}: {reason}"))
         return ExecRow(kid, name, f, "", na, BLANK, None, "", BLANK, BLANK, BLANK,
                        [WindowCells(w, BLANK, BLANK, BLANK) for w in windows], Markup(""), "", available=False)
     t = formats.t
