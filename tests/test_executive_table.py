@@ -207,3 +207,26 @@ def test_marks_reach_3_to_1_and_grey_is_only_the_prior_year():
     for colour in (AC_COLOR, GOOD_COLOR, BAD_COLOR, PY_COLOR):
         assert contrast(colour) >= 3.0, colour
     assert not math.isclose(contrast(PY_COLOR), contrast("#b8b8b8"))
+
+
+def test_every_window_the_config_asks_for_is_a_column_group_on_the_one_page(loaded, tmp_path):
+    """ytd, qtd and r12 each get their columns (AC, ΔPY%; the first also ΔPL% while there is room), and
+    the page stays one A4 page with no word past the right margin."""
+    import pdfplumber
+
+    from reportgen.config.load import parse_config
+
+    text = loaded.text.replace("scorecard:\n", "scorecard:\n  windows: [ytd, qtd, r12]\n", 1)
+    config = parse_config(text, loaded.path)
+    metrics = compute_for_config(config, now=NOW)
+    rendered = render_audience(metrics, config, "executive", config.config.audiences["executive"], now=NOW)
+    assert rendered.warnings == ()
+    path = tmp_path / "windows.pdf"
+    path.write_bytes(rendered.pdf)
+    assert pdf_pages(path) == 1
+    with pdfplumber.open(str(path)) as pdf:
+        [page] = pdf.pages
+        words = page.extract_words()
+        assert {"YTD", "QTD", "R12"} <= {w["text"] for w in words}
+        left = min(w["x0"] for w in words)
+        assert max(w["x1"] for w in words) <= page.width - left + 1.0

@@ -106,6 +106,17 @@ class ExecTable:
     footnotes: list[tuple[int, str]] = field(default_factory=list)   # (number, reason)
 
     @property
+    def window_plan(self) -> list[str]:
+        """The windows with a ΔPL% column: the first one, and only while the page has room (one or two
+        windows); further windows show AC and ΔPY%, so three windows still fit an A4 page."""
+        return [self.windows[0][0]] if self.planned and 0 < len(self.windows) <= 2 else []
+
+    @property
+    def wide(self) -> bool:
+        """More than one window: narrower columns, the sparkline without its last value."""
+        return len(self.windows) > 1
+
+    @property
     def rows(self) -> list[ExecRow]:
         return [r for g in self.groups for r in g.rows]
 
