@@ -54,7 +54,7 @@ def config_text(smtp_port: int, *, deliveries: str, smtp_extra: str = "") -> str
           targets: {{path: {SAMPLES / "targets.csv"}}}
         kpis: [revenue, deals_won, win_rate, average_deal_size]
         audiences:
-          executive: {{template: executive}}
+          executive: {{template: executive, layout: cards}}  # cards print amounts in full: "$732,363"
         smtp:
           host: 127.0.0.1
           port: {smtp_port}
