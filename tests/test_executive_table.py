@@ -230,3 +230,18 @@ def test_every_window_the_config_asks_for_is_a_column_group_on_the_one_page(load
         assert {"YTD", "QTD", "R12"} <= {w["text"] for w in words}
         left = min(w["x0"] for w in words)
         assert max(w["x1"] for w in words) <= page.width - left + 1.0
+
+
+def test_a_zero_base_is_not_computable_with_its_reason(metrics, loaded):
+    """Pipeline against a prior year of 0: no "%" can be computed, so the cell is the n/a mark with a
+    footnote saying why (it was a bare "n/a" beside "0.0" on the sales-data-sample page)."""
+    table = metrics.table.copy()
+    period = metrics.periods[-1].label
+    rows = (table["kpi"] == "pipeline_value") & (table["period"] == period) & (table["dimension"] == "") & (
+        table["window"] == "")
+    table.loc[rows, ["year_ago", "pct_year_ago"]] = [0.0, float("nan")]
+    ids = loaded.config.audiences["executive"].kpis
+    result = executive_table(replace(metrics, table=table), ids, loaded.config.objectives, Formats())
+    cell = next(r for r in result.rows if r.id == "pipeline_value").vs_year_ago
+    assert cell.missing and cell.text == "n/a" and cell.note is not None
+    assert dict(result.footnotes)[cell.note] == "no relative change from a base of 0"

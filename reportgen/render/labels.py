@@ -144,6 +144,8 @@ _LABEL_ROWS: tuple[tuple[str, str, str], ...] = (
     ("{dataset} has no {column}", "{dataset}: keine Werte in {column}", "{dataset}\u00a0: aucune valeur dans {column}"),
     ("no value (zero denominator)", "kein Wert (Nenner null)", "pas de valeur (dénominateur nul)"),
     ("no plan for this period", "kein Plan für diese Periode", "pas de budget pour cette période"),
+    ("no relative change from a base of 0", "keine relative Änderung gegenüber 0",
+     "pas de variation relative depuis 0"),
     ("Notes", "Anmerkungen", "Notes"),
     ("not computable", "nicht berechenbar", "non calculable"),
     ("blank: not defined", "leer: nicht definiert", "vide\u00a0: non défini"),

@@ -20,7 +20,7 @@ its own sign. The plan has no engine column of its own, so ΔPL% applies the sam
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -209,20 +209,25 @@ def executive_kpis(metrics: Metrics, loaded: Any, audience: Any) -> list[str]:
 
 
 def _kpi_format(metrics: Metrics, kid: str, windows: Sequence[str], formats: Formats) -> KpiFormat:
-    """One format per KPI from every value its row shows (AC, PL, PY, the windows, the sparkline)."""
+    """One format per KPI, from the reported period's actual, plan and prior year (the values the reader
+    compares first); the to-date windows and the history only when the period has none of them. A year
+    to date ten times the month is then printed in the month's scale ("14.92" beside "1.46", $M), not
+    the month in the year's ("$0.22M")."""
     kpi = metrics.kpis[kid]
-    values: list[Any] = []
+    levels: list[Any] = []
+    others: list[Any] = []
     if kid not in metrics.unavailable:
         period = metrics.periods[-1].label
         row = metrics.row(kid, period)
-        values += metrics.series(kid).to_list()
         if row is not None:
-            values += [row["target"], row["year_ago"]]
+            levels += [row["value"], row["target"], row["year_ago"]]
+        others += metrics.series(kid).to_list()
         for w in windows:
             wr = metrics.window_row(kid, period, w)
             if wr is not None:
-                values += [wr["value"], wr["target"], wr["year_ago"]]
-    return formats.kpi_format([_num(v) for v in values], kpi.unit)
+                others += [wr["value"], wr["target"], wr["year_ago"]]
+    present = [_num(v) for v in levels if not _missing(v)]
+    return formats.kpi_format(present or [_num(v) for v in others], kpi.unit)
 
 
 def _bar_scales(metrics: Metrics, ids: Sequence[str], fmts: Mapping[str, KpiFormat]) -> dict[str, float]:
@@ -259,12 +264,17 @@ def _row(metrics: Metrics, kid: str, windows: Sequence[str], formats: Formats, f
     plan = _reference_cell(_num(row["target"]), f, "", "", t("no plan for this period") if has_plan else "",
                            notes, t) if has_plan else BLANK
     direction = kpi.direction
+
+    def zero_base() -> int | None:
+        return notes.number(t("no relative change from a base of 0"))
+
     vs_plan = BLANK
     bar = None
     delta_text = ""
     if has_plan:
         delta = value - _num(row["target"])
-        vs_plan = _variance_cell(delta, relative(value, _num(row["target"])), f, direction, actual, plan)
+        vs_plan = _variance_cell(delta, relative(value, _num(row["target"])), f, direction, actual, plan,
+                                 zero_base)
         if not (vs_plan.missing or vs_plan.partial) and not _missing(delta):
             delta_text = f.bare_delta(delta)
             bar = Markup(charts.variance_bar(delta, scales.get(f.unit, abs(delta)),
@@ -274,7 +284,7 @@ def _row(metrics: Metrics, kid: str, windows: Sequence[str], formats: Formats, f
     py_note = "; ".join(reason_texts(str(_get(row, "year_ago_note")), formats))
     year_ago = _reference_cell(_num(row["year_ago"]), f, py_state, py_note, t("no value (zero denominator)"), notes, t)
     vs_year_ago = _variance_cell(value - _num(row["year_ago"]), _num(row["pct_year_ago"]), f, direction, actual,
-                                 year_ago)
+                                 year_ago, zero_base)
     cells = [_window_cells(metrics, kid, w, period, f, formats, notes) for w in windows]
     history = metrics.series(kid).to_list()[-12:]
     spark = Markup(charts.sparkline(history, width=60, height=14,
@@ -297,13 +307,16 @@ def _window_cells(metrics: Metrics, kid: str, window: str, period: str, f: KpiFo
     actual = _value_cell(value, f, str(_get(row, "coverage")), note, t("no value (zero denominator)"), notes, t)
     direction = metrics.kpis[kid].direction
     target = _num(row["target"])
+    def zero_base() -> int | None:
+        return notes.number(t("no relative change from a base of 0"))
+
     vs_plan = BLANK if _missing(target) else _variance_cell(value - target, relative(value, target), f, direction,
-                                                           actual, Cell(f.bare(target)))
+                                                           actual, Cell(f.bare(target)), zero_base)
     py_note = "; ".join(reason_texts(str(_get(row, "year_ago_note")), formats))
     year_ago = _reference_cell(_num(row["year_ago"]), f, str(_get(row, "year_ago_coverage")), py_note,
                                t("no value (zero denominator)"), notes, t)
     vs_year_ago = _variance_cell(value - _num(row["year_ago"]), _num(row["pct_year_ago"]), f, direction, actual,
-                                 year_ago)
+                                 year_ago, zero_base)
     return WindowCells(window, actual, vs_plan, vs_year_ago)
 
 
@@ -328,10 +341,12 @@ def _reference_cell(value: float, f: KpiFormat, coverage: str, note: str, no_val
     return Cell(f.bare(value))
 
 
-def _variance_cell(delta: float, pct: float, f: KpiFormat, direction: str, actual: Cell, base: Cell) -> Cell:
+def _variance_cell(delta: float, pct: float, f: KpiFormat, direction: str, actual: Cell, base: Cell,
+                   zero_base: Callable[[], int | None] = lambda: None) -> Cell:
     """A variance: not computable (the n/a mark, its cause's footnote) when either side is missing; no
     variance but the partial mark (the partial side's footnote) when either side is partial; else the
-    relative change (pp for rates, points for scores)."""
+    relative change (pp for rates, points for scores), which a base of 0 leaves not computable
+    (``zero_base`` numbers the footnote saying so, only when it is used)."""
     if actual.missing or base.missing:
         cause = actual if actual.missing else base
         return Cell(cause.text, missing=True, note=cause.note)
@@ -339,4 +354,6 @@ def _variance_cell(delta: float, pct: float, f: KpiFormat, direction: str, actua
         return Cell("", partial=True, note=base.note if base.partial else actual.note)
     if _missing(delta):
         return BLANK
+    if f.relative and _missing(pct):
+        return Cell(f.change(pct), missing=True, note=zero_base())
     return Cell(f.variance(delta, pct), variance_tone(delta, direction))
