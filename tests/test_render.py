@@ -375,6 +375,7 @@ def test_sparse_real_data_drops_what_it_cannot_show(tmp_path, shared_dir) -> Non
     text = pdf_text(b.pdf)
     assert "Leaderboard" in text and "Quota attainment" not in text and "quota attainment" not in text
     assert "Opportunities → Won" not in text and "Leads →" not in text
+    assert "Activity" not in text and "& funnel" not in text  # no heading with nothing under it
     assert not re.search(r"↓ \d{3,}(\.\d)?%", text)
 
 
