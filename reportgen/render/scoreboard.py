@@ -27,14 +27,19 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from reportgen import charts
-from reportgen.kpis.catalogue import ANCHORS, MEASURES
 from reportgen.render.formats import Formats, _missing, _num
 from reportgen.render.kpiformat import KpiFormat
-from reportgen.render.views import WINDOW_LABELS, _get, audience_kpis, objective_order, variance_tone
+from reportgen.render.views import (
+    WINDOW_LABELS,
+    _get,
+    audience_kpis,
+    is_stock,
+    objective_order,
+    variance_tone,
+)
 
 if TYPE_CHECKING:
     from reportgen.engine.metrics import Metrics
-    from reportgen.engine.resolve import ResolvedKpi
 
 PARTIAL_MARK = "\u25cb"
 """○: a value computed from part of its period (or a comparison against such a base); a glyph the
@@ -131,26 +136,6 @@ class _Notes:
         if not text:
             return None
         return self.texts.setdefault(text, len(self.texts) + 1)
-
-
-def is_stock(kpi: ResolvedKpi, kpis: Mapping[str, ResolvedKpi]) -> bool:
-    """A stock KPI (pipeline, open opportunities, MRR) is a level at the period's end: every measure it
-    reads counts rows open at P.end. Its year to date is the same month-end value again, so the table
-    leaves the to-date columns blank (not defined) for it."""
-    seen: set[str] = set()
-
-    def anchors(k: ResolvedKpi) -> list[bool]:
-        out = []
-        for name in k.formula.names:
-            if name in MEASURES:
-                out.append(ANCHORS[MEASURES[name].anchor].opens is not None)
-            elif name in kpis and name not in seen and name != k.id:
-                seen.add(name)
-                out += anchors(kpis[name])
-        return out
-
-    found = anchors(kpi) if kpi.custom_measure is None else [False]
-    return bool(found) and all(found)
 
 
 def relative(value: float, base: float) -> float:

@@ -11,6 +11,7 @@ from markupsafe import Markup
 
 from reportgen import charts
 from reportgen.config.models import Audience, LoadedConfig
+from reportgen.kpis.catalogue import ANCHORS, MEASURES
 from reportgen.kpis.periods import PERIODS_PER_YEAR, window_start
 from reportgen.render import fmt
 from reportgen.render.alttext import against_alt, series_alt
@@ -19,6 +20,7 @@ from reportgen.render.narrative import tone_of
 
 if TYPE_CHECKING:
     from reportgen.engine.metrics import Metrics
+    from reportgen.engine.resolve import ResolvedKpi
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,26 @@ def _marked(found: list[Comparison], row: Any) -> list[Comparison]:
     return [replace(c, partial=True) if own or base.get(c.key, False) else c for c in found]
 
 
+def is_stock(kpi: ResolvedKpi, kpis: Mapping[str, ResolvedKpi]) -> bool:
+    """A stock KPI (pipeline, open opportunities, MRR) is a level at the period's end: every measure it
+    reads counts rows open at P.end. Its year to date is the same month-end value again, so the table
+    leaves the to-date columns blank (not defined) for it."""
+    seen: set[str] = set()
+
+    def anchors(k: ResolvedKpi) -> list[bool]:
+        out = []
+        for name in k.formula.names:
+            if name in MEASURES:
+                out.append(ANCHORS[MEASURES[name].anchor].opens is not None)
+            elif name in kpis and name not in seen and name != k.id:
+                seen.add(name)
+                out += anchors(kpis[name])
+        return out
+
+    found = anchors(kpi) if kpi.custom_measure is None else [False]
+    return bool(found) and all(found)
+
+
 def shown_window(metrics: Metrics) -> str | None:
     """The to-date window the tiles show beside the period: year to date when configured, else the
     first configured one; None without windows (or a table without a ``window`` column)."""
@@ -178,8 +200,8 @@ def window_view(metrics: Metrics, kid: str, formats: Formats) -> WindowView | No
     """The shown window's row of one KPI for the reported period; None when the KPI has no window form
     (revenue growth, target achievement) or the window has no value."""
     window = shown_window(metrics)
-    if window is None or kid in metrics.unavailable:
-        return None
+    if window is None or kid in metrics.unavailable or is_stock(metrics.kpis[kid], metrics.kpis):
+        return None  # a stock KPI's year to date is its month-end value again: not defined
     period = metrics.periods[-1]
     row = metrics.window_row(kid, period.label, window)
     if row is None or _missing(row["value"]):
@@ -190,7 +212,7 @@ def window_view(metrics: Metrics, kid: str, formats: Formats) -> WindowView | No
     value, year_ago = _num(row["value"]), _num(row["year_ago"])
     cmp = comparisons(kpi.unit, kpi.direction, value, [("py", "PY", year_ago, _num(row["pct_year_ago"]))])[0]
     label, title = WINDOW_LABELS.get(window, (window.upper(), window.upper()))
-    py_partial = _get(row, "year_ago_coverage") == "partial"
+    py_partial = _get(row, "year_ago_coverage") == "partial" and not _missing(year_ago)
     py_note = (f"PY {formats.t('partial')}: {formats.coverage_note(str(_get(row, 'year_ago_note')))}" if py_partial
                else _year_ago_note(metrics, kid, window, year_ago, formats))
     return WindowView(window, formats.t(label), formats.t(title), value, year_ago, cmp.delta, cmp.pct, cmp.tone,
