@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from reportgen.bounded import explain, regular_file_problem
 from reportgen.data.sql import lit, one_row, q
 from reportgen.environment import expand_env
 from reportgen.errors import DataError
@@ -88,6 +89,9 @@ def open_source(con: duckdb.DuckDBPyConnection, name: str, ds: Dataset, loaded: 
         return Source(view, desc, textual=False, rows_fetched=len(frame))
     path = loaded.resolve(ds.path or "")
     if not path.is_file():
+        problem = regular_file_problem(path)
+        if problem and problem != "not found":  # a FIFO would block DuckDB's read, a folder is no table
+            raise DataError(f"dataset {name!r}: {ds.path}: {explain(problem, 'dataset file')}")
         raise DataError(f"dataset {name!r}: file not found: {ds.path} (looked in {path.parent})")
     if fmt == "parquet":
         con.execute(f"CREATE OR REPLACE TEMP VIEW {q(view)} AS SELECT * FROM read_parquet({lit(str(path))})")

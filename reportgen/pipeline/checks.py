@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
+from reportgen.bounded import MAX_LOGO_BYTES, explain, regular_file_problem
 from reportgen.config.issues import Check, Issue, in_file_order, issue_at, raise_on_errors, suggestion, validate_safely
 from reportgen.config.load import collect_issues
 from reportgen.config.models import LoadedConfig
@@ -141,8 +142,12 @@ def check_files(loaded: LoadedConfig) -> list[Issue]:
             logo = loaded.resolve(sc.logo, key=("scorecard", "logo"))
         except ConfigError:
             logo = None  # check_paths reports it
-        if logo is not None and not logo.is_file():
+        problem = regular_file_problem(logo, MAX_LOGO_BYTES) if logo is not None else None
+        if problem == "not found":
             issues.append(issue_at(loaded, ("scorecard", "logo"), f"scorecard.logo: {logo} does not exist"))
+        elif problem:
+            issues.append(issue_at(loaded, ("scorecard", "logo"),
+                                   f"scorecard.logo: {logo}: {explain(problem, 'logo')}"))
     if sc.font_family and sc.font_family != FONT_FAMILY and sc.font_family not in installed_fonts():
         near = suggestion(sc.font_family, installed_fonts())
         issues.append(issue_at(loaded, ("scorecard", "font_family"), f"font family {sc.font_family!r} is not installed",

@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reportgen.assets import FONT_FAMILY
+from reportgen.bounded import MAX_LOGO_BYTES, read_regular_file
 from reportgen.config.meaning import default_objectives
 from reportgen.config.models import Audience, LoadedConfig
+from reportgen.errors import RenderError
 from reportgen.render.environment import BUILTIN_TEMPLATES
 from reportgen.render.formats import Formats, _missing
 from reportgen.render.narrative import Statement, what_changed
@@ -48,11 +50,12 @@ def config_hash(loaded: LoadedConfig) -> str:
 
 def logo_data_url(path: Path | None) -> str | None:
     """The logo file as a ``data:`` URL, so both the HTML and the PDF carry it inside."""
-    if path is None or not path.is_file():
+    if path is None or not path.exists():  # a missing logo is reported by `validate` (check_files)
         return None
+    data = read_regular_file(path, limit=MAX_LOGO_BYTES, what="logo", error=RenderError)
     mime = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
             ".webp": "image/webp"}.get(path.suffix.lower(), "application/octet-stream")
-    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 def page_css_size(page_size: str, orientation: str) -> str:

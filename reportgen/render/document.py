@@ -17,7 +17,7 @@ from reportgen.config.models import Audience, LoadedConfig
 from reportgen.render.context import build_context
 from reportgen.render.environment import builtin_template_dir, shared_environment, template_dirs, template_name
 from reportgen.render.formats import Formats
-from reportgen.render.pdf import asset_fetcher, write_pdf
+from reportgen.render.limits import PdfRequest, write_pdf_bounded
 from reportgen.render.printdoc import chart_assets
 from reportgen.render.sandbox import render_template
 
@@ -75,9 +75,10 @@ def render_scorecard(views: ScorecardViews, loaded: LoadedConfig) -> Rendered:
     t2 = time.perf_counter()
     logo = [loaded.resolve(sc.logo)] if sc.logo else []
     print_html, charts = chart_assets(print_html)  # the charts as images served from memory
-    fetcher = asset_fetcher(roots=[FONTS_DIR, builtin_template_dir(), *user_dirs], files=logo, memory=charts)
-    pdf, warnings = write_pdf(print_html, base_url=builtin_template_dir().as_uri() + "/", fetcher=fetcher,
-                              pdf_a=sc.pdf_a)
+    request = PdfRequest(print_html, builtin_template_dir().as_uri() + "/",
+                         roots=(FONTS_DIR, builtin_template_dir(), *user_dirs), files=tuple(logo), memory=charts,
+                         pdf_a=sc.pdf_a)
+    pdf, warnings = write_pdf_bounded(request)  # in a child process under a time and memory budget
     t3 = time.perf_counter()
     for w in warnings:
         log.warning("WeasyPrint (%s): %s", views.audience_name, w)

@@ -14,6 +14,8 @@ undefined``.
 from __future__ import annotations
 
 import operator
+import re
+import string
 import time
 import traceback
 from collections.abc import Iterator, Sequence
@@ -21,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2.exceptions import SecurityError
+from jinja2.exceptions import FilterArgumentError, SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from reportgen.bounded import MAX_TEMPLATE_BYTES, explain, regular_file_problem
 from reportgen.errors import RenderError
 
 RENDER_SECONDS = 20.0
@@ -33,6 +36,9 @@ MAX_OUTPUT_CHARS = 50_000_000
 MAX_RANGE = 100_000
 MAX_REPEAT = 1_000_000
 """Longest string or list a template may build with ``*``; the largest number ``**`` may produce."""
+MAX_FORMAT_WIDTH = 1_000
+"""Widest field or longest precision in a format (``%08.2f``, ``{:>12}``): ``%0999999999d`` asks
+for a gigabyte of zeros in one call, before any budget check could run."""
 
 
 class TemplateBudgetExceeded(SecurityError):
@@ -42,13 +48,14 @@ class TemplateBudgetExceeded(SecurityError):
 class BudgetedSandbox(ImmutableSandboxedEnvironment):
     """The immutable sandbox plus a deadline and caps on ranges, repetition and powers."""
 
-    intercepted_binops = frozenset(["*", "**"])
+    intercepted_binops = frozenset(["*", "**", "%"])
 
     def __init__(self, *args: Any, seconds: float = RENDER_SECONDS, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.seconds = seconds
         self.deadline = float("inf")
         self.globals["range"] = self._range
+        self.filters["format"] = _bounded_format_filter
 
     def start_clock(self) -> None:
         self.deadline = time.monotonic() + self.seconds
@@ -81,8 +88,24 @@ class BudgetedSandbox(ImmutableSandboxedEnvironment):
         self.check_clock()
         return super().getitem(obj, argument)
 
+    def wrap_str_format(self, value: Any) -> Any:
+        """``str.format`` as the sandbox checks it, with field widths bounded."""
+        wrapped = super().wrap_str_format(value)
+        if wrapped is None:
+            return None
+
+        def bounded(*args: Any, **kwargs: Any) -> str:
+            check_format_widths(value.__self__, printf=False)
+            return str(wrapped(*args, **kwargs))
+
+        return bounded
+
     def call_binop(self, context: Any, operator_name: str, left: Any, right: Any) -> Any:
         self.check_clock()
+        if operator_name == "%":
+            if isinstance(left, str):
+                check_format_widths(left, printf=True)
+            return operator.mod(left, right)
         if operator_name == "*":
             for seq, count in ((left, right), (right, left)):
                 if isinstance(seq, (str, list, tuple)) and isinstance(count, int):
@@ -95,10 +118,49 @@ class BudgetedSandbox(ImmutableSandboxedEnvironment):
         return operator.pow(left, right)
 
 
+_PRINTF_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
+_NUMBERS = re.compile(r"\d+")
+
+
+def check_format_widths(fmt: str, *, printf: bool) -> None:
+    """Refuse a ``%`` or ``str.format`` format whose width or precision is over MAX_FORMAT_WIDTH."""
+    if printf:
+        numbers = [n for m in _PRINTF_SPEC.finditer(fmt) for n in m.groups() if n and n != "*"]
+    else:
+        try:
+            specs = [spec for _, field, spec, _ in string.Formatter().parse(fmt) if field is not None and spec]
+        except ValueError:
+            return  # malformed: str.format itself raises, as one line
+        numbers = [n for spec in specs for n in _NUMBERS.findall(spec)]
+    for number in numbers:
+        if len(number) > 6 or int(number) > MAX_FORMAT_WIDTH:
+            raise TemplateBudgetExceeded(f"a format width of {number.lstrip('0')} is over the limit of "
+                                         f"{MAX_FORMAT_WIDTH:,}")
+
+
+def _bounded_format_filter(value: Any, *args: Any, **kwargs: Any) -> str:
+    """Jinja's ``format`` filter (``"%s - %s"|format(a, b)``) with field widths bounded."""
+    if args and kwargs:
+        raise FilterArgumentError("can't handle positional and keyword arguments at the same time")
+    text = str(value)
+    check_format_widths(text, printf=True)
+    return text % (kwargs or args)
+
+
 class ContainedFileSystemLoader(jinja2.FileSystemLoader):
-    """A FileSystemLoader that refuses a file whose real path (symlinks followed) leaves its folder."""
+    """A FileSystemLoader that reads only regular files of at most MAX_TEMPLATE_BYTES and refuses a
+    file whose real path (symlinks followed) leaves its folder."""
 
     def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
+        from jinja2.loaders import split_template_path
+
+        for folder in self.searchpath:  # the file Jinja would read: checked before it is opened
+            candidate = Path(folder, *split_template_path(template))
+            problem = regular_file_problem(candidate, MAX_TEMPLATE_BYTES)
+            if problem is None:
+                break
+            if problem != "not found":
+                raise RenderError(f"template {template}: {candidate}: {explain(problem, 'template')}")
         source, filename, uptodate = super().get_source(environment, template)
         real = Path(filename).resolve()
         if not any(real.is_relative_to(Path(root).resolve()) for root in self.searchpath):

@@ -1,0 +1,302 @@
+"""The PDF layout under real limits: a forked process with a wall-clock deadline and a memory cap.
+
+Why: the template's budget (:mod:`.sandbox`) ends when the HTML is written; WeasyPrint's layout of
+that HTML was unbounded (a 50,000-row table ran past 120 s at 1.2 GB, 10,000 nested ``<div>`` were
+a ``RecursionError``, ``letter-spacing: 1e9px`` an ``OverflowError``). The layout now runs in a
+child forked from this process at its first PDF (:class:`_LayoutProcess`): it starts with
+WeasyPrint imported, caps its address space (``RLIMIT_AS``) at its size plus the memory budget,
+and lays out one document after another, so its caches stay warm; the document goes to it and the
+PDF comes back through pipes. The parent waits at most the time budget and kills it after. The
+batch's worker processes each fork their own, so a batch is bounded the same way.
+
+Every way the child can fail is one :class:`RenderError` line naming the limit and its setting:
+``REPORTGEN_PDF_SECONDS`` (default 60) and ``REPORTGEN_PDF_MEMORY_MB`` (default 1024), chosen by
+the operator. Without ``fork`` (Windows) the layout runs in this process, unbounded.
+"""
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import pickle
+import selectors
+import signal
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from reportgen.bounded import MAX_ASSET_BYTES, regular_file_problem
+from reportgen.errors import RenderError, ReportgenError
+
+PDF_SECONDS = 60.0
+"""Wall-clock budget of one PDF layout; a shipped scorecard takes 0.3-0.6 s."""
+PDF_MEMORY_MB = 1024
+"""Address space the layout may add to the process; a shipped scorecard adds well under 200 MB."""
+
+
+@dataclass(frozen=True)
+class PdfLimits:
+    """The budget of one PDF layout."""
+
+    seconds: float = PDF_SECONDS
+    memory_mb: int = PDF_MEMORY_MB
+
+    @classmethod
+    def from_environment(cls) -> PdfLimits:
+        """The operator's ``REPORTGEN_PDF_SECONDS`` / ``REPORTGEN_PDF_MEMORY_MB``, else the defaults."""
+        return cls(_positive("REPORTGEN_PDF_SECONDS", PDF_SECONDS, float),
+                   int(_positive("REPORTGEN_PDF_MEMORY_MB", PDF_MEMORY_MB, int)))
+
+
+def _positive(name: str, default: float, kind: type[int] | type[float]) -> float:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = kind(text)
+    except ValueError:
+        value = 0
+    if not value > 0 or value != value or value == float("inf"):
+        raise ReportgenError(f"environment variable {name}={text!r}: expected a positive number "
+                             f"(default {default:g})")
+    return value
+
+
+def bounded_asset_fetcher(fetcher: Any, limit: int = MAX_ASSET_BYTES) -> tuple[Any, list[str]]:
+    """``fetcher`` made to refuse a ``file:`` URL that is not a regular file under ``limit`` bytes,
+    and the list its refusals are written to. WeasyPrint turns any fetch error into a warning and
+    goes on without the image; the caller fails the scorecard on a refusal instead (a FIFO would
+    hang the read, a 3 GB image would exhaust memory)."""
+    refusals: list[str] = []
+    original = fetcher.fetch
+
+    def fetch(url: str, headers: Any = None) -> Any:
+        if url.split(":", 1)[0].lower() == "file":
+            path = Path(unquote(urlsplit(url).path))
+            problem = regular_file_problem(path, limit)
+            if problem and problem != "not found":  # not found: WeasyPrint's own warning says so
+                refusals.append(f"{path}: {problem}")
+                raise ValueError(f"{path}: {problem}")
+        return original(url, headers)
+
+    fetcher.fetch = fetch  # an instance attribute: WeasyPrint calls fetcher(url) -> self.fetch(url)
+    return fetcher, refusals
+
+
+@dataclass(frozen=True)
+class PdfRequest:
+    """One document for the layout process: the print HTML and what its fetcher may serve."""
+
+    html: str
+    base_url: str
+    roots: tuple[Path, ...]
+    files: tuple[Path, ...]
+    memory: dict[str, tuple[bytes, str]]
+    pdf_a: bool = False
+
+
+def write_pdf_bounded(request: PdfRequest, limits: PdfLimits | None = None) -> tuple[bytes, list[str]]:
+    """:func:`reportgen.render.pdf.write_pdf` of ``request`` in the layout process, under ``limits``."""
+    limits = limits or PdfLimits.from_environment()
+    if not hasattr(os, "fork"):
+        return _layout(request)
+    with _lock:
+        global _worker
+        if _worker is None or _worker.pid_of_parent != os.getpid() or _worker.limits != limits:
+            if _worker is not None and _worker.pid_of_parent == os.getpid():
+                _worker.stop()
+            _worker = _LayoutProcess(limits)
+        try:
+            result = _worker.run(request)
+        except BaseException:
+            _worker.stop()
+            _worker = None
+            raise
+        if result[0] == "memory":  # the child has exited: the next document gets a fresh one
+            _worker.stop()
+            _worker = None
+    if result[0] == "ok":
+        return result[1], result[2]
+    if result[0] == "memory":
+        raise RenderError(f"the PDF layout needed more than {limits.memory_mb:,} MB of memory "
+                          "(REPORTGEN_PDF_MEMORY_MB); show fewer rows or raise the limit")
+    raise RenderError(result[1])
+
+
+def _layout(request: PdfRequest) -> tuple[bytes, list[str]]:
+    from reportgen.render.pdf import asset_fetcher, write_pdf
+
+    fetcher, refusals = bounded_asset_fetcher(asset_fetcher(request.roots, request.files, request.memory))
+    return _checked(write_pdf(request.html, base_url=request.base_url, fetcher=fetcher, pdf_a=request.pdf_a),
+                    refusals)
+
+
+_lock = threading.Lock()
+_worker: _LayoutProcess | None = None
+
+
+class _LayoutProcess:
+    """A child forked once per process that lays out one document after another.
+
+    Forked, it starts with WeasyPrint imported; it lives on, so its fonts, parsed stylesheets and
+    WeasyPrint's own caches stay warm (a child per document lost them: 0.35 s -> 0.55 s a PDF). Its
+    address space is capped once, at its start. After a timeout it is killed, after a memory
+    failure or a death it is replaced; the next document gets a fresh one."""
+
+    def __init__(self, limits: PdfLimits) -> None:
+        _import_before_fork()
+        self.limits = limits
+        self.pid_of_parent = os.getpid()
+        to_child, self._requests = os.pipe()
+        self._replies, to_parent = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:
+            os.close(self._requests)
+            os.close(self._replies)
+            _serve(to_child, to_parent, limits)
+        os.close(to_child)
+        os.close(to_parent)
+        atexit.register(self.stop)
+
+    def run(self, request: PdfRequest) -> tuple[Any, ...]:
+        _send(self._requests, request)
+        reply = _receive(self._replies, time.monotonic() + self.limits.seconds)
+        if reply is _TIMEOUT:
+            self.stop()
+            raise RenderError(f"the PDF layout took longer than {self.limits.seconds:g} s "
+                              "(REPORTGEN_PDF_SECONDS); show fewer rows or raise the limit")
+        if reply is None:
+            status = self.stop()
+            how = (f"signal {signal.Signals(os.WTERMSIG(status)).name}" if os.WIFSIGNALED(status)
+                   else f"exit status {os.waitstatus_to_exitcode(status)}")
+            raise RenderError(f"the PDF layout process died ({how}), probably over its memory limit of "
+                              f"{self.limits.memory_mb:,} MB (REPORTGEN_PDF_MEMORY_MB)")
+        assert isinstance(reply, tuple)
+        return reply
+
+    def stop(self) -> int:
+        """End the child (killed if still running) and return its wait status."""
+        if self.pid <= 0:
+            return 0
+        pid, self.pid = self.pid, 0
+        for fd in (self._requests, self._replies):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        return os.waitpid(pid, 0)[1]
+
+
+_TIMEOUT = object()
+
+LAYOUT_MODULES = ("weasyprint", "weasyprint.urls", "weasyprint.text.fonts", "weasyprint.css.counters",
+                  "weasyprint.html", "reportgen.render.pdf", "reportgen.render.printdoc", "reportgen.render.uasheet")
+"""What the layout imports. Imported here before the fork: a fork copies only the thread that calls
+it, so a module another thread was importing at that moment (the start-up prefetch of WeasyPrint)
+would stay locked in the child forever; importing it here waits for that thread to finish it."""
+
+
+def _import_before_fork() -> None:
+    import importlib
+
+    for name in LAYOUT_MODULES:
+        importlib.import_module(name)
+
+
+def _send(fd: int, value: object) -> None:
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    view = memoryview(len(data).to_bytes(8, "big") + data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _receive(fd: int, deadline: float = float("inf")) -> object:
+    """The next message; ``None`` when the other end closed, ``_TIMEOUT`` past ``deadline``."""
+    buffer = bytearray()
+    wanted = 8
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while True:
+            if len(buffer) >= wanted:
+                if wanted == 8:
+                    wanted = 8 + int.from_bytes(buffer[:8], "big")
+                    continue
+                return pickle.loads(bytes(buffer[8:wanted]))  # noqa: S301 - our own forked process
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return _TIMEOUT
+            if not selector.select(None if left == float("inf") else left):
+                continue
+            chunk = os.read(fd, min(1 << 20, wanted - len(buffer)))
+            if not chunk:
+                return None
+            buffer += chunk
+
+
+def _serve(requests: int, replies: int, limits: PdfLimits) -> None:
+    """The layout process: cap the address space, then lay out documents until the parent goes."""
+    code = 0
+    try:
+        import resource
+
+        cap = _address_space() + limits.memory_mb * 1024 * 1024
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard == resource.RLIM_INFINITY or cap < hard:
+            resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+        while isinstance(request := _receive(requests), PdfRequest):
+            result = _layout_result(request)
+            try:
+                _send(replies, result)
+            except MemoryError:
+                _send(replies, ("memory",))
+            if result[0] == "memory":
+                break  # a process that ran out of memory may be in any state: the next one is fresh
+    except BaseException:  # noqa: BLE001 - the parent sees the pipe close and reports the status
+        code = 70
+    finally:
+        os._exit(code)
+
+
+def _layout_result(request: PdfRequest) -> tuple[Any, ...]:
+    try:
+        return ("ok", *_layout(request))
+    except MemoryError:
+        return ("memory",)
+    except RecursionError:
+        return ("error", "the PDF layout gave up: the HTML nests elements too deep (RecursionError); "
+                         "flatten the template's markup")
+    except OverflowError as exc:
+        return ("error", f"the PDF layout gave up: a size in the template's CSS is too large "
+                         f"(OverflowError: {_first_line(exc)}); use a smaller length")
+    except ReportgenError as exc:
+        return ("error", _first_line(exc))
+    except Exception as exc:  # noqa: BLE001 - a WeasyPrint failure on this document: one line
+        return ("error", f"the PDF layout failed: {type(exc).__name__}: {_first_line(exc)}")
+
+
+def _checked(result: tuple[bytes, list[str]], refusals: Sequence[str]) -> tuple[bytes, list[str]]:
+    if refusals:
+        raise RenderError(f"the PDF refers to {refusals[0]}; an image or font of the template folder "
+                          f"must be a regular file of at most {MAX_ASSET_BYTES:,} bytes")
+    return result
+
+
+def _address_space() -> int:
+    """This process's virtual size (``VmSize``): the cap is relative to what it already maps."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc)
+    return text.splitlines()[0] if text else type(exc).__name__
