@@ -287,7 +287,7 @@ def _with_scorecard(loaded: LoadedConfig, **changes: object) -> LoadedConfig:
 def build_command(config: Path, audience: str | None, period: str | None, output_dir: Path | None,
                   segment: str | None, xlsx: bool | None, now_text: str | None) -> None:
     """Build scorecards: NAME-AUDIENCE.html and .pdf (+ metric CSV/XLSX)."""
-    from reportgen.pipeline.build import Segment, build
+    from reportgen.pipeline.build import AudiencesFailed, Segment, build
 
     loaded = _load(config)
     only = None
@@ -299,6 +299,13 @@ def build_command(config: Path, audience: str | None, period: str | None, output
     from reportgen.cli.delivery import parse_now
 
     now = parse_now(now_text) if now_text else _now()
-    for built in build(loaded, now=now, audience=audience, period=period, output_dir=output_dir, segment=only,
-                       xlsx=xlsx):
+    failed: AudiencesFailed | None = None
+    try:
+        scorecards = build(loaded, now=now, audience=audience, period=period, output_dir=output_dir,
+                           segment=only, xlsx=xlsx)
+    except AudiencesFailed as exc:  # the others were written: say which, then the one error line
+        scorecards, failed = exc.built, exc
+    for built in scorecards:
         click.echo(f"{built.audience}: {built.pdf} ({built.pages} pages), {built.html}")
+    if failed is not None:
+        raise failed

@@ -260,26 +260,44 @@ def build(loaded: LoadedConfig, *, now: datetime, audience: str | None = None, p
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ReportgenError(f"cannot create the output folder {out_dir}: {exc.strerror or exc}") from None
-    built = []
-    for name, aud in audiences.items():
-        stem = output_stem(loaded, name, segment)
-        views = scorecard_views(metrics, loaded, name, aud, now=now, segment=segment)  # views
-        rendered = render_scorecard(views, loaded)  # render
-        pages = check_pdf(rendered.pdf)  # write (below), once the PDF reads back within its budget
-        if aud.max_pages and pages > aud.max_pages:
-            raise ReportgenError(f"audience {name!r}: the PDF has {pages} pages, over its budget of "
-                                 f"{aud.max_pages} (audiences.{name}.max_pages); show fewer KPIs")
-        html_path, pdf_path = out_dir / f"{stem}.html", out_dir / f"{stem}.pdf"
-        atomic_write_text(html_path, rendered.html)
-        atomic_write_bytes(pdf_path, rendered.pdf)
-        csv_path = xlsx_path = None
-        if exports:
-            csv_path = out_dir / f"{stem}-metrics.csv"
-            xlsx_path = out_dir / f"{stem}-metrics.xlsx" if xlsx else None
-            write_metric_exports(metrics, aud, csv_path, xlsx_path)
+    built, failures = [], []
+    for name, aud in audiences.items():  # one audience's failure fails its scorecard only (SECURITY.md)
+        try:
+            stem = output_stem(loaded, name, segment)
+            views = scorecard_views(metrics, loaded, name, aud, now=now, segment=segment)  # views
+            rendered = render_scorecard(views, loaded)  # render
+            pages = check_pdf(rendered.pdf)  # write (below), once the PDF reads back within its budget
+            if aud.max_pages and pages > aud.max_pages:
+                raise ReportgenError(f"the PDF has {pages} pages, over its budget of "
+                                     f"{aud.max_pages} (audiences.{name}.max_pages); show fewer KPIs")
+            html_path, pdf_path = out_dir / f"{stem}.html", out_dir / f"{stem}.pdf"
+            atomic_write_text(html_path, rendered.html)
+            atomic_write_bytes(pdf_path, rendered.pdf)
+            csv_path = xlsx_path = None
+            if exports:
+                csv_path = out_dir / f"{stem}-metrics.csv"
+                xlsx_path = out_dir / f"{stem}-metrics.xlsx" if xlsx else None
+                write_metric_exports(metrics, aud, csv_path, xlsx_path)
+        except ReportgenError as exc:
+            failures.append((name, str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
+            continue
         timings = {"data": t_data, **rendered.timings}
         built.append(BuiltScorecard(name, html_path, pdf_path, csv_path, xlsx_path, pages, timings))
+    if failures:
+        raise AudiencesFailed(failures, built)
     return built
+
+
+class AudiencesFailed(ReportgenError):
+    """Some audiences of a build failed; the others were written (``built``). One line names each
+    failed audience and its reason: ``audience 'board': the PDF layout took longer than 60 s ...``."""
+
+    def __init__(self, failures: list[tuple[str, str]], built: list[BuiltScorecard]) -> None:
+        self.failures = failures
+        self.built = built
+        reasons = "; ".join(f"audience {name!r}: {reason}" for name, reason in failures)
+        written = f" ({len(built)} other scorecard{'s' if len(built) != 1 else ''} written)" if built else ""
+        super().__init__(reasons + written)
 
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")

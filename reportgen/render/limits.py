@@ -243,6 +243,8 @@ def _serve(requests: int, replies: int, limits: PdfLimits) -> None:
     try:
         import resource
 
+        quiet = os.open(os.devnull, os.O_WRONLY)  # the layout's warnings travel in the reply; what Python
+        os.dup2(quiet, 2)  # prints itself as memory runs out ("Exception ignored in ...") is noise
         cap = _address_space() + limits.memory_mb * 1024 * 1024
         _, hard = resource.getrlimit(resource.RLIMIT_AS)
         if hard == resource.RLIM_INFINITY or cap < hard:

@@ -1,0 +1,172 @@
+"""Rendering under real limits (GitHub issue 21): asset files only as regular files under a size cap,
+format widths bounded, the PDF layout in a process with a deadline and a memory cap, and one
+audience's failure failing only that audience's scorecard. Each case runs the CLI as a user does
+and checks its one error line; every run is bounded by a subprocess timeout and the layout's own
+limits."""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from reportgen.errors import RenderError
+from reportgen.render.sandbox import make_sandbox, render_template
+from tests.hostile import cli, config_folder, one_error_line
+
+TWO_AUDIENCES = "acme: {template: acme.html}\n  executive: {template: executive}"
+HUGE = 3_000_000_000
+"""A sparse file: 3 GB as far as ``stat`` and ``read`` know, no disk used."""
+
+
+def _sparse(path: Path, size: int = HUGE) -> Path:
+    with path.open("wb") as f:
+        f.truncate(size)
+    return path
+
+
+def _build(tmp_path: Path, template: str, *, audiences: str = TWO_AUDIENCES, scorecard: str = "",
+           timeout: float = 120) -> tuple[str, Path, float]:
+    config = config_folder(tmp_path, scorecard="template_dirs: [tpl]\n" + scorecard, audiences=audiences)
+    (tmp_path / "tpl").mkdir(exist_ok=True)
+    (tmp_path / "tpl" / "acme.html").write_text(template, encoding="utf-8")
+    start = time.monotonic()
+    result = cli("build", config, "-o", tmp_path / "out", timeout=timeout)
+    return one_error_line(result), tmp_path / "out", time.monotonic() - start
+
+
+def _only_executive_written(out: Path) -> None:
+    assert sorted(p.name for p in out.glob("*.pdf")) == ["c-executive.pdf"]
+
+
+# -- files: regular, under a cap ---------------------------------------------------------------
+
+def test_template_that_is_a_fifo_or_huge_is_one_line(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.html")
+    _sparse(tmp_path / "big.html")
+    (tmp_path / "inc.html").write_text('{% include "pipe.html" %}', encoding="utf-8")
+    env = make_sandbox([tmp_path], tmp_path, "builtin")
+    with pytest.raises(RenderError) as fifo:
+        render_template(env, "inc.html", {})
+    assert str(fifo.value) == (f"template pipe.html: {tmp_path}/pipe.html: not a regular file (a FIFO); "
+                               "a template must be a regular file")
+    with pytest.raises(RenderError) as big:
+        render_template(env, "big.html", {})
+    assert str(big.value) == (f"template big.html: {tmp_path}/big.html: 3,000,000,000 bytes, over the limit of "
+                              "5,000,000 bytes for a template; use a smaller file")
+
+
+@pytest.mark.parametrize("kind", ["huge", "fifo"])
+def test_logo_that_is_huge_or_a_fifo_is_one_line(tmp_path: Path, kind: str) -> None:
+    logo = tmp_path / "logo.png"
+    if kind == "huge":
+        _sparse(logo)
+        expected = "3,000,000,000 bytes, over the limit of 10,000,000 bytes for a logo; use a smaller file"
+    else:
+        os.mkfifo(logo)
+        expected = "not a regular file (a FIFO); a logo must be a regular file"
+    config = config_folder(tmp_path, scorecard="logo: logo.png\n")
+    line = one_error_line(cli("build", config, "-o", tmp_path / "out", timeout=120))
+    assert line == f"error: {config}:7:9: scorecard.logo: {logo}: {expected}", line
+
+
+def test_data_path_that_is_a_fifo_is_not_a_regular_file(tmp_path: Path) -> None:
+    config = config_folder(tmp_path, datasets="deals: {path: pipe.csv}")
+    os.mkfifo(tmp_path / "pipe.csv")
+    line = one_error_line(cli("build", config, "-o", tmp_path / "out", timeout=120))
+    assert line == ("error: dataset 'deals': pipe.csv: not a regular file (a FIFO); a dataset file must be a "
+                    "regular file")
+
+
+@pytest.mark.parametrize("kind", ["huge", "fifo"])
+def test_image_in_the_template_folder_is_read_only_as_a_small_regular_file(tmp_path: Path, kind: str) -> None:
+    (tmp_path / "tpl").mkdir()
+    image = tmp_path / "tpl" / "big.png"
+    _sparse(image) if kind == "huge" else os.mkfifo(image)
+    problem = ("3,000,000,000 bytes, over the limit of 20,000,000 bytes" if kind == "huge"
+               else "not a regular file (a FIFO)")
+    line, out, seconds = _build(tmp_path, f'<html><body><img src="{image.as_uri()}"></body></html>')
+    assert line == (f"error: audience 'acme': the PDF refers to {image}: {problem}; an image or font of the "
+                    "template folder must be a regular file of at most 20,000,000 bytes (1 other scorecard written)")
+    _only_executive_written(out)
+
+
+@pytest.mark.parametrize("template", ['{{ "%0999999999d"|format(1) }}', '{{ "%0999999999d" % 1 }}',
+                                      '{{ "{:0999999999d}".format(1) }}'])
+def test_huge_format_width_is_refused(tmp_path: Path, template: str) -> None:
+    (tmp_path / "t.html").write_text(template, encoding="utf-8")
+    with pytest.raises(RenderError) as refused:
+        render_template(make_sandbox([tmp_path], tmp_path, "builtin"), "t.html", {})
+    assert str(refused.value) == "template t.html:1: a format width of 999999999 is over the limit of 1,000"
+
+
+def test_huge_format_width_fails_the_build_in_one_line(tmp_path: Path) -> None:
+    line, out, _ = _build(tmp_path, '<p>\n{{ "%0999999999d"|format(1) }}</p>')
+    assert line == ("error: audience 'acme': template acme.html:2: a format width of 999999999 is over the limit "
+                    "of 1,000 (1 other scorecard written)")
+    _only_executive_written(out)
+
+
+def test_ordinary_formats_are_unchanged() -> None:
+    env = make_sandbox([], Path("."), "builtin")
+    out = env.from_string('{{ "%05.2f"|format(3.14159) }}|{{ "{:>6}".format("a") }}|{{ "%d%%" % 5 }}').render()
+    assert out == "03.14|     a|5%"
+
+
+# -- the PDF layout: deadline, memory cap, Python's limits ----------------------------------------
+
+ROWS = "<table>{% for i in range(50000) %}<tr><td>{{ i }}</td><td>row</td></tr>{% endfor %}</table>"
+
+
+def test_a_50000_row_table_hits_the_layout_deadline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REPORTGEN_PDF_SECONDS", "4")
+    line, out, seconds = _build(tmp_path, ROWS)
+    assert line == ("error: audience 'acme': the PDF layout took longer than 4 s (REPORTGEN_PDF_SECONDS); show "
+                    "fewer rows or raise the limit (1 other scorecard written)")
+    _only_executive_written(out)
+    assert seconds < 60
+
+
+def test_a_50000_row_table_hits_the_memory_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REPORTGEN_PDF_MEMORY_MB", "150")
+    line, out, seconds = _build(tmp_path, ROWS)
+    assert line == ("error: audience 'acme': the PDF layout needed more than 150 MB of memory "
+                    "(REPORTGEN_PDF_MEMORY_MB); show fewer rows or raise the limit (1 other scorecard written)")
+    _only_executive_written(out)
+    assert seconds < 90
+
+
+def test_letter_spacing_overflow_is_one_line(tmp_path: Path) -> None:
+    line, out, _ = _build(tmp_path, '<p style="letter-spacing: 1e9px">hello</p>')
+    assert line.startswith("error: audience 'acme': the PDF layout gave up: a size in the template's CSS is too "
+                           "large (OverflowError: "), line
+    assert line.endswith("; use a smaller length (1 other scorecard written)"), line
+    _only_executive_written(out)
+
+
+def test_ten_thousand_nested_divs_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REPORTGEN_PDF_SECONDS", "150")  # a busy machine must not turn it into a timeout
+    line, out, _ = _build(tmp_path, "<div>" * 10_000 + "x" + "</div>" * 10_000, timeout=240)
+    assert line == ("error: audience 'acme': the PDF layout gave up: the HTML nests elements too deep "
+                    "(RecursionError); flatten the template's markup (1 other scorecard written)")
+    _only_executive_written(out)
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "nan", "lots"])
+def test_a_limit_that_is_not_positive_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  value: str) -> None:
+    monkeypatch.setenv("REPORTGEN_PDF_SECONDS", value)
+    line, _, _ = _build(tmp_path, "<p>hi</p>", audiences="acme: {template: acme.html}")
+    assert line == (f"error: audience 'acme': environment variable REPORTGEN_PDF_SECONDS={value!r}: expected a "
+                    "positive number (default 60)")
+
+
+# -- isolation: one audience fails, the others are written ----------------------------------------
+
+def test_one_failing_audience_does_not_stop_the_others(tmp_path: Path) -> None:
+    line, out, _ = _build(tmp_path, "<h1>\n{{ custmer }}</h1>",
+                          audiences="acme: {template: acme.html}\n  executive: {template: executive}\n"
+                                    "  client: {template: client}")
+    assert line == "error: audience 'acme': template acme.html:2: 'custmer' is undefined (2 other scorecards written)"
+    assert sorted(p.name for p in out.glob("*.pdf")) == ["c-client.pdf", "c-executive.pdf"]
