@@ -64,10 +64,13 @@ class BuildJob:
 
     def finish(self, prepared: PreparedBuild) -> JobResult:
         """The rendering half: views, HTML, PDF and exports from the prepared metrics, written atomically."""
-        from reportgen.pipeline.build import build
+        from reportgen.pipeline.build import AudiencesFailed, build
 
-        built = build(prepared.loaded, now=prepared.now, audience=self.audience, period=self.period,
-                      output_dir=self.output_dir, segment=self.segment, metrics=prepared.metrics)
+        try:
+            built = build(prepared.loaded, now=prepared.now, audience=self.audience, period=self.period,
+                          output_dir=self.output_dir, segment=self.segment, metrics=prepared.metrics)
+        except AudiencesFailed as exc:  # the job's one audience: its result names it already
+            raise ReportgenError(exc.failures[0][1]) from None
         outputs = tuple(p for b in built for p in (b.pdf, b.html, b.csv, b.xlsx) if p is not None)
         return JobResult(str(self.config), self.audience, self.segment.value if self.segment else None, "ok",
                          pages=sum(b.pages for b in built), outputs=outputs)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,91 @@ def test_fuzzed_config_yaml_raises_only_reportgen_errors(tmp_path: Path, documen
 def test_zz_report_fuzz_cases() -> None:
     print(f"\nfuzzed config cases run: {FUZZ_CASES['n']}")
     assert FUZZ_CASES["n"] >= 300 or FUZZ_CASES["n"] == 0
+
+
+# -- fuzzing dates, nesting and ranges (issue 21): the config, --period and the period arithmetic -----
+
+DATE_FUZZ_CASES = {"n": 0}
+_years = st.sampled_from([0, 1, 999, 1899, 1900, 1901, 2025, 2199, 2200, 9998, 9999, 10000])
+_date_text = st.one_of(
+    st.builds("{:04d}-{:02d}-{:02d}".format, _years | st.integers(0, 9999), st.integers(0, 13), st.integers(0, 32)),
+    st.dates().map(date.isoformat), st.just("latest"), st.text(max_size=12))
+_label = st.one_of(
+    st.builds("{:04d}-{:02d}".format, _years, st.integers(0, 13)),
+    st.builds("{}{:04d}-Q{}".format, st.sampled_from(["", "FY"]), _years, st.integers(0, 5)),
+    st.builds("{:04d}-W{:02d}".format, _years, st.integers(0, 54)),
+    st.builds("{}{:04d}".format, st.sampled_from(["", "FY"]), _years), st.none())
+_number = st.integers(-10**6, 10**6) | st.sampled_from([0, -1, -5, 1, 2, 3, 12, 60, 61, 10**20])
+
+
+def _nested(depth: int, kind: str) -> str:
+    return ("[" * depth + "1" + "]" * depth) if kind == "flow" else ("{a: " * depth + "1" + "}" * depth)
+
+
+@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                    HealthCheck.function_scoped_fixture])
+@given(as_of=_date_text, label=_label, grain=st.sampled_from(["month", "quarter", "year", "week"]),
+       fys=st.integers(-1, 13), history=_number, forecast=_number, max_pages=_number,
+       through=_date_text, depth=st.integers(0, 25_000), kind=st.sampled_from(["flow", "map"]),
+       windows=st.sampled_from(["[ytd]", "[qtd, r12]", "[]"]))
+def test_fuzzed_dates_nesting_and_ranges_raise_only_reportgen_errors(
+        tmp_path: Path, as_of: str, label: str | None, grain: str, fys: int, history: int, forecast: int,
+        max_pages: int, through: str, depth: int, kind: str, windows: str) -> None:
+    """Whatever the dates, depths and numbers of a config and its --period: a ReportgenError line or a
+    period the build can compute with (its history, forecast and to-date windows included)."""
+    import json
+
+    from reportgen.kpis.periods import period_range, window_start
+    from reportgen.pipeline.build import reporting_period
+
+    DATE_FUZZ_CASES["n"] += 1
+    text = (f"scorecard:\n  as_of: {as_of if as_of.strip() else 'latest'}\n  grain: {grain}\n"
+            f"  fiscal_year_start: {fys}\n  history: {history}\n  forecast_periods: {forecast}\n"
+            f"  windows: {windows}\n  title: {_nested(depth % 60 if depth < 20_000 else depth, kind)}\n"
+            f"datasets:\n  deals: {{path: deals.csv, data_through: {json.dumps(through)}}}\n"
+            f"audiences:\n  a: {{template: executive, max_pages: {max_pages}}}\n")
+    start = time.monotonic()
+    try:
+        loaded = parse_config(text, tmp_path / "fuzz.yaml")
+        run_checks(loaded)
+        sc = loaded.config.scorecard
+        report = reporting_period(sc, now=datetime(2026, 1, 5, tzinfo=UTC), period=label)
+        period_range(report.shift(-(sc.history - 1)), report.shift(sc.forecast_periods))
+        for window in sc.windows:
+            window_start(report, window)
+    except ReportgenError:
+        pass
+    assert time.monotonic() - start < 2.0
+
+
+def test_zz_report_date_fuzz_cases() -> None:
+    print(f"\nfuzzed date/nesting/range cases run: {DATE_FUZZ_CASES['n']}")
+    assert DATE_FUZZ_CASES["n"] >= 2000 or DATE_FUZZ_CASES["n"] == 0
+
+
+@pytest.mark.parametrize(("config", "expected"), [
+    ("scorecard: {as_of: 2025-02-30}\n",
+     "c.yaml:1:20: invalid YAML: '2025-02-30' is not a real calendar date (day is out of range for month); "
+     "write YYYY-MM-DD"),
+    ("scorecard: {as_of: 9999-12-31}\n",
+     "c.yaml:1:20: scorecard.as_of: year 9999 is outside 1900-2199; write the date the scorecard reports on, "
+     "e.g. 2025-12-31; found 9999-12-31"),
+    ("scorecard: {as_of: 0001-01-31}\n",
+     "c.yaml:1:20: scorecard.as_of: year 1 is outside 1900-2199; write the date the scorecard reports on, "
+     "e.g. 2025-12-31; found 0001-01-31"),
+    ("audiences: {a: {template: executive, max_pages: -5}}\n",
+     "c.yaml:1:49: audiences.a.max_pages: Input should be greater than 0; found -5"),
+    ("scorecard: {title: " + "[" * 20_000 + "}\n",
+     "c.yaml:1:58: invalid YAML: nested more than 40 levels deep; a config is a few levels of mappings and lists"),
+])
+def test_dates_depth_and_budgets_are_one_line(tmp_path: Path, config: str, expected: str) -> None:
+    (tmp_path / "deals.csv").write_text("deal_id,created_date\n1,2025-01-01\n", encoding="utf-8")
+    (tmp_path / "c.yaml").write_text(config + "datasets: {deals: {path: deals.csv}}\n", encoding="utf-8")
+    result = cli("validate", tmp_path / "c.yaml", timeout=60)
+    assert one_error_line(result) == f"error: {tmp_path}/{expected}"
+
+
+def test_a_period_outside_the_years_is_one_line(tmp_path: Path) -> None:
+    config = config_folder(tmp_path)
+    line = one_error_line(cli("build", config, "--period", "0001-01", "-o", tmp_path / "out", timeout=120))
+    assert line == "error: --period '0001-01': year 1 is outside 1900-2199"

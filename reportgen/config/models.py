@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from reportgen.config.delivery import DeliverySpec, LedgerSettings, SmtpSettings  # live with the delivery code
 from reportgen.config.yamlmarks import KeyPath, MarkedYaml
 from reportgen.errors import ConfigError
+from reportgen.kpis.periods import year_problem
 
 
 class _Model(BaseModel):
@@ -80,6 +81,15 @@ class Scorecard(_Model):
     export_xlsx: bool = Field(
         default=False,
         description="Also write the metric table as XLSX beside the CSV (costs about a second per scorecard).")
+
+    @field_validator("as_of")
+    @classmethod
+    def _reportable_year(cls, value: date | str) -> date | str:
+        """``as_of: 9999-12-31`` or ``0001-01-31`` is a typo, and its history or forecast would leave
+        the calendar Python can represent: refused here, in one line."""
+        if isinstance(value, date) and (problem := year_problem(value.year)):
+            raise ValueError(f"{problem}; write the date the scorecard reports on, e.g. 2025-12-31")
+        return value
 
 
 class Lookup(_Model):
@@ -280,7 +290,8 @@ class Audience(_Model):
     title: str | None = Field(
         default=None, description="Title for this audience's scorecard (default: scorecard title).")
     kpis: list[str] = Field(default_factory=list, description="KPI ids shown (default: every KPI in the config).")
-    max_pages: int | None = Field(default=None, description="Page budget; the build fails when the PDF is longer.")
+    max_pages: int | None = Field(
+        default=None, gt=0, description="Page budget; the build fails when the PDF is longer.")
     recommendations: list[str] = Field(default_factory=list, description="Recommendations printed in a client report.")
     summary: str | None = Field(default=None, description="Executive summary text written by a person.")
     layout: Literal["table", "cards"] = Field(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import weakref
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -217,7 +218,8 @@ def shape_issues(errors: list[tuple[ErrorDetails, KeyPath]], marked: MarkedYaml)
             issues.append(Issue("error", where, loc, f"{dotted}: required key missing"))
         else:
             found = err.get("input")
-            found_text = f"; found {found!r}" if not isinstance(found, (dict, list)) else ""
+            shown = found.isoformat() if isinstance(found, date) else repr(found)  # 9999-12-31, not date(...)
+            found_text = f"; found {shown}" if not isinstance(found, (dict, list)) else ""
             message = err["msg"].removeprefix("Value error, ")
             issues.append(Issue("error", where, loc, f"{dotted}: {message}{found_text}"))
     return issues

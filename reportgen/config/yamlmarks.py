@@ -7,6 +7,7 @@ rejected: PyYAML silently keeps the last one, which hides typos like a second ``
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,39 @@ MAX_CONFIG_BYTES = 1_000_000
 """A scorecard config is a few KB; a megabyte is a generated or hostile file."""
 MAX_EXPANDED_NODES = 100_000
 """Nodes after aliases are expanded: a 300-byte "billion laughs" document expands to billions."""
+MAX_DEPTH = 40
+"""Nesting of mappings and lists: a config is about six levels deep; PyYAML composes a node by
+recursion, so 20,000 nested ``[`` were a ``RecursionError``."""
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """The safe loader, refusing nesting deeper than MAX_DEPTH as it composes (PyYAML's scanner and
+    parser are iterative, its composer recursive: the depth is checked before any deep recursion)
+    and turning a date that is not on the calendar (``2025-02-30``) into a marked YAML error."""
+
+    depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None, None, f"nested more than {MAX_DEPTH} levels deep; a config is a few levels of "
+                    "mappings and lists", self.peek_event().start_mark)  # type: ignore[no-untyped-call]
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> date:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, OverflowError) as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value!r} is not a real calendar date ({exc}); write YYYY-MM-DD",
+                node.start_mark) from None
+
+
+_BoundedLoader.add_constructor("tag:yaml.org,2002:timestamp", _BoundedLoader.construct_yaml_timestamp)
 
 
 def load_marked_yaml(text: str, file: str | Path) -> MarkedYaml:
@@ -95,7 +129,7 @@ def load_marked_yaml(text: str, file: str | Path) -> MarkedYaml:
                           "a scorecard config is a few KB - split it or remove generated content")
     loader = None
     try:
-        loader = yaml.SafeLoader(text)  # the reader refuses control characters here already
+        loader = _BoundedLoader(text)  # the reader refuses control characters here already
         node = loader.get_single_node()
         if node is not None:
             _check_expanded_size(node, file)

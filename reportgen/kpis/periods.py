@@ -18,6 +18,19 @@ from typing import Literal
 Grain = Literal["month", "quarter", "year", "week"]
 GRAINS: tuple[str, ...] = ("month", "quarter", "year", "week")
 
+#: Years a reporting period may lie in: a config or ``--period`` outside them is a typo (``0001-01``,
+#: ``9999-12-31``), and the margins leave room for 60 periods of history and 3 of forecast on either
+#: side inside the dates Python can represent.
+MIN_YEAR, MAX_YEAR = 1900, 2199
+
+
+def year_problem(year: int) -> str | None:
+    """Why ``year`` cannot be reported on (``None``: it can)."""
+    if MIN_YEAR <= year <= MAX_YEAR:
+        return None
+    return f"year {year} is outside {MIN_YEAR}-{MAX_YEAR}"
+
+
 #: How many periods of each grain make a year: the offset for "same period a year ago".
 PERIODS_PER_YEAR: dict[str, int] = {"month": 12, "quarter": 4, "year": 1, "week": 52}
 
@@ -131,6 +144,8 @@ def parse_period(label: str, grain: str | None = None, fiscal_year_start: int = 
         if not m:
             break
         a, b = int(m.group(1)), int(m.group(2)) if m.lastindex and m.lastindex > 1 else 0
+        if problem := year_problem(a):
+            raise ValueError(f"{label!r}: {problem}")
         if grain == "month":
             if not 1 <= b <= 12:
                 break

@@ -63,7 +63,7 @@ def reporting_period(scorecard: Scorecard, *, now: datetime, period: str | None 
         try:
             return parse_period(period, grain, fys)
         except ValueError as exc:
-            raise ReportgenError(f"--period {period!r}: {exc}") from None
+            raise ReportgenError(f"--period {exc}") from None  # the message starts with the label
     if isinstance(scorecard.as_of, date):
         return period_containing(scorecard.as_of, grain, fys)
     return last_complete_period(now.date(), grain, fys)
