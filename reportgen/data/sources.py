@@ -84,7 +84,7 @@ def open_source(con: duckdb.DuckDBPyConnection, name: str, ds: Dataset, loaded: 
     fmt = source_format(ds)
     desc = describe_source(ds)
     if fmt == "sql":
-        frame = read_sql(ds)
+        frame = read_sql(ds, loaded, name)
         register_frame(con, view, frame)
         return Source(view, desc, textual=False, rows_fetched=len(frame))
     path = loaded.resolve(ds.path or "")
@@ -256,12 +256,31 @@ def read_excel(path: Path, sheet: str | int | None, name: str) -> Any:
     return frame
 
 
-def read_sql(ds: Dataset) -> Any:
+def sqlite_url(url: str, loaded: LoadedConfig, name: str) -> str:
+    """A SQLite URL's file made absolute against the config's folder and held to its path policy
+    (``allowed_roots``), as every other path of a config is: ``sqlite:///./crm.db`` named the
+    working directory's file before."""
+    import sqlalchemy
+
+    parsed = sqlalchemy.engine.make_url(url)
+    if not parsed.drivername.startswith("sqlite") or parsed.database in (None, "", ":memory:"):
+        return url
+    database = str(parsed.database)
+    if database.startswith("file:"):  # a SQLite URI (uri=true): its path comes after the scheme
+        return url
+    real = loaded.resolve(database, key=("datasets", name, "url"))
+    return parsed.set(database=str(real)).render_as_string(hide_password=False)
+
+
+def read_sql(ds: Dataset, loaded: LoadedConfig | None = None, name: str = "") -> Any:
     """Rows of a table or query from a SQL database, typed as the database types them."""
     import pandas as pd
     import sqlalchemy
 
-    engine = sqlalchemy.create_engine(expand_env(ds.url or ""))
+    url = expand_env(ds.url or "")
+    if loaded is not None:
+        url = sqlite_url(url, loaded, name)
+    engine = sqlalchemy.create_engine(url)
     try:
         with engine.connect() as conn:
             if ds.query:

@@ -315,8 +315,22 @@ def query_frames(data: LoadedData, queries: list[MeasureQuery],
         except Exception as exc:
             where = f" (filter: {query.filter})" if query.filter else ""
             raise DataError(f"while computing measures on {query.anchor.dataset}{where}: "
-                            f"{str(exc).splitlines()[0]}") from exc
+                            f"{_engine_words(exc)}") from exc
     return frames
+
+
+def _engine_words(exc: Exception) -> str:
+    """The engine's error in reportgen's words where it is a refusal: DuckDB runs with file access
+    off, and its "Permission Error: Cannot access file ..." means a filter tried to read a file."""
+    import re
+
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if type(exc).__name__ == "PermissionException" or text.startswith("Permission Error"):
+        target = re.search(r'access (?:file|directory) "([^"]*)"', text)
+        what = f"the file {target.group(1)!r}" if target else "a file or the network"
+        return (f"refused: the filter reads {what}; a filter is a condition on the dataset's own columns "
+                "and cannot read files")
+    return text
 
 
 @lru_cache(maxsize=4)
