@@ -187,6 +187,12 @@ def warm_up(duckdb_threads: int | None = None) -> None:
     )
     from reportgen import engine as compute  # noqa: F401
     from reportgen.pipeline import build  # noqa: F401
+    from reportgen.render.limits import start_layout_process
+
+    try:
+        start_layout_process()  # forked before the first job starts DuckDB's threads
+    except ReportgenError:
+        pass  # a bad REPORTGEN_PDF_* setting: each job reports it as its failure
 
 
 ResultCallback = Callable[[JobResult], None]

@@ -99,6 +99,24 @@ class PdfRequest:
     pdf_a: bool = False
 
 
+def start_layout_process(limits: PdfLimits | None = None) -> None:
+    """Fork the layout process now, while this process is quiet (a batch worker's warm-up), instead
+    of at the first PDF."""
+    if hasattr(os, "fork"):
+        with _lock:
+            _layout_process(limits or PdfLimits.from_environment())
+
+
+def _layout_process(limits: PdfLimits) -> _LayoutProcess:
+    """This process's layout process for ``limits`` (caller holds ``_lock``)."""
+    global _worker
+    if _worker is None or _worker.pid_of_parent != os.getpid() or _worker.limits != limits:
+        if _worker is not None and _worker.pid_of_parent == os.getpid():
+            _worker.stop()
+        _worker = _LayoutProcess(limits)
+    return _worker
+
+
 def write_pdf_bounded(request: PdfRequest, limits: PdfLimits | None = None) -> tuple[bytes, list[str]]:
     """:func:`reportgen.render.pdf.write_pdf` of ``request`` in the layout process, under ``limits``."""
     limits = limits or PdfLimits.from_environment()
@@ -106,10 +124,7 @@ def write_pdf_bounded(request: PdfRequest, limits: PdfLimits | None = None) -> t
         return _layout(request)
     with _lock:
         global _worker
-        if _worker is None or _worker.pid_of_parent != os.getpid() or _worker.limits != limits:
-            if _worker is not None and _worker.pid_of_parent == os.getpid():
-                _worker.stop()
-            _worker = _LayoutProcess(limits)
+        _worker = _layout_process(limits)
         try:
             result = _worker.run(request)
         except BaseException:
