@@ -187,3 +187,26 @@ def test_a_burst_on_two_workers_writes_the_same_messages_as_on_one(tmp_path: Pat
     assert _message_parts(tmp_path / "two") == expected
     pngs = [body for parts in expected.values() for kind, body in parts if kind == "image/png"]
     assert pngs and all(body.startswith(b"\x89PNG\r\n\x1a\n") for body in pngs)
+
+
+def test_a_layout_past_its_deadline_fails_only_its_job_in_a_worker_process(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    """Issue 21: each worker process forks its own layout process at warm-up; a runaway layout is
+    killed at REPORTGEN_PDF_SECONDS and fails its job with one line, the other job is built."""
+    monkeypatch.setenv("REPORTGEN_PDF_SECONDS", "4")
+    good = small_config(tmp_path / "good.yaml", title="Good")
+    slow = small_config(tmp_path / "slow.yaml", title="Slow")
+    (tmp_path / "tpl").mkdir()
+    (tmp_path / "tpl" / "rows.html").write_text(
+        "<table>{% for i in range(50000) %}<tr><td>{{ i }}</td></tr>{% endfor %}</table>", encoding="utf-8")
+    slow.write_text(slow.read_text().replace("executive: {template: executive}", "executive: {template: rows.html}")
+                    .replace("breakdowns: []", "breakdowns: []\n  template_dirs: [tpl]"))
+    out = tmp_path / "out"
+    start = time.monotonic()
+    result = run_cli("batch", good, slow, "--workers", "2", "-o", out, "--now", "2026-01-02T00:00Z")
+    assert time.monotonic() - start < 120
+    assert result.exit_code == 1
+    assert check_pdf(out / "good-executive.pdf") >= 1
+    assert not (out / "slow-executive.pdf").exists()
+    assert [line for line in result.stderr.splitlines() if line.startswith("FAILED")] == [
+        f"FAILED {slow} [executive]: the PDF layout took longer than 4 s (REPORTGEN_PDF_SECONDS); show fewer rows "
+        "or raise the limit"]
