@@ -170,3 +170,20 @@ def test_one_failing_audience_does_not_stop_the_others(tmp_path: Path) -> None:
                                     "  client: {template: client}")
     assert line == "error: audience 'acme': template acme.html:2: 'custmer' is undefined (2 other scorecards written)"
     assert sorted(p.name for p in out.glob("*.pdf")) == ["c-client.pdf", "c-executive.pdf"]
+
+
+def test_a_layout_process_killed_between_documents_is_replaced(tmp_path: Path) -> None:
+    import signal
+    from datetime import UTC, datetime
+
+    from reportgen.config.load import load_config
+    from reportgen.pipeline.build import build
+    from reportgen.render import limits
+
+    loaded = load_config(config_folder(tmp_path))
+    now = datetime(2026, 1, 5, tzinfo=UTC)
+    assert build(loaded, now=now, output_dir=tmp_path / "out", exports=False)[0].pages >= 1
+    assert limits._worker is not None
+    os.kill(limits._worker.pid, signal.SIGKILL)  # as the system's OOM killer would
+    time.sleep(0.2)
+    assert build(loaded, now=now, output_dir=tmp_path / "out", exports=False)[0].pages >= 1

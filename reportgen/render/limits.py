@@ -110,7 +110,8 @@ def start_layout_process(limits: PdfLimits | None = None) -> None:
 def _layout_process(limits: PdfLimits) -> _LayoutProcess:
     """This process's layout process for ``limits`` (caller holds ``_lock``)."""
     global _worker
-    if _worker is None or _worker.pid_of_parent != os.getpid() or _worker.limits != limits:
+    if (_worker is None or _worker.pid_of_parent != os.getpid() or _worker.limits != limits
+            or not _worker.alive()):
         if _worker is not None and _worker.pid_of_parent == os.getpid():
             _worker.stop()
         _worker = _LayoutProcess(limits)
@@ -192,6 +193,21 @@ class _LayoutProcess:
                               f"{self.limits.memory_mb:,} MB (REPORTGEN_PDF_MEMORY_MB)")
         assert isinstance(reply, tuple)
         return reply
+
+    def alive(self) -> bool:
+        """False once the child has exited (killed by the system between two documents, say)."""
+        if self.pid <= 0:
+            return False
+        try:
+            running = os.waitpid(self.pid, os.WNOHANG) == (0, 0)
+        except ChildProcessError:
+            running = False
+        if not running:  # reaped: its pid may be reused, so it is never signalled again
+            self.pid = 0
+            for fd in (self._requests, self._replies):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        return running
 
     def stop(self) -> int:
         """End the child (killed if still running) and return its wait status."""
