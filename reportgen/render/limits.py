@@ -281,7 +281,7 @@ def _serve(requests: int, replies: int, limits: PdfLimits) -> None:
         if hard == resource.RLIM_INFINITY or cap < hard:
             resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
         while isinstance(request := _receive(requests), PdfRequest):
-            result = _layout_result(request)
+            result = _layout_result(request, cap)
             try:
                 _send(replies, result)
             except MemoryError:
@@ -294,21 +294,34 @@ def _serve(requests: int, replies: int, limits: PdfLimits) -> None:
         os._exit(code)
 
 
-def _layout_result(request: PdfRequest) -> tuple[Any, ...]:
+MEMORY_MARGIN = 64 * 1024 * 1024
+"""A failure with the peak address space this close to the cap is the cap's doing."""
+
+
+def _layout_result(request: PdfRequest, cap: int = 0) -> tuple[Any, ...]:
+    """The reply for one document. Out of memory, Python raises ``MemoryError``, but a C library
+    may fail otherwise (``SystemError: error return without exception set``, ``ENOMEM``): any
+    failure with the peak address space at the cap is reported as the memory limit."""
     try:
         return ("ok", *_layout(request))
     except MemoryError:
         return ("memory",)
-    except RecursionError:
+    except Exception as exc:  # noqa: BLE001 - sorted out below, one line each
+        if cap and _address_space("VmPeak") >= cap - MEMORY_MARGIN:
+            return ("memory",)
+        return _failure(exc)
+
+
+def _failure(exc: Exception) -> tuple[str, str]:
+    if isinstance(exc, RecursionError):
         return ("error", "the PDF layout gave up: the HTML nests elements too deep (RecursionError); "
                          "flatten the template's markup")
-    except OverflowError as exc:
+    if isinstance(exc, OverflowError):
         return ("error", f"the PDF layout gave up: a size in the template's CSS is too large "
                          f"(OverflowError: {_first_line(exc)}); use a smaller length")
-    except ReportgenError as exc:
+    if isinstance(exc, ReportgenError):
         return ("error", _first_line(exc))
-    except Exception as exc:  # noqa: BLE001 - a WeasyPrint failure on this document: one line
-        return ("error", f"the PDF layout failed: {type(exc).__name__}: {_first_line(exc)}")
+    return ("error", f"the PDF layout failed: {type(exc).__name__}: {_first_line(exc)}")
 
 
 def _checked(result: tuple[bytes, list[str]], refusals: Sequence[str]) -> tuple[bytes, list[str]]:
@@ -318,12 +331,13 @@ def _checked(result: tuple[bytes, list[str]], refusals: Sequence[str]) -> tuple[
     return result
 
 
-def _address_space() -> int:
-    """This process's virtual size (``VmSize``): the cap is relative to what it already maps."""
+def _address_space(field: str = "VmSize") -> int:
+    """This process's virtual size (``VmSize``; the cap is relative to what it already maps) or its
+    peak (``VmPeak``), in bytes; 0 where ``/proc`` is missing."""
     try:
         with open("/proc/self/status", encoding="ascii") as status:
             for line in status:
-                if line.startswith("VmSize:"):
+                if line.startswith(f"{field}:"):
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError):
         pass
