@@ -5,7 +5,9 @@ A template is code a user hands us: built-in or not, every template renders in J
 lists, ``str.format`` checked), so a template can read the values it is given and nothing else.
 A sandbox does not bound time or memory, so this module adds a budget: a deadline checked wherever
 the template calls, reads an attribute or iterates a ``range``; repetition (``'x' * n``, ``n ** m``)
-and ranges are capped; the output is generated in chunks and its size is checked as it grows.
+and ranges are capped; format widths (``%0999999999d``, ``{:>999999999}``) are capped; the output is
+generated in chunks and its size is checked as it grows; a template file is read only when it is a
+regular file under a size cap (a FIFO would block the read, a 3 GB file fill memory).
 
 Every Jinja failure (a missing name, a missing include, a syntax error, a refused attribute, an
 exhausted budget) becomes one :class:`RenderError` line: ``template acme.html:12: 'custmer' is
