@@ -7,7 +7,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from reportgen.pipeline.build import FORMULA_TRIGGERS
+from reportgen.pipeline.exports import FORMULA_TRIGGERS
 from tests.hostile import cli, config_folder
 
 HOSTILE = ('=HYPERLINK("http://evil.example/","click")', "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3")

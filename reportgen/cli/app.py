@@ -176,7 +176,7 @@ def compute_command(config: Path | None, datasets_dir: Path | None, first: str |
 
     With --window, the rows are the whole-company to-date windows ending at each period (no breakdowns)."""
     from reportgen.atomic import atomic_write_text
-    from reportgen.pipeline.build import export_table
+    from reportgen.pipeline.exports import export_table
 
     if explain:
         _explain(config, datasets_dir, list(by))
