@@ -2,15 +2,24 @@
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 
-from reportgen.pipeline.exports import FORMULA_TRIGGERS
+from reportgen.pipeline.exports import csv_text, export_table, xlsx_bytes
 from tests.hostile import cli, config_folder
 
 HOSTILE = ('=HYPERLINK("http://evil.example/","click")', "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3")
+
+# Written out here, not imported from the code under test: a trigger dropped from the code's own tuple
+# (or a shortcut that looks for fewer of them) must make these tests fail. OWASP's CSV-injection list.
+TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+TRIGGERED = {
+    "=": "=1+1", "+": "+cmd|' /C calc'!A0", "-": "-2+3", "@": "@SUM(1+1)", "\t": "\t=1+1", "\r": "\r=1+1",
+}
 
 
 def _build(tmp_path: Path, *flags: str) -> Path:
@@ -32,7 +41,7 @@ def test_xlsx_text_cells_are_text_with_a_quote_and_numbers_are_numbers(tmp_path:
     for row in rows:
         cell = row[segment]
         if cell.value is not None:
-            assert cell.data_type == "s" and not cell.value.startswith(FORMULA_TRIGGERS), (cell.value, cell.data_type)
+            assert cell.data_type == "s" and not cell.value.startswith(TRIGGERS), (cell.value, cell.data_type)
         if row[value].value is not None:
             assert row[value].data_type == "n" and isinstance(row[value].value, (int, float))
     assert any(row[value].value == 1000 for row in rows)  # the HYPERLINK rep's revenue, a number
@@ -65,9 +74,79 @@ def _assert_no_live_formula(path: Path) -> None:
                 float(field)
                 continue  # a number (a negative one starts with '-'): stays a number
             except ValueError:
-                assert not field.startswith(FORMULA_TRIGGERS), field
+                assert not field.startswith(TRIGGERS), field
 
 
 def test_xlsx_is_written_only_when_asked(tmp_path: Path) -> None:
     out = _build(tmp_path)
     assert (out / "c-executive-metrics.csv").exists() and not (out / "c-executive-metrics.xlsx").exists()
+
+
+@pytest.mark.parametrize("dtype", ["string", "object"])
+@pytest.mark.parametrize("trigger", TRIGGERS, ids=repr)
+def test_each_trigger_alone_in_a_clean_column_is_neutralised(trigger: str, dtype: str) -> None:
+    """One hostile value among clean ones: a whole-column "is it clean?" shortcut that missed this
+    trigger would pass the column through as it came."""
+    raw = TRIGGERED[trigger]
+    assert raw.startswith(trigger)
+    table = pd.DataFrame({"segment": ["Ann", raw, None, "Bob"], "value": [1.0, -2.0, None, 0.0]})
+    table["segment"] = table["segment"].astype(dtype)
+    out = export_table(table)
+    assert list(out["segment"])[:2] == ["Ann", "'" + raw] and list(out["segment"])[3] == "Bob"
+    assert pd.isna(out["segment"].iloc[2])  # missing stays missing, not the text 'None' or "'"
+    assert list(table["segment"])[1] == raw  # the caller's table is not rewritten in place
+    assert out["value"].tolist()[:2] == [1.0, -2.0]  # a negative number is a number, not a trigger
+
+
+@pytest.mark.parametrize("trigger", TRIGGERS, ids=repr)
+def test_each_trigger_reaches_csv_and_xlsx_as_quoted_text(trigger: str) -> None:
+    raw = TRIGGERED[trigger]
+    table = export_table(pd.DataFrame({"kpi": ["revenue"], "segment": pd.array([raw], dtype="string"),
+                                       "value": [3.5]}))
+    for newline in (None, ""):  # a spreadsheet splits rows at a bare \r as at \n: the csv module does too
+        (row,) = csv.DictReader(io.StringIO(csv_text(table), newline=newline))
+        assert row["segment"].startswith("'") and row["value"] == "3.5", row  # one row, quoted text
+    assert row["segment"] == "'" + raw
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx_bytes(table)))["metrics"]
+    segment, value = sheet["B2"], sheet["C2"]
+    # XML reads a raw CR back as LF (line-end normalisation); the cell is still quoted text
+    assert (segment.value, segment.data_type) == ("'" + raw.replace("\r", "\n"), "s")
+    assert (value.value, value.data_type) == (3.5, "n")
+
+
+def test_text_that_only_contains_a_trigger_is_left_as_it_is() -> None:
+    """Only a leading trigger runs as a formula: ``a-b`` and ``North`` are not rewritten."""
+    table = pd.DataFrame({"segment": pd.array(["a-b", "North", "x=y", "a@b.example"], dtype="string")})
+    assert export_table(table)["segment"].tolist() == ["a-b", "North", "x=y", "a@b.example"]
+
+
+def _missing_rows(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Rows of periods the data does not cover: the fixture's deals start 2025-11-05, so 2025-10 has
+    no value at all (coverage ``none``)."""
+    missing = [r for r in rows if r["coverage"] == "none"]
+    assert missing and all(r["period"] == "2025-10" for r in missing)
+    return missing
+
+
+def test_missing_values_are_empty_cells_in_the_metric_csv_never_0(tmp_path: Path) -> None:
+    out = _build(tmp_path)
+    with (out / "c-executive-metrics.csv").open(newline="", encoding="utf-8") as handle:
+        rows: list[dict[str, object]] = list(csv.DictReader(handle))
+    for row in _missing_rows(rows):
+        assert row["value"] == "" and row["prior"] == "" and row["year_ago"] == "", row
+    # a real zero stays a zero: Bob won nothing in 2025-11, a period the data covers
+    (bob,) = [r for r in rows if (r["kpi"], r["period"], r["dimension"], r["segment"], r["window"])
+              == ("revenue", "2025-11", "rep", "Bob", "")]
+    assert float(str(bob["value"])) == 0.0
+
+
+def test_missing_values_are_empty_cells_in_the_metric_xlsx_never_0(tmp_path: Path) -> None:
+    out = _build(tmp_path, "--xlsx")
+    sheet = openpyxl.load_workbook(out / "c-executive-metrics.xlsx")["metrics"]
+    values = list(sheet.iter_rows(values_only=True))
+    rows: list[dict[str, object]] = [dict(zip(values[0], row)) for row in values[1:]]
+    for row in _missing_rows(rows):
+        assert row["value"] is None and row["prior"] is None and row["year_ago"] is None, row
+    (bob,) = [r for r in rows if (r["kpi"], r["period"], r["dimension"], r["segment"], r["window"])
+              == ("revenue", "2025-11", "rep", "Bob", None)]
+    assert bob["value"] == 0

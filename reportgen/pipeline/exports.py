@@ -58,12 +58,20 @@ def export_table(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def csv_text(frame: pd.DataFrame) -> str:
+    """The frame as CSV text with RFC 4180 line ends (CRLF). With pandas' default ``\\n`` the csv module
+    quotes only fields holding ``\\n``, so a CRM value holding a bare ``\\r`` stayed unquoted and a
+    spreadsheet broke the row there: the text after the ``\\r`` (``=1+1``) began a new row as a live
+    formula, past the neutralising ``'``. With CRLF every field holding ``\\r`` or ``\\n`` is quoted."""
+    return frame.to_csv(index=False, lineterminator="\r\n")
+
+
 def write_metric_exports(metrics: Metrics, audience: Audience, csv_path: Path, xlsx_path: Path | None) -> None:
     """Write the audience's metric rows as CSV (and XLSX) atomically; XLSX text cells are text, never formulas."""
     from reportgen.atomic import atomic_write_bytes, atomic_write_text
 
     frame = metric_frame(metrics, audience.kpis or None)
-    atomic_write_text(csv_path, frame.to_csv(index=False))
+    atomic_write_text(csv_path, csv_text(frame))
     if xlsx_path is not None:
         atomic_write_bytes(xlsx_path, xlsx_bytes(frame))
 
