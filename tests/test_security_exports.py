@@ -22,66 +22,6 @@ TRIGGERED = {
 }
 
 
-def _build(tmp_path: Path, *flags: str) -> Path:
-    result = cli("build", config_folder(tmp_path), "-o", tmp_path / "out", *flags)
-    assert result.returncode == 0, result.stderr
-    return tmp_path / "out"
-
-
-def test_xlsx_text_cells_are_text_with_a_quote_and_numbers_are_numbers(tmp_path: Path) -> None:
-    out = _build(tmp_path, "--xlsx")
-    sheet = openpyxl.load_workbook(out / "c-executive-metrics.xlsx")["metrics"]
-    header = [c.value for c in sheet[1]]
-    segment, value = header.index("segment"), header.index("value")
-    rows = list(sheet.iter_rows(min_row=2))
-    segments = {row[segment].value for row in rows}
-    for raw in HOSTILE[:3]:
-        assert "'" + raw in segments, (raw, segments)
-    assert "'-2+3" in segments
-    for row in rows:
-        cell = row[segment]
-        if cell.value is not None:
-            assert cell.data_type == "s" and not cell.value.startswith(TRIGGERS), (cell.value, cell.data_type)
-        if row[value].value is not None:
-            assert row[value].data_type == "n" and isinstance(row[value].value, (int, float))
-    assert any(row[value].value == 1000 for row in rows)  # the HYPERLINK rep's revenue, a number
-
-
-def test_csv_text_fields_never_start_with_a_formula_trigger(tmp_path: Path) -> None:
-    _assert_no_live_formula(_build(tmp_path) / "c-executive-metrics.csv")
-
-
-@pytest.mark.parametrize("source", ["config", "datasets folder"])
-def test_compute_csv_text_fields_never_start_with_a_formula_trigger(tmp_path: Path, source: str) -> None:
-    """`reportgen compute` writes the same metric rows as the build's CSV, through the same export."""
-    config = config_folder(tmp_path / "in")
-    if source == "config":
-        args: list[object] = [config, "--by", "rep"]
-    else:
-        args = ["--datasets", tmp_path / "in", "--from", "2025-10", "--to", "2025-12", "--by", "rep"]
-    result = cli("compute", *args, "-o", tmp_path / "metrics.csv")
-    assert result.returncode == 0, result.stderr
-    _assert_no_live_formula(tmp_path / "metrics.csv")
-
-
-def _assert_no_live_formula(path: Path) -> None:
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    assert "'" + HOSTILE[0] in {r["segment"] for r in rows}  # the hostile rep is there, neutralised
-    for row in rows:
-        for field in row.values():
-            try:
-                float(field)
-                continue  # a number (a negative one starts with '-'): stays a number
-            except ValueError:
-                assert not field.startswith(TRIGGERS), field
-
-
-def test_xlsx_is_written_only_when_asked(tmp_path: Path) -> None:
-    out = _build(tmp_path)
-    assert (out / "c-executive-metrics.csv").exists() and not (out / "c-executive-metrics.xlsx").exists()
-
-
 @pytest.mark.parametrize("dtype", ["string", "object"])
 @pytest.mark.parametrize("trigger", TRIGGERS, ids=repr)
 def test_each_trigger_alone_in_a_clean_column_is_neutralised(trigger: str, dtype: str) -> None:
@@ -120,6 +60,40 @@ def test_text_that_only_contains_a_trigger_is_left_as_it_is() -> None:
     assert export_table(table)["segment"].tolist() == ["a-b", "North", "x=y", "a@b.example"]
 
 
+def _build(tmp_path: Path, *flags: str) -> Path:
+    result = cli("build", config_folder(tmp_path), "-o", tmp_path / "out", *flags)
+    assert result.returncode == 0, result.stderr
+    return tmp_path / "out"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One ``reportgen build --xlsx`` of the hostile deals, read by every test of its exports."""
+    return _build(tmp_path_factory.mktemp("exports"), "--xlsx")
+
+
+def test_xlsx_text_cells_are_text_with_a_quote_and_numbers_are_numbers(built: Path) -> None:
+    sheet = openpyxl.load_workbook(built / "c-executive-metrics.xlsx")["metrics"]
+    header = [c.value for c in sheet[1]]
+    segment, value = header.index("segment"), header.index("value")
+    rows = list(sheet.iter_rows(min_row=2))
+    segments = {row[segment].value for row in rows}
+    for raw in HOSTILE[:3]:
+        assert "'" + raw in segments, (raw, segments)
+    assert "'-2+3" in segments
+    for row in rows:
+        cell = row[segment]
+        if cell.value is not None:
+            assert cell.data_type == "s" and not cell.value.startswith(TRIGGERS), (cell.value, cell.data_type)
+        if row[value].value is not None:
+            assert row[value].data_type == "n" and isinstance(row[value].value, (int, float))
+    assert any(row[value].value == 1000 for row in rows)  # the HYPERLINK rep's revenue, a number
+
+
+def test_csv_text_fields_never_start_with_a_formula_trigger(built: Path) -> None:
+    _assert_no_live_formula(built / "c-executive-metrics.csv")
+
+
 def _missing_rows(rows: list[dict[str, object]]) -> list[dict[str, object]]:
     """Rows of periods the data does not cover: the fixture's deals start 2025-11-05, so 2025-10 has
     no value at all (coverage ``none``)."""
@@ -128,9 +102,8 @@ def _missing_rows(rows: list[dict[str, object]]) -> list[dict[str, object]]:
     return missing
 
 
-def test_missing_values_are_empty_cells_in_the_metric_csv_never_0(tmp_path: Path) -> None:
-    out = _build(tmp_path)
-    with (out / "c-executive-metrics.csv").open(newline="", encoding="utf-8") as handle:
+def test_missing_values_are_empty_cells_in_the_metric_csv_never_0(built: Path) -> None:
+    with (built / "c-executive-metrics.csv").open(newline="", encoding="utf-8") as handle:
         rows: list[dict[str, object]] = list(csv.DictReader(handle))
     for row in _missing_rows(rows):
         assert row["value"] == "" and row["prior"] == "" and row["year_ago"] == "", row
@@ -140,9 +113,8 @@ def test_missing_values_are_empty_cells_in_the_metric_csv_never_0(tmp_path: Path
     assert float(str(bob["value"])) == 0.0
 
 
-def test_missing_values_are_empty_cells_in_the_metric_xlsx_never_0(tmp_path: Path) -> None:
-    out = _build(tmp_path, "--xlsx")
-    sheet = openpyxl.load_workbook(out / "c-executive-metrics.xlsx")["metrics"]
+def test_missing_values_are_empty_cells_in_the_metric_xlsx_never_0(built: Path) -> None:
+    sheet = openpyxl.load_workbook(built / "c-executive-metrics.xlsx")["metrics"]
     values = list(sheet.iter_rows(values_only=True))
     rows: list[dict[str, object]] = [dict(zip(values[0], row)) for row in values[1:]]
     for row in _missing_rows(rows):
@@ -150,3 +122,34 @@ def test_missing_values_are_empty_cells_in_the_metric_xlsx_never_0(tmp_path: Pat
     (bob,) = [r for r in rows if (r["kpi"], r["period"], r["dimension"], r["segment"], r["window"])
               == ("revenue", "2025-11", "rep", "Bob", None)]
     assert bob["value"] == 0
+
+
+def test_xlsx_is_written_only_when_asked(tmp_path: Path) -> None:
+    out = _build(tmp_path)
+    assert (out / "c-executive-metrics.csv").exists() and not (out / "c-executive-metrics.xlsx").exists()
+
+
+@pytest.mark.parametrize("source", ["config", "datasets folder"])
+def test_compute_csv_text_fields_never_start_with_a_formula_trigger(tmp_path: Path, source: str) -> None:
+    """`reportgen compute` writes the same metric rows as the build's CSV, through the same export."""
+    config = config_folder(tmp_path / "in")
+    if source == "config":
+        args: list[object] = [config, "--by", "rep"]
+    else:
+        args = ["--datasets", tmp_path / "in", "--from", "2025-10", "--to", "2025-12", "--by", "rep"]
+    result = cli("compute", *args, "-o", tmp_path / "metrics.csv")
+    assert result.returncode == 0, result.stderr
+    _assert_no_live_formula(tmp_path / "metrics.csv")
+
+
+def _assert_no_live_formula(path: Path) -> None:
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert "'" + HOSTILE[0] in {r["segment"] for r in rows}  # the hostile rep is there, neutralised
+    for row in rows:
+        for field in row.values():
+            try:
+                float(field)
+                continue  # a number (a negative one starts with '-'): stays a number
+            except ValueError:
+                assert not field.startswith(TRIGGERS), field
