@@ -5,6 +5,7 @@ import csv
 import io
 from pathlib import Path
 
+import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
@@ -58,6 +59,17 @@ def test_text_that_only_contains_a_trigger_is_left_as_it_is() -> None:
     """Only a leading trigger runs as a formula: ``a-b`` and ``North`` are not rewritten."""
     table = pd.DataFrame({"segment": pd.array(["a-b", "North", "x=y", "a@b.example"], dtype="string")})
     assert export_table(table)["segment"].tolist() == ["a-b", "North", "x=y", "a@b.example"]
+
+
+def test_csv_and_xlsx_hold_the_frame_and_nothing_else() -> None:
+    """The files are the metric rows as they are: no index column, one sheet, numbers as numbers,
+    missing as empty, CRLF line ends (RFC 4180)."""
+    frame = pd.DataFrame({"kpi": ["revenue", "win_rate"], "value": [1200.5, np.nan], "rank": [1, 2]})
+    assert csv_text(frame) == "kpi,value,rank\r\nrevenue,1200.5,1\r\nwin_rate,,2\r\n"
+    book = openpyxl.load_workbook(io.BytesIO(xlsx_bytes(frame)))
+    assert book.sheetnames == ["metrics"]
+    assert list(book["metrics"].iter_rows(values_only=True)) == [
+        ("kpi", "value", "rank"), ("revenue", 1200.5, 1), ("win_rate", None, 2)]
 
 
 def _build(tmp_path: Path, *flags: str) -> Path:
