@@ -61,6 +61,16 @@ def test_text_that_only_contains_a_trigger_is_left_as_it_is() -> None:
     assert export_table(table)["segment"].tolist() == ["a-b", "North", "x=y", "a@b.example"]
 
 
+def test_numbers_flags_and_dates_are_not_touched() -> None:
+    """Only text can run as a formula: number, flag and date columns keep their type (a negative
+    number is not a trigger, a date is written as a date, not as the text of a timestamp)."""
+    table = pd.DataFrame({"value": [-2.0, 3.0], "count": [-1, 4], "partial": [True, False],
+                          "day": pd.to_datetime(["2025-12-01", "2025-12-02"])})
+    out = export_table(table)
+    assert out.dtypes.to_dict() == table.dtypes.to_dict()
+    assert csv_text(out) == "value,count,partial,day\r\n-2.0,-1,True,2025-12-01\r\n3.0,4,False,2025-12-02\r\n"
+
+
 def test_csv_and_xlsx_hold_the_frame_and_nothing_else() -> None:
     """The files are the metric rows as they are: no index column, one sheet, numbers as numbers,
     missing as empty, CRLF line ends (RFC 4180)."""
