@@ -111,7 +111,7 @@ EOF
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 rows = db.execute("SELECT worker_outcome, test_outcome FROM work_results").fetchall()
-ran = [t for w, t in rows if w != "skipped"]
+ran = [str(t).lower() for w, t in rows if str(w).lower() != "skipped"]  # stored as NORMAL/SKIPPED, KILLED/SURVIVED
 killed = sum(1 for t in ran if t != "survived")
 share = f"{killed / len(ran):.0%}" if ran else "n/a"
 print(f"mutation: {sys.argv[2]}: {killed} of {len(ran)} mutants killed ({share}), "

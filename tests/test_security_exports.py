@@ -71,6 +71,23 @@ def test_numbers_flags_and_dates_are_not_touched() -> None:
     assert csv_text(out) == "value,count,partial,day\r\n-2.0,-1,True,2025-12-01\r\n3.0,4,False,2025-12-02\r\n"
 
 
+def test_xlsx_cells_missing_of_every_kind_are_empty_and_raw_formulas_are_text() -> None:
+    """``xlsx_bytes`` on its own (not only after the neutralising export): pandas' NA, NaT, NaN and
+    None are empty cells, and text that starts with ``=`` is a string cell, never a formula."""
+    frame = pd.DataFrame({"kpi": ["r1", "r2"], "segment": pd.array(["=1+1", pd.NA], dtype="string"),
+                          "value": [1.5, np.nan], "day": [pd.Timestamp("2025-12-01"), pd.NaT],
+                          "note": ["-1", None]})
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx_bytes(frame)))["metrics"]
+    first, second = ([(c.value, c.data_type) for c in row] for row in sheet.iter_rows(min_row=2))
+    assert first[1] == ("=1+1", "s") and first[2] == (1.5, "n") and first[3][1] == "d" and first[4] == ("-1", "s")
+    assert second == [("r2", "s")] + [(None, "n")] * 4
+
+
+def test_a_text_column_after_number_columns_is_still_neutralised() -> None:
+    table = pd.DataFrame({"value": [1.0], "rank": [2], "note": pd.array(["=cmd"], dtype="string")})
+    assert export_table(table)["note"].tolist() == ["'=cmd"]
+
+
 def test_csv_and_xlsx_hold_the_frame_and_nothing_else() -> None:
     """The files are the metric rows as they are: no index column, one sheet, numbers as numbers,
     missing as empty, CRLF line ends (RFC 4180)."""
@@ -82,16 +99,31 @@ def test_csv_and_xlsx_hold_the_frame_and_nothing_else() -> None:
         ("kpi", "value", "rank"), ("revenue", 1200.5, 1), ("win_rate", None, 2)]
 
 
-def _build(tmp_path: Path, *flags: str) -> Path:
-    result = cli("build", config_folder(tmp_path), "-o", tmp_path / "out", *flags)
+def _build(tmp_path: Path, *flags: str, audiences: str = "executive: {template: executive}") -> Path:
+    result = cli("build", config_folder(tmp_path, audiences=audiences), "-o", tmp_path / "out", *flags)
     assert result.returncode == 0, result.stderr
     return tmp_path / "out"
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One ``reportgen build --xlsx`` of the hostile deals, read by every test of its exports."""
-    return _build(tmp_path_factory.mktemp("exports"), "--xlsx")
+    """One ``reportgen build --xlsx`` of the hostile deals, read by every test of its exports; the
+    ``sales`` audience shows one KPI."""
+    return _build(tmp_path_factory.mktemp("exports"), "--xlsx",
+                  audiences="executive: {template: executive}\n  sales: {template: executive, kpis: [revenue]}")
+
+
+def test_an_audience_exports_only_its_kpis(built: Path) -> None:
+    for ext in ("csv", "xlsx"):
+        if ext == "csv":
+            with (built / "c-sales-metrics.csv").open(newline="", encoding="utf-8") as handle:
+                kpis = {r["kpi"] for r in csv.DictReader(handle)}
+        else:
+            sheet = openpyxl.load_workbook(built / "c-sales-metrics.xlsx")["metrics"]
+            kpis = {row[0] for row in sheet.iter_rows(min_row=2, values_only=True)}
+        assert kpis == {"revenue"}, ext
+    with (built / "c-executive-metrics.csv").open(newline="", encoding="utf-8") as handle:
+        assert {r["kpi"] for r in csv.DictReader(handle)} == {"revenue", "deals_won", "win_rate"}
 
 
 def test_xlsx_text_cells_are_text_with_a_quote_and_numbers_are_numbers(built: Path) -> None:
