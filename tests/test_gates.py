@@ -66,6 +66,15 @@ def test_a_period_covered_to_its_last_day_needs_no_partial_flag(tmp_path: Path) 
     assert _revenue(config) == sum(100 + i for i in range(31))
 
 
+def test_a_period_inside_the_data_is_covered(tmp_path: Path) -> None:
+    """Data that starts before the period and ends after it covers it: an earlier ``--period`` than
+    the data's last month needs no partial flag."""
+    config = _config(tmp_path, first=date(2025, 10, 1), last=date(2025, 12, 31), rows=92)
+    november = sum(100 + i for i in range(92) if date(2025, 11, 1) <= date(2025, 10, 1) + timedelta(days=i)
+                   <= date(2025, 11, 30))
+    assert _revenue(config, "2025-11") == november
+
+
 @pytest.mark.parametrize(("first", "last", "period", "message"), [
     (date(2025, 12, 2), date(2025, 12, 31), "2025-12",
      "dataset 'deals' begins 2025-12-02, after the reporting period 2025-12 begins (2025-12-01); "
