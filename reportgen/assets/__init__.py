@@ -44,6 +44,11 @@ def font_faces_css(embed: bool) -> str:
     return "\n".join(_font_face_rule(face, _font_url(face, embed)) for face in FONT_FACES) + "\n"
 
 
+def matplotlib_font_files() -> tuple[Path, ...]:
+    """OTF files for matplotlib, whose FreeType cannot read WOFF2, so chart text is measured in Inter."""
+    return (FONTS_DIR / "Inter-Regular.otf", FONTS_DIR / "Inter-SemiBold.otf")
+
+
 def _font_url(face: FontFace, embed: bool) -> str:
     path = FONTS_DIR / face.file_name
     if not embed:
