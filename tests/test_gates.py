@@ -47,7 +47,8 @@ def test_build_refuses_a_partly_covered_period_in_one_line_and_writes_nothing(tm
     result = cli("build", config, "-o", tmp_path / "out")
     assert one_error_line(result) == (
         "error: dataset 'deals' ends 2025-12-30, before the reporting period 2025-12 ends (2025-12-31); "
-        "set scorecard.allow_partial_period: true to report it as partial, or choose --period")
+        "set scorecard.allow_partial_period: true to report it as partial, or choose --period, or, if the export "
+        "covers the period through its last day with no later rows, set data_through: 2025-12-31 for dataset 'deals'")
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
