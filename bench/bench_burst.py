@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import workloads as W  # noqa: E402
-from bench.gen_data import REPS, ensure_deals  # noqa: E402
+from bench import workloads as W
+from bench.gen_data import REPS, ensure_deals
 
 
 def main() -> None:

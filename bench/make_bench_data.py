@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from samples.generate import (  # noqa: E402  (needs the repo root on sys.path)
+from samples.generate import (
     REPEAT_DEAL_SHARE,
     REPS,
     SOURCE_LEAD_SHARE,

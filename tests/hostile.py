@@ -37,7 +37,7 @@ def config_folder(folder: Path, *, scorecard: str = "", audiences: str = "execut
 
 
 def cli(*args: object, cwd: Path | None = None, timeout: float = 120,
-        preexec_fn=None) -> subprocess.CompletedProcess[str]:  # noqa: ANN001
+        preexec_fn=None) -> subprocess.CompletedProcess[str]:
     """``python -m reportgen ARGS`` in a fresh process, as a user runs it."""
     return subprocess.run([sys.executable, "-m", "reportgen", *map(str, args)], capture_output=True, text=True,
                           cwd=cwd or REPO, timeout=timeout, preexec_fn=preexec_fn)

@@ -1,12 +1,12 @@
 """The public Python API as docs/api.md shows it, against the committed sample config."""
 from __future__ import annotations
 
-import math
 import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import reportgen
@@ -20,21 +20,33 @@ def test_import_is_light() -> None:
     assert out.strip() == "False"
 
 
+def _won_deals(repo_root: Path) -> pd.DataFrame:
+    """The sample CRM's won deals with their close month, read with pandas alone (not reportgen)."""
+    deals = pd.read_csv(repo_root / "samples" / "data" / "deals.csv", parse_dates=["close_date"])
+    won = deals[deals["stage"] == "won"].copy()
+    won["month"] = won["close_date"].dt.strftime("%Y-%m")
+    return won
+
+
 def test_notebook_example_computes_the_table(repo_root: Path) -> None:
+    """Every number checked here is recomputed from deals.csv with pandas, per kpi-spec's definitions."""
     loaded = reportgen.load_config(repo_root / "configs" / "example.yaml")
     metrics = reportgen.compute(loaded, period="2025-06", now=NOW)
-    june = metrics.table.query("period == '2025-06' and dimension == '' and window == ''")
-    revenue = june.set_index("kpi").loc["revenue"]
-    assert revenue["value"] == metrics.row("revenue", "2025-06")["value"]
-    # the same numbers from the export itself, without reportgen: won deals closed in June 2025
-    import pandas as pd
-
-    deals = pd.read_csv(repo_root / "samples" / "data" / "deals.csv", parse_dates=["close_date"])
-    won = deals[(deals["stage"] == "won") & (deals["close_date"].dt.strftime("%Y-%m") == "2025-06")]
-    assert revenue["value"] == pytest.approx(won["amount"].sum(), abs=0.005) and won["amount"].sum() > 0
-    assert metrics.row("deals_won", "2025-06")["value"] == len(won)
-    assert not math.isnan(metrics.window_row("revenue", "2025-06", "ytd")["value"])
-    assert list(metrics.series("revenue").index)[-1] == "2025-06"
+    won = _won_deals(repo_root)
+    revenue = won.groupby("month")["amount"].sum()
+    count = won.groupby("month").size()
+    june = metrics.table.query("period == '2025-06' and dimension == '' and window == ''").set_index("kpi")
+    assert june.loc["revenue", "value"] == pytest.approx(revenue["2025-06"])
+    assert june.loc["revenue", "prior"] == pytest.approx(revenue["2025-05"])
+    assert june.loc["revenue", "year_ago"] == pytest.approx(revenue["2024-06"])
+    assert june.loc["revenue", "pct_prior"] == pytest.approx(revenue["2025-06"] / revenue["2025-05"] - 1)
+    assert june.loc["deals_won", "value"] == count["2025-06"]
+    assert june.loc["average_deal_size", "value"] == pytest.approx(revenue["2025-06"] / count["2025-06"])
+    ytd = won[(won["month"] >= "2025-01") & (won["month"] <= "2025-06")]["amount"].sum()
+    assert metrics.window_row("revenue", "2025-06", "ytd")["value"] == pytest.approx(ytd)
+    series = metrics.series("revenue")
+    assert list(series.index)[-1] == "2025-06"
+    assert series.to_dict() == pytest.approx({m: revenue.get(m, 0.0) for m in series.index})
 
 
 def test_build_writes_the_pdf_and_bad_segments_are_one_line(repo_root: Path, tmp_path: Path) -> None:

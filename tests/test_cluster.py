@@ -34,7 +34,7 @@ def dask_scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     workdir = tmp_path_factory.mktemp("dask")
     address = f"tcp://127.0.0.1:{_free_port()}"
-    log = open(workdir / "cluster.log", "w")  # noqa: SIM115 - closed in the teardown below
+    log = open(workdir / "cluster.log", "w")
     processes = [subprocess.Popen([str(DASK), "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
                                    "--no-dashboard"], cwd=workdir, stdout=log, stderr=log)]
     processes += [

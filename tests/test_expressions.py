@@ -4,7 +4,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from reportgen.errors import ConfigError
@@ -13,16 +12,31 @@ from reportgen.kpis.expressions import Scope, evaluate, parse_formula, safe_divi
 
 
 def scope(values: dict[str, list[float]], params: dict[str, float] | None = None) -> Scope:
-    index = pd.MultiIndex.from_product([[""], [1, 2, 3]], names=["segment", "ord"])
-    series = {k: pd.Series(v, index=index, dtype="float64") for k, v in values.items()}
-    return Scope(value=series.__getitem__, shift=lambda s, n: s.groupby(level=0).shift(n), year_offset=2,
-                 target=lambda name: pd.Series([10.0, np.nan, 20.0], index=index),
-                 lookup=lambda name: pd.Series([1.0, 2.0, 3.0], index=index), params=params or {}, index=index)
+    """One segment, three periods, as float arrays: the shape the engine evaluates formulas on."""
+    arrays = {k: np.array(v, dtype="float64") for k, v in values.items()}
+
+    def shift(array: np.ndarray, n: int) -> np.ndarray:
+        out = np.full(array.shape, np.nan)
+        out[n:] = array[:len(array) - n]
+        return out
+
+    return Scope(value=arrays.__getitem__, shift=shift, year_offset=2,
+                 target=lambda name: np.array([10.0, np.nan, 20.0]), lookup=lambda name: np.array([1.0, 2.0, 3.0]),
+                 params=params or {}, constant=lambda value: np.full(3, value))
 
 
 def test_division_by_zero_or_missing_is_missing() -> None:
-    got = safe_divide(pd.Series([1.0, 1.0, 0.0, np.nan]), pd.Series([0.0, np.nan, 0.0, 2.0]))
-    assert got.isna().all()
+    """On float arrays, as the engine calls it (evaluate.py's scope and table.py's comparisons): a zero
+    (either sign) or missing denominator, a missing numerator and an overflow to infinity are missing;
+    an ordinary quotient, a negative one and 0 / x are numbers."""
+    numerator = np.array([1.0, 1.0, 0.0, np.nan, 1.0, 1e308, 6.0, -6.0, 0.0])
+    denominator = np.array([0.0, np.nan, 0.0, 2.0, -0.0, 1e-308, 3.0, 4.0, 5.0])
+    got = safe_divide(numerator, denominator)
+    assert isinstance(got, np.ndarray) and got.dtype == np.float64
+    assert np.isnan(got[:6]).all() and got[6:].tolist() == [2.0, -1.5, 0.0]
+    assert np.isnan(numerator[3]) and denominator[0] == 0.0  # the inputs are left as they were
+    whole = safe_divide(np.array([3, 0]), np.array([2, 0]))  # integer arrays (counts) divide as floats
+    assert whole[0] == 1.5 and np.isnan(whole[1])
 
 
 def test_arithmetic_prior_year_ago_target_params() -> None:

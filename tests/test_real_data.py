@@ -6,6 +6,7 @@ code paths, so a shared mistake cannot hide.
 from __future__ import annotations
 
 import csv
+import re
 from collections import defaultdict
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -95,12 +96,15 @@ def test_crm_comparisons_before_the_first_close_are_missing_not_zero(crm) -> Non
     2016-12 or 2017-02 is unknown, so "vs last year" and "vs last month" must say n/a, not +inf% vs $0."""
     import math
 
-    _, metrics = crm
+    rows, metrics = crm
     dec, mar = metrics.row("revenue", "2017-12"), metrics.row("revenue", "2017-03")
     assert math.isnan(dec["year_ago"]) and math.isnan(dec["pct_year_ago"])
     assert math.isnan(mar["prior"]) and not math.isnan(dec["prior"])
     # pipeline history starts with the first engage date: open deals a year before are a real number
-    assert metrics.row("open_opportunities", "2017-12")["year_ago"] >= 0
+    end = date(2016, 12, 31)
+    open_then = sum(1 for r in rows if r["engage_date"] and _d(r["engage_date"]) <= end
+                    and (not r["close_date"] or _d(r["close_date"]) > end))
+    assert open_then > 0 and metrics.row("open_opportunities", "2017-12")["year_ago"] == open_then
 
 
 def test_superstore_order_lines_are_summed_into_orders(repo_root: Path, shared_dir: Path) -> None:
@@ -220,5 +224,37 @@ def test_paid_media_spend_in_reais_reads_as_thousands(tmp_path: Path, shared_dir
 def test_every_audience_builds_from_real_data(config: str, repo_root: Path, shared_dir: Path, tmp_path: Path) -> None:
     from reportgen.pipeline.build import build
 
-    built = build(load_config(repo_root / "configs" / f"{config}.yaml"), now=NOW, output_dir=tmp_path)
-    assert built and all(b.pdf.stat().st_size > 10_000 and b.pages >= 1 for b in built)
+    loaded = load_config(repo_root / "configs" / f"{config}.yaml")
+    built = build(loaded, now=NOW, output_dir=tmp_path)
+    assert built and {b.audience for b in built} == set(loaded.config.audiences or ["executive"])
+    for b in built:
+        assert b.pages >= 1 and b.csv is not None
+        _assert_pdf_shows_its_kpis(b.pdf, b.csv, loaded)
+
+
+def _assert_pdf_shows_its_kpis(pdf: Path, metric_csv: Path, loaded) -> None:
+    """The PDF's text names every KPI of the audience and shows its value for the reporting period
+    (full or compact, as a tile or a table shows it), the values the build wrote to its metric CSV;
+    a KPI without a value shows the missing mark. A blank or wrong-data PDF of the same size fails."""
+    from reportgen.render.fmt import format_value
+    from tests.pdftools import pdf_text
+
+    def plain(text: str) -> str:
+        return " ".join(text.replace("\u00a0", " ").replace("\u202f", " ").split())
+
+    with metric_csv.open(newline="", encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["window"] == "" and r["dimension"] == ""]
+    report = max(r["period"] for r in rows)
+    latest = [r for r in rows if r["period"] == report]
+    assert latest, metric_csv
+    text = plain(pdf_text(pdf))
+    sc = loaded.config.scorecard
+    for r in latest:
+        assert plain(r["name"]) in text, (pdf.name, r["name"])
+        value = float(r["value"]) if r["value"] else None
+        shown = {plain(format_value(value, r["unit"], locale=sc.locale, currency=sc.currency, compact=c))
+                 for c in (False, True)}
+        if value is not None and r["unit"] in ("money", "count"):  # a table row scaled to its unit ($K 219)
+            shown |= {f"{value / scale:,.{digits}f}" for scale in (1, 1e3, 1e6, 1e9) for digits in (0, 1, 2)}
+        assert any(re.search(rf"(?<![\d.,]){re.escape(s)}(?![\d])", text) for s in shown), \
+            (pdf.name, r["kpi"], report, shown)

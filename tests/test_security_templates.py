@@ -1,6 +1,7 @@
 """Templates are code: they render in the budgeted sandbox and fail as one line (GitHub issue 8)."""
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -79,11 +80,36 @@ def test_symlink_out_of_the_template_folder_is_refused(tmp_path: Path) -> None:
     assert "is a link to" in line and "outside the template folder" in line
 
 
+BUILTIN_AUDIENCES = ("executive: {template: executive}\n  sales_manager: {template: sales_manager}\n"
+                     "  client: {template: client}")
+HOSTILE_REP = '=HYPERLINK("http://evil.example/","click")'
+
+
 def test_builtin_templates_render_in_the_sandbox_too(tmp_path: Path) -> None:
-    config = config_folder(tmp_path)
+    """Every built-in template renders its whole scorecard under the sandbox's rules: the KPIs and the
+    December revenue of the hostile deals (1,500 + 900, closed 7 and 9 December) are on the page, CRM
+    text is escaped text in the HTML and plain text in the PDF, and nothing links outside the page."""
+    from pypdf import PdfReader
+
+    from tests.pdftools import pdf_text
+
+    config = config_folder(tmp_path, audiences=BUILTIN_AUDIENCES)
     result = cli("build", config, "-o", tmp_path / "out")
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "out" / "c-executive.pdf").read_bytes().startswith(b"%PDF-")
+    for audience in ("executive", "sales_manager", "client"):
+        pdf, html = tmp_path / "out" / f"c-{audience}.pdf", (tmp_path / "out" / f"c-{audience}.html").read_text()
+        text = pdf_text(pdf)
+        for name in ("Sales revenue", "Deals won", "Opportunity win rate"):
+            assert name in text, (audience, name)
+        assert "$2,400" in text, audience
+        hrefs = re.findall(r"""<a [^>]*href=["']([^"']*)""", html)
+        assert "<script" not in html and all(h.startswith("#") for h in hrefs), (audience, hrefs)
+        links = [a.get_object().get("/A", {}).get("/URI") for page in PdfReader(pdf).pages
+                 for a in page.get("/Annots") or []]
+        assert not [u for u in links if u], (audience, links)
+    manager = (tmp_path / "out" / "c-sales_manager.html").read_text()
+    assert HOSTILE_REP not in manager and HOSTILE_REP.replace('"', "&#34;") in manager  # autoescaped
+    assert HOSTILE_REP in pdf_text(tmp_path / "out" / "c-sales_manager.pdf")  # shown as the text it is
 
 
 def test_one_hostile_template_leaves_the_other_reports_of_a_batch_alone(tmp_path: Path) -> None:

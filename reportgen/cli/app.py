@@ -176,7 +176,7 @@ def compute_command(config: Path | None, datasets_dir: Path | None, first: str |
 
     With --window, the rows are the whole-company to-date windows ending at each period (no breakdowns)."""
     from reportgen.atomic import atomic_write_text
-    from reportgen.pipeline.build import export_table
+    from reportgen.pipeline.exports import csv_text, export_table
 
     if explain:
         _explain(config, datasets_dir, list(by))
@@ -213,7 +213,7 @@ def compute_command(config: Path | None, datasets_dir: Path | None, first: str |
     table = metrics.table
     table = table[table["window"] == window] if window else table[table["window"] == ""]
     output.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(output, export_table(table).to_csv(index=False))  # CRM text never a live formula
+    atomic_write_text(output, csv_text(export_table(table)))  # CRM text never a live formula
     what = f"{window} windows, " if window else ""
     click.echo(f"wrote {output} ({len(table)} rows, {what}{metrics.periods[0].label} .. {metrics.periods[-1].label})")
 

@@ -57,10 +57,6 @@ class Transfer:
     rows_read_whole: int = 0  # rows read one by one by the local path (pandas.read_sql of every row)
     pulled: dict[str, str] = field(default_factory=dict)  # dataset -> why it was pulled local after loading
 
-    @property
-    def rows_transferred(self) -> int:
-        return self.rows_fetched + self.rows_sent + self.rows_read_whole
-
 
 def pushdown_dialect(ds: Dataset) -> tuple[str | None, str]:
     """(SQLGlot dialect, "") when this SQL dataset is pushed down, else (None, why not)."""

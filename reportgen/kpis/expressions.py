@@ -2,7 +2,7 @@
 
 Formulas such as ``revenue / opportunities_created`` come from user configs, so they are parsed with
 ``ast`` and walked against a whitelist; nothing is ever passed to ``eval``. Evaluation is vectorised
-over pandas Series aligned on (segment, period), and follows the spec's rule for ratios: a division
+over float arrays of one (segment x period) grid, and follows the spec's rule for ratios: a division
 by zero or by a missing value is *missing* (NaN), never 0 and never infinity.
 """
 from __future__ import annotations
@@ -10,18 +10,17 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
+from typing import TYPE_CHECKING, TypeAlias
 
 from reportgen.errors import ConfigError
 
 if TYPE_CHECKING:  # pandas and numpy are imported where formulas are evaluated, not at start-up
     import numpy as np
     import numpy.typing as npt
-    import pandas as pd
 
-#: What a formula is evaluated on: pandas Series aligned on (segment, period), or (the engine) plain
-#: float arrays of one grid, where the same arithmetic costs microseconds instead of pandas' alignment.
-Vector = TypeVar("Vector", "pd.Series", "npt.NDArray[np.float64]")
+#: What a formula is evaluated on: the engine's float arrays of one (segment x period) grid, where the
+#: arithmetic costs microseconds instead of pandas' index alignment.
+Vector: TypeAlias = "npt.NDArray[np.float64]"
 
 #: Functions a formula may call, with their arity.
 FUNCTIONS: dict[str, int] = {"prior": 1, "year_ago": 1, "abs": 1, "target": 1, "lookup": 1}
@@ -104,32 +103,18 @@ def _value_names(node: ast.AST) -> set[str]:
     return set().union(*(_value_names(c) for c in ast.iter_child_nodes(node)))
 
 
-@overload
-def safe_divide(numerator: pd.Series, denominator: pd.Series) -> pd.Series: ...
-@overload
-def safe_divide(numerator: npt.NDArray[np.float64],
-                denominator: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]: ...
-def safe_divide(numerator: pd.Series | npt.NDArray[np.float64],
-                denominator: pd.Series | npt.NDArray[np.float64]) -> pd.Series | npt.NDArray[np.float64]:
-    """Element-wise division where a zero or missing denominator gives missing."""
+def safe_divide(numerator: Vector, denominator: Vector) -> Vector:
+    """Element-wise division where a zero or missing denominator (or an overflow) gives missing."""
     import numpy as np
 
-    if isinstance(numerator, np.ndarray) and isinstance(denominator, np.ndarray):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            quotient = numerator.astype("float64") / np.where(denominator != 0, denominator, np.nan)
-        quotient[~np.isfinite(quotient)] = np.nan
-        return quotient
-    import pandas as pd
-
-    num = cast(pd.Series, numerator).astype("float64")
-    den = cast(pd.Series, denominator).astype("float64")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = num / den.where(den != 0)
-    return out.where(np.isfinite(out))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        quotient = numerator.astype("float64") / np.where(denominator != 0, denominator, np.nan)
+    quotient[~np.isfinite(quotient)] = np.nan
+    return quotient
 
 
 @dataclass(frozen=True)
-class Scope(Generic[Vector]):
+class Scope:
     """What a formula can read while it is evaluated."""
 
     value: Callable[[str], Vector]
@@ -138,32 +123,22 @@ class Scope(Generic[Vector]):
     target: Callable[[str], Vector]
     lookup: Callable[[str], Vector]
     params: dict[str, float]
-    index: pd.Index | None = None  # the rows of Series: a constant becomes a Series on it
-    constant: Callable[[float], Vector] | None = None  # else how a constant fills every row
+    constant: Callable[[float], Vector]  # a number in the formula, as a vector filling every row
 
 
-def evaluate(formula: Formula, scope: Scope[Vector]) -> Vector:
-    """Evaluate a parsed formula to floats on the scope's rows (a Series on ``scope.index``, or an array)."""
+def evaluate(formula: Formula, scope: Scope) -> Vector:
+    """Evaluate a parsed formula to floats on the scope's rows."""
     return _eval(formula.tree.body, scope).astype("float64")
 
 
-def _constant(value: float, scope: Scope[Vector]) -> Vector:
-    if scope.constant is not None:
-        return scope.constant(value)
-    import pandas as pd
-
-    series: Any = pd.Series(value, index=scope.index)  # Vector is pd.Series when no constant is given
-    return cast(Vector, series)
-
-
-def _eval(node: ast.AST, scope: Scope[Vector]) -> Vector:
+def _eval(node: ast.AST, scope: Scope) -> Vector:
     if isinstance(node, ast.Constant):
         value = node.value
         assert isinstance(value, (int, float)), "parse_formula admits only numbers as constants"
-        return _constant(float(value), scope)
+        return scope.constant(float(value))
     if isinstance(node, ast.Name):
         if node.id in scope.params:
-            return _constant(float(scope.params[node.id]), scope)
+            return scope.constant(float(scope.params[node.id]))
         return scope.value(node.id)
     if isinstance(node, ast.UnaryOp):
         operand = _eval(node.operand, scope)

@@ -78,7 +78,7 @@ class BudgetedSandbox(ImmutableSandboxedEnvironment):
                 self.check_clock()
             yield n
 
-    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 - Jinja's signature
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         __self.check_clock()
         return super().call(__context, __obj, *args, **kwargs)
 
