@@ -271,3 +271,19 @@ def test_dates_that_leave_day_and_month_open_are_not_guessed(tmp_path: Path) -> 
     assert list(config["datasets"]) == ["deals"]
     assert "could not place tickets.csv: column 'Created Date': dates like 03/04/2025 read as day/month and as " \
            "month/day and no value settles it; set date_formats" in result.stdout
+
+
+def test_a_stray_word_in_an_amount_column_keeps_it_a_number_column(tmp_path: Path) -> None:
+    """A canonical export with one 'n/a' amount (the committed sample CRM has one) is still deals, not a
+    file whose amount is text and whose best fit is tickets; the loader counts the stray value."""
+    import shutil
+
+    from tests.conftest import REPO
+
+    shutil.copy(REPO / "samples" / "data" / "deals.csv", tmp_path / "deals.csv")
+    assert "n/a" in (tmp_path / "deals.csv").read_text().split(",")  # the stray this test is about
+    result, config = init(tmp_path, tmp_path / "deals.csv")
+    assert result.returncode == 0, result.stderr
+    assert list(config["datasets"]) == ["deals"] and "deals.csv -> deals" in result.stdout
+    assert config["datasets"]["deals"]["stages"] == {"won": ["won"], "lost": ["lost"], "open": ["open"]}
+    assert {"revenue", "win_rate", "average_deal_size"} <= set(config["kpis"])

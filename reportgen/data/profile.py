@@ -128,9 +128,13 @@ def _profile_column(con: duckdb.DuckDBPyConnection, name: str) -> ColumnProfile:
     base = ColumnProfile(name, "text", int(filled), int(distinct), values)
     if _is_date(shapes, name):
         return _as_date(con, base, shapes)
-    if all(fmt.number_core(v) is not None for v in values):
+    # a real export has the odd 'n/a' or '-' in an amount column: still a number column (the loader
+    # counts those values as unreadable and the quality gate weighs them), not a text column
+    numbers = [v for v in values if fmt.number_core(v) is not None]
+    strays = len(values) - len(numbers)
+    if numbers and strays <= len(values) // 50:
         try:
-            style = fmt.detect_number_style(list(values), column=name, dataset="export")
+            style = fmt.detect_number_style(numbers, column=name, dataset="export")
             return ColumnProfile(name, "number", base.filled, base.distinct, values, number_style=style)
         except DataError as exc:  # both readings possible: a number, but the decimal mark is open
             return ColumnProfile(name, "number", base.filled, base.distinct, values, note=str(exc))
