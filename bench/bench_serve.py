@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.workloads import write_config  # noqa: E402
+from bench.workloads import write_config
 
 TEMPLATE = '{%% extends "builtin:executive.html" %%}{%% block summary %%}<p id="edit">%d</p>{%% endblock %%}\n'
 

@@ -33,8 +33,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import workloads as W  # noqa: E402
-from bench.gen_data import ensure_deals, label  # noqa: E402
+from bench import workloads as W
+from bench.gen_data import ensure_deals, label
 
 RESULTS = W.REPO / "bench" / "results" / "latest.md"
 

@@ -33,7 +33,7 @@ def prefetch(*modules: str) -> threading.Thread | None:
         for name in todo:
             try:
                 importlib.import_module(name)
-            except Exception:  # the main thread's import reports it where it matters
+            except Exception:  # noqa: BLE001 - the main thread's import reports it where it matters
                 pass
 
     thread = threading.Thread(target=run, name="reportgen-prefetch", daemon=True)

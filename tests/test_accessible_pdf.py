@@ -30,9 +30,11 @@ def example() -> tuple[Any, Any]:
     return loaded, scorecard_metrics(loaded, now=NOW, audience="executive")
 
 
-def render(example: tuple[Any, Any], locale: str | None = None) -> tuple[PdfReader, Any]:
+def render(example: tuple[Any, Any], locale: str | None = None, layout: str | None = None) -> tuple[PdfReader, Any]:
     loaded, metrics = example
     audience = audiences_of(loaded, "executive")["executive"]
+    if layout is not None:
+        audience = audience.model_copy(update={"layout": layout})
     rendered = render_audience(metrics, loaded, "executive", audience, now=NOW, locale=locale)
     assert rendered.warnings == ()  # WeasyPrint logs an image without alt text or a page without lang
     return PdfReader(io.BytesIO(rendered.pdf)), metrics
@@ -61,8 +63,18 @@ def test_the_pdf_is_tagged_with_language_and_title(example: tuple[Any, Any]) -> 
     assert b"pdfuaid" in root["/Metadata"].get_object().get_data()
 
 
-def test_headings_tables_and_figures_come_in_reading_order(example: tuple[Any, Any]) -> None:
+def test_the_executive_table_reads_heading_then_table_with_its_charts(example: tuple[Any, Any]) -> None:
     pdf, _ = render(example)
+    kinds = [str(e["/S"]) for e in elements(pdf.trailer["/Root"]["/StructTreeRoot"]["/K"])]
+    shown = [k for k in kinds if k in ("/H1", "/H2", "/H3", "/Table", "/Figure")]
+    assert kinds.count("/H1") == 1
+    assert shown.index("/H1") < shown.index("/H2") < shown.index("/Table")
+    # the sparklines and variance bars are figures inside the scorecard table, in its reading order
+    assert shown[shown.index("/Table"):].count("/Figure") >= 15
+
+
+def test_cards_read_heading_then_charts_then_table_per_tile(example: tuple[Any, Any]) -> None:
+    pdf, _ = render(example, layout="cards")
     kinds = [str(e["/S"]) for e in elements(pdf.trailer["/Root"]["/StructTreeRoot"]["/K"])]
     shown = [k for k in kinds if k in ("/H1", "/H2", "/H3", "/Table", "/Figure")]
     assert shown.index("/H1") < shown.index("/H2") < shown.index("/H3")
@@ -80,15 +92,19 @@ def test_figures_carry_their_data_in_the_alt_text(example: tuple[Any, Any]) -> N
     assert alts and all(alts)
     charts = [a for a in alts if not a.endswith(" logo")]
     assert charts and all(re.search(r"\d", a) for a in charts)
-    series = metrics.series("revenue")
-    last = format_value(float(series.iloc[-1]), "money", compact=True)
-    low = format_value(float(series.min()), "money", compact=True)
-    high = format_value(float(series.max()), "money", compact=True)
+    # the table's sparkline: the last twelve months in the KPI's one format (revenue in $M, two decimals)
+    series = metrics.series("revenue").iloc[-12:]
+
+    def millions(v: float) -> str:
+        return f"${v / 1e6:.2f}M"
+
     [spark] = [a for a in charts if a.startswith("Sales revenue, ")]
-    assert f"last {last}" in spark and f"low {low}" in spark and f"high {high}" in spark
+    assert spark.startswith("Sales revenue, Jan 25 to Dec 25: "), spark
+    assert f"last {millions(series.iloc[-1])} (Dec 25)" in spark
+    assert f"low {millions(series.min())}" in spark and f"high {millions(series.max())}" in spark
     before = float(series.iloc[-2])
-    assert ("up from" if float(series.iloc[-1]) > before else "down from") in spark
-    assert format_value(before, "money", compact=True) in spark
+    word = "up from" if float(series.iloc[-1]) > before else "down from"
+    assert f"{word} {millions(before)}" in spark
 
 
 def test_a_german_pdf_says_so(example: tuple[Any, Any]) -> None:

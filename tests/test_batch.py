@@ -189,7 +189,7 @@ def test_a_burst_on_two_workers_writes_the_same_messages_as_on_one(tmp_path: Pat
     assert pngs and all(body.startswith(b"\x89PNG\r\n\x1a\n") for body in pngs)
 
 
-def test_a_layout_past_its_deadline_fails_only_its_job_in_a_worker_process(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_a_layout_past_its_deadline_fails_only_its_job_in_a_worker_process(tmp_path: Path, monkeypatch) -> None:
     """Issue 21: each worker process forks its own layout process at warm-up; a runaway layout is
     killed at REPORTGEN_PDF_SECONDS and fails its job with one line, the other job is built."""
     monkeypatch.setenv("REPORTGEN_PDF_SECONDS", "4")

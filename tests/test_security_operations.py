@@ -73,7 +73,7 @@ def test_a_message_in_flight_elsewhere_is_unknown_not_already_sent(tmp_path: Pat
     assert smtp_server.messages() == []
 
 
-def test_cluster_jobs_carry_absolute_paths(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_cluster_jobs_carry_absolute_paths(tmp_path: Path, monkeypatch) -> None:
     from reportgen.batch import build_jobs
 
     config_folder(tmp_path / "client")

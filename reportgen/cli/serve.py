@@ -170,7 +170,7 @@ def watch(preview: Preview, stop: threading.Event) -> None:
 
 def handler_for(preview: Preview) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             if self.path.startswith("/__reportgen/status"):
                 body, kind = json.dumps(preview.status()).encode(), "application/json"
             elif self.path in ("/", "/index.html"):
@@ -185,7 +185,7 @@ def handler_for(preview: Preview) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet: the watcher reports
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
     return Handler

@@ -92,6 +92,8 @@ def restore(con: duckdb.DuckDBPyConnection, key: str, data: LoadedData, *, writa
     copied (1M rows: 0.09 s instead of 0.3-0.5 s for a copy), and the engine's queries run at least as
     fast on DuckDB's compressed storage. ``writable`` copies the tables instead, for a caller that
     changes them in place (``restrict_to_segment``)."""
+    import duckdb
+
     folder = cache_dir()
     if folder is None:
         return False
@@ -101,7 +103,8 @@ def restore(con: duckdb.DuckDBPyConnection, key: str, data: LoadedData, *, writa
         record = json.loads(meta.read_text(encoding="utf-8"))
         names = list(record["datasets"])
         con.execute(f"ATTACH {lit(str(db))} AS {q(alias)} (READ_ONLY)")
-    except Exception as exc:  # absent, unreadable, damaged, another DuckDB's format: a cold load instead
+    except (OSError, ValueError, KeyError, TypeError, duckdb.Error) as exc:  # absent, damaged, another
+        # DuckDB's format: a cold load instead
         _forget(db, meta, exc)
         return False
     kind = "TABLE" if writable else "VIEW"
@@ -109,7 +112,7 @@ def restore(con: duckdb.DuckDBPyConnection, key: str, data: LoadedData, *, writa
         for name in names:
             con.execute(f"CREATE {kind} main.{q(name)} AS SELECT * FROM {q(alias)}.{q(name)}")
             con.execute(f"SELECT * FROM main.{q(name)} LIMIT 1").fetchall()  # a damaged table fails here
-    except Exception as exc:  # a damaged entry: undo what was made, load cold
+    except duckdb.Error as exc:  # a damaged entry: undo what was made, load cold
         for name in names:
             con.execute(f"DROP {kind} IF EXISTS main.{q(name)}")
         con.execute(f"DETACH {q(alias)}")
@@ -134,6 +137,8 @@ def store(con: duckdb.DuckDBPyConnection, key: str, data: LoadedData, *, backgro
     rows, about 0.35 s, then overlaps computing and rendering instead of adding to them). Only for
     data nobody changes in place afterwards; the entry file is attached here, before the loader locks
     the connection's file access, and the process waits for the thread before it exits (``wait``)."""
+    import duckdb
+
     folder = cache_dir()
     if folder is None or data.remote:
         return
@@ -145,7 +150,7 @@ def store(con: duckdb.DuckDBPyConnection, key: str, data: LoadedData, *, backgro
         os.remove(tmp)  # DuckDB creates the file itself
         alias = f"reportgen_store_{uuid.uuid4().hex}"
         con.execute(f"ATTACH {lit(tmp)} AS {q(alias)}")
-    except Exception:  # full disk, read-only home, DuckDB refusing: the next build loads cold
+    except (OSError, duckdb.Error):  # full disk, read-only home, DuckDB refusing: the next build loads cold
         _remove_partial(tmp)
         return
     record = {"datasets": {name: {"columns": data.columns[name], "types": data.types.get(name, {}),
@@ -189,7 +194,7 @@ def _write(cursor: duckdb.DuckDBPyConnection, alias: str, names: list[str], tmp:
         meta_tmp.write_text(json.dumps(record), encoding="utf-8")
         os.replace(meta_tmp, folder / f"{key}.json")
         _prune(folder)
-    except Exception:  # full disk, the connection closed under us: the next build loads cold
+    except Exception:  # noqa: BLE001 - a background writer never puts a traceback in a build: the next loads cold
         _remove_partial(tmp)
 
 

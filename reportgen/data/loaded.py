@@ -64,7 +64,7 @@ def run_query(data: LoadedData, sql: str) -> pd.DataFrame:
     if remote_names:
         try:
             tables = referenced_tables(sql)
-        except Exception as exc:  # SQLGlot cannot read it: compute the datasets it may name locally
+        except Exception as exc:  # noqa: BLE001 - SQLGlot cannot read it: compute the datasets it may name locally
             for n in sorted(n for n in remote_names if re.search(rf"\b{re.escape(n)}\b", sql)):
                 pull_local(data, n, f"SQLGlot cannot read a query ({first_line(exc)})")
             return data.con.execute(sql).df()

@@ -196,12 +196,14 @@ def _happened(name: str, column: str, kinds: dict[str, str], today: date) -> str
 
 def _ragged_lines(con: duckdb.DuckDBPyConnection, source: Source) -> list[tuple[int, str, bool]]:
     """(line, what was wrong, whether it is a total row) of every CSV line DuckDB rejected, once per line."""
+    import duckdb
+
     if not source.rejects_table:
         return []
     try:
         rows = con.execute(f"SELECT line, min(error_type), min(error_message), min(csv_line) "
                            f"FROM {q(source.rejects_table)} GROUP BY line ORDER BY line").fetchall()
-    except Exception:  # no rejects table: nothing was rejected
+    except duckdb.Error:  # no rejects table: nothing was rejected
         return []
     return [(int(line), f"{kind.lower()}: {message}", is_total_line(text)) for line, kind, message, text in rows]
 

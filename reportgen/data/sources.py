@@ -80,6 +80,8 @@ def describe_source(ds: Dataset) -> str:
 def open_source(con: duckdb.DuckDBPyConnection, name: str, ds: Dataset, loaded: LoadedConfig,
                 workdir: Path) -> Source:
     """Create the view ``raw__<name>`` over the dataset's source and say how it was read."""
+    import duckdb
+
     view = f"raw__{name}"
     fmt = source_format(ds)
     desc = describe_source(ds)
@@ -97,7 +99,7 @@ def open_source(con: duckdb.DuckDBPyConnection, name: str, ds: Dataset, loaded: 
         con.execute(f"CREATE OR REPLACE TEMP VIEW {q(view)} AS SELECT * FROM read_parquet({lit(str(path))})")
         try:
             con.execute(f"DESCRIBE {q(view)}").fetchall()
-        except Exception as exc:
+        except duckdb.Error as exc:
             raise DataError(f"dataset {name!r}: {ds.path} is not a readable Parquet file "
                             f"({_first_line(exc)})") from None
         return Source(view, desc, path, textual=False)
@@ -110,6 +112,8 @@ def open_source(con: duckdb.DuckDBPyConnection, name: str, ds: Dataset, loaded: 
 def open_csv(con: duckdb.DuckDBPyConnection, view: str, name: str, ds: Dataset, path: Path, desc: str,
              workdir: Path) -> Source:
     """A text view over a CSV; ragged lines and undecodable bytes go to a rejects table."""
+    import duckdb
+
     encoding = ds.encoding.lower().replace("_", "-")
     rejects = f"rejects__{name}"
     source = Source(view, desc, path, rejects_table=rejects)
@@ -140,7 +144,7 @@ def open_csv(con: duckdb.DuckDBPyConnection, view: str, name: str, ds: Dataset, 
         source.columns = dict(con.execute(
             "SELECT column_name, data_type FROM information_schema.columns WHERE table_catalog = 'temp' "
             f"AND table_name = {lit(view)} ORDER BY ordinal_position").fetchall())
-    except Exception as exc:
+    except duckdb.Error as exc:
         if source.auto_utf8 and "encoding" in str(exc).lower():  # the header itself is not UTF-8
             return reopen_in_code_page(con, source, name, ds, workdir)
         raise DataError(f"dataset {name!r}: cannot read {desc} as CSV ({_first_line(exc)}); check delimiter and "
@@ -151,12 +155,14 @@ def open_csv(con: duckdb.DuckDBPyConnection, view: str, name: str, ds: Dataset, 
 def undecodable(con: duckdb.DuckDBPyConnection, source: Source) -> bool:
     """True when a CSV read as UTF-8 under ``encoding: auto`` had lines that are not UTF-8. Checked from
     DuckDB's rejects after the one full read, so a clean file costs no extra pass over its bytes."""
+    import duckdb
+
     if not source.auto_utf8 or not source.rejects_table:
         return False
     try:
         return bool(one_row(con, f"SELECT count(*) FROM {q(source.rejects_table)} "
                                 "WHERE error_type ILIKE '%ENCODING%' OR error_type ILIKE '%UNICODE%'")[0])
-    except Exception:  # no rejects table: nothing was rejected
+    except duckdb.Error:  # no rejects table: nothing was rejected
         return False
 
 
@@ -249,7 +255,7 @@ def read_excel(path: Path, sheet: str | int | None, name: str) -> Any:
                               keep_default_na=False, na_values=[""])
     except ValueError as exc:
         raise DataError(f"dataset {name!r}: {path.name}: {_first_line(exc)}") from None
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - openpyxl fails in many ways on a bad workbook
         raise DataError(f"dataset {name!r}: cannot read {path.name} as an Excel workbook "
                         f"({_first_line(exc)})") from None
     frame.columns = [str(c) for c in frame.columns]

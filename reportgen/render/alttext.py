@@ -10,16 +10,24 @@ page's numbers do. A period without a value is counted as such, never read as 0.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from reportgen.render import fmt
 from reportgen.render.formats import Formats, _missing, _num
 
 
-def series_alt(name: str, values: Sequence[Any], labels: Sequence[str], unit: fmt.Unit, formats: Formats) -> str:
-    """A series over periods (sparkline, trend): span, low and high, last value and its direction."""
+def series_alt(name: str, values: Sequence[Any], labels: Sequence[str], unit: fmt.Unit, formats: Formats,
+               number: Callable[[float], str] | None = None) -> str:
+    """A series over periods (sparkline, trend): span, low and high, last value and its direction.
+
+    ``number`` writes a value as the page around the chart does (the executive table's one format per
+    KPI); by default the scorecard's compact format."""
     t = formats.t
+
+    def text(value: float) -> str:
+        return number(value) if number is not None else formats.compact(value, unit)
+
     points = [(label, _num(v)) for label, v in zip(labels, values, strict=False)]
     known = [(label, v) for label, v in points if not _missing(v)]
     span = f"{formats.period_short(labels[0])} {t('to')} {formats.period_short(labels[-1])}" if labels else ""
@@ -28,14 +36,14 @@ def series_alt(name: str, values: Sequence[Any], labels: Sequence[str], unit: fm
         return f"{head}: {t('n/a')}"
     low = min(known, key=lambda p: p[1])
     high = max(known, key=lambda p: p[1])
-    parts = [f"{t('low')} {formats.compact(low[1], unit)} ({formats.period_short(low[0])}), "
-             f"{t('high')} {formats.compact(high[1], unit)} ({formats.period_short(high[0])})"]
+    parts = [f"{t('low')} {text(low[1])} ({formats.period_short(low[0])}), "
+             f"{t('high')} {text(high[1])} ({formats.period_short(high[0])})"]
     last_label, last = known[-1]
-    last_text = f"{t('last')} {formats.compact(last, unit)} ({formats.period_short(last_label)})"
+    last_text = f"{t('last')} {text(last)} ({formats.period_short(last_label)})"
     if len(known) >= 2:
         before = known[-2][1]
         word = "up from" if last > before else "down from" if last < before else "unchanged from"
-        last_text += f", {t(word)} {formats.compact(before, unit)}"
+        last_text += f", {t(word)} {text(before)}"
     parts.append(last_text)
     gaps = sum(1 for _, v in points if _missing(v))
     if gaps:

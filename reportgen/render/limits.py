@@ -256,7 +256,7 @@ def _receive(fd: int, deadline: float = float("inf")) -> object:
                 if wanted == 8:
                     wanted = 8 + int.from_bytes(buffer[:8], "big")
                     continue
-                return pickle.loads(bytes(buffer[8:wanted]))  # noqa: S301 - our own forked process
+                return pickle.loads(bytes(buffer[8:wanted]))
             left = deadline - time.monotonic()
             if left <= 0:
                 return _TIMEOUT

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from reportgen import charts
+from reportgen.render.alttext import series_alt
 from reportgen.render.formats import Formats, _missing, _num
 from reportgen.render.kpiformat import KpiFormat
 from reportgen.render.views import (
@@ -271,22 +272,14 @@ def _row(metrics: Metrics, kid: str, windows: Sequence[str], formats: Formats, f
     vs_year_ago = _variance_cell(value - _num(row["year_ago"]), _num(row["pct_year_ago"]), f, direction, actual,
                                  year_ago, zero_base)
     cells = [_window_cells(metrics, kid, w, period, f, formats, notes) for w in windows]
-    history = metrics.series(kid).to_list()[-12:]
-    spark = Markup(charts.sparkline(history, width=60, height=14, title=_trend_text(name, history, f)))
+    series = metrics.series(kid).iloc[-12:]
+    history = series.to_list()
+    title = series_alt(name, history, [str(p) for p in series.index], kpi.unit, formats, number=f.value)
+    spark = Markup(charts.sparkline(history, width=60, height=14, title=title))
     last = f.bare(history[-1]) if history and not _missing(history[-1]) else ""
     return ExecRow(kid, name, f, str(row["status"] or ""), actual, plan, bar, delta_text, vs_plan, year_ago,
                    vs_year_ago, cells,
                    spark, last)
-
-
-def _trend_text(name: str, history: Sequence[float], f: KpiFormat) -> str:
-    """The sparkline's alt text carries its data: how many periods, the range, the first and the last value
-    ("Sales revenue: 12 periods, from $1.21M to $1.76M, range $0.98M to $1.76M")."""
-    present = [float(v) for v in history if not _missing(v)]
-    if not present:
-        return f"{name}: no values"
-    return (f"{name}: {len(history)} periods, from {f.value(present[0])} to {f.value(present[-1])}, "
-            f"range {f.value(min(present))} to {f.value(max(present))}")
 
 
 def _window_cells(metrics: Metrics, kid: str, window: str, period: str, f: KpiFormat, formats: Formats,
