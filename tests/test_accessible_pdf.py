@@ -18,7 +18,6 @@ from pypdf import PdfReader
 from reportgen.config.load import load_config
 from reportgen.pipeline.build import audiences_of, scorecard_metrics
 from reportgen.render import render_audience
-from reportgen.render.fmt import format_value
 
 REPO = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 1, 1, 6, tzinfo=UTC)
