@@ -320,10 +320,14 @@ def email_charts(metrics: Metrics, kpi_ids: list[str], *, locale: str, currency:
 
 
 def changed_lines(metrics: Metrics, kpi_ids: list[str], *, locale: str, currency: str) -> list[Statement]:
-    """The PDF's "what changed" sentences (headline KPI, status slips, top movers), for the body too."""
+    """The PDF's "what changed" sentences (headline KPI, status slips, top movers), for the body too:
+    the same sentences with the same numbers, each KPI in its one format on the scorecard."""
+    from reportgen.render.formats import Formats
     from reportgen.render.narrative import what_changed
+    from reportgen.render.scoreboard import kpi_formats
 
-    return what_changed(metrics, kpi_ids, locale=locale, currency=currency)
+    numbers = kpi_formats(metrics, kpi_ids, Formats(locale, currency))
+    return what_changed(metrics, kpi_ids, locale=locale, currency=currency, numbers=numbers)
 
 
 def render_email_body(metrics: Metrics, loaded: LoadedConfig, audience: Audience, *, locale: str,

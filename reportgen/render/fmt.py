@@ -18,7 +18,7 @@ import math
 import re
 from decimal import Decimal
 from functools import lru_cache
-from typing import Literal, TypeGuard, cast
+from typing import TYPE_CHECKING, Literal, TypeGuard, cast
 
 from babel import Locale
 from babel.dates import format_date as babel_format_date
@@ -32,6 +32,9 @@ from babel.numbers import (
 from babel.units import format_unit
 
 from reportgen.render.labels import LABELS, MISSING_KEY, NBSP
+
+if TYPE_CHECKING:
+    from reportgen.engine import Reason
 
 Unit = Literal["money", "percent", "count", "days", "hours", "score", "ratio"]
 Context = Literal["html", "text"]
@@ -167,39 +170,37 @@ def format_day_month(d: dt.date, *, locale: str = "en_US") -> str:
     return format_skeleton("MMMd", d, locale=_babel_locale(locale))
 
 
-_COVERAGE_PART = re.compile(r"^(?P<dataset>\S+) (?P<kind>begin|end) (?P<date>\d{4}-\d{2}-\d{2})$")
-_NO_DATED_ROWS = re.compile(r"^(?P<dataset>\S+) has no dated rows$")
-
-
 def coverage_note_parts(note: str) -> list[tuple[str, str, dt.date | None]]:
     """The engine's coverage note ("deals end 2025-12-20; leads begin 2024-03-01") as
-    (dataset, "begin" | "end" | "none", date) triples; a part it does not recognise is left out."""
-    parts: list[tuple[str, str, dt.date | None]] = []
-    for part in (note or "").split("; "):
-        if match := _COVERAGE_PART.match(part.strip()):
-            parts.append((match["dataset"], match["kind"], dt.date.fromisoformat(match["date"])))
-        elif match := _NO_DATED_ROWS.match(part.strip()):
-            parts.append((match["dataset"], "none", None))
-    return parts
+    (dataset, "begin" | "end" | "none", date) triples, read with the engine's own reader of its notes
+    (``reasons_of``): "none" for a dataset without dated rows or without the placing column."""
+    from reportgen.engine import reasons_of
+
+    return [(r.dataset, r.kind if r.kind in ("begin", "end") else "none", r.day) for r in reasons_of(note)]
+
+
+def reason_text(reason: Reason, *, locale: str = "en_US") -> str:
+    """One typed coverage reason in the reader's words: "deals end Dec 31, 2025", "deals: Daten bis 31.12.2025"."""
+    if reason.kind in ("begin", "end") and reason.day is not None:
+        return translate(f"{{dataset}} {reason.kind} {{date}}", locale).format(
+            dataset=reason.dataset, date=format_date(reason.day, locale=locale))
+    if reason.kind == "no_dates":
+        return translate("{dataset} has no dated rows", locale).format(dataset=reason.dataset)
+    return translate("{dataset} has no {column}", locale).format(dataset=reason.dataset, column=reason.column)
 
 
 def format_coverage_note(note: str, *, locale: str = "en_US") -> str:
-    """The engine's coverage note for a reader: "deals end Dec 31, 2025", "deals: Daten bis 31.12.2025".
+    """The engine's coverage note for a reader, each typed reason translated (:func:`reason_text`).
 
-    Parts it does not recognise pass through unchanged (the engine's English beats no reason)."""
+    A part that is not one of the engine's reasons passes through unchanged (its English beats no reason)."""
+    from reportgen.engine import reasons_of
+
     out = []
     for part in (note or "").split("; "):
         part = part.strip()
-        if not part:
-            continue
-        if match := _COVERAGE_PART.match(part):
-            day = format_date(dt.date.fromisoformat(match["date"]), locale=locale)
-            out.append(translate(f"{{dataset}} {match['kind']} {{date}}", locale).format(
-                dataset=match["dataset"], date=day))
-        elif match := _NO_DATED_ROWS.match(part):
-            out.append(translate("{dataset} has no dated rows", locale).format(dataset=match["dataset"]))
-        else:
-            out.append(part)
+        if part:
+            reasons = reasons_of(part)
+            out.append(reason_text(reasons[0], locale=locale) if reasons else part)
     return "; ".join(out)
 
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from reportgen import charts
+from reportgen.render import fmt
 from reportgen.render.alttext import series_alt
 from reportgen.render.formats import Formats, _missing, _num
 from reportgen.render.kpiformat import KpiFormat
@@ -151,15 +152,7 @@ def reason_texts(note: str, formats: Formats) -> list[str]:
     """The reader's words for a coverage note, from the engine's typed reasons (never the English text)."""
     from reportgen.engine import reasons_of
 
-    out = []
-    for r in reasons_of(note):
-        if r.kind in ("begin", "end") and r.day is not None:
-            out.append(formats.t(f"{{dataset}} {r.kind} {{date}}").format(dataset=r.dataset, date=formats.date(r.day)))
-        elif r.kind == "no_dates":
-            out.append(formats.t("{dataset} has no dated rows").format(dataset=r.dataset))
-        else:
-            out.append(formats.t("{dataset} has no {column}").format(dataset=r.dataset, column=r.column))
-    return out
+    return [fmt.reason_text(r, locale=formats.locale) for r in reasons_of(note)]
 
 
 def kpi_formats(metrics: Metrics, ids: Sequence[str], formats: Formats) -> dict[str, KpiFormat]:
