@@ -284,8 +284,10 @@ def _with_scorecard(loaded: LoadedConfig, **changes: object) -> LoadedConfig:
 @click.option("--now", "now_text", metavar="DATETIME",
               help="Build as of this ISO 8601 instant (default: SOURCE_DATE_EPOCH, else the clock): it picks "
                    "the 'latest' period and is the date every file carries, so rebuilds are byte-identical.")
+@click.option("--strict", is_flag=True,
+              help="Fail a scorecard whose rendering warned (an image WeasyPrint could not load, a dropped CSS rule).")
 def build_command(config: Path, audience: str | None, period: str | None, output_dir: Path | None,
-                  segment: str | None, xlsx: bool | None, now_text: str | None) -> None:
+                  segment: str | None, xlsx: bool | None, now_text: str | None, strict: bool) -> None:
     """Build scorecards: NAME-AUDIENCE.html and .pdf (+ metric CSV/XLSX)."""
     from reportgen.pipeline.build import AudiencesFailed, Segment, build
 
@@ -302,10 +304,12 @@ def build_command(config: Path, audience: str | None, period: str | None, output
     failed: AudiencesFailed | None = None
     try:
         scorecards = build(loaded, now=now, audience=audience, period=period, output_dir=output_dir,
-                           segment=only, xlsx=xlsx)
+                           segment=only, xlsx=xlsx, strict=strict)
     except AudiencesFailed as exc:  # the others were written: say which, then the one error line
         scorecards, failed = exc.built, exc
     for built in scorecards:
         click.echo(f"{built.audience}: {built.pdf} ({built.pages} pages), {built.html}")
+        for warning in built.warnings:
+            click.echo(f"warning: audience {built.audience!r}: {warning} (--strict makes this an error)", err=True)
     if failed is not None:
         raise failed

@@ -50,6 +50,7 @@ class BuiltScorecard:
     xlsx: Path | None
     pages: int
     timings: dict[str, float] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()  # what WeasyPrint or the renderer warned about (an image it could not load, ...)
 
 
 def reporting_period(scorecard: Scorecard, *, now: datetime, period: str | None = None) -> Period:
@@ -232,14 +233,18 @@ def scorecard_metrics(loaded: LoadedConfig, *, now: datetime, audience: str | No
 def build(loaded: LoadedConfig, *, now: datetime, audience: str | None = None, period: str | None = None,
           output_dir: Path | None = None, segment: Segment | None = None,
           exports: bool = True, xlsx: bool | None = None,
-          metrics: Metrics | None = None) -> list[BuiltScorecard]:
+          metrics: Metrics | None = None, strict: bool = False) -> list[BuiltScorecard]:
     """Build every (or one) audience's scorecard: HTML + PDF (+ CSV, and XLSX when asked, of the metrics).
 
     The XLSX export costs most of a second per scorecard, so it is written only when ``xlsx`` is true
     (``None``: the config's ``scorecard.export_xlsx``); the CSV is cheap and always written with ``exports``.
 
     ``metrics`` already computed for the same config, period and segment (the email sender needs
-    them for the message body) are used as they are instead of being computed again."""
+    them for the message body) are used as they are instead of being computed again.
+
+    ``strict`` fails an audience whose rendering warned (mkdocs' strict mode): a logo WeasyPrint could
+    not load or a CSS rule it dropped is a scorecard that does not look as designed. Without it the
+    warnings travel with the result (``BuiltScorecard.warnings``) and the CLI prints them."""
     from reportgen.atomic import atomic_write_bytes, atomic_write_text, check_pdf
     from reportgen.pipeline.checks import raise_on_issues
     from reportgen.render import render_scorecard, scorecard_views
@@ -263,6 +268,10 @@ def build(loaded: LoadedConfig, *, now: datetime, audience: str | None = None, p
             stem = output_stem(loaded, name, segment)
             views = scorecard_views(metrics, loaded, name, aud, now=now, segment=segment)  # views
             rendered = render_scorecard(views, loaded)  # render
+            if strict and rendered.warnings:
+                more = len(rendered.warnings) - 1
+                raise ReportgenError(f"rendering warned (--strict): {rendered.warnings[0]}"
+                                     + (f" (and {more} more)" if more else ""))
             pages = check_pdf(rendered.pdf)  # write (below), once the PDF reads back within its budget
             if aud.max_pages and pages > aud.max_pages:
                 raise ReportgenError(f"the PDF has {pages} pages, over its budget of "
@@ -279,7 +288,8 @@ def build(loaded: LoadedConfig, *, now: datetime, audience: str | None = None, p
             failures.append((name, str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
             continue
         timings = {"data": t_data, **rendered.timings}
-        built.append(BuiltScorecard(name, html_path, pdf_path, csv_path, xlsx_path, pages, timings))
+        built.append(BuiltScorecard(name, html_path, pdf_path, csv_path, xlsx_path, pages, timings,
+                                    tuple(rendered.warnings)))
     if failures:
         raise AudiencesFailed(failures, built)
     return built

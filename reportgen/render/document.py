@@ -81,7 +81,7 @@ def render_scorecard(views: ScorecardViews, loaded: LoadedConfig) -> Rendered:
     pdf, warnings = write_pdf_bounded(request)  # in a child process under a time and memory budget
     t3 = time.perf_counter()
     for w in warnings:
-        log.warning("WeasyPrint (%s): %s", views.audience_name, w)
+        log.debug("WeasyPrint (%s): %s", views.audience_name, w)  # the caller reports Rendered.warnings
     return Rendered(html, pdf, {"charts": views.seconds, "html": t2 - t1, "pdf": t3 - t2}, tuple(warnings))
 
 
