@@ -284,11 +284,11 @@ def test_reporting_period_guard_messages(tmp_path: Path) -> None:
         compute(cfg)
     assert str(partial.value) == (
         "dataset 'deals' ends 2025-02-25, before the reporting period 2025-02 ends (2025-02-28); "
-        "set scorecard.allow_partial_period: true to report it as partial, or choose --period")
+        "set scorecard.allow_partial_period: true to report it as partial, or choose --period (compute: --to)")
     with pytest.raises(DataError) as after:
         compute(cfg, period="2025-03")
     assert str(after.value) == ("dataset 'deals' ends 2025-02-25, before the reporting period 2025-03 begins "
-                                "(2025-03-01); choose --period")
+                                "(2025-03-01); choose --period (compute: --to)")
     # allowed: computed and marked partial
     cfg.write_text(
         cfg.read_text().replace("breakdowns: [region, rep]", "breakdowns: [region, rep], allow_partial_period: true")

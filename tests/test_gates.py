@@ -47,7 +47,8 @@ def test_build_refuses_a_partly_covered_period_in_one_line_and_writes_nothing(tm
     result = cli("build", config, "-o", tmp_path / "out")
     assert one_error_line(result) == (
         "error: dataset 'deals' ends 2025-12-30, before the reporting period 2025-12 ends (2025-12-31); "
-        "set scorecard.allow_partial_period: true to report it as partial, or choose --period, or, if the export "
+        "set scorecard.allow_partial_period: true to report it as partial, or choose --period "
+        "(compute: --to), or, if the export "
         "covers the period through its last day with no later rows, set data_through: 2025-12-31 for dataset 'deals'")
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
@@ -57,7 +58,7 @@ def test_validate_refuses_a_period_after_the_data_even_when_partial_is_allowed(t
     config.write_text(config.read_text().replace("as_of: 2025-12-31", "as_of: 2026-01-31"))
     assert one_error_line(cli("validate", config)) == (
         "error: dataset 'deals' ends 2025-12-31, before the reporting period 2026-01 begins (2026-01-01); "
-        "choose --period")
+        "choose --period (compute: --to)")
 
 
 def test_a_period_covered_to_its_last_day_needs_no_partial_flag(tmp_path: Path) -> None:
@@ -79,11 +80,13 @@ def test_a_period_inside_the_data_is_covered(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("first", "last", "period", "message"), [
     (date(2025, 12, 2), date(2025, 12, 31), "2025-12",
      "dataset 'deals' begins 2025-12-02, after the reporting period 2025-12 begins (2025-12-01); "
-     "set scorecard.allow_partial_period: true to report it as partial, or choose --period"),
+     "set scorecard.allow_partial_period: true to report it as partial, or choose --period (compute: --to)"),
     (date(2025, 10, 1), date(2025, 12, 31), "2025-09",
-     "dataset 'deals' begins 2025-10-01, after the reporting period 2025-09 ends (2025-09-30); choose --period"),
+     "dataset 'deals' begins 2025-10-01, after the reporting period 2025-09 ends (2025-09-30); choose --period "
+     "(compute: --to)"),
     (date(2025, 10, 1), date(2025, 11, 30), "2025-12",
-     "dataset 'deals' ends 2025-11-30, before the reporting period 2025-12 begins (2025-12-01); choose --period"),
+     "dataset 'deals' ends 2025-11-30, before the reporting period 2025-12 begins (2025-12-01); choose --period "
+     "(compute: --to)"),
 ])
 def test_the_api_refuses_a_period_the_data_does_not_cover(tmp_path: Path, first: date, last: date, period: str,
                                                           message: str) -> None:

@@ -69,7 +69,8 @@ def test_data_ending_a_day_short_of_the_month_suggests_data_through(tmp_path: Pa
     with pytest.raises(ReportgenError) as info:
         compute_for_config(load_config(cfg), now=datetime(2026, 1, 1, tzinfo=UTC))
     assert str(info.value).endswith(
-        "or choose --period, or, if the export covers the period through its last day with no later rows, set "
+        "or choose --period "
+        "(compute: --to), or, if the export covers the period through its last day with no later rows, set "
         "data_through: 2025-01-31 for dataset 'deals'")
 
 

@@ -193,20 +193,20 @@ def reporting_period_problem(spans: list[Span], period: Period, allow_partial: b
     """Why a scorecard must not report on ``period`` with these spans (one line), or None.
 
     Not covered at all is always a problem; partly covered only unless ``allow_partial``."""
-    fix = "set scorecard.allow_partial_period: true to report it as partial, or choose --period"
+    fix = "set scorecard.allow_partial_period: true to report it as partial, or choose --period (compute: --to)"
     where = f"the reporting period {period.label}"
     for s in (s for s in spans if not s.empty_column):  # those KPIs show n/a with the reason
         if s.last is None:
             return (
                 f"dataset {s.dataset!r} has no dated rows, so it cannot cover {where}; "
-                "check the file or choose --period"
+                "check the file or choose --period (compute: --to)"
             )
         if period.start > s.last:
             return (f"dataset {s.dataset!r} ends {s.last.isoformat()}, before {where} begins "
-                    f"({period.start.isoformat()}); choose --period")
+                    f"({period.start.isoformat()}); choose --period (compute: --to)")
         if s.first is not None and period.end < s.first:
             return (f"dataset {s.dataset!r} begins {s.first.isoformat()}, after {where} ends "
-                    f"({period.end.isoformat()}); choose --period")
+                    f"({period.end.isoformat()}); choose --period (compute: --to)")
     if allow_partial:
         return None
     for s in spans:
