@@ -117,7 +117,8 @@ def apply_rules(con: duckdb.DuckDBPyConnection, staged: str, name: str, kinds: d
         lines_kept = "true"
         if structure:  # lines that are not data are left out before lines are summed into orders
             labelled = f"(SELECT __row, {structure} AS __rule FROM {q(staged)})"
-            hits = con.execute(f"SELECT __rule, count(*) FROM {labelled} WHERE __rule IS NOT NULL GROUP BY 1"
+            hits = con.execute(f"SELECT __rule, count(*) FROM {labelled} WHERE __rule IS NOT NULL "
+                               "GROUP BY 1 ORDER BY 2 DESC, 1"
                                ).fetchall()
             counts.update({label: int(n) for label, n in hits})
             if hits and first_rows is not None:
@@ -139,7 +140,8 @@ def apply_rules(con: duckdb.DuckDBPyConnection, staged: str, name: str, kinds: d
         if structure:  # rows that are not data first: a total row is not also "closed before created"
             case = f"coalesce({structure}, {case})"
         ruled = f"(SELECT *, {case} AS __rule FROM {q(source)})"
-        hits = con.execute(f"SELECT __rule, count(*) FROM {ruled} WHERE __rule IS NOT NULL GROUP BY 1").fetchall()
+        hits = con.execute(f"SELECT __rule, count(*) FROM {ruled} WHERE __rule IS NOT NULL "
+                               "GROUP BY 1 ORDER BY 2 DESC, 1").fetchall()
         counts.update({label: int(n) for label, n in hits})
         if hits and first_rows is not None:
             first_rows.update(_first_rows(con, ruled, "__rule"))
