@@ -47,10 +47,7 @@ def _checked(config: LoadedConfig | str | Path) -> LoadedConfig:
 def _segment(segment: str | None) -> Segment | None:
     if segment is None:
         return None
-    dimension, sep, value = segment.partition("=")
-    if not sep or not dimension.strip() or not value.strip():
-        raise ReportgenError(f"segment {segment!r}: expected DIMENSION=VALUE, e.g. region=North")
-    return Segment(dimension.strip(), value.strip())
+    return Segment.parse(segment)
 
 
 def compute(config: LoadedConfig | str | Path, *, period: str | None = None, segment: str | None = None,

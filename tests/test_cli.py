@@ -128,6 +128,9 @@ def test_build_one_segment(repo_root: Path, tmp_path: Path) -> None:
     assert "Region: West" in text and "Unavailable: needs dataset spend" in text
     bad = run("build", str(repo_root / "configs" / "example.yaml"), "--segment", "region", "-o", str(tmp_path))
     assert bad.returncode == 2 and "expected DIMENSION=VALUE" in bad.stderr
+    # a blank value is refused as the Python API refuses it (one parser), not read as the blank segment
+    blank = run("build", str(repo_root / "configs" / "example.yaml"), "--segment", "region= ", "-o", str(tmp_path))
+    assert blank.returncode == 2 and "segment 'region= ': expected DIMENSION=VALUE" in blank.stderr
 
 
 def test_schema_describes_every_config_field() -> None:

@@ -9,10 +9,9 @@ import pytest
 from pydantic import ValidationError
 
 from reportgen.config.delivery import DeliverySpec
+from reportgen.delivery.plan import delivery_period
 from reportgen.delivery.schedule import (
     due_slots,
-    last_complete_period,
-    period_start,
     run_forever,
     seconds_until_next_minute,
 )
@@ -122,13 +121,13 @@ def test_naive_now_is_refused() -> None:
     ],
 )
 def test_last_complete_period_labels(now: datetime, grain: str, label: str) -> None:
-    assert last_complete_period(now, "Europe/Berlin", grain) == label  # type: ignore[arg-type]
+    """The period a delivery reports on is judged on its timezone's calendar (one home: kpis.periods)."""
+    from types import SimpleNamespace
 
-
-def test_period_start_of_each_label() -> None:
-    assert [period_start(label) for label in ("2025-03", "2025-Q2", "2025-W07", "2024")] == [
-        date(2025, 3, 1), date(2025, 4, 1), date(2025, 2, 10), date(2024, 1, 1),
-    ]
+    scorecard = SimpleNamespace(grain=grain, fiscal_year_start=1)
+    loaded = SimpleNamespace(config=SimpleNamespace(scorecard=scorecard))
+    spec = SimpleNamespace(period="last_complete", timezone="Europe/Berlin")
+    assert delivery_period(loaded, spec, now=now) == label  # type: ignore[arg-type]
 
 
 class FakeTime:

@@ -292,12 +292,7 @@ def build_command(config: Path, audience: str | None, period: str | None, output
     from reportgen.pipeline.build import AudiencesFailed, Segment, build
 
     loaded = _load(config)
-    only = None
-    if segment is not None:
-        dimension, sep, value = segment.partition("=")
-        if not sep or not dimension or not value:
-            raise ReportgenError(f"--segment {segment!r}: expected DIMENSION=VALUE, e.g. region=North")
-        only = Segment(dimension.strip(), value.strip())
+    only = Segment.parse(segment) if segment is not None else None
     from reportgen.cli.delivery import parse_now
 
     now = parse_now(now_text) if now_text else _now()

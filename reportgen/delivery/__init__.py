@@ -8,7 +8,7 @@ One module per responsibility; import from them directly:
 * ``smtp``     transport: ``send_message`` -> ``SendResult``, ``credentials_from_env``
 * ``ledger``   exactly-once record: ``Ledger`` (SQLite), its ``journal`` and ``ledger_repair`` (check, rebuild)
 * ``sending``  ``send_once`` (claim, send, record)
-* ``schedule`` timing: ``due_slots``, ``last_complete_period``, ``period_start``, ``run_forever``
+* ``schedule`` timing: ``due_slots``, ``run_forever`` (which period a run reports on: ``plan``)
 * ``plan``     which period, deliveries, recipients and burst groups
 * ``deliver``  one delivery and period: ``deliver``, ``send_group`` (one group of recipients)
 * ``messages`` subject, segment label, attachments, bodies per locale

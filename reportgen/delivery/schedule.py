@@ -18,7 +18,7 @@ helps nobody). With no recorded run, only slots within ``grace`` of ``now`` coun
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -39,39 +39,6 @@ def due_slots(
     due = [slot for slot in slots if now - slot <= grace]
     missed = [slot for slot in slots if now - slot > grace]
     return due, missed
-
-
-def last_complete_period(now: datetime, tz: str, grain: Grain = "month") -> str:
-    """Label of the last period that has fully ended in ``tz``: '2025-03', '2025-Q1', '2025-W07', '2024'."""
-    _require_aware(now, "now")
-    today = now.astimezone(ZoneInfo(tz)).date()
-    if grain == "month":
-        year, month = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
-        return f"{year}-{month:02d}"
-    if grain == "quarter":
-        quarter = (today.month - 1) // 3 + 1
-        year, quarter = (today.year, quarter - 1) if quarter > 1 else (today.year - 1, 4)
-        return f"{year}-Q{quarter}"
-    if grain == "week":
-        iso_year, iso_week, _ = (today - timedelta(weeks=1)).isocalendar()
-        return f"{iso_year}-W{iso_week:02d}"
-    if grain == "year":
-        return str(today.year - 1)
-    raise ValueError(f"unknown period grain {grain!r}; expected week, month, quarter or year")
-
-
-def period_start(label: str) -> date:
-    """First day of a period label from :func:`last_complete_period` (for data filters and titles)."""
-    if "-W" in label:
-        year, week = label.split("-W")
-        return date.fromisocalendar(int(year), int(week), 1)
-    if "-Q" in label:
-        year, quarter = label.split("-Q")
-        return date(int(year), 3 * (int(quarter) - 1) + 1, 1)
-    if "-" in label:
-        year, month = label.split("-")
-        return date(int(year), int(month), 1)
-    return date(int(label), 1, 1)
 
 
 def run_forever(

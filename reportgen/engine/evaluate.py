@@ -18,7 +18,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from reportgen.engine.plan import WHOLE, MeasureRows, _q, measure_key
+from reportgen.data.sql import q
+from reportgen.engine.plan import WHOLE, MeasureRows, measure_key
 from reportgen.engine.resolve import ResolvedKpi
 from reportgen.errors import ConfigError, DataError
 from reportgen.kpis.catalogue import LOOKUPS, MEASURES
@@ -231,4 +232,4 @@ def lookup_table(data: LoadedData, name: str) -> pd.DataFrame:
     ds = LOOKUPS[name]
     if not data.has(ds):
         return pd.DataFrame(columns=["period", "value"])
-    return data.query(f"SELECT period, {name} AS value FROM {_q(ds)} WHERE {name} IS NOT NULL")
+    return data.query(f"SELECT period, {name} AS value FROM {q(ds)} WHERE {name} IS NOT NULL")

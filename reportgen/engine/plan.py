@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from reportgen.data.sql import q
 from reportgen.engine import staged
 from reportgen.engine.resolve import ResolvedKpi, kpi_datasets
 from reportgen.errors import DataError
@@ -32,10 +33,6 @@ if TYPE_CHECKING:
 WHOLE = ""  # dimension and segment of whole-company rows
 #: Joins a burst's value and a segment into the one key a per-segment relation groups by (unit separator).
 PARTITION_SEPARATOR = "\x1f"
-
-
-def _q(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 @dataclass(frozen=True)
@@ -94,30 +91,30 @@ class MeasureQuery:
     def sql(self) -> str:
         a = self.anchor
         dims = [d for d in self.dimensions if d != WHOLE]
-        conditions = [c for c in (self.filter, self.partition and f"{_q(self.partition)} IS NOT NULL") if c]
+        conditions = [c for c in (self.filter, self.partition and f"{q(self.partition)} IS NOT NULL") if c]
         where = f"WHERE {' AND '.join(f'({c})' for c in conditions)}" if conditions else ""
         part = bool(self.partition)
-        value = f", CAST({_q(self.partition)} AS VARCHAR) AS __p" if self.partition else ""
+        value = f", CAST({q(self.partition)} AS VARCHAR) AS __p" if self.partition else ""
         parts = staged.split_measures(self.measures) if self.two_stage and stageable(a) else None
         if parts is not None:
-            head = f"WITH base AS (SELECT *{value} FROM {_q(a.dataset)} {where}),\n     rel AS ({a.relation})"
+            head = f"WITH base AS (SELECT *{value} FROM {q(a.dataset)} {where}),\n     rel AS ({a.relation})"
             if a.day:
                 return staged.day_sql(head, a.days_table, a.day, a.where, dims, WHOLE in self.dimensions, parts, part)
             assert a.opens and a.closes
             return staged.interval_sql(head, a.opens, a.closes, dims, WHOLE in self.dimensions, parts, part)
         segment = ""
         if a.per_segment_relation:  # one dimension per query: the relation groups by it
-            seg_expr = "''" if not dims else f"coalesce(CAST({_q(dims[0])} AS VARCHAR), '(blank)')"
+            seg_expr = "''" if not dims else f"coalesce(CAST({q(dims[0])} AS VARCHAR), '(blank)')"
             if self.partition:  # the relation groups by the burst's value too: both in one key
-                seg_expr = f"CAST({_q(self.partition)} AS VARCHAR) || chr({ord(PARTITION_SEPARATOR)}) || {seg_expr}"
+                seg_expr = f"CAST({q(self.partition)} AS VARCHAR) || chr({ord(PARTITION_SEPARATOR)}) || {seg_expr}"
             segment = f", {seg_expr} AS __segment"
             value = ""
         aggs = ",\n       ".join(
-            f"{zero_when_no_rows(sql)} AS {_q(col)}" if _is_additive(sql) else f"{sql} AS {_q(col)}"
+            f"{zero_when_no_rows(sql)} AS {q(col)}" if _is_additive(sql) else f"{sql} AS {q(col)}"
             for col, sql in self.measures
         )
         if a.day:
-            source = f"rel t JOIN {a.days_table} d ON t.{_q(a.day)} = d.dday" + (f" WHERE {a.where}" if a.where else "")
+            source = f"rel t JOIN {a.days_table} d ON t.{q(a.day)} = d.dday" + (f" WHERE {a.where}" if a.where else "")
             ord_col = "d.ord"
         else:
             source = f"periods p JOIN rel t ON {a.join}"
@@ -128,7 +125,7 @@ class MeasureQuery:
         else:
             select = ", ".join([f"{ord_col} AS ord", *(["t.__p AS __p"] if part else []), *staged.grouping_flags(dims)])
             group = staged.grouping_sets(ord_col + (", t.__p" if part else ""), dims, WHOLE in self.dimensions)
-        return (f"WITH base AS (SELECT *{segment}{value} FROM {_q(a.dataset)} {where}),\n"
+        return (f"WITH base AS (SELECT *{segment}{value} FROM {q(a.dataset)} {where}),\n"
                 f"     rel AS ({a.relation})\n"
                 f"SELECT {select},\n       {aggs}\n"
                 f"FROM {source}\n{group}")
@@ -201,9 +198,9 @@ def measure_key(measure_id: str, filter: str | None) -> str:
 
 
 def _custom_anchor(m: Any) -> tuple[Anchor, str]:
-    anchor = Anchor(f"custom_{m.dataset}_{m.date}", m.dataset, f"t.{_q(m.date)} BETWEEN p.start AND p.\"end\"",
+    anchor = Anchor(f"custom_{m.dataset}_{m.date}", m.dataset, f"t.{q(m.date)} BETWEEN p.start AND p.\"end\"",
                     day=m.date)
-    col = f"t.{_q(m.column)}" if m.column else "*"
+    col = f"t.{q(m.column)}" if m.column else "*"
     sql = {"sum": f"fsum({col})", "count": "count(*)" if not m.column else f"count({col})",
            "count_distinct": f"count(DISTINCT {col})", "avg": f"favg({col})", "min": f"min({col})",
            "max": f"max({col})"}[m.agg]
@@ -273,12 +270,12 @@ def plan_for(data: LoadedData, kpis: dict[str, ResolvedKpi], breakdowns: Sequenc
 
 def additive_columns(queries: list[MeasureQuery]) -> set[str]:
     """Result columns that are sums or counts (zero over no rows)."""
-    return {col for q in queries for col, sql in q.measures if _is_additive(sql)}
+    return {col for query in queries for col, sql in query.measures if _is_additive(sql)}
 
 
 def explain(queries: list[MeasureQuery]) -> str:
     """The SQL that would run, for `reportgen compute --explain`."""
-    return ";\n\n".join(q.sql() for q in queries) + ";"
+    return ";\n\n".join(query.sql() for query in queries) + ";"
 
 
 def run_queries(data: LoadedData, queries: list[MeasureQuery],
@@ -360,7 +357,7 @@ def segments_of(data: LoadedData, datasets: set[str], dimension: str,
         if data.has(ds, dimension):
             if (ds, dimension) not in cache:
                 rows = data.query(
-                    f"SELECT DISTINCT coalesce(CAST({_q(dimension)} AS VARCHAR), '(blank)') FROM {_q(ds)}").values
+                    f"SELECT DISTINCT coalesce(CAST({q(dimension)} AS VARCHAR), '(blank)') FROM {q(ds)}").values
                 cache[ds, dimension] = {r[0] for r in rows}
             values |= cache[ds, dimension]
     return sorted(values)

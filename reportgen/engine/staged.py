@@ -27,7 +27,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from reportgen.data.sql import q as _q
+from reportgen.data.sql import q
 
 _AGGREGATE = re.compile(r"^\s*(?P<fn>f?sum|count)\s*\(", re.IGNORECASE)
 _NESTED = re.compile(r"\b(f?sum|count|f?avg|min|max|median|quantile\w*|list|string_agg|any_value|first|last)\s*\(",
@@ -111,9 +111,9 @@ def partial_columns(parts: list[Partial]) -> list[str]:
     """Stage one's aggregates, one or two columns per measure (a distinct count has its own stages)."""
     cols = []
     for p in parts:
-        cols.append(f"{p.sql} AS {_q(p.column)}")
+        cols.append(f"{p.sql} AS {q(p.column)}")
         if p.rows:
-            cols.append(f"{p.rows} AS {_q(p.column + '__rows')}")
+            cols.append(f"{p.rows} AS {q(p.column + '__rows')}")
     return cols
 
 
@@ -123,11 +123,11 @@ def final_columns(parts: list[Partial]) -> list[str]:
     sums are added with ``fsum``, so the result does not depend on the order they arrive in."""
     cols = []
     for p in parts:
-        c = _q(p.column)
+        c = q(p.column)
         if p.kind == "count":
             cols.append(f"coalesce(sum({c}), 0) AS {c}")
         else:
-            cols.append(f"CASE WHEN coalesce(sum({_q(p.column + '__rows')}), 0) = 0 THEN 0 ELSE fsum({c}) END AS {c}")
+            cols.append(f"CASE WHEN coalesce(sum({q(p.column + '__rows')}), 0) = 0 THEN 0 ELSE fsum({c}) END AS {c}")
     return cols
 
 
@@ -180,7 +180,7 @@ def grouping_flags(dims: list[str], alias: str = "t") -> list[str]:
     grouped by it, and its segment."""
     out = []
     for i, d in enumerate(dims):
-        col = f"{alias}.{_q(d)}"
+        col = f"{alias}.{q(d)}"
         out += [f"GROUPING({col}) AS __g{i}", f"coalesce(CAST({col} AS VARCHAR), '(blank)') AS __s{i}"]
     return out
 
@@ -190,7 +190,7 @@ def grouping_sets(keys: str, dims: list[str], whole: bool, alias: str = "t") -> 
     if not dims:
         return f"GROUP BY {keys}"
     sets = [f"({keys})"] if whole else []
-    sets += [f"({keys}, {alias}.{_q(d)})" for d in dims]
+    sets += [f"({keys}, {alias}.{q(d)})" for d in dims]
     return f"GROUP BY GROUPING SETS ({', '.join(sets)})"
 
 
@@ -214,7 +214,7 @@ def day_sql(head: str, days_table: str, day: str, where: str | None, dims: list[
     """Stage one per atom (``rel t`` joined to its day's atom), stage two per interval; ``partition``:
     every group also by the burst's value ``__p`` (see ``MeasureQuery.partition``)."""
     value, rows = _distinct_value(parts)
-    source = (f"(SELECT t.*{value} FROM rel t) t JOIN {days_table}_atom a ON t.{_q(day)} = a.dday"
+    source = (f"(SELECT t.*{value} FROM rel t) t JOIN {days_table}_atom a ON t.{q(day)} = a.dday"
               f"{_and(where, rows)}")
     join = f"{days_table}_atom_ord o ON s.__k = o.atom"
     return _stages(head, "a.atom AS __k", source, join, dims, whole, parts, partition)
@@ -258,12 +258,12 @@ def _distinct_stages(head: str, keys: str, source: str, join: str, dims: list[st
     and where that value is a breakdown dimension, GROUPING() of the dimension could no longer tell
     the whole-company rows from the dimension's: PostgreSQL folds the two into one expression.)"""
     names = [f"__d{i}" for i in range(len(dims))]
-    select = ", ".join([keys, *(f"t.{_q(d)} AS {n}" for d, n in zip(dims, names)), "t.__v AS __v"])
-    group = ", ".join([_bare(keys), *(f"t.{_q(d)}" for d in dims), "t.__v"])
+    select = ", ".join([keys, *(f"t.{q(d)} AS {n}" for d, n in zip(dims, names)), "t.__v AS __v"])
+    group = ", ".join([_bare(keys), *(f"t.{q(d)}" for d in dims), "t.__v"])
     stage_one = f"SELECT {select} FROM {source} GROUP BY {group}"
     group_two = grouping_sets("o.ord" + (", s.__p" if partition else ""), names, whole, alias="s")
     select_two = ", ".join(["o.ord AS ord", *(["s.__p AS __p"] if partition else []),
-                            *grouping_flags(names, alias="s"), f"count(DISTINCT s.__v) AS {_q(part.column)}"])
+                            *grouping_flags(names, alias="s"), f"count(DISTINCT s.__v) AS {q(part.column)}"])
     return f"{head},\n     stage_one AS ({stage_one})\nSELECT {select_two}\nFROM stage_one s JOIN {join}\n{group_two}"
 
 

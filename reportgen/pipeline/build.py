@@ -38,6 +38,15 @@ class Segment:
     dimension: str
     value: str
 
+    @classmethod
+    def parse(cls, text: str) -> Segment:
+        """``region=North`` as the command line and the Python API take it (the one parser of it): a
+        blank side is refused, not read as the segment of blank values."""
+        dimension, sep, value = text.partition("=")
+        if not sep or not dimension.strip() or not value.strip():
+            raise ReportgenError(f"segment {text!r}: expected DIMENSION=VALUE, e.g. region=North")
+        return cls(dimension.strip(), value.strip())
+
 
 @dataclass(frozen=True)
 class BuiltScorecard:
