@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 EXAMPLES = 5
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DatasetQuality:
     """What was read and what could not be used, per dataset (the data-quality appendix)."""
 
@@ -127,8 +127,10 @@ def measure_quality(con: duckdb.DuckDBPyConnection, name: str, staged: str, sour
                                          skipped, EXAMPLES - len(examples))
     examples += rule_examples(where, rule_lines, limit=EXAMPLES)
     notes = tuple(source.notes) + not_data_notes(rejected, rule_lines)
-    return DatasetQuality(name, source.description, total + len(lines), rejected, first, last, missing,
-                          {}, firsts, lasts, tuple(examples), notes, whole, data_through)
+    return DatasetQuality(name=name, source=source.description, rows_read=total + len(lines), rows_rejected=rejected,
+                          first_date=first, last_date=last, missing_values=missing, first_dates=firsts,
+                          last_dates=lasts, examples=tuple(examples), notes=notes, unreadable_columns=whole,
+                          data_through=data_through)
 
 
 def rule_examples(where: str, rule_lines: dict[str, list[int]], limit: int) -> list[str]:
@@ -176,8 +178,9 @@ def lookup_quality(con: duckdb.DuckDBPyConnection, name: str, source: Source, ro
     where = source.path.name if source.path else source.description
     examples = [f"{where}:{line}: {error}" for line, error in ragged[:EXAMPLES]]
     examples += rule_examples(where, rule_lines, limit=EXAMPLES)
-    return DatasetQuality(name, source.description, rows + len(lines), rejected, None, None, {},
-                          examples=tuple(examples), notes=tuple(source.notes) + not_data_notes(rejected, rule_lines))
+    return DatasetQuality(name=name, source=source.description, rows_read=rows + len(lines), rows_rejected=rejected,
+                          first_date=None, last_date=None, missing_values={}, examples=tuple(examples),
+                          notes=tuple(source.notes) + not_data_notes(rejected, rule_lines))
 
 
 #: Date columns whose value is an expectation on some rows: (dataset, column) -> SQL condition of the
