@@ -398,3 +398,34 @@ def test_email_charts_do_not_import_matplotlib():
         "assert 'matplotlib' not in sys.modules, 'matplotlib imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_chart_ids_are_numbered_per_scorecard_even_when_two_draw_at_once() -> None:
+    """Two scorecards drawn in two threads (a Dask worker's threads) each number their charts from 1;
+    one resetting its numbering does not renumber the other's (the counter was a process global)."""
+    import re
+    import threading
+
+    from reportgen.charts import reset_chart_ids, sparkline
+
+    first_drawn, second_reset = threading.Event(), threading.Event()
+    ids: dict[str, list[str]] = {"a": [], "b": []}
+
+    def draw(name: str, before: threading.Event | None, after: threading.Event | None) -> None:
+        reset_chart_ids()
+        if before is not None:
+            before.wait(5)
+        for _ in range(2):
+            svg = sparkline([1.0, 2.0, 3.0], width=60, height=14, title="t")
+            ids[name].append(re.search(r'id="(rg-spark-\d+)', svg)[1])  # type: ignore[index]
+            if after is not None:
+                after.set()
+                second_reset.wait(5)
+
+    a = threading.Thread(target=draw, args=("a", None, first_drawn))
+    b = threading.Thread(target=lambda: (first_drawn.wait(5), draw("b", None, None), second_reset.set()))
+    a.start()
+    b.start()
+    a.join(10)
+    b.join(10)
+    assert ids == {"a": ["rg-spark-1", "rg-spark-2"], "b": ["rg-spark-1", "rg-spark-2"]}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 from typing import TypeGuard
 from xml.sax.saxutils import escape, quoteattr
 
@@ -47,7 +48,10 @@ CHAR_WIDTH_EM = 0.6
 
 MISSING_LABEL = "n/a"
 
-_ids = itertools.count(1)
+_ids: ContextVar[Iterator[int]] = ContextVar("reportgen_chart_ids")
+"""The chart-id counter of the scorecard being drawn: one per thread (a context variable), so two
+scorecards drawn at once in threads (a Dask worker's threads, the batch's pipelined render) never
+share or reset each other's numbering."""
 
 
 def reset_chart_ids() -> None:
@@ -56,12 +60,15 @@ def reset_chart_ids() -> None:
     Ids need only be unique within one page, and WeasyPrint writes them into the PDF as named
     destinations: numbered per process, a scorecard's PDF would depend on how many this process drew
     before it, so a burst on two workers would not give the same PDFs as on one."""
-    global _ids
-    _ids = itertools.count(1)
+    _ids.set(itertools.count(1))
 
 
 def _new_id(kind: str) -> str:
-    return f"rg-{kind}-{next(_ids)}"
+    counter = _ids.get(None)
+    if counter is None:
+        counter = itertools.count(1)
+        _ids.set(counter)
+    return f"rg-{kind}-{next(counter)}"
 
 
 def _root_open(uid: str, view_box: str, title: str) -> str:
