@@ -7,7 +7,7 @@ need them so ``reportgen --help`` answers at once.
 from __future__ import annotations
 
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,6 +70,17 @@ def _now() -> datetime:
     from reportgen.environment import build_now
 
     return build_now()
+
+
+def parse_now(text: str | None) -> datetime:
+    """The run's instant: ``--now`` if given (naive means UTC), else the clock."""
+    if not text:
+        return datetime.now(UTC)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ReportgenError(f"--now {text!r} is not an ISO 8601 date-time such as 2026-01-01T07:00+01:00") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _load(config: Path) -> LoadedConfig:
@@ -293,8 +304,6 @@ def build_command(config: Path, audience: str | None, period: str | None, output
 
     loaded = _load(config)
     only = Segment.parse(segment) if segment is not None else None
-    from reportgen.cli.delivery import parse_now
-
     now = parse_now(now_text) if now_text else _now()
     failed: AudiencesFailed | None = None
     try:

@@ -20,12 +20,11 @@ from typing import TYPE_CHECKING, Literal
 
 import click
 
-from reportgen.cli.app import main
+from reportgen.cli.app import _load, main, parse_now
 from reportgen.errors import ReportgenError
 
 if TYPE_CHECKING:
     from reportgen.batch import JobResult
-    from reportgen.config.models import LoadedConfig
     from reportgen.delivery.deliver import DeliveryReport, GroupRunner, SendGroup
     from reportgen.delivery.due import SlotRun
 
@@ -39,24 +38,6 @@ _CLUSTER_OPTION = click.option("--cluster", metavar="ADDRESS",
                                help="Run the jobs on a Dask scheduler instead, e.g. tcp://10.0.0.5:8786 "
                                     "(workers must share the filesystem with this machine, and to send mail they need "
                                     "the SMTP credential variables in their environment).")
-
-
-def parse_now(text: str | None) -> datetime:
-    """The run's instant: ``--now`` if given (naive means UTC), else the clock."""
-    if not text:
-        return datetime.now(UTC)
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise ReportgenError(f"--now {text!r} is not an ISO 8601 date-time such as 2026-01-01T07:00+01:00") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _load(config: Path) -> LoadedConfig:
-    """The config with every check `validate` runs passed (deliveries and schedules included)."""
-    from reportgen.pipeline.checks import load_checked
-
-    return load_checked(config)
 
 
 def _runner(workers: int, cluster: str | None) -> GroupRunner | None:

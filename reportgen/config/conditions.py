@@ -231,10 +231,9 @@ def _shown(value: float) -> str:
 def condition_problems(loaded: LoadedConfig, only: set[str] | None = None) -> list[Issue]:
     """Each delivery's (or each of the ``only`` named) ``when:`` reads only KPIs the config computes."""
     from reportgen.config.issues import issue_at, suggestion
-    from reportgen.config.meaning import kpi_ids
-    from reportgen.kpis.catalogue import BUILTIN_KPIS
+    from reportgen.config.models import computed_kpi_ids
 
-    known = set(kpi_ids(loaded.config)) or set(BUILTIN_KPIS)
+    known = computed_kpi_ids(loaded.config)
     issues = []
     for i, spec in enumerate(loaded.config.deliveries):
         if spec.when is None or (only is not None and spec.name not in only):

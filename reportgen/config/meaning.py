@@ -7,7 +7,7 @@ and shown together.
 from __future__ import annotations
 
 from reportgen.config.issues import Check, Issue, closest, did_you_mean, issue_at, suggestion, validate_safely
-from reportgen.config.models import Config, LoadedConfig
+from reportgen.config.models import LoadedConfig, computed_kpi_ids
 from reportgen.config.shape import names_set_aside
 from reportgen.config.yamlmarks import KeyPath
 from reportgen.errors import ConfigError
@@ -15,7 +15,7 @@ from reportgen.kpis.catalogue import BUILTIN_KPIS, CANONICAL_DATASETS, LOOKUPS, 
 from reportgen.kpis.datasets import computed_sql
 from reportgen.kpis.expressions import parse_formula
 
-__all__ = ["MEANING_CHECKS", "check_meaning", "default_objectives", "did_you_mean", "kpi_ids"]
+__all__ = ["MEANING_CHECKS", "check_meaning", "default_objectives", "did_you_mean"]
 
 
 def check_meaning(loaded: LoadedConfig) -> list[Issue]:
@@ -63,10 +63,6 @@ def _check_datasets(loaded: LoadedConfig) -> list[Issue]:
 def _joined(*hints: str) -> str:
     """Hints in one line: a did-you-mean first, then a list of valid names in parentheses."""
     return " ".join(h for h in hints if h)
-
-
-def kpi_ids(config: Config) -> list[str]:
-    return [k.id for k in config.kpis]
 
 
 def _check_kpis(loaded: LoadedConfig) -> list[Issue]:
@@ -129,7 +125,7 @@ def _check_expression(loaded: LoadedConfig, i: int, known: set[str]) -> list[Iss
 def _check_audiences(loaded: LoadedConfig) -> list[Issue]:
     issues = []
     config = loaded.config
-    known = (set(kpi_ids(config)) or set(BUILTIN_KPIS)) | names_set_aside(loaded, "kpis")
+    known = computed_kpi_ids(config) | names_set_aside(loaded, "kpis")
     for name, audience in config.audiences.items():
         for j, kpi in enumerate(audience.kpis):
             if kpi not in known:
@@ -140,7 +136,7 @@ def _check_audiences(loaded: LoadedConfig) -> list[Issue]:
 
 def _check_objectives(loaded: LoadedConfig) -> list[Issue]:
     issues = []
-    known = (set(kpi_ids(loaded.config)) or set(BUILTIN_KPIS)) | names_set_aside(loaded, "kpis")
+    known = computed_kpi_ids(loaded.config) | names_set_aside(loaded, "kpis")
     for name, kpis in loaded.config.objectives.items():
         for j, kpi in enumerate(kpis):
             if kpi not in known:

@@ -404,6 +404,13 @@ def ledger_path_value(value: str | LedgerSettings) -> tuple[KeyPath, str]:
     return (("ledger",), value) if isinstance(value, str) else (("ledger", "path"), value.path)
 
 
+def computed_kpi_ids(config: Config) -> set[str]:
+    """The KPIs a config computes: the ones it lists, or every built-in KPI when it lists none."""
+    from reportgen.kpis.catalogue import BUILTIN_KPIS
+
+    return {k.id for k in config.kpis} or set(BUILTIN_KPIS)
+
+
 def dotted_path(loc: KeyPath) -> str:
     out = ""
     for part in loc:

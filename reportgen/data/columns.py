@@ -215,3 +215,11 @@ def typed_sql(col: Column, style: Any, *, clean: bool = False) -> tuple[str, str
         expr = fmt.number_sql(col.expr, style or fmt.NumberStyle(), clean=clean)
         return expr, f"({text} IS NOT NULL AND {expr} IS NULL)"
     raise ValueError(f"typed_sql does not type {col.type} columns")  # dates: typed_projection parses them
+
+
+def close_match(name: str, found: list[str] | dict[str, str]) -> str:
+    """`` (did you mean 'x'?)`` for a source column name that is not there, or ``""``."""
+    from reportgen.config.issues import closest
+
+    match = closest(name, found)
+    return f" (did you mean {match!r}?)" if match else ""

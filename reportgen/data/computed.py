@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from reportgen.data.columns import Column
+from reportgen.data.columns import Column, close_match
 from reportgen.data.sql import q
 from reportgen.errors import ConfigError, DataError
 from reportgen.kpis.datasets import computed_sql
@@ -31,8 +31,6 @@ def computed_columns(name: str, computed: dict[str, str], found: dict[str, str],
             raise DataError(f"dataset {name!r}: computed column {target!r}: {exc}") from None
         for src in reads:
             if src not in found:
-                from reportgen.data.mapping import close_match
-
                 raise DataError(f"dataset {name!r} ({source.description}): computed column {target!r} reads "
                                 f"{src!r}, which is not a column of the source{close_match(src, found)}; columns "
                                 f"found: {', '.join(c for c in found if not c.startswith('__'))}")

@@ -58,7 +58,7 @@ def with_lookups(con: duckdb.DuckDBPyConnection, view: str, name: str, ds: Datas
     select, joins, joined = ["r.*"], [], []
     for i, lk in enumerate(ds.lookups):
         if lk.column not in found:
-            from reportgen.data.mapping import close_match
+            from reportgen.data.columns import close_match
 
             raise DataError(f"dataset {name!r}: lookup joins on column {lk.column!r}, which is not in the source"
                             f"{close_match(lk.column, found)}; columns found: "
@@ -88,7 +88,7 @@ def read_lookup(con: duckdb.DuckDBPyConnection, lk_name: str, dataset: str, lk: 
     key = lk.key or lk.column
     for col in [key, *lk.columns]:
         if col not in cols:
-            from reportgen.data.mapping import close_match
+            from reportgen.data.columns import close_match
 
             raise DataError(f"dataset {dataset!r}: lookup file {lk.path} has no column {col!r}"
                             f"{close_match(col, cols)}; columns found: {', '.join(cols)}")

@@ -9,8 +9,7 @@ import re
 from datetime import date
 from typing import TYPE_CHECKING
 
-from reportgen.config.issues import closest
-from reportgen.data.columns import Column
+from reportgen.data.columns import Column, close_match
 from reportgen.data.computed import computed_columns
 from reportgen.data.sources import Source
 from reportgen.data.sql import lit, one_row, q
@@ -41,11 +40,6 @@ def mapping_of(ds: Dataset) -> dict[str, str]:
         for src, dst in lk.columns.items():
             out.setdefault(dst, src)
     return out
-
-
-def close_match(name: str, found: list[str] | dict[str, str]) -> str:
-    match = closest(name, found)
-    return f" (did you mean {match!r}?)" if match else ""
 
 
 def plan_columns(name: str, ds: Dataset, loaded: LoadedConfig, found: dict[str, str],
