@@ -8,7 +8,7 @@ from reportgen.cli.app import main
 
 @main.group("cache")
 def cache_group() -> None:
-    """The warm cache of typed data (REPORTGEN_CACHE_DIR; 'off' turns it off)."""
+    """The warm cache of typed data and computed metrics (REPORTGEN_CACHE_DIR; 'off' turns it off)."""
 
 
 @cache_group.command("path")
@@ -22,8 +22,13 @@ def cache_path_command() -> None:
 
 @cache_group.command("clear")
 def cache_clear_command() -> None:
-    """Remove every cached dataset; the next build reads its files again."""
+    """Remove every cached dataset and computed metric table; the next build reads its files again."""
     from reportgen.data.cache import cache_dir, clear
+    from reportgen.pipeline import metric_cache
 
     folder = cache_dir()
-    click.echo(f"removed {clear(folder)} cached entries from {folder}" if folder is not None else "the cache is off")
+    if folder is None:
+        click.echo("the cache is off")
+        return
+    removed = clear(folder) + metric_cache.clear(folder / metric_cache.FOLDER)
+    click.echo(f"removed {removed} cached entries from {folder}")

@@ -68,7 +68,7 @@ def fingerprint(loaded: LoadedConfig, today: date) -> str | None:
     dataset, a file that is missing or outside the path policy: the loader reports those itself)."""
     config = loaded.config
     digest = hashlib.sha256()
-    digest.update(f"layout {LAYOUT}\n{_code_version()}\n{today.isoformat()}\n".encode())
+    digest.update(f"layout {LAYOUT}\n{code_version()}\n{today.isoformat()}\n".encode())
     digest.update(config.model_dump_json(include={"datasets", "quality", "scorecard"}).encode())
     for name, ds in sorted(config.datasets.items()):
         if not ds.path or ds.url:
@@ -123,7 +123,7 @@ def restore(con: duckdb.DuckDBPyConnection, key: str, data: LoadedData, *, writa
     for name, entry in record["datasets"].items():
         data.columns[name] = list(entry["columns"])
         data.types[name] = dict(entry["types"])
-        data.quality[name] = _quality_of(entry["quality"])
+        data.quality[name] = quality_of(entry["quality"])
     with contextlib.suppress(OSError):
         os.utime(meta)  # most recently used
     return True
@@ -154,7 +154,7 @@ def store(con: duckdb.DuckDBPyConnection, key: str, data: LoadedData, *, backgro
         _remove_partial(tmp)
         return
     record = {"datasets": {name: {"columns": data.columns[name], "types": data.types.get(name, {}),
-                                  "quality": _record_of(data.quality[name])} for name in data.columns}}
+                                  "quality": record_of(data.quality[name])} for name in data.columns}}
     cursor = con.cursor()  # its own connection to the same database: usable from another thread
     args = (cursor, alias, list(data.columns), tmp, record, folder, key)
     if not background:
@@ -225,7 +225,7 @@ def _hash_file(path: Path, digest: Any) -> None:
 
 
 @cache
-def _code_version() -> str:
+def code_version() -> str:
     """A hash of the source of every module whose change can change loaded data (config, data, kpis)."""
     root = Path(__file__).resolve().parent.parent
     digest = hashlib.blake2b(digest_size=16)
@@ -242,9 +242,9 @@ _DATE_FIELDS = ("first_date", "last_date", "data_through")
 _DATE_MAPS = ("first_dates", "last_dates")
 
 
-def _record_of(quality: DatasetQuality) -> dict[str, Any]:
+def record_of(quality: DatasetQuality) -> dict[str, Any]:
     out = asdict(quality)
-    out["lookups"] = [_record_of(lk) for lk in quality.lookups]  # each lookup file's own record
+    out["lookups"] = [record_of(lk) for lk in quality.lookups]  # each lookup file's own record
     for name in _DATE_FIELDS:
         out[name] = out[name].isoformat() if out[name] is not None else None
     for name in _DATE_MAPS:
@@ -252,14 +252,14 @@ def _record_of(quality: DatasetQuality) -> dict[str, Any]:
     return out
 
 
-def _quality_of(record: dict[str, Any]) -> DatasetQuality:
+def quality_of(record: dict[str, Any]) -> DatasetQuality:
     known = {f.name for f in fields(DatasetQuality)}
     values = {k: v for k, v in record.items() if k in known}
     for name in _DATE_FIELDS:
         values[name] = date.fromisoformat(values[name]) if values.get(name) else None
     for name in _DATE_MAPS:
         values[name] = {k: date.fromisoformat(v) for k, v in values.get(name, {}).items()}
-    values["lookups"] = [_quality_of(lk) for lk in values.get("lookups", [])]
+    values["lookups"] = [quality_of(lk) for lk in values.get("lookups", [])]
     for name, value in list(values.items()):
         if isinstance(value, list):
             values[name] = tuple(value)

@@ -76,12 +76,14 @@ def reporting_period(scorecard: Scorecard, *, now: datetime, period: str | None 
     return last_complete_period(now.date(), grain, fys)
 
 
-def load_data(loaded: LoadedConfig, segment: Segment | None = None, *, today: date) -> LoadedData:
+def load_data(loaded: LoadedConfig, segment: Segment | None = None, *, today: date,
+              cache_key: str | None = None) -> LoadedData:
     """The config's datasets (one segment's rows when asked); ``today`` is the scorecard's clock, read by
     every date rule of the load (future dates, coverage), never the machine's."""
     from reportgen.data import load_datasets, restrict_to_segment
 
-    data = load_datasets(loaded, today=today, writable=segment is not None)  # restrict_to_segment deletes rows
+    data = load_datasets(loaded, today=today, writable=segment is not None,  # restrict_to_segment deletes rows
+                         cache_key=cache_key)
     return restrict_to_segment(data, segment.dimension, segment.value) if segment else data
 
 
@@ -150,13 +152,26 @@ def compute_for_config(loaded: LoadedConfig, *, now: datetime, period: str | Non
     The reporting period must be covered by the data its KPIs need: a scorecard saying "revenue
     fell 60%" for a month whose export stopped on the 12th is worse than no scorecard, so a partly
     covered period is an error unless ``scorecard.allow_partial_period`` (then it is marked partial).
+
+    When it loads the data itself, metrics computed before from the same data, config, request and
+    code come back from the warm cache (``pipeline.metric_cache``) without a load or a query.
     """
+    from reportgen.pipeline import metric_cache
+
     sc = loaded.config.scorecard
     report = reporting_period(sc, now=now, period=period)
     start = parse_period(first, sc.grain, sc.fiscal_year_start) if first else report.shift(-(sc.history - 1))
+    key = None
     if data is None:
         prefetch("pandas")  # the engine's import overlaps the read (DuckDB releases the GIL)
-        data = load_data(loaded, segment, today=now.date())
+        data_key = metric_cache.data_key(loaded, now.date())
+        if data_key:
+            key = metric_cache.metrics_key(loaded, data_key, report=report, start=start, segment=segment,
+                                           breakdowns=breakdowns, breakdown_kpis=breakdown_kpis)
+            cached = metric_cache.restore_metrics(key, loaded, period_range(start, report))
+            if cached is not None:
+                return cached
+        data = load_data(loaded, segment, today=now.date(), cache_key=data_key)
     from reportgen.engine import compute_metrics, resolve_kpis
 
     kpis = resolve_kpis(loaded.config.kpis)
@@ -165,8 +180,11 @@ def compute_for_config(loaded: LoadedConfig, *, now: datetime, period: str | Non
     if segment:
         breakdowns = [d for d in breakdowns if d != segment.dimension]
     check_reporting_period(kpis, data, report, sc.allow_partial_period)
-    return compute_metrics(data, kpis, period_range(start, report), breakdowns=breakdowns,
-                           breakdown_kpis=breakdown_kpis, windows=tuple(sc.windows))
+    metrics = compute_metrics(data, kpis, period_range(start, report), breakdowns=breakdowns,
+                              breakdown_kpis=breakdown_kpis, windows=tuple(sc.windows))
+    if key is not None:
+        metric_cache.store_metrics(key, metrics)
+    return metrics
 
 
 def check_reporting_period(kpis: dict[str, ResolvedKpi], data: LoadedData, report: Period, allow_partial: bool) -> None:
