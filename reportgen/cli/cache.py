@@ -1,6 +1,8 @@
 """``reportgen cache``: where the warm cache of loaded data lives, and emptying it (``reportgen.data.cache``)."""
 from __future__ import annotations
 
+import shutil
+
 import click
 
 from reportgen.cli.app import main
@@ -31,4 +33,5 @@ def cache_clear_command() -> None:
         click.echo("the cache is off")
         return
     removed = clear(folder) + metric_cache.clear(folder / metric_cache.FOLDER)
+    shutil.rmtree(folder / "templates", ignore_errors=True)  # compiled templates (render.sandbox)
     click.echo(f"removed {removed} cached entries from {folder}")

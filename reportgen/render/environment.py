@@ -37,8 +37,13 @@ def make_environment(user_dirs: Sequence[Path] = (), formats: Formats = _DEFAULT
     render sandboxed (see :mod:`reportgen.render.sandbox`). Autoescape is on for every template whatever its
     ending (a KPI name or a commentary is user text); undefined names fail loudly (StrictUndefined);
     user folders come before the built-ins, and ``builtin:<name>`` always means the shipped template.
+    Compiled templates are kept in the warm cache's folder (``REPORTGEN_CACHE_DIR``; off turns it off).
     """
-    env = make_sandbox(user_dirs, builtin_template_dir(), BUILTIN_PREFIX)
+    from reportgen.data.cache import cache_dir
+
+    folder = cache_dir()  # compiled templates live beside the warm cache of data, and go with it
+    env = make_sandbox(user_dirs, builtin_template_dir(), BUILTIN_PREFIX,
+                       bytecode_dir=folder / "templates" if folder is not None else None)
     env.filters.update({
         "value": formats.value, "compact": formats.compact, "delta": formats.delta, "change": formats.change,
         "period": formats.period, "period_short": formats.period_short, "date": formats.date,
