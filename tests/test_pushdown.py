@@ -376,3 +376,37 @@ def test_duckdb_compensated_aggregates_become_the_databases_own() -> None:
     pg = RemoteDatabase.transpile(SimpleNamespace(dialect="postgres"), sql)  # type: ignore[arg-type]
     assert "FSUM" not in pg.upper() and "FAVG" not in pg.upper()
     assert "SUM(t.amount) FILTER(WHERE t.stage = 'won')" in pg and "AVG(t.amount)" in pg and "SUM(t.days)" in pg
+
+
+def test_rows_that_are_not_data_and_control_characters_read_the_same_pushed_down(postgres_url: str,
+                                                                                tmp_path: Path) -> None:
+    """A table filled from a spreadsheet carries what the file did: a blank row, a total row, a rep name
+    with a control character. Pushed down, each is counted and left out (or scrubbed) exactly as the
+    local path does it (issue 19: no row lost or invented without a word, on every path)."""
+    import sqlalchemy
+
+    frame = _generated(400)
+    blank = {c: None for c in frame.columns}
+    total = {**blank, "opp_id": "Total", "value": float(frame["value"].sum())}
+    sub = {**blank, "opp_id": "Grand total", "value": 10.0}
+    frame = pd.concat([frame, pd.DataFrame([blank, total, blank, sub])], ignore_index=True)
+    frame.loc[7, "owner"] = "rep\x0701"
+    engine = sqlalchemy.create_engine(postgres_url)
+    _to_pg(engine, "gen_messy", frame)
+    engine.dispose()
+    spec = f"url: {postgres_url}\ntable: gen_messy\n{GENERATED}"
+    extra = "quality: {max_rejected_share: 0.25}\n"
+    pushed = _load(_config(tmp_path, {"deals": spec}, extra))
+    local = _load(_config(tmp_path, {"deals": spec + "pushdown: false\n"}, extra))
+    assert set(pushed.remote) == {"deals"}
+    q, lq = pushed.quality["deals"], local.quality["deals"]
+    assert lq.rows_rejected.get("blank row") == 2 and lq.rows_rejected.get("total row") == 2
+    assert q.rows_rejected == lq.rows_rejected
+    assert_same_quality(pushed, local)
+    assert [n for n in q.notes if "control" in n] == [n for n in lq.notes if "control" in n] != []
+    periods = period_range(parse_period("2023-01", "month"), parse_period("2025-02", "month"))
+    kpis = resolve_kpis(None)
+    got = compute_metrics(pushed, kpis, periods, breakdowns=["rep", "region"])
+    want = compute_metrics(local, kpis, periods, breakdowns=["rep", "region"])
+    assert_same_table(got.table, want.table)
+    assert "rep\x0701" not in set(got.table["segment"])

@@ -14,8 +14,10 @@ from reportgen.data.mapping import check_unmapped_stages, plan_columns
 from reportgen.data.pushdown import RemoteDatabase, source_columns, source_sql, stub_view
 from reportgen.data.quality import Unreadable, measure_quality
 from reportgen.data.rules import apply_rules
+from reportgen.data.safe_text import scrub_note, scrub_remote
 from reportgen.data.sources import Source, describe_source, redact
 from reportgen.data.sql import lit, one_row, q
+from reportgen.data.structure import row_shape, structure_case
 from reportgen.environment import expand_env
 from reportgen.errors import DataError
 
@@ -67,7 +69,9 @@ def load_pushed_down(data: LoadedData, name: str, ds: Dataset, loaded: LoadedCon
     if as_text:
         db.drop(raw, "VIEW")
         return f"{', '.join(as_text)} written as text (its format is read from the values)"
-    select, flags = typed_projection(columns, {}, numbered)
+    shape = row_shape(name, columns, [c for c, _ in found], typed=False)
+    structure = structure_case(shape, loaded.config.quality)  # blank, total and header rows, as locally
+    select, flags = typed_projection(columns, {}, numbered, structure=structure, extra_text=shape.extra)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {q(staged)} AS {select} LIMIT 0")
     stub = [(str(r[0]), str(r[1])) for r in con.execute(f"DESCRIBE {q(staged)}").fetchall()
             if not str(r[0]).startswith("__")]
@@ -79,10 +83,12 @@ def load_pushed_down(data: LoadedData, name: str, ds: Dataset, loaded: LoadedCon
         if name == "deals" and any(c.name == "stage" for c in columns):
             check_unmapped_stages(remote, staged, numbered, columns, source.description)
         kinds = {c.name: c.type for c in columns}
-        rule_counts = apply_rules(remote, staged, name, kinds, ds, loaded.config.quality, today)
+        rule_counts = apply_rules(remote, staged, name, kinds, ds, loaded.config.quality, today,
+                                  structure="__struct" if structure else None)
         unreadable = [Unreadable(c.name, c.type, "", c.expr) for c in columns if c.name in flags]
         quality = measure_quality(remote, name, staged, source, numbered, unreadable, kinds, rule_counts,
                                   ds.data_through, today)
+        changed = scrub_remote(db, name, [c.name for c in columns if kind_of(c.type) == "text"])
         db.native(f"ANALYZE {db.temp_name(name)}")
         db.drop(staged)
     except (sqlalchemy.exc.SQLAlchemyError, sqlglot.errors.SqlglotError) as exc:
@@ -91,7 +97,8 @@ def load_pushed_down(data: LoadedData, name: str, ds: Dataset, loaded: LoadedCon
         return f"the database could not build it ({str(exc).strip().splitlines()[0][:160]})"
     stub_view(con, name, stub, redact(url))
     where = f"computed in the database ({db.engine.dialect.name}): only aggregated rows are read"
-    data.quality[name] = replace(quality, notes=quality.notes + notes + (where,))
+    scrubbed = (scrub_note(changed),) if changed else ()
+    data.quality[name] = replace(quality, notes=quality.notes + scrubbed + notes + (where,))
     data.columns[name] = [c.name for c in columns]
     data.types[name] = {c.name: kind_of(c.type) for c in columns}
     data.remote[name] = db

@@ -18,6 +18,8 @@ from reportgen.data.sql import lit, one_row, q
 if TYPE_CHECKING:
     import duckdb
 
+    from reportgen.data.pushdown import RemoteDatabase
+
 #: C0 and C1 controls, DEL, zero-width characters, bidi embeddings/overrides/isolates and marks, BOM.
 UNSAFE = (r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\x{200b}-\x{200f}\x{202a}-\x{202e}\x{2060}-\x{2064}"
           r"\x{2066}-\x{2069}\x{feff}\x{061c}]")
@@ -63,6 +65,22 @@ def scrub_text(con: duckdb.DuckDBPyConnection, table: str, columns: list[str], *
         value = f"regexp_replace(regexp_replace({q(column)}, {lit(BREAKS)}, ' ', 'g'), {lit(UNSAFE)}, '', 'g')"
         con.execute(f"UPDATE {q(table)} SET {q(column)} = NULLIF(trim({value}), '') "
                     f"WHERE regexp_matches({q(column)}, {lit(_ANY)})")
+    return changed
+
+
+def scrub_remote(db: RemoteDatabase, table: str, columns: list[str]) -> dict[str, int]:
+    """:func:`scrub_text` for a pushed-down table, in the database's own SQL (PostgreSQL's regular
+    expressions spell a code point ``\\x200b``, not ``\\x{200b}``; a NUL cannot be stored there)."""
+    if not columns:
+        return {}
+    unsafe, any_ = (p.replace(r"\x{", r"\x").replace("}", "") for p in (UNSAFE, _ANY))
+    target = db.temp_name(table)
+    counts = db.native("SELECT " + ", ".join(f"count(*) FILTER (WHERE {q(c)} ~ {lit(any_)})" for c in columns)
+                       + f" FROM {target}").fetchone()
+    changed = {c: int(n) for c, n in zip(columns, counts or (), strict=True) if n}
+    for column in changed:
+        value = f"regexp_replace(regexp_replace({q(column)}, {lit(BREAKS)}, ' ', 'g'), {lit(unsafe)}, '', 'g')"
+        db.native(f"UPDATE {target} SET {q(column)} = NULLIF(btrim({value}), '') WHERE {q(column)} ~ {lit(any_)}")
     return changed
 
 

@@ -28,10 +28,13 @@ NOT_DATA = (BLANK, TOTAL, HEADER)
 #: The ``quality:`` setting that keeps each rule's rows.
 SETTINGS = {BLANK: "blank_rows", TOTAL: "total_rows", HEADER: "repeated_headers"}
 #: A first cell that starts a total or summary row (English, German, Spanish, Dutch, Italian, French).
-TOTAL_WORDS = r"^(grand[ -]?|sub[ -]?)?totals?(\b|$)|^sum(\b|$)|^summe|^gesamt|^totaal|^totale(\b|$)|^somme(\b|$)"
+_WORDS = r"^(grand[ -]?|sub[ -]?)?totals?(\b|$)|^sum(\b|$)|^summe|^gesamt|^totaal|^totale(\b|$)|^somme(\b|$)"
+#: The same as SQL: the end of a word spelt as a class, not ``\b``, which PostgreSQL's regular
+#: expressions read as a backspace (a pushed-down dataset runs this pattern there).
+TOTAL_WORDS = _WORDS.replace(r"(\b|$)", r"([^[:alnum:]_]|$)")
 #: The typed read's flag column: the file's first cell, read by no canonical column, is a total word.
 FIRST_TOTAL = "__first_total"
-_TOTAL_LINE = re.compile(r'^\s*"?\s*(' + TOTAL_WORDS.replace("^", "") + ")", re.IGNORECASE)
+_TOTAL_LINE = re.compile(r'^\s*"?\s*(' + _WORDS.replace("^", "") + ")", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
