@@ -196,3 +196,17 @@ def test_the_cli_computes_a_snapshot_and_refuses_a_missing_as_of_column(tmp_path
         "dataset 'inventory': snapshot column 'snapshot_day' not found (did you mean 'snapshot_date'?); columns: "
         "snapshot_date, sku, region, units. Set datasets.inventory.snapshot.date to the column holding each row's "
         "as-of date, or give the file's one date as snapshot.as_of: YYYY-MM-DD")
+
+
+def test_the_warm_cache_keeps_a_snapshot_s_as_of_days(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from reportgen.data import LoadedData, cache, connect, load_datasets
+
+    monkeypatch.setenv("REPORTGEN_CACHE_DIR", str(tmp_path / "cache"))
+    _inventory(tmp_path)
+    loaded = load_config(_cfg(tmp_path, INVENTORY.format(as_of="2024-12-31", grain="month", extra="")))
+    cold = load_datasets(loaded, today=NOW.date())
+    cache.wait()
+    warm = LoadedData(connect(), {}, {})
+    assert cache.restore(warm.con, cache.fingerprint(loaded, NOW.date()) or "", warm)
+    assert warm.quality["inventory"] == cold.quality["inventory"]
+    assert warm.quality["inventory"].snapshots == tuple(date.fromisoformat(d) for d in SNAPSHOT_DAYS[:5])
