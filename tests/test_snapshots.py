@@ -64,6 +64,8 @@ INVENTORY = """\
         snapshot: {{date: snapshot_date}}
     kpis:
       - {{id: units_on_hand, measure: {{dataset: inventory, agg: sum, column: units, snapshot: true}}, unit: count}}
+      - {{id: units_counted, unit: count,
+         measure: {{dataset: inventory, agg: sum, column: units, date: snapshot_date}}}}
     """
 
 
@@ -106,6 +108,10 @@ def test_a_gap_month_between_snapshots_is_missing_with_its_reason(tmp_path: Path
     november = metrics.row("units_on_hand", "2024-11")
     assert math.isnan(november["value"])
     assert (november["coverage"], november["note"]) == ("none", "inventory has no snapshot")
+    flow = metrics.row("units_counted", "2024-11")  # a flow over the as-of column: the same coverage
+    assert math.isnan(flow["value"]) and flow["note"] == "inventory has no snapshot"
+    assert metrics.row("units_counted", "2024-10")["value"] == _units(raw, "2024-10-31")
+    assert not is_stock(metrics.kpis["units_counted"], metrics.kpis)
     december = metrics.row("units_on_hand", "2024-12")
     assert math.isnan(december["prior"])  # never November carried forward from October
     assert december["year_ago_coverage"] == "none"
@@ -210,3 +216,23 @@ def test_the_warm_cache_keeps_a_snapshot_s_as_of_days(tmp_path: Path, monkeypatc
     assert cache.restore(warm.con, cache.fingerprint(loaded, NOW.date()) or "", warm)
     assert warm.quality["inventory"] == cold.quality["inventory"]
     assert warm.quality["inventory"].snapshots == tuple(date.fromisoformat(d) for d in SNAPSHOT_DAYS[:5])
+
+
+def test_a_snapshot_in_postgresql_is_read_locally_with_a_note(postgres_url: str, tmp_path: Path) -> None:
+    import sqlalchemy
+
+    raw = _inventory(tmp_path)
+    frame = raw.assign(counted_on=raw["counted_on"].dt.date)
+    frame.to_sql("snap_inventory", sqlalchemy.create_engine(postgres_url), index=False, if_exists="replace")
+    cfg = _cfg(tmp_path, f"""\
+        scorecard: {{as_of: 2024-12-31, breakdowns: [region]}}
+        datasets:
+          inventory: {{url: "{postgres_url}", table: snap_inventory, snapshot: {{date: counted_on}},
+                      types: {{sku: text, region: text, units: number, counted_on: date}}}}
+        kpis:
+          - {{id: units_on_hand, measure: {{dataset: inventory, agg: sum, column: units, snapshot: true}}, unit: count}}
+        """)
+    metrics = compute_for_config(load_config(cfg), now=NOW)
+    assert metrics.row("units_on_hand", "2024-12")["value"] == _units(raw, "2024-12-31")
+    assert math.isnan(metrics.row("units_on_hand", "2024-11")["value"])
+    assert "every row read locally: snapshot datasets are read locally" in metrics.quality["inventory"].notes

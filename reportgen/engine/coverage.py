@@ -115,7 +115,10 @@ def kpi_spans(kpi: ResolvedKpi, kpis: dict[str, ResolvedKpi], quality: dict[str,
     pairs: set[tuple[str, str]] = set()
     spans: list[Span] = []
     m = kpi.custom_measure
-    if (column := snapshot_column(m, quality)) is not None:
+    record = quality.get(m.dataset) if m is not None else None
+    # a snapshot's as-of days are its coverage, whether its measure is a stock or a flow over that column
+    column = snapshot_column(m, quality) or (m.date if record is not None and record.snapshot == m.date else None)
+    if m is not None and column is not None:
         days = quality[m.dataset].snapshots
         spans.append(Span(m.dataset, column, min(days, default=None), max(days, default=None), snapshots=days))
     elif m is not None and m.date:
