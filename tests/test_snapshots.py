@@ -236,3 +236,18 @@ def test_a_snapshot_in_postgresql_is_read_locally_with_a_note(postgres_url: str,
     assert metrics.row("units_on_hand", "2024-12")["value"] == _units(raw, "2024-12-31")
     assert math.isnan(metrics.row("units_on_hand", "2024-11")["value"])
     assert "every row read locally: snapshot datasets are read locally" in metrics.quality["inventory"].notes
+
+
+@pytest.mark.parametrize(("config", "message"), [
+    ("datasets:\n  deals: {path: customers.csv, snapshot: {as_of: 2024-12-31}}\n",
+     "c.yaml:2:42: 'snapshot' applies to custom datasets; 'deals' is canonical and its KPIs are placed by its own "
+     "dates (name the snapshot file's dataset, e.g. deals_snapshot)"),
+    ("datasets:\n  customers: {path: customers.csv, snapshot: {as_of: 2024-12-31}}\nkpis:\n"
+     "  - {id: n, unit: count, measure: {dataset: customers, agg: count, date: snapshot_date, snapshot: true}}\n",
+     "c.yaml:4:68: kpis[0].measure: a snapshot measure is placed by its dataset's snapshot dates; remove 'date'"),
+])
+def test_snapshot_settings_that_contradict_themselves_are_refused(tmp_path: Path, config: str, message: str) -> None:
+    _customers(tmp_path)
+    with pytest.raises(ConfigError) as err:
+        load_config(_cfg(tmp_path, config))
+    assert message in str(err.value)
