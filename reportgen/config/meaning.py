@@ -33,6 +33,11 @@ def _check_datasets(loaded: LoadedConfig) -> list[Issue]:
                 issues.append(issue_at(loaded, ("datasets", name, "computed", column),
                                        f"computed column {column!r}: {exc}"))
         canonical = CANONICAL_DATASETS.get(name)
+        if ds.snapshot is not None and canonical is not None:
+            issues.append(issue_at(loaded, ("datasets", name, "snapshot"),
+                                   f"'snapshot' applies to custom datasets; {name!r} is canonical and its KPIs are "
+                                   "placed by its own dates",
+                                   f"(name the snapshot file's dataset, e.g. {name}_snapshot)"))
         if canonical is None:  # a custom dataset (any columns), unless the name is a typo of a canonical one
             # 0.8 as for column names: "leadz" is a typo of leads; "web_visits" is a dataset of its own
             if closest(name, CANONICAL_DATASETS, cutoff=0.8):
@@ -96,6 +101,12 @@ def _check_kpis(loaded: LoadedConfig) -> list[Issue]:
                     loaded, ("kpis", i, "measure", "dataset"), f"measure of {spec.id!r} reads dataset "
                     f"{spec.measure.dataset!r}, which is not declared under 'datasets'",
                     suggestion(spec.measure.dataset, config.datasets)))
+            source = config.datasets.get(spec.measure.dataset)
+            if spec.measure.snapshot and source is not None and source.snapshot is None:
+                issues.append(issue_at(
+                    loaded, ("kpis", i, "measure", "snapshot"), f"measure of {spec.id!r} is a snapshot, but dataset "
+                    f"{spec.measure.dataset!r} declares no 'snapshot'", f"(add snapshot: {{as_of: YYYY-MM-DD}} or "
+                    f"snapshot: {{date: <as-of column>}} under datasets.{spec.measure.dataset})"))
             if spec.measure.agg != "count" and not spec.measure.column:
                 issues.append(issue_at(loaded, ("kpis", i, "measure"), f"{spec.measure.agg} needs a 'column'"))
         if (spec.expression or spec.measure) and not spec.unit:

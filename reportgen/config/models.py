@@ -8,6 +8,7 @@ found and the nearest valid name.
 """
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -121,6 +122,20 @@ class Lookup(_Model):
         return value
 
 
+class Snapshot(_Model):
+    """A dataset that is a picture of a state (inventory, headcount, customer status) as of a day, not a
+    list of things that happened: it covers the period holding that day, up to that day, and a custom
+    measure with ``snapshot: true`` takes a period's value from its last snapshot (a stock, as
+    active_customers is)."""
+
+    as_of: dt.date | None = Field(  # dt.date: 'date' is also a field of this model
+        default=None, description="One as-of date for the whole file (e.g. 2024-12-31): every row is added the "
+        "column named by 'date' holding it. Leave out when a column holds each row's as-of date.")
+    date: str = Field(
+        default="snapshot_date", description="Column holding each row's as-of date (several snapshots in one "
+        "file); with as_of, the name of the column that holds it (default snapshot_date).")
+
+
 class Dataset(_Model):
     """Where one dataset lives and how its columns map onto the canonical ones."""
 
@@ -192,6 +207,10 @@ class Dataset(_Model):
         default=None,
         description="SQL datasets only: build the canonical table and compute every KPI inside the database, "
         "so only aggregated rows travel (default: on for PostgreSQL; false reads every row locally).")
+    snapshot: Snapshot | None = Field(
+        default=None, description="Custom datasets only: the file is a snapshot as of a day ({as_of: 2024-12-31}) "
+        "or holds several, each row's as-of date in a column ({date: snapshot_date}). It covers the periods "
+        "holding its as-of dates, each up to that day; a period without one is missing, never 0.")
 
     @model_validator(mode="after")
     def _one_source(self) -> Dataset:
@@ -234,13 +253,29 @@ class Quality(_Model):
 
 
 class Measure(_Model):
-    """A custom base aggregate: agg(column) over rows of a dataset dated in the period."""
+    """A custom base aggregate: agg(column) over rows of a dataset dated in the period (a flow), or over
+    the rows of the period's last snapshot (``snapshot: true``, a stock)."""
 
     dataset: str = Field(description="Dataset name (a key of 'datasets').")
     agg: Literal["sum", "count", "count_distinct", "avg", "min", "max"] = Field(description="Aggregate function.")
     column: str | None = Field(default=None, description="Canonical column to aggregate (not needed for count).")
-    date: str = Field(description="Date column that places a row in a period.")
+    date: str | None = Field(
+        default=None, description="Date column that places a row in a period (not for a snapshot measure).")
     filter: str | None = Field(default=None, description="SQL condition on the dataset's canonical columns.")
+    snapshot: bool = Field(
+        default=False, description="A stock: the value for a period is agg over the rows of the last snapshot "
+        "within it (a quarter's is its last month's); the dataset must declare 'snapshot'. No year-to-date sum.")
+
+    @model_validator(mode="after")
+    def _placed(self) -> Measure:
+        """A flow measure needs the column that places its rows; a snapshot measure is placed by its
+        dataset's as-of dates, so a second date would be a contradiction."""
+        if self.snapshot and self.date is not None:
+            raise ValueError("a snapshot measure is placed by its dataset's snapshot dates; remove 'date'")
+        if not self.snapshot and self.date is None:
+            raise ValueError("a measure needs 'date' (the date column that places a row in a period), or "
+                             "snapshot: true on a snapshot dataset")
+        return self
 
 
 class Thresholds(_Model):

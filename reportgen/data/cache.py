@@ -249,6 +249,7 @@ def record_of(quality: DatasetQuality) -> dict[str, Any]:
         out[name] = out[name].isoformat() if out[name] is not None else None
     for name in _DATE_MAPS:
         out[name] = {k: v.isoformat() for k, v in out[name].items()}
+    out["snapshots"] = [d.isoformat() for d in quality.snapshots]
     return out
 
 
@@ -260,6 +261,7 @@ def quality_of(record: dict[str, Any]) -> DatasetQuality:
     for name in _DATE_MAPS:
         values[name] = {k: date.fromisoformat(v) for k, v in values.get(name, {}).items()}
     values["lookups"] = [quality_of(lk) for lk in values.get("lookups", [])]
+    values["snapshots"] = [date.fromisoformat(d) for d in values.get("snapshots", [])]
     for name, value in list(values.items()):
         if isinstance(value, list):
             values[name] = tuple(value)

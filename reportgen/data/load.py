@@ -34,6 +34,7 @@ from reportgen.data.quality import DatasetQuality, Unreadable, check_quality, me
 from reportgen.data.remote_load import load_pushed_down
 from reportgen.data.rules import apply_rules, has_duplicate_ids
 from reportgen.data.safe_text import scrub_note, scrub_text
+from reportgen.data.snapshot import record_snapshots, with_as_of
 from reportgen.data.sources import (
     Source,
     columns_of,
@@ -223,6 +224,7 @@ def load_dataset(data: LoadedData, name: str, ds: Dataset, loaded: LoadedConfig,
     """Create the canonical table ``name`` in ``data.con`` and record its columns and quality (for a
     pushed-down SQL dataset: in its database, with a typed stub in ``data.con``)."""
     con = data.con
+    ds = with_as_of(ds)
     if source_format(ds) == "sql":
         dialect, why_not = pushdown_dialect(ds)
         if dialect is not None:
@@ -234,7 +236,7 @@ def load_dataset(data: LoadedData, name: str, ds: Dataset, loaded: LoadedConfig,
     source = open_source(con, name, ds, loaded, workdir)
     data.transfer.rows_read_whole += source.rows_fetched
     if load_typed(data, name, ds, loaded, source, today, notes):
-        _finish(data, name, ds, loaded, source)
+        _finish(data, name, ds, loaded, today, source)
         return
     numbered = f"numbered__{name}"
     con.execute(f"CREATE OR REPLACE TEMP VIEW {q(numbered)} AS SELECT row_number() OVER () AS __row, * "
@@ -273,11 +275,13 @@ def load_dataset(data: LoadedData, name: str, ds: Dataset, loaded: LoadedConfig,
             con.execute(f"ALTER TABLE {q(name)} DROP COLUMN {q(column)}")
     _record(data, name, columns, styles, quality, notes)
     con.execute(f"DROP TABLE IF EXISTS {q(staged)}")
-    _finish(data, name, ds, loaded)
+    _finish(data, name, ds, loaded, today)
 
 
-def _finish(data: LoadedData, name: str, ds: Dataset, loaded: LoadedConfig, typed: Source | None = None) -> None:
-    """What every local canonical table gets last: text safe for every sink, then one currency.
+def _finish(data: LoadedData, name: str, ds: Dataset, loaded: LoadedConfig, today: date,
+            typed: Source | None = None) -> None:
+    """What every local canonical table gets last: text safe for every sink, then one currency, then a
+    snapshot's as-of days.
     ``typed``: the CSV the typed read took every line of (its bytes are checked, not each value)."""
     file = typed.read_path if typed is not None and typed.encoding == "utf-8" else None
     changed = scrub_text(data.con, name, [c for c, kind in data.types[name].items() if kind == "text"],
@@ -286,6 +290,7 @@ def _finish(data: LoadedData, name: str, ds: Dataset, loaded: LoadedConfig, type
         quality = data.quality[name]
         data.quality[name] = replace(quality, notes=quality.notes + (scrub_note(changed),))
     settle_currency(data, name, ds, loaded)
+    record_snapshots(data, name, ds, today)
 
 
 def load_typed(data: LoadedData, name: str, ds: Dataset, loaded: LoadedConfig, source: Source, today: date,

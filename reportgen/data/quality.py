@@ -53,6 +53,9 @@ class DatasetQuality:
     unmatched: dict[str, int] = field(default_factory=dict)
     #: Of those, rows that lost a required column (they cannot be used where it is needed: gated).
     unmatched_required: int = 0
+    #: A snapshot dataset's as-of column and its days that had happened (``data.snapshot``): its coverage.
+    snapshot: str | None = None
+    snapshots: tuple[date, ...] = ()
 
     @property
     def total_rejected(self) -> int:

@@ -39,6 +39,8 @@ def load_pushed_down(data: LoadedData, name: str, ds: Dataset, loaded: LoadedCon
         return "lookups join local files"
     if ds.order_lines:
         return "order lines are grouped locally"
+    if ds.snapshot is not None:
+        return "snapshot datasets are read locally"
     if needs_currency_check(name, ds):
         return "currencies are checked locally"
     url = expand_env(ds.url or "")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
-from reportgen.engine.resolve import ResolvedKpi
+from reportgen.engine.resolve import ResolvedKpi, snapshot_column
 from reportgen.kpis.catalogue import ANCHORS, MEASURES
 from reportgen.kpis.periods import Period
 
@@ -32,14 +32,17 @@ class Span:
     first: date | None
     last: date | None  # None: the dataset has no dated rows
     empty_column: bool = False  # the dataset has dates, but not one in the column that places these rows
+    #: A snapshot dataset's as-of days (``data.snapshot``): only they are covered, each up to its day.
+    snapshots: tuple[date, ...] | None = None
 
 
 @dataclass(frozen=True)
 class Reason:
     """Why a period is not (wholly) covered, as data: every layer reads it and every locale translates
     it, instead of parsing an English sentence back. ``kind``: "begin" / "end" (the data begins after,
-    or ends before, the period does; ``day`` says when), "no_dates" (the dataset has no dated rows) or
-    "no_column" (it has dates, but none in ``column``, the column that places this KPI's rows)."""
+    or ends before, the period does; ``day`` says when), "no_dates" (the dataset has no dated rows),
+    "no_column" (it has dates, but none in ``column``, the column that places this KPI's rows) or
+    "no_snapshot" (a snapshot dataset with none in the period; ``column`` is "snapshot")."""
 
     dataset: str
     kind: str
@@ -51,7 +54,7 @@ class Reason:
         """The English form, as the metric table's ``note`` column carries it ("deals end 2025-12-31")."""
         if self.kind == "no_dates":
             return f"{self.dataset} has no dated rows"
-        if self.kind == "no_column":
+        if self.kind in ("no_column", "no_snapshot"):
             return f"{self.dataset} has no {self.column}"
         return f"{self.dataset} {self.kind} {self.day.isoformat() if self.day else ''}"
 
@@ -72,6 +75,8 @@ def reasons_of(note: str) -> list[Reason]:
             out.append(Reason(match["dataset"], match["kind"], date.fromisoformat(match["day"])))
         elif match["what"] == "dated rows":
             out.append(Reason(match["dataset"], "no_dates"))
+        elif match["what"] == "snapshot":
+            out.append(Reason(match["dataset"], "no_snapshot", column="snapshot"))
         else:
             out.append(Reason(match["dataset"], "no_column", column=match["what"]))
     return out
@@ -108,9 +113,16 @@ def kpi_spans(kpi: ResolvedKpi, kpis: dict[str, ResolvedKpi], quality: dict[str,
     """The spans of every (dataset, placing column) the KPI reads, through the KPIs it reads.
     Targets and lookups (forecasts) are per-period tables and bound nothing."""
     pairs: set[tuple[str, str]] = set()
-    if kpi.custom_measure is not None:
-        pairs.add((kpi.custom_measure.dataset, kpi.custom_measure.date))
     spans: list[Span] = []
+    m = kpi.custom_measure
+    record = quality.get(m.dataset) if m is not None else None
+    # a snapshot's as-of days are its coverage, whether its measure is a stock or a flow over that column
+    column = snapshot_column(m, quality) or (m.date if record is not None and record.snapshot == m.date else None)
+    if m is not None and column is not None:
+        days = quality[m.dataset].snapshots
+        spans.append(Span(m.dataset, column, min(days, default=None), max(days, default=None), snapshots=days))
+    elif m is not None and m.date:
+        pairs.add((m.dataset, m.date))
     for name in kpi.formula.names:
         if name in MEASURES:
             anchor = ANCHORS[MEASURES[name].anchor]
@@ -163,6 +175,14 @@ def period_coverage(spans: list[Span], start: date, end: date) -> Coverage:
             missing.append(Reason(s.dataset, "no_column", column=s.column))
         elif s.last is None:
             missing.append(Reason(s.dataset, "no_dates"))
+        elif s.snapshots is not None:  # a stock: covered up to its period's last snapshot, whatever came before
+            last = max((d for d in s.snapshots if start <= d <= end), default=None)
+            if last is None:
+                missing.append(Reason(s.dataset, "begin", s.first) if s.first is not None and end < s.first
+                               else Reason(s.dataset, "end", s.last) if start > s.last
+                               else Reason(s.dataset, "no_snapshot", column="snapshot"))
+            elif last < end:
+                partial.append(Reason(s.dataset, "end", last))
         elif s.first is not None and end < s.first:
             missing.append(Reason(s.dataset, "begin", s.first))
         elif start > s.last:
@@ -207,9 +227,12 @@ def reporting_period_problem(spans: list[Span], period: Period, allow_partial: b
         if s.first is not None and period.end < s.first:
             return (f"dataset {s.dataset!r} begins {s.first.isoformat()}, after {where} ends "
                     f"({period.end.isoformat()}); choose --period (compute: --to)")
+    for s in (s for s in spans if s.snapshots is not None and s.last is not None):
+        if problem := _snapshot_problem(s, period, where, fix, allow_partial):
+            return problem
     if allow_partial:
         return None
-    for s in spans:
+    for s in (s for s in spans if s.snapshots is None):
         if s.last is not None and period.end > s.last:
             # data ending a day or two short of the period's end is often an export with a quiet last day
             through = (f", or, if the export covers the period through its last day with no later rows, set "
@@ -220,4 +243,21 @@ def reporting_period_problem(spans: list[Span], period: Period, allow_partial: b
         if s.first is not None and period.start < s.first:
             return (f"dataset {s.dataset!r} begins {s.first.isoformat()}, after {where} begins "
                     f"({period.start.isoformat()}); {fix}")
+    return None
+
+
+def _snapshot_problem(s: Span, period: Period, where: str, fix: str, allow_partial: bool) -> str | None:
+    """A snapshot dataset with no snapshot in the reporting period (always a problem: never carried
+    forward), or whose last one there is dated before the period ends (unless ``allow_partial``)."""
+    assert s.snapshots is not None
+    inside = [d for d in s.snapshots if period.start <= d <= period.end]
+    if not inside:
+        before = max((d for d in s.snapshots if d < period.start), default=None)
+        after = min((d for d in s.snapshots if d > period.end), default=None)
+        near = " and ".join(d.isoformat() for d in (before, after) if d is not None)
+        return (f"dataset {s.dataset!r} has no snapshot in {where} (the nearest are as of {near}); "
+                "choose --period (compute: --to)")
+    if max(inside) < period.end and not allow_partial:
+        return (f"dataset {s.dataset!r}'s last snapshot in {where} is as of {max(inside).isoformat()}, before it ends "
+                f"({period.end.isoformat()}); {fix}")
     return None

@@ -48,6 +48,7 @@ from reportgen.engine.resolve import (
     kpi_datasets,
     kpi_order,
     with_dependencies,
+    with_snapshot_columns,
 )
 from reportgen.engine.table import Block, empty_block, table_of, tidy
 from reportgen.errors import ConfigError, DataError
@@ -162,6 +163,7 @@ def compute_metrics(data: LoadedData, kpis: dict[str, ResolvedKpi], periods: lis
     if bad:
         raise ConfigError(f"unknown window {bad[0]!r}; expected one of {', '.join(WINDOWS)}")
     grain = periods[0].grain
+    kpis = with_snapshot_columns(kpis, data.quality)
     kpi_order(kpis)  # fail early on formula cycles
     check_custom_measures(kpis, data)
     unavailable = availability(kpis, data)

@@ -22,7 +22,7 @@ import pandas as pd
 
 from reportgen.data.sql import q
 from reportgen.engine import staged
-from reportgen.engine.resolve import ResolvedKpi, kpi_datasets
+from reportgen.engine.resolve import ResolvedKpi, kpi_datasets, with_snapshot_columns
 from reportgen.errors import DataError
 from reportgen.kpis.catalogue import ANCHORS, MEASURES, Anchor
 from reportgen.kpis.periods import Period, months_back
@@ -190,16 +190,29 @@ def _is_additive(sql: str) -> bool:
 
 def stageable(anchor: Anchor) -> bool:
     """Whether the anchor places rows so that sums and counts can be aggregated in two stages."""
-    return not anchor.per_segment_relation and bool(anchor.day or (anchor.opens and anchor.closes))
+    if anchor.per_segment_relation or anchor.snapshot:
+        return False
+    return bool(anchor.day or (anchor.opens and anchor.closes))
 
 
 def measure_key(measure_id: str, filter: str | None) -> str:
     return measure_id if not filter else f"{measure_id}|{filter}"
 
 
+def snapshot_days_table(dataset: str) -> str:
+    """The (quoted) table mapping each period of a snapshot dataset to its last snapshot day."""
+    return q(f"snapshot_days__{dataset}")
+
+
 def _custom_anchor(m: Any) -> tuple[Anchor, str]:
-    anchor = Anchor(f"custom_{m.dataset}_{m.date}", m.dataset, f"t.{q(m.date)} BETWEEN p.start AND p.\"end\"",
-                    day=m.date)
+    if m.snapshot:  # rows of the period's last snapshot only (its as-of column cast to a day)
+        day = f"CAST(t.{q(m.date)} AS DATE)"
+        anchor = Anchor(f"snapshot_{m.dataset}_{m.date}", m.dataset, f"{day} = p.snapshot_day", day="__as_of",
+                        relation=f"SELECT *, CAST({q(m.date)} AS DATE) AS __as_of FROM base",
+                        days_table=snapshot_days_table(m.dataset), snapshot=True)
+    else:
+        anchor = Anchor(f"custom_{m.dataset}_{m.date}", m.dataset, f"t.{q(m.date)} BETWEEN p.start AND p.\"end\"",
+                        day=m.date)
     col = f"t.{q(m.column)}" if m.column else "*"
     sql = {"sum": f"fsum({col})", "count": "count(*)" if not m.column else f"count({col})",
            "count_distinct": f"count(DISTINCT {col})", "avg": f"favg({col})", "min": f"min({col})",
@@ -260,6 +273,7 @@ def plan_for(data: LoadedData, kpis: dict[str, ResolvedKpi], breakdowns: Sequenc
     the measures those KPIs read: a scorecard that breaks down one headline KPI does not aggregate a
     dozen measures per segment (the closed-deals query on 1M rows: about half the time).
     """
+    kpis = with_snapshot_columns(kpis, data.quality)  # as compute_metrics does (`compute --explain` calls this alone)
     used = set().union(*(kpi_datasets(v, kpis) for v in kpis.values())) if kpis else set()
     dims = {ds: [d for d in breakdowns if data.has(ds, d)] for ds in used}
     if breakdown_kpis is None or not any(dims.values()):
@@ -305,6 +319,11 @@ def query_frames(data: LoadedData, queries: list[MeasureQuery],
         con.register(f"{name}_df", frame)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_df")
         con.unregister(f"{name}_df")
+    for anchor in {query.anchor for query in queries if query.anchor.snapshot}:
+        con.register("snapshot_days_df", snapshot_days(data.quality[anchor.dataset].snapshots, _intervals(periods)))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {anchor.days_table} AS "
+                    "SELECT CAST(dday AS DATE) AS dday, ord, base_ord FROM snapshot_days_df")
+        con.unregister("snapshot_days_df")
     frames = []
     for query, sql in zip(queries, sqls, strict=True):
         try:
@@ -328,6 +347,20 @@ def _engine_words(exc: Exception) -> str:
         return (f"refused: the filter reads {what}; a filter is a condition on the dataset's own columns "
                 "and cannot read files")
     return text
+
+
+def snapshot_days(snapshots: Sequence[date], rows: Sequence[Interval]) -> pd.DataFrame:
+    """Each interval's last snapshot day (dday -> ord, as the ``days`` table): a period without one has
+    no row, so its value is missing by coverage, never 0 and never an earlier snapshot carried forward."""
+    days, ords, base = [], [], []
+    for r in rows:
+        last = max((d for d in snapshots if r.start <= d <= r.end), default=None)
+        if last is not None:
+            days.append(last)
+            ords.append(r.ord)
+            base.append(r.base_ord)
+    return pd.DataFrame({"dday": pd.Series(days, dtype="object"), "ord": pd.Series(ords, dtype="int64"),
+                         "base_ord": pd.Series(base, dtype="int64")})
 
 
 @lru_cache(maxsize=4)

@@ -15,8 +15,10 @@ from reportgen.kpis.catalogue import ANCHORS, BUILTIN_KPIS, LOOKUPS, MEASURES, K
 from reportgen.kpis.expressions import Formula, parse_formula
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from reportgen.config.models import KpiSpec
-    from reportgen.data import LoadedData
+    from reportgen.data import DatasetQuality, LoadedData
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,8 @@ def resolve_kpis(specs: list[KpiSpec] | None) -> dict[str, ResolvedKpi]:
             formula = parse_formula(f"custom__{spec.id}")
             kpi = ResolvedKpi(spec.id, spec.name or spec.id, spec.unit or "count", spec.direction or "higher",
                               spec.objective or "other", formula, spec.definition or _measure_text(spec.measure),
-                              custom_measure=spec.measure, additive=spec.measure.agg in ("sum", "count"))
+                              custom_measure=spec.measure,
+                              additive=spec.measure.agg in ("sum", "count") and not spec.measure.snapshot)
         elif spec.expression is not None:
             kpi = ResolvedKpi(spec.id, spec.name or spec.id, spec.unit or "ratio", spec.direction or "higher",
                               spec.objective or "other", parse_formula(spec.expression),
@@ -98,7 +101,8 @@ def resolve_kpis(specs: list[KpiSpec] | None) -> dict[str, ResolvedKpi]:
 
 def _measure_text(m: Any) -> str:
     what = "rows" if m.agg == "count" else f"{m.column}"
-    text = f"{m.agg.replace('_', ' ')} of {what} in {m.dataset} with {m.date} in the period"
+    where = "of the last snapshot in the period" if m.snapshot else f"with {m.date} in the period"
+    text = f"{m.agg.replace('_', ' ')} of {what} in {m.dataset} {where}"
     return text + (f", where {m.filter}" if m.filter else "") + "."
 
 
@@ -151,7 +155,7 @@ def _needs(kpi: ResolvedKpi, kpis: dict[str, ResolvedKpi],
     if kpi.custom_measure is not None:
         m = kpi.custom_measure
         datasets.add(m.dataset)
-        columns |= {(m.dataset, m.date)} | ({(m.dataset, m.column)} if m.column else set())
+        columns |= ({(m.dataset, m.date)} if m.date else set()) | ({(m.dataset, m.column)} if m.column else set())
     for name in kpi.formula.names:
         if name in MEASURES:
             ds = MEASURES[name].dataset
@@ -221,6 +225,10 @@ def check_custom_measures(kpis: dict[str, ResolvedKpi], data: LoadedData) -> Non
         m = kpi.custom_measure
         if m is None or not data.has(m.dataset):
             continue  # a dataset that is not there (or dropped for a segment): reported as unavailable
+        if m.date is None:  # a snapshot measure not bound to its dataset's as-of column
+            raise DataError(f"KPI {kid!r}: a snapshot measure needs a snapshot dataset, and {m.dataset!r} declares "
+                            f"none; add snapshot: {{as_of: YYYY-MM-DD}} or snapshot: {{date: <column>}} under "
+                            f"datasets.{m.dataset}")
         for column in [m.date] + ([m.column] if m.column else []):
             if not data.has(m.dataset, column):
                 raise DataError(f"KPI {kid!r}: dataset {m.dataset!r} has no column {column!r} "
@@ -234,6 +242,28 @@ def check_custom_measures(kpis: dict[str, ResolvedKpi], data: LoadedData) -> Non
             if not col_type.startswith(_NUMERIC):
                 raise DataError(f"KPI {kid!r}: cannot {m.agg} column {m.column!r} of dataset {m.dataset!r}: it holds "
                                 f"{col_type.lower()}, not numbers; choose a numeric column or agg: count")
+
+
+def with_snapshot_columns(kpis: dict[str, ResolvedKpi], quality: Mapping[str, DatasetQuality]
+                          ) -> dict[str, ResolvedKpi]:
+    """The KPIs with each snapshot measure placed by its dataset's as-of column (the config names the
+    dataset as a snapshot once; its measures do not repeat the column). A dataset that is not a
+    snapshot leaves the measure unplaced, for :func:`check_custom_measures` to report."""
+    out = dict(kpis)
+    for kid, kpi in kpis.items():
+        m = kpi.custom_measure
+        column = snapshot_column(m, quality)
+        if m is not None and m.snapshot and m.date is None and column:
+            out[kid] = replace(kpi, custom_measure=m.model_copy(update={"date": column}))
+    return out
+
+
+def snapshot_column(m: Any, quality: Mapping[str, DatasetQuality]) -> str | None:
+    """The as-of column a snapshot measure is placed by (None: not a snapshot measure, or no snapshot)."""
+    if m is None or not m.snapshot:
+        return None
+    record = quality.get(m.dataset)
+    return m.date or (record.snapshot if record is not None else None)
 
 
 def _column_type(data: LoadedData, dataset: str, column: str) -> str:

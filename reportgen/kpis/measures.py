@@ -43,6 +43,9 @@ class Anchor:
     def coverage_column(self) -> str | None:
         return self.since or self.day
     split_dimensions: bool = False  # one query per dimension: faster for DISTINCT over exploded rows
+    #: Rows sit on their snapshot's as-of ``day``, and ``days_table`` maps each period only to its last
+    #: snapshot day (a stock: a quarter's value is its last snapshot's); one-stage queries only.
+    snapshot: bool = False
 
     @property
     def per_segment_relation(self) -> bool:

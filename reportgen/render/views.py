@@ -183,7 +183,7 @@ def is_stock(kpi: ResolvedKpi, kpis: Mapping[str, ResolvedKpi]) -> bool:
                 out += anchors(kpis[name])
         return out
 
-    found = anchors(kpi) if kpi.custom_measure is None else [False]
+    found = anchors(kpi) if kpi.custom_measure is None else [bool(kpi.custom_measure.snapshot)]
     return bool(found) and all(found)
 
 
