@@ -117,8 +117,8 @@ def measure_quality(con: duckdb.DuckDBPyConnection, name: str, staged: str, sour
     lasts: dict[str, date] = {}
     if date_cols:
         bounds = one_row(con, "SELECT " + ", ".join(
-            f"min({q(c)}) FILTER (WHERE {_happened(name, c, kinds, today)}), "
-            f"max({q(c)}) FILTER (WHERE {_happened(name, c, kinds, today)})" for c in date_cols)
+            f"min({q(c)}) FILTER (WHERE {happened_sql(name, c, kinds, today)}), "
+            f"max({q(c)}) FILTER (WHERE {happened_sql(name, c, kinds, today)})" for c in date_cols)
                          + f" FROM {q(name)}")
         firsts = {c: d for c, d in zip(date_cols, bounds[0::2]) if d is not None}
         lasts = {c: d for c, d in zip(date_cols, bounds[1::2]) if d is not None}
@@ -191,7 +191,7 @@ def lookup_quality(con: duckdb.DuckDBPyConnection, name: str, source: Source, ro
 EXPECTED_DATES = {("deals", "close_date"): "stage IN ('won', 'lost')"}
 
 
-def _happened(name: str, column: str, kinds: dict[str, str], today: date) -> str:
+def happened_sql(name: str, column: str, kinds: dict[str, str], today: date) -> str:
     """The SQL condition under which ``column`` dates an event that happened on or before ``today``."""
     cond = f"CAST({q(column)} AS DATE) <= DATE {lit(today.isoformat())}"
     expected = EXPECTED_DATES.get((name, column))

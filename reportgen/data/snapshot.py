@@ -15,7 +15,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from reportgen.data.columns import close_match
-from reportgen.data.quality import _happened
+from reportgen.data.quality import happened_sql
 from reportgen.data.sql import q
 from reportgen.errors import DataError
 
@@ -49,8 +49,8 @@ def record_snapshots(data: LoadedData, name: str, ds: Dataset, today: date) -> N
         raise DataError(f"dataset {name!r}: snapshot column {column!r} holds {kind.lower()}, not dates; map the "
                         f"as-of column, or declare it under datasets.{name}.types: {{{column}: date}}")
     day = f"CAST({q(column)} AS DATE)"
-    happened = _happened(name, column, {}, today)
-    rows = data.con.execute(f"SELECT DISTINCT {day} AS d, {happened} AS h FROM {q(name)} "
+    was_then = happened_sql(name, column, {}, today)
+    rows = data.con.execute(f"SELECT DISTINCT {day} AS d, {was_then} AS h FROM {q(name)} "
                             f"WHERE {q(column)} IS NOT NULL ORDER BY 1").fetchall()
     days = tuple(r[0] for r in rows if r[1])
     later = [r[0] for r in rows if not r[1]]
