@@ -182,3 +182,17 @@ def test_builds_from_a_warm_cache_write_the_same_files_and_segments_stay_whole(t
         run = subprocess.run(argv, capture_output=True, text=True, env=env)
         assert run.returncode == 0, run.stderr
     assert (tmp_path / "a" / "m.csv").read_bytes() == (tmp_path / "b" / "m.csv").read_bytes()
+
+
+def test_an_entry_deferred_to_the_end_of_the_queries_is_written_by_exit_at_the_latest(tmp_path: Path,
+                                                                                      cache_folder: Path) -> None:
+    """The entry's writer starts once the engine's queries are done (they would share the cores); a
+    command that never says so (``compute --explain`` only loads and plans) still leaves the entry."""
+    cfg = _one_deal(tmp_path)
+    env = {**os.environ, "REPORTGEN_CACHE_DIR": str(cache_folder)}
+    run = subprocess.run([sys.executable, "-m", "reportgen", "compute", str(cfg), "--explain"],
+                         capture_output=True, text=True, env=env)
+    assert run.returncode == 0, run.stderr
+    key = cache.fingerprint(load_config(cfg), date.today())
+    assert (cache_folder / f"{key}.duckdb").is_file() and (cache_folder / f"{key}.json").is_file()
+    assert not list(cache_folder.glob(".tmp-*"))

@@ -20,6 +20,7 @@ live in a database this cache cannot fingerprint). ``REPORTGEN_CACHE_DIR`` moves
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import json
@@ -134,9 +135,11 @@ def store(con: duckdb.DuckDBPyConnection, key: str, data: LoadedData, *, backgro
     entry or none). A cache that cannot be written costs the next build its speed, never a failure.
 
     ``background`` writes the tables in a thread of its own while the build goes on (the copy of 1M
-    rows, about 0.35 s, then overlaps computing and rendering instead of adding to them). Only for
-    data nobody changes in place afterwards; the entry file is attached here, before the loader locks
-    the connection's file access, and the process waits for the thread before it exits (``wait``)."""
+    rows, about 0.35 s of CPU). The thread starts when :func:`start_pending` says the engine's queries
+    are done: started at once, it took cores from the queries (both use DuckDB's threads), while
+    the PDF layout that follows them leaves a core free. Only for data nobody changes in place
+    afterwards; the entry file is attached here, before the loader locks the connection's file access,
+    and the process starts and waits for the thread before it exits at the latest (``wait``)."""
     import duckdb
 
     folder = cache_dir()
@@ -162,13 +165,24 @@ def store(con: duckdb.DuckDBPyConnection, key: str, data: LoadedData, *, backgro
         return
     thread = threading.Thread(target=_write, args=args, name="reportgen-cache-store")
     with _LOCK:
+        if not _PENDING and not _EXIT_HOOK:
+            atexit.register(wait)  # after the work folders' clean-up was registered: runs before it
+            _EXIT_HOOK.append(True)
         _PENDING.append(thread)
-    thread.start()
+
+
+def start_pending() -> None:
+    """Start writing the entries ``store`` deferred: the caller's queries over the data are done."""
+    with _LOCK:
+        for thread in _PENDING:
+            if thread.ident is None:
+                thread.start()
 
 
 def wait() -> None:
-    """Wait for the entries being written in the background (tests; the interpreter also waits for
-    them at exit, as they are not daemon threads)."""
+    """Write the entries ``store`` deferred and wait for them (tests; and at exit, so an entry is
+    never lost because nobody called :func:`start_pending`)."""
+    start_pending()
     with _LOCK:
         pending = list(_PENDING)
         _PENDING.clear()
@@ -177,6 +191,7 @@ def wait() -> None:
 
 
 _PENDING: list[threading.Thread] = []
+_EXIT_HOOK: list[bool] = []
 _LOCK = threading.Lock()
 
 

@@ -156,6 +156,7 @@ def compute_for_config(loaded: LoadedConfig, *, now: datetime, period: str | Non
     When it loads the data itself, metrics computed before from the same data, config, request and
     code come back from the warm cache (``pipeline.metric_cache``) without a load or a query.
     """
+    from reportgen.data import cache as data_cache
     from reportgen.pipeline import metric_cache
 
     sc = loaded.config.scorecard
@@ -182,6 +183,7 @@ def compute_for_config(loaded: LoadedConfig, *, now: datetime, period: str | Non
     check_reporting_period(kpis, data, report, sc.allow_partial_period)
     metrics = compute_metrics(data, kpis, period_range(start, report), breakdowns=breakdowns,
                               breakdown_kpis=breakdown_kpis, windows=tuple(sc.windows))
+    data_cache.start_pending()  # the queries are done: the loaded data's entry is written beside the render
     if key is not None:
         metric_cache.store_metrics(key, metrics)
     return metrics
