@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from reportgen.errors import ReportgenError
+from reportgen.kpis.periods import GRAINS  # light: the choices of --grain
 
 if TYPE_CHECKING:
     from reportgen.config.models import LoadedConfig
@@ -174,7 +175,7 @@ def quality_line(name: str, q: DatasetQuality) -> str:
               help="A folder of canonical CSVs (deals.csv, leads.csv, ...): compute every built-in KPI, no config.")
 @click.option("--from", "first", help="First period (YYYY-MM, YYYY-Qn, ...).")
 @click.option("--to", "last", help="Last period.")
-@click.option("--grain", type=click.Choice(["month", "quarter", "year", "week"]), help="Period grain.")
+@click.option("--grain", type=click.Choice(GRAINS), help="Period grain.")
 @click.option("--by", "by", multiple=True, help="Add breakdown rows by this dimension (repeatable).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="CSV file to write.")
 @click.option("--window", type=click.Choice(["ytd", "qtd", "r12"]),

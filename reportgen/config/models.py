@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from reportgen.config.delivery import DeliverySpec, LedgerSettings, SmtpSettings  # live with the delivery code
 from reportgen.config.yamlmarks import KeyPath, MarkedYaml
 from reportgen.errors import ConfigError
-from reportgen.kpis.periods import year_problem
+from reportgen.kpis.catalogue import Direction, Unit
+from reportgen.kpis.periods import Grain, year_problem
 
 
 class _Model(BaseModel):
@@ -33,7 +34,7 @@ class Scorecard(_Model):
     company: str = Field(default="", description="Company or client name shown on the scorecard.")
     currency: str = Field(default="USD", description="ISO 4217 code of the money in the data (no conversion is made).")
     locale: str = Field(default="en_US", description="Locale for numbers, dates and labels, e.g. en_US, de_DE, fr_FR.")
-    grain: Literal["month", "quarter", "year", "week"] = Field(default="month", description="Reporting period grain.")
+    grain: Grain = Field(default="month", description="Reporting period grain.")
     fiscal_year_start: int = Field(
         default=1, ge=1, le=12, description="First month of the fiscal year (1 = calendar year).")
     as_of: date | Literal["latest"] = Field(
@@ -297,9 +298,9 @@ class KpiSpec(_Model):
 
     id: str = Field(description="Built-in KPI id (see `reportgen kpis`) or the id of a custom KPI.")
     name: str | None = Field(default=None, description="Display name (default: the catalogue's).")
-    unit: Literal["money", "percent", "count", "days", "hours", "score", "ratio"] | None = Field(
+    unit: Unit | None = Field(
         default=None, description="Unit of a custom KPI.")
-    direction: Literal["higher", "lower"] | None = Field(default=None, description="Whether higher or lower is better.")
+    direction: Direction | None = Field(default=None, description="Whether higher or lower is better.")
     objective: str | None = Field(default=None, description="Business objective the KPI is grouped under.")
     expression: str | None = Field(
         default=None, description="Formula over other KPI ids, e.g. revenue / opportunities_created."

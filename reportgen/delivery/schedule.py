@@ -19,12 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Literal
 from zoneinfo import ZoneInfo
 
 from croniter import croniter
-
-Grain = Literal["week", "month", "quarter", "year"]
 
 
 def due_slots(

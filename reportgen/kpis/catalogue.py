@@ -13,7 +13,7 @@ measures / KPIs / parameters, ``+ - * /`` (a division by zero or by a missing va
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 from reportgen.kpis.datasets import CANONICAL_DATASETS, ColumnSpec
 from reportgen.kpis.measures import ANCHORS, CUSTOMER_WINDOWS, LOOKUPS, MEASURES, Anchor, Measure
@@ -22,10 +22,12 @@ from reportgen.kpis.measures import ANCHORS, CUSTOMER_WINDOWS, LOOKUPS, MEASURES
 __all__ = ["ANCHORS", "BUILTIN_KPIS", "CANONICAL_DATASETS", "CUSTOMER_WINDOWS", "LOOKUPS", "MEASURES", "OBJECTIVES",
            "UNITS", "Anchor", "ColumnSpec", "Direction", "KpiDefinition", "Measure", "Unit"]
 
+#: The one home of the KPI units and directions: the config's ``unit``/``direction``, the engine and
+#: the formatters all read these.
 Unit = Literal["money", "percent", "count", "days", "hours", "score", "ratio"]
 Direction = Literal["higher", "lower"]
 
-UNITS: tuple[str, ...] = ("money", "percent", "count", "days", "hours", "score", "ratio")
+UNITS: tuple[str, ...] = get_args(Unit)
 
 
 @dataclass(frozen=True)

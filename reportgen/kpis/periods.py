@@ -13,10 +13,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Literal
+from typing import Literal, get_args
 
+#: The one home of the reporting grains: the config's ``scorecard.grain``, the CLI's ``--grain`` and the
+#: period arithmetic all read these.
 Grain = Literal["month", "quarter", "year", "week"]
-GRAINS: tuple[str, ...] = ("month", "quarter", "year", "week")
+GRAINS: tuple[str, ...] = get_args(Grain)
 
 #: Years a reporting period may lie in: a config or ``--period`` outside them is a typo (``0001-01``,
 #: ``9999-12-31``), and the margins leave room for 60 periods of history and 3 of forecast on either

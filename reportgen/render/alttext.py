@@ -13,11 +13,11 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from reportgen.render import fmt
+from reportgen.kpis.catalogue import Unit
 from reportgen.render.formats import Formats, _missing, _num
 
 
-def series_alt(name: str, values: Sequence[Any], labels: Sequence[str], unit: fmt.Unit, formats: Formats,
+def series_alt(name: str, values: Sequence[Any], labels: Sequence[str], unit: Unit, formats: Formats,
                number: Callable[[float], str] | None = None) -> str:
     """A series over periods (sparkline, trend): span, low and high, last value and its direction.
 
@@ -51,7 +51,7 @@ def series_alt(name: str, values: Sequence[Any], labels: Sequence[str], unit: fm
     return f"{head}: " + "; ".join(parts)
 
 
-def against_alt(name: str, value: Any, reference: Any, unit: fmt.Unit, formats: Formats, *,
+def against_alt(name: str, value: Any, reference: Any, unit: Unit, formats: Formats, *,
                 reference_label: str = "Plan") -> str:
     """A value against a reference (bullet, quota bar): both numbers and the achievement."""
     t = formats.t
@@ -62,7 +62,7 @@ def against_alt(name: str, value: Any, reference: Any, unit: fmt.Unit, formats: 
     return text
 
 
-def bars_alt(name: str, labels: Sequence[str], values: Sequence[Any], unit: fmt.Unit, formats: Formats) -> str:
+def bars_alt(name: str, labels: Sequence[str], values: Sequence[Any], unit: Unit, formats: Formats) -> str:
     """Bars by segment: every segment's value, largest first (a breakdown has a handful of them)."""
     pairs = [(label, _num(v)) for label, v in zip(labels, values, strict=False)]
     ordered = sorted(pairs, key=lambda p: (math.isnan(p[1]), -p[1] if not math.isnan(p[1]) else 0))

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from reportgen.kpis.catalogue import Unit
 from reportgen.render import fmt
 
 if TYPE_CHECKING:
@@ -67,14 +68,14 @@ class EmailNumbers:
     currency: str
     context: fmt.Context
 
-    def value(self, value: float | None, unit: fmt.Unit) -> str:
+    def value(self, value: float | None, unit: Unit) -> str:
         return fmt.format_value(value, unit, locale=self.locale, currency=self.currency, context=self.context,
                                 compact=True)
 
-    def axis(self, value: float | None, unit: fmt.Unit) -> str:
+    def axis(self, value: float | None, unit: Unit) -> str:
         return self.value(value, unit)
 
-    def delta(self, value: float | None, unit: fmt.Unit) -> str:
+    def delta(self, value: float | None, unit: Unit) -> str:
         return self._glued(fmt.format_delta(value, unit, locale=self.locale, currency=self.currency,
                                             context=self.context))
 
@@ -257,7 +258,7 @@ def window_line(metrics: Metrics, kid: str, window: str | None, *, numbers: Emai
                       partial=fmt.translate("partial", locale) if _cell(row, "coverage") == "partial" else "")
 
 
-def variance(value: float, reference: Any, unit: fmt.Unit, *, key: str, label: str,
+def variance(value: float, reference: Any, unit: Unit, *, key: str, label: str,
              numbers: EmailNumbers) -> Variance | None:
     """``+$12,300 (+3.0%)`` against a reference; rates vary in points only (``+2.1 pp``); None if no
     reference or no value.

@@ -31,15 +31,13 @@ from babel.numbers import (
 )
 from babel.units import format_unit
 
+from reportgen.kpis.catalogue import UNITS, Unit
 from reportgen.render.labels import LABELS, MISSING_KEY, NBSP
 
 if TYPE_CHECKING:
     from reportgen.engine import Reason
 
-Unit = Literal["money", "percent", "count", "days", "hours", "score", "ratio"]
 Context = Literal["html", "text"]
-
-UNITS: tuple[str, ...] = ("money", "percent", "count", "days", "hours", "score", "ratio")
 
 MINUS_SIGN = "\u2212"
 """Typographic minus for HTML and PDF."""

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from reportgen.kpis.catalogue import Unit
 from reportgen.render import fmt
 from reportgen.render.kpiformat import KpiFormat, kpi_format
 
@@ -29,13 +30,13 @@ class Formats:
     locale: str = "en_US"
     currency: str = "USD"
 
-    def value(self, v: Any, unit: fmt.Unit, compact: bool = False) -> str:
+    def value(self, v: Any, unit: Unit, compact: bool = False) -> str:
         return fmt.format_value(_num(v), unit, locale=self.locale, currency=self.currency, compact=compact)
 
-    def compact(self, v: Any, unit: fmt.Unit) -> str:
+    def compact(self, v: Any, unit: Unit) -> str:
         return self.value(v, unit, compact=True)
 
-    def delta(self, v: Any, unit: fmt.Unit) -> str:
+    def delta(self, v: Any, unit: Unit) -> str:
         return fmt.format_delta(_num(v), unit, locale=self.locale, currency=self.currency)
 
     def change(self, v: Any) -> str:
@@ -59,7 +60,7 @@ class Formats:
     def coverage_note(self, note: str) -> str:
         return fmt.format_coverage_note(note, locale=self.locale)
 
-    def kpi_format(self, values: Iterable[float | None], unit: fmt.Unit) -> KpiFormat:
+    def kpi_format(self, values: Iterable[float | None], unit: Unit) -> KpiFormat:
         """The one number format of a KPI showing ``values`` (see :mod:`reportgen.render.kpiformat`)."""
         return kpi_format(values, unit, locale=self.locale, currency=self.currency)
 

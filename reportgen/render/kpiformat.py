@@ -23,11 +23,11 @@ from typing import cast
 from babel.numbers import parse_pattern
 from babel.units import format_unit
 
+from reportgen.kpis.catalogue import Unit
 from reportgen.render.fmt import (
     MINUS_SIGN,
     SMALL_MONEY,
     Context,
-    Unit,
     _babel_locale,
     _format_decimal,
     _format_percent,

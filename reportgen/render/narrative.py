@@ -23,9 +23,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, TypeGuard
 
+from reportgen.kpis.catalogue import Unit
 from reportgen.render.catalogues import WithCatalogues, catalogue_section
 from reportgen.render.fmt import (
-    Unit,
     _format_decimal,
     coverage_note_parts,
     format_coverage_note,

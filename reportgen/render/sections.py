@@ -14,8 +14,8 @@ from reportgen import charts
 from reportgen.engine.coverage import base_functions
 from reportgen.engine.forecast import Method
 from reportgen.engine.forecast import forecast as make_forecast
+from reportgen.kpis.catalogue import Unit
 from reportgen.render.alttext import bars_alt, series_alt
-from reportgen.render.fmt import Unit
 from reportgen.render.formats import Formats, _missing, _num
 from reportgen.render.views import KpiView, variance_tone
 

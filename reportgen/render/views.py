@@ -11,7 +11,7 @@ from markupsafe import Markup
 
 from reportgen import charts
 from reportgen.config.models import Audience, LoadedConfig
-from reportgen.kpis.catalogue import ANCHORS, MEASURES
+from reportgen.kpis.catalogue import ANCHORS, MEASURES, Unit
 from reportgen.kpis.periods import PERIODS_PER_YEAR, window_start
 from reportgen.render import fmt
 from reportgen.render.alttext import against_alt, series_alt
@@ -42,7 +42,7 @@ class KpiView:
 
     id: str
     name: str
-    unit: fmt.Unit
+    unit: Unit
     direction: str
     objective: str
     value: float
@@ -108,7 +108,7 @@ class _KpiBase(TypedDict):
 
     id: str
     name: str
-    unit: fmt.Unit
+    unit: Unit
     direction: str
     objective: str
     definition: str
@@ -134,7 +134,7 @@ def variance_tone(delta: float, direction: str) -> str:
 
 
 def comparisons(
-    unit: fmt.Unit, direction: str, value: float, refs: Sequence[tuple[str, str, float] | tuple[str, str, float, float]]
+    unit: Unit, direction: str, value: float, refs: Sequence[tuple[str, str, float] | tuple[str, str, float, float]]
 ) -> list[Comparison]:
     """Absolute and relative variances of ``value`` against each reference (NaN stays NaN).
 
