@@ -15,6 +15,7 @@ In this process (one worker), the next build job's data is computed while the cu
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ class BuildJob:
     segment: Segment | None = None
     period: str | None = None
     now: datetime | None = None
+    duckdb_threads: int | None = None  # this job's share of the cores (see _run_in_processes); None: the default
 
     def run(self) -> JobResult:
         return self.finish(self.prepare())
@@ -59,7 +61,8 @@ class BuildJob:
 
         now = self.now or _utcnow()
         loaded = load_config(self.config)
-        metrics = scorecard_metrics(loaded, now=now, audience=self.audience, period=self.period, segment=self.segment)
+        metrics = scorecard_metrics(loaded, now=now, audience=self.audience, period=self.period, segment=self.segment,
+                                    duckdb_threads=self.duckdb_threads)
         return PreparedBuild(loaded, metrics, now)
 
     def finish(self, prepared: PreparedBuild) -> JobResult:
@@ -90,6 +93,7 @@ class SendJob:
     """Build one delivery group's scorecard and mail it (see :func:`reportgen.delivery.deliver.send_group`)."""
 
     group: SendGroup  # imported for type checking only, so this module imports nothing heavy
+    duckdb_threads: int | None = None  # this job's share of the cores (see _run_in_processes); None: the default
 
     def run(self) -> JobResult:
         from reportgen.delivery.deliver import send_group
@@ -100,7 +104,7 @@ class SendJob:
         from reportgen.delivery.plan import select_deliveries
 
         [spec] = select_deliveries(loaded, (group.delivery,))
-        result = send_group(loaded, spec, group, shared=_shared_data(loaded, group))
+        result = send_group(loaded, spec, group, shared=_shared_data(loaded, group, self.duckdb_threads))
         failed = [o for o in result.outcomes if not o.ok]
         return JobResult(str(group.config), spec.audience, group.segment, "failed" if failed else "ok",
                          pages=result.pages, error=failed[0].detail if failed else None,
@@ -112,7 +116,7 @@ _run_data: dict[int, tuple[tuple[object, ...], SharedData]] = {}
 """Per thread of this process: the delivery run it is working for and that run's data."""
 
 
-def _shared_data(loaded: LoadedConfig, group: SendGroup) -> SharedData:
+def _shared_data(loaded: LoadedConfig, group: SendGroup, duckdb_threads: int | None = None) -> SharedData:
     """The delivery's data, loaded once per worker for all the groups of one run.
 
     A burst to fifty reps on two workers reads the file twice (once per worker), not fifty times.
@@ -134,9 +138,18 @@ def _shared_data(loaded: LoadedConfig, group: SendGroup) -> SharedData:
     thread = threading.get_ident()
     held = _run_data.get(thread)
     if held is None or held[0] != key:
-        held = (key, SharedData(loaded, group.now))
+        held = (key, SharedData(loaded, group.now, duckdb_threads=duckdb_threads))
         _run_data[thread] = held
     return held[1]
+
+
+def with_duckdb_threads(job: Job, threads: int) -> Job:
+    """``job`` with its DuckDB capped at ``threads``, so that workers x threads fits the cores (two
+    workers with two DuckDB threads each on two cores would fight over them). The cap travels in the
+    job itself, not in the worker's environment; a job that loads no data is returned as it is."""
+    if isinstance(job, BuildJob | SendJob):
+        return dataclasses.replace(job, duckdb_threads=threads)
+    return job
 
 
 def run_job(job: Job) -> JobResult:
@@ -165,17 +178,11 @@ def failed_result(job: object, exc: BaseException | str) -> JobResult:
     return JobResult(config, audience, segment, "failed", error=text)
 
 
-def warm_up(duckdb_threads: int | None = None) -> None:
-    """Import the heavy libraries once per worker process, before the first job arrives; with
-    ``duckdb_threads``, cap each worker's DuckDB threads so that workers x threads fits the cores
-    (two workers with two DuckDB threads each on two cores would fight over them)."""
-    import os
-
+def warm_up() -> None:
+    """Import the heavy libraries once per worker process, before the first job arrives."""
     from reportgen.prefetch import tune_gc
 
     tune_gc()  # a worker process is the command line's, spawned: the same garbage collection policy
-    if duckdb_threads:
-        os.environ["REPORTGEN_DUCKDB_THREADS"] = str(duckdb_threads)
     import duckdb  # noqa: F401
     import pandas  # noqa: F401
     import PIL.Image  # noqa: F401
@@ -265,8 +272,8 @@ def _run_in_processes(jobs: Sequence[Job], workers: int, notify: ResultCallback)
     context = multiprocessing.get_context("spawn")
     n = min(workers, len(jobs))
     threads = max(1, (os.cpu_count() or 2) // n)
-    with ProcessPoolExecutor(max_workers=n, mp_context=context, initializer=warm_up, initargs=(threads,)) as pool:
-        futures = {pool.submit(run_job, job): i for i, job in enumerate(jobs)}
+    with ProcessPoolExecutor(max_workers=n, mp_context=context, initializer=warm_up) as pool:
+        futures = {pool.submit(run_job, with_duckdb_threads(job, threads)): i for i, job in enumerate(jobs)}
         for future in as_completed(futures):
             i = futures[future]
             try:

@@ -369,7 +369,8 @@ def test_delivery_period_uses_the_delivery_timezone(tmp_path: Path) -> None:
 
 def test_delivery_example_config_is_valid_and_its_regions_exist_in_the_sample_data() -> None:
     from reportgen.delivery.deliver import check_segment_exists
-    from reportgen.delivery.plan import plan_groups, resolve_recipients
+    from reportgen.delivery.plan import plan_groups
+    from reportgen.delivery.recipients import resolve_recipients
     from reportgen.pipeline.build import Segment, load_data
 
     loaded = load_config(REPO / "configs" / "delivery-example.yaml")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from reportgen.atomic import atomic_write_bytes
-from reportgen.config.delivery import Recipient, SmtpSettings, read_recipients_csv
+from reportgen.config.delivery import Recipient, SmtpSettings
 from reportgen.delivery.email import (
     Attachment,
     check_size,
@@ -23,6 +23,7 @@ from reportgen.delivery.email import (
     render_subject,
     write_eml,
 )
+from reportgen.delivery.recipients import read_recipients_csv
 from reportgen.delivery.smtp import send_message
 from reportgen.errors import DeliveryError
 from tests.fixtures.smtp import SmtpServerHandle

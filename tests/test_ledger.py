@@ -120,16 +120,6 @@ def test_a_stale_claim_that_never_reached_data_is_taken_over_and_the_old_owner_c
     assert ledger.history()[0].status == "sent"
 
 
-def test_enqueue_records_pending_rows(tmp_path: Path) -> None:
-    ledger = Ledger(tmp_path / "ledger.sqlite")
-    ledger.enqueue(DELIVERY, PERIOD, ["a@example.com", "b@example.com"])
-    ledger.claim(DELIVERY, PERIOD, "a@example.com")
-    ledger.mark_sent(DELIVERY, PERIOD, "a@example.com")
-    ledger.enqueue(DELIVERY, PERIOD, ["a@example.com", "b@example.com"])
-
-    assert {e.recipient: e.status for e in ledger.history()} == {"a@example.com": "sent", "b@example.com": "pending"}
-
-
 def test_last_run_round_trips_as_utc(tmp_path: Path) -> None:
     ledger = Ledger(tmp_path / "ledger.sqlite")
     assert ledger.last_run(DELIVERY) is None

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from reportgen.config.load import parse_config
-from reportgen.delivery.plan import resolve_recipients
+from reportgen.delivery.recipients import resolve_recipients
 from reportgen.errors import ConfigError, DeliveryError
 
 ROWS = [("North", "north@example.com", "Mia", None, None), ("East", "east@example.com", "Lucas", "de_DE", None),

@@ -168,12 +168,6 @@ def _linear(d0: float, d1: float, r0: float, r1: float) -> Callable[[float], flo
     return lambda value: r0 + (value - d0) * (r1 - r0) / span
 
 
-def _change_color(previous: float | None, latest: float, higher_is_better: bool) -> str:
-    if previous is None or latest == previous:
-        return AC_COLOR
-    return GOOD_COLOR if (latest > previous) == higher_is_better else BAD_COLOR
-
-
 def _text_width(texts: Sequence[str], size: float) -> float:
     return max((len(text) for text in texts), default=0) * size * CHAR_WIDTH_EM
 

@@ -2,14 +2,12 @@
 
 Shape only: each model validates what it can see on its own (a cron expression has five fields, a
 timezone exists, a password is never written into YAML). Cross-references such as "the audience
-exists" belong to the main config's meaning pass.
+exists" belong to the main config's meaning pass. Reading the recipients a delivery names (its CSV
+file, its SQL query) is the delivery layer's work: ``reportgen.delivery.recipients``.
 """
 from __future__ import annotations
 
-import csv
 import string
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,11 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from reportgen.errors import DeliveryError
-
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 SUBJECT_PLACEHOLDERS = frozenset({"title", "period", "company", "segment"})
-ATTACHMENT_FORMATS = ("pdf", "html", "csv", "xlsx")
+AttachmentFormat = Literal["pdf", "html", "csv", "xlsx"]
 # Keys people naturally write into YAML that would put a secret in a file under version control.
 _SECRET_KEYS = {"password": "password_env", "username": "username_env", "user": "username_env"}
 
@@ -185,8 +181,8 @@ class DeliverySpec(BaseModel):
         default="{title} — {period}",
         description="Subject line; may use {title}, {period}, {company} and {segment}.",
     )
-    attach: list[Literal["pdf", "html", "csv", "xlsx"]] = Field(
-        default_factory=lambda: list[Literal["pdf", "html", "csv", "xlsx"]](["pdf"]),
+    attach: list[AttachmentFormat] = Field(
+        default_factory=lambda: list[AttachmentFormat](["pdf"]),
         description="Formats attached to the email: any of pdf, html, csv, xlsx.",
     )
     period: str = Field(
@@ -287,95 +283,3 @@ class LedgerSettings(BaseModel):
     lock_timeout_seconds: float = Field(
         default=10, gt=0, le=600,
         description="How long to wait while another run holds the ledger's lock before giving up with one line.")
-
-
-RECIPIENT_COLUMNS = ("segment", "email", "name", "locale", "audience")
-
-
-@dataclass(frozen=True)
-class RecipientProblem:
-    """A recipient row that is not usable: where it is, what it says, and why it was refused."""
-
-    where: str
-    address: str
-    reason: str
-
-    @property
-    def shown(self) -> str:
-        """The address as written, quoted so a control character or a blank one is visible."""
-        return repr(self.address[:80]) if self.address else f"(no address at {self.where})"
-
-
-def recipients_from_rows(rows: Iterable[tuple[int, Mapping[str, object]]], header: Sequence[str], *,
-                         audience: str, source: str, problems: list[RecipientProblem] | None = None) -> list[Recipient]:
-    """Recipients from (position, row) pairs with columns segment,email[,name,locale,audience].
-
-    Rows with an empty or missing ``audience`` apply to every delivery; otherwise only to the
-    delivery of that audience. Errors name the source and position so the sales-ops owner can fix them.
-    With ``problems`` a bad row is appended there and skipped (one malformed address must not stop
-    the mail to everyone else); without it the first bad row raises ``DeliveryError``.
-    """
-    missing = {"segment", "email"} - set(header)
-    if missing:
-        raise DeliveryError(f"{source}: missing column(s) {sorted(missing)}; found {list(header)}")
-    unknown = set(header) - set(RECIPIENT_COLUMNS)
-    if unknown:
-        raise DeliveryError(f"{source}: unknown column(s) {sorted(unknown)}; allowed: {','.join(RECIPIENT_COLUMNS)}")
-
-    def text(row: Mapping[str, object], key: str) -> str:
-        value = row.get(key)
-        return "" if value is None else str(value).strip()
-
-    recipients: list[Recipient] = []
-    for where, row in rows:
-        row_audience = text(row, "audience")
-        if row_audience and row_audience != audience:
-            continue
-        try:
-            recipients.append(Recipient(email=text(row, "email"), name=text(row, "name") or None,
-                                        locale=text(row, "locale") or None, segment=text(row, "segment") or None))
-        except ValueError as exc:
-            first = exc.errors()[0]["msg"] if hasattr(exc, "errors") else str(exc)
-            first = first.removeprefix("Value error, ")
-            if problems is None:
-                raise DeliveryError(f"{source}:{where}: {first}") from exc
-            problems.append(RecipientProblem(f"{source}:{where}", text(row, "email"), first))
-    return recipients
-
-
-def read_recipients_csv(path: Path, *, audience: str,
-                        problems: list[RecipientProblem] | None = None) -> list[Recipient]:
-    """Recipients from a CSV file (see :func:`recipients_from_rows`); errors give file and line."""
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            rows = ((reader.line_num, row) for row in reader)
-            return recipients_from_rows(rows, reader.fieldnames or [], audience=audience, source=str(path),
-                                        problems=problems)
-    except UnicodeDecodeError as exc:
-        raise DeliveryError(f"cannot read recipients file {path}: not UTF-8 text ({exc.reason} at byte "
-                            f"{exc.start}); save it as UTF-8") from None
-    except csv.Error as exc:
-        raise DeliveryError(f"cannot read recipients file {path}: {exc}") from None
-    except OSError as exc:
-        raise DeliveryError(f"cannot read recipients file {path}: {exc.strerror or exc}") from exc
-
-
-def read_recipients_sql(url: str, query: str, *, audience: str,
-                        problems: list[RecipientProblem] | None = None) -> list[Recipient]:
-    """Recipients from a SQL query (columns as for the CSV); errors give the row number."""
-    import sqlalchemy
-
-    from reportgen.environment import expand_env
-
-    engine = sqlalchemy.create_engine(expand_env(url))
-    try:
-        with engine.connect() as conn:
-            result = conn.execute(sqlalchemy.text(query))
-            header = list(result.keys())
-            rows = list(enumerate((dict(r._mapping) for r in result), start=1))
-    except sqlalchemy.exc.SQLAlchemyError as exc:
-        raise DeliveryError(f"recipients query failed: {str(exc).splitlines()[0]}") from None
-    finally:
-        engine.dispose()
-    return recipients_from_rows(rows, header, audience=audience, source="recipients_query row", problems=problems)

@@ -67,10 +67,15 @@ MEMORY_LIMIT = "300MB"
 #: export stays in memory, where it pays no writes.
 ON_DISK_ABOVE_BYTES = 300 * 1024 * 1024
 
+#: DuckDB threads of a connection unless its caller says otherwise: this machine class has two cores.
+#: Batch workers pass fewer (``duckdb_threads``), so that their threads together fit the cores.
+DUCKDB_THREADS = 2
 
-def connect(*, on_disk: bool = False) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with reportgen's thread count, memory budget and private spill folder;
-    ``on_disk`` keeps its tables in a temporary database file (removed at exit) instead of memory."""
+
+def connect(*, on_disk: bool = False, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with ``threads`` threads (default :data:`DUCKDB_THREADS`), reportgen's memory
+    budget and private spill folder; ``on_disk`` keeps its tables in a temporary database file (removed
+    at exit) instead of memory."""
     import duckdb
 
     if on_disk:  # a file of its own: two connections to one path would share one database's tables
@@ -79,17 +84,10 @@ def connect(*, on_disk: bool = False) -> duckdb.DuckDBPyConnection:
         weakref.finalize(con, _remove_database, path)  # a long-running scheduler must not pile them up
     else:
         con = duckdb.connect(database=":memory:")
-    con.execute(f"SET threads TO {_threads()}")
+    con.execute(f"SET threads TO {max(1, threads or DUCKDB_THREADS)}")
     con.execute(f"SET memory_limit = {lit(os.environ.get('REPORTGEN_DUCKDB_MEMORY_LIMIT') or MEMORY_LIMIT)}")
     con.execute(f"SET temp_directory = {lit(_spill_folder())}")
     return con
-
-
-def _threads() -> int:
-    """DuckDB threads: 2 (this machine class has two cores), or ``REPORTGEN_DUCKDB_THREADS``, which batch
-    workers get so that their threads together fit the cores."""
-    value = os.environ.get("REPORTGEN_DUCKDB_THREADS", "")
-    return int(value) if value.isdigit() and int(value) > 0 else 2
 
 
 _SPILL: list[str] = []
@@ -134,19 +132,19 @@ def lock_down(con: duckdb.DuckDBPyConnection) -> None:
 
 def load_datasets(loaded: LoadedConfig, con: duckdb.DuckDBPyConnection | None = None, *,
                   today: date | None = None, check: bool = True, writable: bool = False,
-                  cache_key: str | None = None) -> LoadedData:
+                  cache_key: str | None = None, duckdb_threads: int | None = None) -> LoadedData:
     """Load every dataset of a config; raise one ``DataError`` naming dataset and column on bad data.
 
     ``check`` applies the config's quality gate (share of unusable rows, wholly unreadable columns).
     Data whose files, settings and loader did not change comes from the warm cache (``cache``), as
     read-only views unless ``writable`` (the caller changes the tables in place). ``cache_key`` is the
     config's ``cache.fingerprint`` when the caller already has it (hashing an 80 MB export twice costs
-    0.05 s).
+    0.05 s). ``duckdb_threads`` sizes a connection made here (see :func:`connect`).
     """
 
     from reportgen.data import cache
 
-    con = con or connect(on_disk=input_bytes(loaded) > ON_DISK_ABOVE_BYTES)
+    con = con or connect(on_disk=input_bytes(loaded) > ON_DISK_ABOVE_BYTES, threads=duckdb_threads)
     today = today or date.today()
     data = LoadedData(con, {}, {})
     key = cache_key or (cache.fingerprint(loaded, today) if cache.cache_dir() is not None else None)

@@ -2,7 +2,7 @@
 
 One module per responsibility; import from them directly:
 
-* ``models``   config: ``SmtpSettings``, ``Recipient``, ``DeliverySpec``, ``read_recipients_csv``
+* ``recipients`` who gets a delivery: ``resolve_recipients`` (inline, CSV file, SQL query)
 * ``email``    MIME: ``compose_message``, ``make_address``, ``make_message_id``, ``render_subject``,
                ``check_size``, ``message_size``, ``write_eml``, ``Attachment``
 * ``smtp``     transport: ``send_message`` -> ``SendResult``, ``credentials_from_env``

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from reportgen.config.delivery import DeliverySpec, Recipient
 from reportgen.config.models import LoadedConfig
@@ -38,9 +38,11 @@ from reportgen.delivery.email import (
 from reportgen.delivery.groupdata import SharedData as SharedData  # re-exported: batch workers use it
 from reportgen.delivery.groupdata import check_segment_exists as check_segment_exists
 from reportgen.delivery.messages import AttachmentCache, BodyCache, eml_name, subject_for
-from reportgen.delivery.plan import default_output_dir, open_ledger, plan_groups, resolve_recipients, smtp_settings
+from reportgen.delivery.plan import default_output_dir, open_ledger, plan_groups, smtp_settings
+from reportgen.delivery.recipients import resolve_recipients
 from reportgen.delivery.sanity import ConditionNotMet, DeliveryHeld, check_condition, stale_datasets
 from reportgen.errors import DeliveryError, ReportgenError
+from reportgen.pipeline.result import JobResult, MessageOutcome, Outcome
 
 if TYPE_CHECKING:
     from reportgen.data import LoadedData
@@ -48,38 +50,11 @@ if TYPE_CHECKING:
     from reportgen.delivery.smtp import SendResult
     from reportgen.engine import Metrics
     from reportgen.pipeline.build import BuiltScorecard, Segment
-    from reportgen.pipeline.result import JobResult
 
 log = logging.getLogger(__name__)
 
-Outcome = Literal["sent", "written", "already_sent", "failed", "unknown", "held", "not_met"]
-OK_OUTCOMES = frozenset({"sent", "written", "already_sent", "not_met"})
 DONE_IN_LEDGER = frozenset({"sent", "unknown"})
 """Ledger states that need no scorecard built: sent, or waiting for a person to check the mail log."""
-
-
-@dataclass(frozen=True)
-class MessageOutcome:
-    """What happened to one recipient's message for one period."""
-
-    delivery: str
-    period: str
-    recipient: str
-    segment: str | None
-    status: Outcome
-    detail: str = ""
-    pdf: Path | None = None
-    eml: Path | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status in OK_OUTCOMES
-
-    def line(self) -> str:
-        """One line for a log or terminal: ``failed  exec 2025-03 ana@x.com [North]: reason``."""
-        where = f" [{self.segment}]" if self.segment else ""
-        detail = f": {self.detail}" if self.detail else ""
-        return f"{self.status:<12} {self.delivery} {self.period} {self.recipient}{where}{detail}"
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Literal
 
 from reportgen.config.delivery import DeliverySpec
 from reportgen.config.models import LoadedConfig
-from reportgen.delivery.deliver import DeliveryReport, GroupRunner, MessageOutcome, deliver
+from reportgen.delivery.deliver import DeliveryReport, GroupRunner, deliver
 from reportgen.delivery.plan import delivery_period, open_ledger
 from reportgen.errors import ReportgenError
+from reportgen.pipeline.result import MessageOutcome
 
 if TYPE_CHECKING:
     from reportgen.delivery.ledger import Ledger

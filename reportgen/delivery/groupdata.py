@@ -17,9 +17,10 @@ class SharedData:
     """A delivery's data, loaded at most once for all its groups (a burst to fifty reps reads the
     file once, not fifty times); a load that failed fails every group with the same error."""
 
-    def __init__(self, loaded: LoadedConfig, now: datetime) -> None:
+    def __init__(self, loaded: LoadedConfig, now: datetime, *, duckdb_threads: int | None = None) -> None:
         self.loaded = loaded
         self.now = now  # the delivery's clock: every date rule of the load reads it
+        self.duckdb_threads = duckdb_threads  # a batch worker's share of the cores
         self._data: LoadedData | None = None
         self._error: BaseException | None = None
         self._values: dict[str, set[str]] = {}
@@ -38,7 +39,7 @@ class SharedData:
             from reportgen.pipeline.build import load_data
 
             try:
-                self._data = load_data(self.loaded, today=self.now.date())
+                self._data = load_data(self.loaded, today=self.now.date(), duckdb_threads=self.duckdb_threads)
             except Exception as exc:
                 self._error = exc
                 raise

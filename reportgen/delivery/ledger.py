@@ -174,17 +174,6 @@ class Ledger:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def enqueue(self, delivery: str, period: str, recipients: list[str]) -> None:
-        """Record the recipients a run intends to send to as ``pending`` (existing rows are kept)."""
-        now = self._now()
-        with self._transaction() as db:
-            for recipient in recipients:
-                added = db.execute(
-                    "INSERT OR IGNORE INTO deliveries (delivery, period, recipient, status, created_at, updated_at) "
-                    "VALUES (?, ?, ?, 'pending', ?, ?)", (delivery, period, recipient, now, now)).rowcount
-                if added:
-                    self._journal_row(db, (delivery, period, recipient))
-
     def claim(self, delivery: str, period: str, recipient: str, *, message_id: str | None = None) -> bool:
         """Take the right to send this email now; ``False`` if it is sent, in flight, or awaiting review.
 

@@ -1,4 +1,5 @@
-"""Planning a delivery: which period it reports, which deliveries run, its recipients and their groups."""
+"""Planning a delivery: which period it reports, which deliveries run, and its recipients' groups
+(the recipients themselves are read by ``recipients``)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -7,16 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from reportgen.config.delivery import (
-    DeliverySpec,
-    Recipient,
-    RecipientProblem,
-    SmtpSettings,
-    read_recipients_csv,
-    read_recipients_sql,
-)
+from reportgen.config.delivery import DeliverySpec, Recipient, SmtpSettings
 from reportgen.config.issues import did_you_mean
 from reportgen.config.models import LoadedConfig, ledger_settings
+from reportgen.delivery.recipients import resolve_recipients
 from reportgen.errors import DeliveryError, ReportgenError
 
 if TYPE_CHECKING:
@@ -58,29 +53,6 @@ def select_deliveries(
         if not specs:
             raise DeliveryError(f"no delivery in {loaded.path} sends audience {audience!r}")
     return specs
-
-
-def resolve_recipients(loaded: LoadedConfig, spec: DeliverySpec) -> tuple[list[Recipient], list[RecipientProblem]]:
-    """Inline recipients, then the CSV's or query's rows for this audience; the first entry of an address wins.
-
-    A row that is not a usable address is returned as a problem (reported as that recipient's
-    failure) instead of stopping the whole delivery; an unreadable source still stops it."""
-    recipients = list(spec.recipients)
-    problems: list[RecipientProblem] = []
-    if spec.recipients_csv is not None:
-        recipients += read_recipients_csv(loaded.resolve(str(spec.recipients_csv)), audience=spec.audience,
-                                          problems=problems)
-    if spec.recipients_url and spec.recipients_query:
-        recipients += read_recipients_sql(spec.recipients_url, spec.recipients_query, audience=spec.audience,
-                                          problems=problems)
-    unique: dict[str, Recipient] = {}
-    for recipient in recipients:
-        unique.setdefault(recipient.email.lower(), recipient)
-    if not unique and not problems:
-        raise DeliveryError(
-            f"delivery {spec.name!r} has no recipients (inline 'recipients', 'recipients_csv' or 'recipients_query')"
-        )
-    return list(unique.values()), problems
 
 
 def plan_groups(

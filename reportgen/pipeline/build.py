@@ -77,13 +77,14 @@ def reporting_period(scorecard: Scorecard, *, now: datetime, period: str | None 
 
 
 def load_data(loaded: LoadedConfig, segment: Segment | None = None, *, today: date,
-              cache_key: str | None = None) -> LoadedData:
+              cache_key: str | None = None, duckdb_threads: int | None = None) -> LoadedData:
     """The config's datasets (one segment's rows when asked); ``today`` is the scorecard's clock, read by
-    every date rule of the load (future dates, coverage), never the machine's."""
+    every date rule of the load (future dates, coverage), never the machine's. ``duckdb_threads``: a batch
+    worker's share of the cores (default: the data layer's)."""
     from reportgen.data import load_datasets, restrict_to_segment
 
     data = load_datasets(loaded, today=today, writable=segment is not None,  # restrict_to_segment deletes rows
-                         cache_key=cache_key)
+                         cache_key=cache_key, duckdb_threads=duckdb_threads)
     return restrict_to_segment(data, segment.dimension, segment.value) if segment else data
 
 
@@ -143,7 +144,7 @@ def segment_copy(data: LoadedData, segment: Segment) -> Iterator[LoadedData]:
 def compute_for_config(loaded: LoadedConfig, *, now: datetime, period: str | None = None,
                        first: str | None = None, segment: Segment | None = None,
                        data: LoadedData | None = None, breakdowns: list[str] | None = None,
-                       breakdown_kpis: list[str] | None = None) -> Metrics:
+                       breakdown_kpis: list[str] | None = None, duckdb_threads: int | None = None) -> Metrics:
     """Load the data and compute every KPI of the config over its history window, for the whole
     company and per segment of each breakdown dimension (default: the config's ``breakdowns``
     that occur in the data; ``[]`` for none), optionally only for ``breakdown_kpis``, plus the
@@ -172,7 +173,7 @@ def compute_for_config(loaded: LoadedConfig, *, now: datetime, period: str | Non
             cached = metric_cache.restore_metrics(key, loaded, period_range(start, report))
             if cached is not None:
                 return cached
-        data = load_data(loaded, segment, today=now.date(), cache_key=data_key)
+        data = load_data(loaded, segment, today=now.date(), cache_key=data_key, duckdb_threads=duckdb_threads)
     from reportgen.engine import compute_metrics, resolve_kpis
 
     kpis = resolve_kpis(loaded.config.kpis)
@@ -251,12 +252,13 @@ def breakdown_kpis_for(loaded: LoadedConfig, audiences: dict[str, Audience]) -> 
 
 
 def scorecard_metrics(loaded: LoadedConfig, *, now: datetime, audience: str | None = None, period: str | None = None,
-                      segment: Segment | None = None) -> Metrics:
+                      segment: Segment | None = None, duckdb_threads: int | None = None) -> Metrics:
     """The data half of :func:`build`: load the config's data and compute what its audiences' (or one
     audience's) scorecards show, with pandas and WeasyPrint imported while DuckDB reads the data."""
     prefetch("pandas", "weasyprint")
     return compute_for_config(loaded, now=now, period=period, segment=segment,
-                              breakdown_kpis=breakdown_kpis_for(loaded, audiences_of(loaded, audience)))
+                              breakdown_kpis=breakdown_kpis_for(loaded, audiences_of(loaded, audience)),
+                              duckdb_threads=duckdb_threads)
 
 
 def build(loaded: LoadedConfig, *, now: datetime, audience: str | None = None, period: str | None = None,
