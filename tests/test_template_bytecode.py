@@ -71,3 +71,17 @@ def test_no_cache_folder_when_the_cache_is_off(tmp_path: Path, monkeypatch: pyte
     blocker.write_text("x")
     monkeypatch.setenv("REPORTGEN_CACHE_DIR", str(blocker / "cache"))  # cannot be a folder: no failure
     assert render_template(make_environment([tpl]), "acme.html", {}) == "<p>ok</p>"
+
+
+def test_compiled_templates_carry_no_locale(tmp_path: Path, cache_folder: Path) -> None:
+    """Jinja runs a plain filter on a constant while compiling; compiled code is shared by every locale,
+    so a German build must not leave "Empfehlungen" in the code a French build then runs."""
+    from reportgen.render.formats import Formats
+
+    tpl = _template(tmp_path / "tpl", "<h2>{{ 'Recommendations'|t }}</h2><p>{{ 1234.5|number }}</p>")
+    german = render_template(make_environment([tpl], Formats(locale="de_DE")), "acme.html", {})
+    french = render_template(make_environment([tpl], Formats(locale="fr_FR")), "acme.html", {})
+    english = render_template(make_environment([tpl]), "acme.html", {})
+    assert german.startswith("<h2>Empfehlungen</h2>") and french.startswith("<h2>Recommandations</h2>")
+    assert english.startswith("<h2>Recommendations</h2>")
+    assert german != french != english

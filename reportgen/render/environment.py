@@ -1,9 +1,13 @@
 """Templates: one Jinja environment factory (the budgeted sandbox) and where templates are found."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
+
+import jinja2
 
 from reportgen.config.models import LoadedConfig
 from reportgen.render.formats import Formats
@@ -42,15 +46,35 @@ def make_environment(user_dirs: Sequence[Path] = (), formats: Formats = _DEFAULT
     from reportgen.data.cache import cache_dir
 
     folder = cache_dir()  # compiled templates live beside the warm cache of data, and go with it
-    env = make_sandbox(user_dirs, builtin_template_dir(), BUILTIN_PREFIX,
-                       bytecode_dir=folder / "templates" if folder is not None else None)
-    env.filters.update({
+    # named by this module's source too: how filters are registered decides what Jinja may compile in
+    bytecode = folder / "templates" / _source_version() if folder is not None else None
+    env = make_sandbox(user_dirs, builtin_template_dir(), BUILTIN_PREFIX, bytecode_dir=bytecode)
+    filters: dict[str, Callable[..., Any]] = {
         "value": formats.value, "compact": formats.compact, "delta": formats.delta, "change": formats.change,
         "period": formats.period, "period_short": formats.period_short, "date": formats.date,
         "number": formats.number, "t": formats.t,
-    })
+    }
+    env.filters.update({name: _at_render(f) for name, f in filters.items()})
     env.globals.update({"fmt": formats, "t": formats.t})
     return env
+
+
+@lru_cache(maxsize=1)
+def _source_version() -> str:
+    return hashlib.blake2b(Path(__file__).read_bytes(), digest_size=8).hexdigest()
+
+
+def _at_render(format_value: Callable[..., Any]) -> Callable[..., Any]:
+    """A filter Jinja cannot run while it compiles: given a constant (``{{ 'Recommendations'|t }}``),
+    Jinja calls a plain filter at compile time and writes its result into the compiled template, so
+    the code would carry one locale's words and numbers. Compiled templates are kept between
+    processes and shared by every locale (``sandbox.make_sandbox``): a filter that asks for the
+    render context is always called as the page renders."""
+    @jinja2.pass_context
+    def at_render(_context: Any, *args: Any, **kwargs: Any) -> Any:
+        return format_value(*args, **kwargs)
+
+    return at_render
 
 
 def shared_environment(user_dirs: Sequence[Path] = (), formats: Formats = _DEFAULT_FORMATS) -> BudgetedSandbox:
