@@ -171,6 +171,61 @@ _LABEL_ROWS: tuple[tuple[str, str, str], ...] = (
     ("W{week}", "KW{week}", "S{week}"),
     ("FY{year}", "GJ {year}", "Exercice {year}"),
     ("FY{yy}", "GJ{yy}", "Ex.{yy}"),
+    # "What moves together" (reportgen.render.together): {a}, {b} KPI names, {k} of {m} changes
+    ("What moves together", "Was sich gemeinsam bewegt", "Ce qui évolue ensemble"),
+    ("Pair", "Paar", "Paire"),
+    (
+        "{a} and {b} rose and fell together in {k} of {m} {changes}.",
+        "{a} und {b} stiegen und fielen in {k} von {m} {changes} gemeinsam.",
+        "{a} et {b} ont monté et baissé ensemble dans {k} des {m} {changes}.",
+    ),
+    (
+        "{a} and {b} moved in opposite directions in {k} of {m} {changes}.",
+        "{a} und {b} bewegten sich in {k} von {m} {changes} gegenläufig.",
+        "{a} et {b} ont évolué en sens inverse dans {k} des {m} {changes}.",
+    ),
+    ("month-to-month changes", "Monatsveränderungen", "variations d'un mois à l'autre"),
+    ("quarter-to-quarter changes", "Quartalsveränderungen", "variations d'un trimestre à l'autre"),
+    ("week-to-week changes", "Wochenveränderungen", "variations d'une semaine à l'autre"),
+    ("year-to-year changes", "Jahresveränderungen", "variations d'une année à l'autre"),
+    ("period-to-period changes", "Veränderungen von Periode zu Periode", "variations d'une période à l'autre"),
+    ("months", "Monate", "mois"),
+    ("quarters", "Quartale", "trimestres"),
+    ("weeks", "Wochen", "semaines"),
+    ("years", "Jahre", "années"),
+    ("periods", "Perioden", "périodes"),
+    (
+        "What moves together: not shown, fewer than {min} {periods} of common history.",
+        "Was sich gemeinsam bewegt: nicht gezeigt, weniger als {min} {periods} gemeinsamer Historie.",
+        "Ce qui évolue ensemble\xa0: non affiché, moins de {min} {periods} d'historique commun.",
+    ),
+    (
+        "What moves together: no pair of KPIs with |r| of at least {r} among {count} pairs compared.",
+        "Was sich gemeinsam bewegt: kein KPI-Paar mit |r| von mindestens {r} unter {count} verglichenen Paaren.",
+        "Ce qui évolue ensemble\xa0: aucune paire de KPI avec |r| d'au moins {r} parmi {count} paires comparées.",
+    ),
+    (
+        "Correlation is not cause: two KPIs that move together may both follow something else (a "
+        "season, a campaign, head count), and among {count} pairs compared a few strong ones arise "
+        "by chance.",
+        "Korrelation ist keine Ursache: Zwei KPIs, die sich gemeinsam bewegen, können beide einer "
+        "dritten Größe folgen (Saison, Kampagne, Personalstand), und unter {count} verglichenen "
+        "Paaren entstehen einige starke rein zufällig.",
+        "Corrélation n'est pas cause\xa0: deux KPI qui évoluent ensemble peuvent suivre tous deux "
+        "autre chose (une saison, une campagne, les effectifs), et parmi {count} paires comparées, "
+        "quelques-unes fortes apparaissent par hasard.",
+    ),
+    (
+        "r: Pearson correlation of the changes from one period to the next, over the n periods both"
+        " KPIs fully cover (partial and missing periods left out); KPIs computed from one another "
+        "are not paired.",
+        "r: Pearson-Korrelation der Veränderungen von Periode zu Periode über die n Perioden, die "
+        "beide KPIs vollständig abdecken (unvollständige und fehlende Perioden ausgelassen); "
+        "voneinander abgeleitete KPIs werden nicht gepaart.",
+        "r\xa0: corrélation de Pearson des variations d'une période à l'autre, sur les n périodes que "
+        "les deux KPI couvrent entièrement (périodes partielles et manquantes exclues)\xa0; les KPI "
+        "calculés l'un à partir de l'autre ne sont pas appariés.",
+    ),
 )
 
 LABELS: dict[str, dict[str, str]] = WithCatalogues({
