@@ -323,7 +323,7 @@ class Correlations(_Model):
 
     min_periods: int = Field(
         default=12, ge=3, description="Periods both KPIs of a pair must fully cover before the pair is shown.")
-    top: int = Field(default=5, ge=0, description="At most this many pairs, strongest first (0: no section).")
+    top: int = Field(default=3, ge=0, description="At most this many pairs, strongest first (0: no section).")
     min_r: float = Field(
         default=0.6, ge=0, le=1, description="Smallest |r| shown: weaker co-movement over a year is mostly chance.")
 

@@ -117,7 +117,7 @@ def pair_of(first: str, second: str, a: pd.Series, b: pd.Series) -> Pair | None:
 
 
 def strongest(series: Mapping[str, pd.Series], related: Sequence[tuple[str, str]] = (), *,
-              min_periods: int = 12, top: int = 5, min_r: float = 0.6) -> CoMovement:
+              min_periods: int = 12, top: int = 3, min_r: float = 0.6) -> CoMovement:
     """The ``top`` pairs of ``series`` (in their order) with at least ``min_periods`` common counted
     periods and |r| >= ``min_r``, strongest first; ``related`` pairs are not compared."""
     skip = {frozenset(p) for p in related}
@@ -155,7 +155,7 @@ def _repeats(pair: Pair, shown: Pair, related: set[frozenset[str]]) -> bool:
             or (alike(pair.first, shown.second) and alike(pair.second, shown.first)))
 
 
-def co_movement(metrics: Metrics, ids: Sequence[str], *, min_periods: int = 12, top: int = 5,
+def co_movement(metrics: Metrics, ids: Sequence[str], *, min_periods: int = 12, top: int = 3,
                 min_r: float = 0.6) -> CoMovement:
     """:func:`strongest` over the available KPIs ``ids`` of the metric table, trivial pairs left out."""
     kpis = metrics.kpis

@@ -16,7 +16,6 @@ from reportgen.render.environment import BUILTIN_TEMPLATES
 from reportgen.render.formats import Formats, _missing
 from reportgen.render.narrative import Statement, what_changed
 from reportgen.render.scoreboard import executive_table, kpi_formats
-from reportgen.render.together import moves_together_view
 from reportgen.render.sections import (
     ACTIVITY_KPIS,
     DIMENSION_LABELS,
@@ -30,6 +29,7 @@ from reportgen.render.sections import (
     rep_activity,
     trend_view,
 )
+from reportgen.render.together import moves_together_view
 from reportgen.render.views import (
     WINDOW_LABELS,
     audience_kpis,

@@ -184,10 +184,10 @@ _LABEL_ROWS: tuple[tuple[str, str, str], ...] = (
         "{a} und {b} bewegten sich in {k} von {m} {changes} gegenläufig.",
         "{a} et {b} ont évolué en sens inverse dans {k} des {m} {changes}.",
     ),
-    ("month-to-month changes", "Monatsveränderungen", "variations d'un mois à l'autre"),
-    ("quarter-to-quarter changes", "Quartalsveränderungen", "variations d'un trimestre à l'autre"),
-    ("week-to-week changes", "Wochenveränderungen", "variations d'une semaine à l'autre"),
-    ("year-to-year changes", "Jahresveränderungen", "variations d'une année à l'autre"),
+    ("monthly changes", "Monatsveränderungen", "variations mensuelles"),
+    ("quarterly changes", "Quartalsveränderungen", "variations trimestrielles"),
+    ("weekly changes", "Wochenveränderungen", "variations hebdomadaires"),
+    ("yearly changes", "Jahresveränderungen", "variations annuelles"),
     ("period-to-period changes", "Veränderungen von Periode zu Periode", "variations d'une période à l'autre"),
     ("months", "Monate", "mois"),
     ("quarters", "Quartale", "trimestres"),
@@ -205,26 +205,20 @@ _LABEL_ROWS: tuple[tuple[str, str, str], ...] = (
         "Ce qui évolue ensemble\xa0: aucune paire de KPI avec |r| d'au moins {r} parmi {count} paires comparées.",
     ),
     (
-        "Correlation is not cause: two KPIs that move together may both follow something else (a "
-        "season, a campaign, head count), and among {count} pairs compared a few strong ones arise "
-        "by chance.",
-        "Korrelation ist keine Ursache: Zwei KPIs, die sich gemeinsam bewegen, können beide einer "
-        "dritten Größe folgen (Saison, Kampagne, Personalstand), und unter {count} verglichenen "
-        "Paaren entstehen einige starke rein zufällig.",
-        "Corrélation n'est pas cause\xa0: deux KPI qui évoluent ensemble peuvent suivre tous deux "
-        "autre chose (une saison, une campagne, les effectifs), et parmi {count} paires comparées, "
-        "quelques-unes fortes apparaissent par hasard.",
+        "Correlation is not cause: both KPIs may follow a third thing (a season, a campaign), and "
+        "among {count} pairs compared a few strong ones are chance.",
+        "Korrelation ist keine Ursache: Beide KPIs können einer dritten Größe folgen (Saison, "
+        "Kampagne), und unter {count} verglichenen Paaren sind einige starke Zufall.",
+        "Corrélation n'est pas cause\xa0: les deux KPI peuvent suivre un troisième facteur (saison, "
+        "campagne), et parmi {count} paires comparées, quelques fortes sont dues au hasard.",
     ),
     (
-        "r: Pearson correlation of the changes from one period to the next, over the n periods both"
-        " KPIs fully cover (partial and missing periods left out); KPIs computed from one another "
-        "are not paired.",
-        "r: Pearson-Korrelation der Veränderungen von Periode zu Periode über die n Perioden, die "
-        "beide KPIs vollständig abdecken (unvollständige und fehlende Perioden ausgelassen); "
-        "voneinander abgeleitete KPIs werden nicht gepaart.",
-        "r\xa0: corrélation de Pearson des variations d'une période à l'autre, sur les n périodes que "
-        "les deux KPI couvrent entièrement (périodes partielles et manquantes exclues)\xa0; les KPI "
-        "calculés l'un à partir de l'autre ne sont pas appariés.",
+        "r: Pearson correlation of the changes between periods both KPIs fully cover; KPIs computed"
+        " from one another are not paired.",
+        "r: Pearson-Korrelation der Veränderungen zwischen Perioden, die beide KPIs vollständig "
+        "abdecken; voneinander abgeleitete KPIs werden nicht gepaart.",
+        "r\xa0: corrélation de Pearson des variations entre périodes que les deux KPI couvrent "
+        "entièrement\xa0; les KPI calculés l'un à partir de l'autre ne sont pas appariés.",
     ),
 )
 

@@ -2,7 +2,7 @@
 
 The numbers come from :mod:`reportgen.engine.correlation`; this module only words them in the
 scorecard's language: "Sales revenue and Opportunity win rate rose and fell together in 9 of 11
-month-to-month changes." with r, n and the window beside it, and the note that correlation is not
+monthly changes." with r, n and the window beside it, and the note that correlation is not
 cause. When no pair qualifies there is no heading at all (issue 18: no empty headings), only one
 line that says why (too short a common history, or no pair strong enough).
 """
@@ -24,14 +24,12 @@ TOGETHER = "{a} and {b} rose and fell together in {k} of {m} {changes}."
 OPPOSITE = "{a} and {b} moved in opposite directions in {k} of {m} {changes}."
 TOO_SHORT = "What moves together: not shown, fewer than {min} {periods} of common history."
 NONE_STRONG = "What moves together: no pair of KPIs with |r| of at least {r} among {count} pairs compared."
-NOT_CAUSE = ("Correlation is not cause: two KPIs that move together may both follow something else (a "
-             "season, a campaign, head count), and among {count} pairs compared a few strong ones arise "
-             "by chance.")
-METHOD = ("r: Pearson correlation of the changes from one period to the next, over the n periods both"
-          " KPIs fully cover (partial and missing periods left out); KPIs computed from one another "
-          "are not paired.")
-CHANGES = {"month": "month-to-month changes", "quarter": "quarter-to-quarter changes",
-           "week": "week-to-week changes", "year": "year-to-year changes"}
+NOT_CAUSE = ("Correlation is not cause: both KPIs may follow a third thing (a season, a campaign), and among "
+             "{count} pairs compared a few strong ones are chance.")
+METHOD = ("r: Pearson correlation of the changes between periods both KPIs fully cover; KPIs computed from one "
+          "another are not paired.")
+CHANGES = {"month": "monthly changes", "quarter": "quarterly changes",
+           "week": "weekly changes", "year": "yearly changes"}
 PERIODS = {"month": "months", "quarter": "quarters", "week": "weeks", "year": "years"}
 
 
