@@ -67,8 +67,13 @@ def _csv_series(metrics: Metrics, kpi: str) -> pd.Series:
     return rows.set_index("period")["value"].astype(float)
 
 
+def _spearman(x: np.ndarray, y: np.ndarray) -> float:
+    """Spearman's rho as the textbook defines it: Pearson's r of the average ranks."""
+    return float(np.corrcoef(pd.Series(x).rank().to_numpy(), pd.Series(y).rank().to_numpy())[0, 1])
+
+
 def _expected_r(a: pd.Series, b: pd.Series) -> float:
-    return float(np.corrcoef(np.diff(a.to_numpy()), np.diff(b.to_numpy()))[0, 1])
+    return _spearman(np.diff(a.to_numpy()), np.diff(b.to_numpy()))
 
 
 # --- the computation ------------------------------------------------------------------------------
@@ -88,6 +93,33 @@ def test_r_and_n_agree_with_numpy_over_the_metric_csv(metrics, loaded):
     # strongest first, and nothing below the threshold
     rs = [abs(p.r) for p in found.pairs]
     assert rs == sorted(rs, reverse=True) and min(rs) >= 0.6
+
+
+def test_one_exceptional_month_does_not_make_a_correlation():
+    """Eleven changes in which two KPIs disagree half the time, plus one month where both jump: Pearson's
+    r of the changes is near 1 (the jump decides it); the rank correlation stays low."""
+    dx = np.array([1.0, -2.0, 3.0, -1.0, 2.0, 40.0, -3.0, 1.5, -2.5, 2.2, -1.2])
+    dy = np.array([-1.0, 2.0, -3.0, 1.0, -2.0, 40.0, 3.0, -1.5, 2.5, -2.2, 1.2])
+    a = pd.Series(np.concatenate([[100.0], 100 + dx.cumsum()]), index=MONTHS)
+    b = pd.Series(np.concatenate([[100.0], 100 + dy.cumsum()]), index=MONTHS)
+    assert float(np.corrcoef(dx, dy)[0, 1]) > 0.9
+    pair = pair_of("a", "b", a, b)
+    assert pair is not None and pair.r == pytest.approx(_spearman(dx, dy), abs=1e-12) and pair.r < 0.6
+    # no ties: the textbook formula 1 - 6 sum(d^2) / (n (n^2 - 1)) agrees
+    d = pd.Series(dx).rank().to_numpy() - pd.Series(dy).rank().to_numpy()
+    assert pair.r == pytest.approx(1 - 6 * float((d ** 2).sum()) / (11 * (11 ** 2 - 1)), abs=1e-12)
+    assert strongest({"a": a, "b": b}, min_periods=12).pairs == ()
+
+
+def test_every_sentence_of_the_section_is_a_translated_label():
+    from reportgen.render import together
+    from reportgen.render.labels import LABELS
+
+    keys = [together.TOGETHER, together.OPPOSITE, together.TOO_SHORT, together.NONE_STRONG, together.NOT_CAUSE,
+            together.METHOD, *together.CHANGES.values(), *together.PERIODS.values()]
+    for language in ("de", "fr", "es", "it", "pt", "nl"):
+        missing = [k for k in keys if k not in LABELS[language]]
+        assert missing == [], language
 
 
 def test_pairs_below_the_minimum_history_are_not_shown():
@@ -113,7 +145,7 @@ def test_a_missing_period_is_left_out_not_read_as_zero():
     dx = np.array([a.iloc[t] - a.iloc[t - 1] for t in keep])
     dy = np.array([b.iloc[t] - b.iloc[t - 1] for t in keep])
     assert pair.changes == 9
-    assert pair.r == pytest.approx(float(np.corrcoef(dx, dy)[0, 1]), abs=1e-12)
+    assert pair.r == pytest.approx(_spearman(dx, dy), abs=1e-12)
     zero_filled = pair_of("a", "b", a, b.fillna(0))
     assert zero_filled is not None and not math.isclose(zero_filled.r, pair.r, abs_tol=1e-3)
 

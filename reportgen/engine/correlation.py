@@ -1,16 +1,19 @@
 """What moves together: pairwise correlation of the audience's KPIs over the periods of the metric table.
 
 Why changes, not levels: two business series that both grow over a year (revenue and headcount, calls
-and tickets) have a Pearson r near 1 on their levels whatever links them, because each is mostly its
-trend ("spurious regression"). The question a reader means by "these move together" is "in the months
+and tickets) correlate near 1 on their levels whatever links them, because each is mostly its trend
+("spurious regression"). The question a reader means by "these move together" is "in the months
 when one went up, did the other go up too?", which is a question about the period-over-period
-changes. So r is Pearson's correlation of the first differences, and the plain count beside it is the
-number of those changes in which both KPIs moved the same way (or, for a negative r, opposite ways).
+changes. The plain count printed beside r is the number of those changes in which both KPIs moved
+the same way (or, for a negative r, opposite ways).
 
-Why Pearson and not Spearman: on a dozen changes both are noisy, but r is the number readers know
-("r = 0.91"), and the sign-agreement count printed beside it is the robust, rank-free reading of the
-same thing. A minimum history (12 common periods by default) and a minimum |r| keep the weakest
-coincidences off the page; the note under the section says that what is left is still not cause.
+Why Spearman (rank) and not Pearson: a year of monthly data gives eleven changes, and on eleven
+points one exceptional month decides Pearson's r. In the sales-data-sample export, November 2004
+(revenue $1.06M on 32 deals, three times a usual month) gives revenue and deals won a Pearson r of
+0.94 while the two moved the same way in only 6 of the 11 changes; a rank correlation counts that
+month as one month among eleven. Ties get their average rank. A minimum history (12 common periods
+by default) and a minimum |r| keep the weakest coincidences off the page; the note under the section
+says that what is left is still not cause.
 
 Coverage (kpi-spec.md, "Coverage"): only periods that both KPIs fully cover count. A missing value is
 never read as 0 and a partly covered period (the data ends on the 20th) is left out, as is a change
@@ -47,7 +50,7 @@ class Pair:
 
     first: str
     second: str
-    r: float            # Pearson r of the period-over-period changes
+    r: float            # Spearman's rank correlation of the period-over-period changes
     periods: int        # n: periods both KPIs fully cover
     changes: int        # changes between consecutive counted periods (the r is over these)
     agreeing: int       # changes in the direction r says (same way for r > 0, opposite for r < 0)
@@ -107,7 +110,7 @@ def pair_of(first: str, second: str, a: pd.Series, b: pd.Series) -> Pair | None:
     dx, dy = np.diff(x)[step], np.diff(y)[step]
     if len(dx) < 3 or np.ptp(dx) == 0 or np.ptp(dy) == 0:
         return None
-    r = float(np.corrcoef(dx, dy)[0, 1])
+    r = float(np.corrcoef(pd.Series(dx).rank().to_numpy(), pd.Series(dy).rank().to_numpy())[0, 1])
     if not math.isfinite(r):
         return None
     signs = np.sign(dx) * np.sign(dy)

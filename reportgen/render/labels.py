@@ -213,11 +213,11 @@ _LABEL_ROWS: tuple[tuple[str, str, str], ...] = (
         "campagne), et parmi {count} paires comparées, quelques fortes sont dues au hasard.",
     ),
     (
-        "r: Pearson correlation of the changes between periods both KPIs fully cover; KPIs computed"
+        "r: Spearman rank correlation of the changes between periods both KPIs fully cover; KPIs computed"
         " from one another are not paired.",
-        "r: Pearson-Korrelation der Veränderungen zwischen Perioden, die beide KPIs vollständig "
+        "r: Spearman-Rangkorrelation der Veränderungen zwischen Perioden, die beide KPIs vollständig "
         "abdecken; voneinander abgeleitete KPIs werden nicht gepaart.",
-        "r\xa0: corrélation de Pearson des variations entre périodes que les deux KPI couvrent "
+        "r\xa0: corrélation de rang de Spearman des variations entre périodes que les deux KPI couvrent "
         "entièrement\xa0; les KPI calculés l'un à partir de l'autre ne sont pas appariés.",
     ),
 )

@@ -26,7 +26,7 @@ TOO_SHORT = "What moves together: not shown, fewer than {min} {periods} of commo
 NONE_STRONG = "What moves together: no pair of KPIs with |r| of at least {r} among {count} pairs compared."
 NOT_CAUSE = ("Correlation is not cause: both KPIs may follow a third thing (a season, a campaign), and among "
              "{count} pairs compared a few strong ones are chance.")
-METHOD = ("r: Pearson correlation of the changes between periods both KPIs fully cover; KPIs computed from one "
+METHOD = ("r: Spearman rank correlation of the changes between periods both KPIs fully cover; KPIs computed from one "
           "another are not paired.")
 CHANGES = {"month": "monthly changes", "quarter": "quarterly changes",
            "week": "weekly changes", "year": "yearly changes"}
