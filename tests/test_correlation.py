@@ -221,6 +221,7 @@ def test_the_section_is_in_the_manager_and_client_pdfs_and_not_the_executive(pdf
         verb = "rose and fell together" if top.r > 0 else "moved in opposite directions"
         assert f"{first} and {second} {verb} in {top.agreeing} of {top.changes} monthly changes." in text
         assert f"{abs(top.r):.2f}" in text
+        assert "pair · jan 25 – dec 25" in text.lower()  # the window every pair shares, said once
     executive = _flat(pdf_texts["executive"])
     assert "What moves together" not in executive and "Correlation is not cause" not in executive
 

@@ -52,6 +52,7 @@ class MovesTogether:
     note: str = ""
     method: str = ""
     why_not: str = ""
+    window: str = ""  # the one window every row shares (said once in the header), else '' (a column per row)
 
 
 def coefficient(r: float, locale: str) -> str:
@@ -89,4 +90,6 @@ def moves_together_view(metrics: Metrics, ids: Sequence[str], settings: Correlat
         return MovesTogether((), why_not=t(NONE_STRONG).format(
             r=coefficient(settings.min_r, formats.locale), count=formats.number(found.compared)))
     rows = tuple(moved_together(p, names, metrics.grain, formats) for p in found.pairs)
-    return MovesTogether(rows, note=t(NOT_CAUSE).format(count=formats.number(found.compared)), method=t(METHOD))
+    windows = {row.window for row in rows}
+    return MovesTogether(rows, note=t(NOT_CAUSE).format(count=formats.number(found.compared)), method=t(METHOD),
+                         window=windows.pop() if len(windows) == 1 else "")
