@@ -318,6 +318,16 @@ class KpiSpec(_Model):
     definition: str | None = Field(default=None, description="Definition text for the appendix (custom KPIs).")
 
 
+class Correlations(_Model):
+    """The "What moves together" section of the sales-manager and client reports."""
+
+    min_periods: int = Field(
+        default=12, ge=3, description="Periods both KPIs of a pair must fully cover before the pair is shown.")
+    top: int = Field(default=3, ge=0, description="At most this many pairs, strongest first (0: no section).")
+    min_r: float = Field(
+        default=0.6, ge=0, le=1, description="Smallest |r| shown: weaker co-movement over a year is mostly chance.")
+
+
 class Audience(_Model):
     """A named selection of KPIs rendered with one template."""
 
@@ -333,6 +343,9 @@ class Audience(_Model):
     layout: Literal["table", "cards"] = Field(
         default="table", description="Executive template only: one IBCS table row per KPI on one page (table), "
                                      "or a card per KPI, two to a row (cards).")
+    correlations: Correlations = Field(
+        default_factory=Correlations,
+        description="Sales-manager and client templates: which KPI pairs 'What moves together' shows.")
 
 
 def _bare_id_allowed(schema: dict[str, Any]) -> None:

@@ -29,6 +29,7 @@ from reportgen.render.sections import (
     rep_activity,
     trend_view,
 )
+from reportgen.render.together import moves_together_view
 from reportgen.render.views import (
     WINDOW_LABELS,
     audience_kpis,
@@ -109,6 +110,9 @@ def build_context(metrics: Metrics, loaded: LoadedConfig, audience_name: str, au
         "data_as_of": formats.date(through) if through else formats.date(period.end),
     }
     template = audience.template
+    if template != "executive":  # the one-pager has no room for it (issue 18)
+        ctx["moves_together"] = moves_together_view(metrics, ids, audience.correlations, formats,
+                                                    {v.id: v.name for v in views})
     if template == "executive" and getattr(audience, "layout", "table") == "table":
         ctx["table"] = executive_table(metrics, ids, objectives, formats, numbers)
     if template in ("sales_manager",) or template not in BUILTIN_TEMPLATES:

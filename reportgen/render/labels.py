@@ -171,6 +171,55 @@ _LABEL_ROWS: tuple[tuple[str, str, str], ...] = (
     ("W{week}", "KW{week}", "S{week}"),
     ("FY{year}", "GJ {year}", "Exercice {year}"),
     ("FY{yy}", "GJ{yy}", "Ex.{yy}"),
+    # "What moves together" (reportgen.render.together): {a}, {b} KPI names, {k} of {m} changes
+    ("What moves together", "Was sich gemeinsam bewegt", "Ce qui évolue ensemble"),
+    ("Pair", "Paar", "Paire"),
+    (
+        "{a} and {b} rose and fell together in {k} of {m} {changes}.",
+        "{a} und {b} stiegen und fielen in {k} von {m} {changes} gemeinsam.",
+        "{a} et {b} ont monté et baissé ensemble dans {k} des {m} {changes}.",
+    ),
+    (
+        "{a} and {b} moved in opposite directions in {k} of {m} {changes}.",
+        "{a} und {b} bewegten sich in {k} von {m} {changes} gegenläufig.",
+        "{a} et {b} ont évolué en sens inverse dans {k} des {m} {changes}.",
+    ),
+    ("monthly changes", "Monatsveränderungen", "variations mensuelles"),
+    ("quarterly changes", "Quartalsveränderungen", "variations trimestrielles"),
+    ("weekly changes", "Wochenveränderungen", "variations hebdomadaires"),
+    ("yearly changes", "Jahresveränderungen", "variations annuelles"),
+    ("period-to-period changes", "Veränderungen von Periode zu Periode", "variations d'une période à l'autre"),
+    ("months", "Monate", "mois"),
+    ("quarters", "Quartale", "trimestres"),
+    ("weeks", "Wochen", "semaines"),
+    ("years", "Jahre", "années"),
+    ("periods", "Perioden", "périodes"),
+    (
+        "What moves together: not shown, fewer than {min} {periods} of common history.",
+        "Was sich gemeinsam bewegt: nicht gezeigt, weniger als {min} {periods} gemeinsamer Historie.",
+        "Ce qui évolue ensemble\xa0: non affiché, moins de {min} {periods} d'historique commun.",
+    ),
+    (
+        "What moves together: no pair of KPIs with |r| of at least {r} among {count} pairs compared.",
+        "Was sich gemeinsam bewegt: kein KPI-Paar mit |r| von mindestens {r} unter {count} verglichenen Paaren.",
+        "Ce qui évolue ensemble\xa0: aucune paire de KPI avec |r| d'au moins {r} parmi {count} paires comparées.",
+    ),
+    (
+        "Correlation is not cause: both KPIs may follow a third thing (a season, a campaign), and "
+        "among {count} pairs compared a few strong ones are chance.",
+        "Korrelation ist keine Ursache: Beide KPIs können einer dritten Größe folgen (Saison, "
+        "Kampagne), und unter {count} verglichenen Paaren sind einige starke Zufall.",
+        "Corrélation n'est pas cause\xa0: les deux KPI peuvent suivre un troisième facteur (saison, "
+        "campagne), et parmi {count} paires comparées, quelques fortes sont dues au hasard.",
+    ),
+    (
+        "r: Spearman rank correlation of the changes between periods both KPIs fully cover; KPIs computed"
+        " from one another are not paired.",
+        "r: Spearman-Rangkorrelation der Veränderungen zwischen Perioden, die beide KPIs vollständig "
+        "abdecken; voneinander abgeleitete KPIs werden nicht gepaart.",
+        "r\xa0: corrélation de rang de Spearman des variations entre périodes que les deux KPI couvrent "
+        "entièrement\xa0; les KPI calculés l'un à partir de l'autre ne sont pas appariés.",
+    ),
 )
 
 LABELS: dict[str, dict[str, str]] = WithCatalogues({
