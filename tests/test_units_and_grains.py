@@ -1,5 +1,6 @@
-"""KPI units and reporting grains have one home each (``kpis.catalogue.Unit``, ``kpis.periods.Grain``):
-the config's schema, the CLI's ``--grain`` and the formatters read them, nobody spells them again."""
+"""The vocabulary's closed lists have one home each in ``kpis`` (units, directions, forecast methods,
+grains, to-date windows, deal stages): the config's schema, the CLI's choices, the engine and the
+formatters read them, nobody spells them again."""
 from __future__ import annotations
 
 import ast
@@ -14,9 +15,11 @@ from reportgen.kpis.catalogue import UNITS
 from reportgen.kpis.periods import GRAINS
 
 PACKAGE = Path(reportgen.__file__).parent
-HOMES = {PACKAGE / "kpis" / "catalogue.py", PACKAGE / "kpis" / "periods.py"}
+HOMES = {PACKAGE / "kpis" / "catalogue.py", PACKAGE / "kpis" / "periods.py", PACKAGE / "kpis" / "datasets.py"}
 UNIT_NAMES = {"money", "percent", "count", "days", "hours", "score", "ratio"}  # kpi-spec.md, "Units"
 GRAIN_NAMES = {"month", "quarter", "year", "week"}
+#: kpi-spec.md's other closed lists: to-date windows, deal stages, directions, forecast methods
+OTHER_LISTS = ({"ytd", "qtd", "r12"}, {"won", "lost", "open"}, {"higher", "lower"}, {"moving_average", "linear_trend"})
 
 
 def _literal_values(node: ast.Subscript) -> set[str]:
@@ -38,7 +41,11 @@ def test_no_module_spells_the_units_or_grains_again() -> None:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "Literal":
-                if _literal_values(node) in (UNIT_NAMES, GRAIN_NAMES):
+                if _literal_values(node) in (UNIT_NAMES, GRAIN_NAMES, *OTHER_LISTS):
+                    again.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}")
+            elif isinstance(node, (ast.Tuple, ast.List, ast.Set)) and len(node.elts) > 1:
+                values = [e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+                if len(values) == len(node.elts) and set(values) in (UNIT_NAMES, GRAIN_NAMES, *OTHER_LISTS):
                     again.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}")
     assert again == []
 

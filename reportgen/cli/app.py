@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from reportgen.errors import ReportgenError
-from reportgen.kpis.periods import GRAINS  # light: the choices of --grain
+from reportgen.kpis.periods import GRAINS, WINDOWS  # light: the choices of --grain and --window
 
 if TYPE_CHECKING:
     from reportgen.config.models import LoadedConfig
@@ -178,7 +178,7 @@ def quality_line(name: str, q: DatasetQuality) -> str:
 @click.option("--grain", type=click.Choice(GRAINS), help="Period grain.")
 @click.option("--by", "by", multiple=True, help="Add breakdown rows by this dimension (repeatable).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="CSV file to write.")
-@click.option("--window", type=click.Choice(["ytd", "qtd", "r12"]),
+@click.option("--window", type=click.Choice(WINDOWS),
               help="Write the to-date window ending at each period instead (ytd, qtd, r12): one row per KPI x period.")
 @click.option("--explain", is_flag=True, help="Print the SQL the engine would run, and exit.")
 def compute_command(config: Path | None, datasets_dir: Path | None, first: str | None, last: str | None,

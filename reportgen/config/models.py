@@ -18,8 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from reportgen.config.delivery import DeliverySpec, LedgerSettings, SmtpSettings  # live with the delivery code
 from reportgen.config.yamlmarks import KeyPath, MarkedYaml
 from reportgen.errors import ConfigError
-from reportgen.kpis.catalogue import Direction, Unit
-from reportgen.kpis.periods import Grain, year_problem
+from reportgen.kpis.catalogue import Direction, ForecastMethod, Unit
+from reportgen.kpis.datasets import StageName
+from reportgen.kpis.periods import Grain, Window, year_problem
 
 
 class _Model(BaseModel):
@@ -44,7 +45,7 @@ class Scorecard(_Model):
     )
     history: int = Field(default=12, ge=2, le=60, description="How many periods the trend charts and sparklines show.")
     forecast_periods: int = Field(default=3, ge=0, le=3, description="How many future periods to forecast (0 = none).")
-    forecast_method: Literal["moving_average", "linear_trend"] = Field(
+    forecast_method: ForecastMethod = Field(
         default="linear_trend", description="Forecast method: moving average of the last 3 periods or a linear trend.")
     logo: str | None = Field(
         default=None, description="Path to a logo image (PNG or SVG), relative to the config file.")
@@ -65,8 +66,8 @@ class Scorecard(_Model):
         description="Charts of one's own: name -> 'module:function', a function in module.py in the config's "
         "folder or a template folder that takes the scorecard's metrics and returns a matplotlib Figure; "
         "a template shows it with {{ custom_chart('name') }}.")
-    windows: list[Literal["ytd", "qtd", "r12"]] = Field(
-        default_factory=lambda: list[Literal["ytd", "qtd", "r12"]](["ytd"]),
+    windows: list[Window] = Field(
+        default_factory=lambda: list[Window](["ytd"]),
         description="To-date windows computed beside each period (ytd: (fiscal) year to date, qtd: quarter to "
         "date, r12: the 12 months ending the period), each as one period with the KPI's own definition.")
     allow_partial_period: bool = Field(
@@ -186,7 +187,7 @@ class Dataset(_Model):
     order_lines: bool = Field(
         default=False, description="Deals only: each row is one line of an order and deal_id holds the order number; "
         "lines are summed into one deal per order (amount, profit) before any KPI.")
-    stages: dict[Literal["won", "lost", "open"], list[str]] | None = Field(
+    stages: dict[StageName, list[str]] | None = Field(
         default=None, description="Deals only: raw stage values for won, lost and open. An unmapped value is an error.")
     values: dict[str, dict[str, list[str]]] = Field(
         default_factory=dict,

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from reportgen.data import formats as fmt
 from reportgen.data.sql import clean_text, lit, one_row, q
 from reportgen.errors import DataError
+from reportgen.kpis.datasets import StageName
 
 #: The keys of a deals dataset's ``stages:`` mapping (its value map for the stage column).
-StageName = Literal["won", "lost", "open"]
 
 if TYPE_CHECKING:
     import duckdb

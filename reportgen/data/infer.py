@@ -28,6 +28,7 @@ from reportgen.data.vocabulary import (
     SYNONYMS,
 )
 from reportgen.kpis.catalogue import CANONICAL_DATASETS, ColumnSpec
+from reportgen.kpis.datasets import STAGES
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ def stage_of(value: str) -> str | None:
     """won / lost / open from the words of a raw stage value, None when no word says."""
     tokens = words(value).split()
     joined = "".join(tokens)
-    for stage in ("won", "lost", "open"):  # "Closed Won" is won before "closed" could say anything
+    for stage in STAGES:  # "Closed Won" is won before "closed" could say anything
         if any(w in tokens or (len(w) > 6 and w in joined) for w in STAGE_WORDS[stage]):
             return stage
     return None

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Literal
 
-Method = Literal["moving_average", "linear_trend"]
+from reportgen.kpis.catalogue import ForecastMethod
 
 MOVING_AVERAGE_WINDOW = 3
 """The issue's "last 3": short enough to follow a turn, long enough to damp one odd month."""
@@ -65,7 +64,7 @@ def least_squares(points: Sequence[tuple[float, float]]) -> tuple[float, float]:
 METHODS = {"moving_average": moving_average, "linear_trend": linear_trend}
 
 
-def forecast(history: Sequence[float | None], periods: int, method: Method = "linear_trend", *,
+def forecast(history: Sequence[float | None], periods: int, method: ForecastMethod = "linear_trend", *,
              lower: float | None = None, upper: float | None = None) -> list[float]:
     """The next ``periods`` values by ``method`` (see the module docstring), kept within the KPI's
     possible range [``lower``, ``upper``]: a straight line through a rising win rate crosses 100% in a

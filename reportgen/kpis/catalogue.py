@@ -26,6 +26,8 @@ __all__ = ["ANCHORS", "BUILTIN_KPIS", "CANONICAL_DATASETS", "CUSTOMER_WINDOWS", 
 #: the formatters all read these.
 Unit = Literal["money", "percent", "count", "days", "hours", "score", "ratio"]
 Direction = Literal["higher", "lower"]
+#: How a KPI's trend is carried forward (engine/forecast.py, ``scorecard.forecast_method``).
+ForecastMethod = Literal["moving_average", "linear_trend"]
 
 UNITS: tuple[str, ...] = get_args(Unit)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from reportgen.errors import ConfigError
 from reportgen.kpis.expressions import parse_formula
@@ -13,6 +13,11 @@ from reportgen.kpis.expressions import parse_formula
 # Canonical datasets (kpi-spec.md, "Canonical datasets"): column -> type, and which are required.
 # Types: id (text key), text, date (calendar day; a timestamp counts on its day), timestamp, number.
 # --------------------------------------------------------------------------------------------------
+
+
+#: The canonical stages a deal is in (every CRM's own stage names are mapped onto these).
+StageName = Literal["won", "lost", "open"]
+STAGES: tuple[str, ...] = get_args(StageName)
 
 
 @dataclass(frozen=True)
@@ -28,7 +33,7 @@ CANONICAL_DATASETS: dict[str, tuple[ColumnSpec, ...]] = {
         ColumnSpec("deal_id", "id", True),
         ColumnSpec("created_date", "date", True),
         ColumnSpec("close_date", "date"),
-        ColumnSpec("stage", "category", True, ("won", "lost", "open")),
+        ColumnSpec("stage", "category", True, STAGES),
         ColumnSpec("amount", "number", True),
         ColumnSpec("rep", "text"),
         ColumnSpec("region", "text"),

@@ -192,7 +192,8 @@ def months_back(day: date, months: int) -> date:
 
 
 #: To-date windows (kpi-spec.md, "To-date windows"): each ends at P.end.
-WINDOWS: tuple[str, ...] = ("ytd", "qtd", "r12")
+Window = Literal["ytd", "qtd", "r12"]
+WINDOWS: tuple[str, ...] = get_args(Window)
 
 
 def window_start(period: Period, window: str) -> date:

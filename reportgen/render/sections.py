@@ -12,9 +12,8 @@ from markupsafe import Markup
 
 from reportgen import charts
 from reportgen.engine.coverage import base_functions
-from reportgen.engine.forecast import Method
 from reportgen.engine.forecast import forecast as make_forecast
-from reportgen.kpis.catalogue import Unit
+from reportgen.kpis.catalogue import ForecastMethod, Unit
 from reportgen.render.alttext import bars_alt, series_alt
 from reportgen.render.formats import Formats, _missing, _num
 from reportgen.render.views import KpiView, variance_tone
@@ -96,7 +95,7 @@ class TrendView:
     forecast_label: str
 
 
-def trend_view(metrics: Metrics, view: KpiView, formats: Formats, *, periods: int, method: Method,
+def trend_view(metrics: Metrics, view: KpiView, formats: Formats, *, periods: int, method: ForecastMethod,
                width_px: int = 330, height_px: int = 160) -> TrendView:
     """History plus ``periods`` forecast periods; PY of a future period is the actual a year before it."""
     kid = view.id

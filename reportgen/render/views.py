@@ -12,7 +12,7 @@ from markupsafe import Markup
 from reportgen import charts
 from reportgen.config.models import Audience, LoadedConfig
 from reportgen.kpis.catalogue import ANCHORS, MEASURES, Unit
-from reportgen.kpis.periods import PERIODS_PER_YEAR, window_start
+from reportgen.kpis.periods import PERIODS_PER_YEAR, WINDOWS, window_start
 from reportgen.render import fmt
 from reportgen.render.alttext import against_alt, series_alt
 from reportgen.render.formats import Formats, _missing, _num
@@ -124,7 +124,7 @@ class _KpiCoverage(TypedDict):
     window: WindowView | None
 
 
-WINDOW_PREFERENCE = ("ytd", "qtd", "r12")
+WINDOW_PREFERENCE = WINDOWS
 WINDOW_LABELS = {"ytd": ("YTD", "Year to date"), "qtd": ("QTD", "Quarter to date"), "r12": ("R12", "Rolling 12 months")}
 
 
