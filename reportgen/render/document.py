@@ -69,7 +69,7 @@ def render_scorecard(views: ScorecardViews, loaded: LoadedConfig) -> Rendered:
     env = shared_environment(user_dirs, views.formats)
     name = template_name(views.audience.template)
     html = render_template(env, name, {**views.context, "media": "screen",
-                                       "font_css": Markup(font_faces_css(embed=True))})
+                                       "font_css": Markup(font_faces_css(embed=True, language=views.context["lang"]))})
     print_html = render_template(env, name, {**views.context, "media": "print",
                                              "font_css": Markup(font_faces_css(embed=False))})
     t2 = time.perf_counter()
