@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from fontTools.ttLib import TTFont
 
-from reportgen.assets import FONTS_DIR, font_stack, raster_font_file
+from reportgen.assets import FONTS_DIR
 from reportgen.config.load import load_config
 from reportgen.render import fmt
 from reportgen.render.catalogues import CATALOGUE_DIR
@@ -96,6 +96,7 @@ def test_yen_has_no_decimals_and_a_short_month_does_not_read_as_a_day() -> None:
 
 
 def test_charts_name_the_cjk_fallback_after_inter() -> None:
+    from reportgen.assets import font_stack, raster_font_file
     from reportgen.charts.custom import ChartTheme
     from reportgen.charts.svg import FONT_STACK
 
@@ -162,13 +163,19 @@ def test_a_japanese_executive_pdf_reads_japanese_in_the_shipped_fonts(built: dic
     assert {"Noto-Sans-CJK-JP", "Noto-Sans-CJK-JP-Bold"} <= fonts, fonts
     assert [n for n in fonts if not n.startswith(("Inter", "Noto-Sans-CJK-JP"))] == [], fonts  # no system font
     assert untypeset(text, shipped_code_points()) == []
-    assert pdf_pages(pdf) == pdf_pages(built["en_US"][1])  # Japanese labels do not push a page over
+    latin = built["en_US"][1]
+    assert pdf_pages(pdf) == pdf_pages(latin) == 1  # Japanese labels do not push the table over a page
+    assert {name.split("-")[0] for name in pdf_fonts(latin)} == {"Inter"}, pdf_fonts(latin)  # Latin: Inter only
 
 
-def test_the_japanese_html_embeds_the_cjk_font(built: dict[str, Any]) -> None:
+def test_the_japanese_html_embeds_the_cjk_font_and_a_latin_one_does_not(built: dict[str, Any]) -> None:
     rendered, _ = built["ja_JP"]
     assert 'font-family: "Noto Sans CJK JP"; src: url("data:font/otf;base64,' in rendered.html
     assert '"Inter", "Noto Sans CJK JP"' in rendered.html
+    latin, _ = built["en_US"]
+    assert '"Inter", "Noto Sans CJK JP"' in latin.html  # a stray Japanese name falls back to the reader's font
+    assert 'font-family: "Noto Sans CJK JP"; src' not in latin.html  # 3.6 MB a Latin HTML does not need
+    assert len(latin.html) < 1_000_000
 
 
 def test_the_japanese_email_body_and_its_charts(built: dict[str, Any]) -> None:
@@ -177,10 +184,3 @@ def test_the_japanese_email_body_and_its_charts(built: dict[str, Any]) -> None:
     assert "What changed" not in body.text
     assert untypeset(body.text, shipped_code_points()) == []
     assert built["charts"], "the example has trend charts for the email"
-
-
-def test_a_latin_executive_embeds_only_inter_and_its_html_no_cjk_font(built: dict[str, Any]) -> None:
-    rendered, pdf = built["en_US"]
-    assert {name.split("-")[0] for name in pdf_fonts(pdf)} == {"Inter"}, pdf_fonts(pdf)
-    assert "Noto Sans CJK JP\"; src" not in rendered.html  # 1-3 MB a Latin HTML does not need
-    assert len(rendered.html) < 1_000_000
