@@ -184,3 +184,13 @@ def test_the_japanese_email_body_and_its_charts(built: dict[str, Any]) -> None:
     assert "What changed" not in body.text
     assert untypeset(body.text, shipped_code_points()) == []
     assert built["charts"], "the example has trend charts for the email"
+
+
+def test_japanese_sentences_end_with_full_width_marks(built: dict[str, Any]) -> None:
+    from reportgen.render.narrative import punctuated
+
+    assert (punctuated("A は5%増, 計画を上回る; 最大の寄与: B（x; y）.", "ja_JP")
+            == "A は5%増、計画を上回る。最大の寄与: B（x、y）。")
+    assert punctuated("Sales rose 2.5%, on plan; x.", "en_US") == "Sales rose 2.5%, on plan; x."
+    lines = [line for line in built["email"].text.splitlines() if line.startswith("* ")]
+    assert lines and all(line.endswith("。") and ", " not in line for line in lines), lines
