@@ -28,7 +28,7 @@ def test_a_scorecard_locale_without_translations_fails_validate(tmp_path: Path) 
     line = one_error_line(cli("validate", config_folder(tmp_path, scorecard="locale: sv_SE\n")))
     assert line.startswith("error: ") and "c.yaml:" in line
     assert ("scorecard.locale 'sv_SE': reportgen has no translations for 'sv' "
-            "(shipped: de, en, es, fr, it, nl, pt); use a locale of one of those languages") in line
+            "(shipped: de, en, es, fr, it, ja, nl, pt); use a locale of one of those languages") in line
 
 
 def test_a_recipient_locale_without_translations_fails_validate(tmp_path: Path) -> None:
@@ -37,13 +37,13 @@ def test_a_recipient_locale_without_translations_fails_validate(tmp_path: Path) 
     assert "deliveries[0].recipients[0].locale 'pl_PL': reportgen has no translations for 'pl'" in line
 
 
-@pytest.mark.parametrize("locale", ["de_AT", "fr_CH", "en_GB", "es_MX", "it_IT", "pt_BR", "nl_BE"])
+@pytest.mark.parametrize("locale", ["de_AT", "fr_CH", "en_GB", "es_MX", "it_IT", "pt_BR", "nl_BE", "ja_JP"])
 def test_a_regional_variant_of_a_shipped_language_passes(tmp_path: Path, locale: str) -> None:
     config = config_folder(tmp_path, scorecard=f"locale: {locale}\n", extra=RECIPIENT.replace("@LOCALE@", locale))
     assert [i for i in run_checks(load_config(config)) if "locale" in i] == []
 
 
-CATALOGUES = ("es", "it", "nl", "pt")
+CATALOGUES = ("es", "it", "ja", "nl", "pt")
 
 
 def placeholders(text: str) -> list[str]:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
-from reportgen.assets import FONT_FAMILY, matplotlib_font_files
+from reportgen.assets import FONT_FAMILY, font_stack, matplotlib_font_files
 from reportgen.charts.svg import AC_COLOR, AXIS_COLOR, TEXT_COLOR
 from reportgen.errors import RenderError
 
@@ -57,7 +57,7 @@ class ChartTheme:
         from cycler import cycler
 
         return {
-            "font.family": [self.font_family, "sans-serif"], "font.size": 8.0,
+            "font.family": [*font_stack(self.font_family), "sans-serif"], "font.size": 8.0,
             "text.color": self.text_color, "axes.labelcolor": self.text_color,
             "xtick.color": self.text_color, "ytick.color": self.text_color,
             "axes.edgecolor": self.axis_color, "axes.prop_cycle": cycler(color=list(self.colors)),

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from reportgen.assets import FONTS_DIR
+from reportgen.assets import raster_font_file
 from reportgen.charts.svg import AC_COLOR, AXIS_COLOR, MUTED_BAR_COLOR, TEXT_COLOR
 
 if TYPE_CHECKING:
@@ -52,7 +52,6 @@ def column_png(values: Sequence[float], labels: Sequence[str], *, width: int, he
     w, h = width * SCALE, height * SCALE
     image = Image.new("L", (w, h), _grey(BACKGROUND))
     draw = ImageDraw.Draw(image)
-    font = _font(FONT_PX * SCALE)
     left, bottom_frac, plot_w, plot_h = PLOT_BOX
     x0, x1 = round(left * w), round((left + plot_w) * w)
     y_top, y_base = round((1 - bottom_frac - plot_h) * h), round((1 - bottom_frac) * h)
@@ -72,7 +71,8 @@ def column_png(values: Sequence[float], labels: Sequence[str], *, width: int, he
     for tick in ticks:  # grid lines and tick labels first, bars over them
         y = y_of(tick)
         draw.line([(x0, y), (x1, y)], fill=_grey(GRID_COLOR), width=SCALE // 2 + 1)
-        draw.text((x0 - 8 * SCALE, y), tick_label(tick), font=font, fill=_grey(TEXT_COLOR), anchor="rm")
+        text = tick_label(tick)
+        draw.text((x0 - 8 * SCALE, y), text, font=_font(FONT_PX * SCALE, text), fill=_grey(TEXT_COLOR), anchor="rm")
 
     n = max(len(values), 1)
     slot = (x1 - x0) / n
@@ -90,6 +90,7 @@ def column_png(values: Sequence[float], labels: Sequence[str], *, width: int, he
     every = max(1, math.ceil(len(labels) / MAX_X_LABELS))
     for i in range(0, len(labels), every):
         centre = x0 + slot * (i + 0.5)
+        font = _font(FONT_PX * SCALE, labels[i])
         draw.text((centre, y_base + 6 * SCALE), labels[i], font=font, fill=_grey(TEXT_COLOR), anchor="mt")
 
     out = io.BytesIO()
@@ -115,12 +116,17 @@ def _ticks(low: float, high: float, step: float) -> list[float]:
     return [k * step for k in range(first, last + 1)]
 
 
+def _font(size: int, text: str) -> ImageFont.FreeTypeFont:
+    """The font for ``text`` (Inter, or the CJK fallback for a Japanese label) at ``size`` pixels."""
+    return _font_file(size, str(raster_font_file(text)))
+
+
 @lru_cache(maxsize=8)
-def _font(size: int) -> ImageFont.FreeTypeFont:
-    """Inter at ``size`` pixels, loaded once per process."""
+def _font_file(size: int, path: str) -> ImageFont.FreeTypeFont:
+    """A font file at ``size`` pixels, loaded once per process."""
     from PIL import ImageFont
 
-    return ImageFont.truetype(str(FONTS_DIR / "Inter-Regular.otf"), size)
+    return ImageFont.truetype(path, size)
 
 
 @lru_cache(maxsize=32)

@@ -9,7 +9,7 @@ from contextvars import ContextVar
 from typing import TypeGuard
 from xml.sax.saxutils import escape, quoteattr
 
-from reportgen.assets import FONT_FAMILY
+from reportgen.assets import font_stack
 
 # --- One palette and one style for all charts --------------------------------------------------
 
@@ -35,7 +35,9 @@ MUTED_TEXT_COLOR = "#6b6b6b"
 AXIS_COLOR = "#8a8a8a"
 BACKGROUND = "#ffffff"
 
-FONT_STACK = f"{FONT_FAMILY}, 'Helvetica Neue', Arial, sans-serif"
+FONT_STACK = ", ".join([*(f"'{f}'" if " " in f else f for f in font_stack()), "'Helvetica Neue'", "Arial",
+                        "sans-serif"])
+"""Inter, then the CJK fallback for the characters Inter lacks (``reportgen.assets.font_stack``)."""
 FONT_SIZE = 11.0
 """Labels, in SVG user units; charts are drawn near 1 unit = 1 CSS px."""
 SMALL_FONT_SIZE = 9.5

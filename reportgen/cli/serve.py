@@ -133,7 +133,8 @@ class Preview:
         views = scorecard_views(metrics, loaded, name, audience, now=now)
         env = shared_environment(template_dirs(loaded), views.formats)
         self.renders += 1
-        context = {**views.context, "media": "screen", "font_css": Markup(font_faces_css(embed=True))}
+        font_css = font_faces_css(embed=True, language=views.context["lang"])
+        context = {**views.context, "media": "screen", "font_css": Markup(font_css)}
         return str(render_template(env, template_name(audience.template), context))
 
     def document(self) -> str:

@@ -61,6 +61,10 @@ def scorecard_views(metrics: Metrics, loaded: LoadedConfig, audience_name: str, 
     return ScorecardViews(audience_name, audience, context, formats, time.perf_counter() - t0)
 
 
+FONT_CSS_SLOT = "/* reportgen: @font-face rules */"
+"""Where the HTML's font rules go once its text is known (a CSS comment, so a template without it is fine)."""
+
+
 def render_scorecard(views: ScorecardViews, loaded: LoadedConfig) -> Rendered:
     """Format the views through the audience's template: self-contained HTML, and a PDF from the same template."""
     sc = loaded.config.scorecard
@@ -68,8 +72,9 @@ def render_scorecard(views: ScorecardViews, loaded: LoadedConfig) -> Rendered:
     user_dirs = template_dirs(loaded)
     env = shared_environment(user_dirs, views.formats)
     name = template_name(views.audience.template)
-    html = render_template(env, name, {**views.context, "media": "screen",
-                                       "font_css": Markup(font_faces_css(embed=True))})
+    html = render_template(env, name, {**views.context, "media": "screen", "font_css": Markup(FONT_CSS_SLOT)})
+    # the fonts last: the HTML embeds only the CJK glyphs its own text uses
+    html = html.replace(FONT_CSS_SLOT, font_faces_css(embed=True, language=views.context["lang"], text=html), 1)
     print_html = render_template(env, name, {**views.context, "media": "print",
                                              "font_css": Markup(font_faces_css(embed=False))})
     t2 = time.perf_counter()

@@ -27,6 +27,7 @@ from babel.numbers import (
     NumberPattern,
     format_compact_currency,
     format_compact_decimal,
+    get_currency_precision,
     parse_pattern,
 )
 from babel.units import format_unit
@@ -146,7 +147,8 @@ def format_period(label: str, *, locale: str = "en_US") -> str:
 def format_period_short(label: str, *, locale: str = "en_US") -> str:
     """A period label short enough for a chart axis: ``Mar 25``, ``Q1 25``, ``KW7``."""
     if match := _MONTH.match(label):
-        return babel_format_date(_month_start(match), "LLL yy", locale=_babel_locale(locale))
+        pattern = _SHORT_MONTH.get(_language(locale), "LLL yy")
+        return babel_format_date(_month_start(match), pattern, locale=_babel_locale(locale))
     if match := _QUARTER.match(label):
         return f"{_quarter_name(match, locale)} {match[1][2:]}"
     if match := _WEEK.match(label):
@@ -156,6 +158,10 @@ def format_period_short(label: str, *, locale: str = "en_US") -> str:
     if match := _FISCAL_YEAR.match(label):
         return translate("FY{yy}", locale).format(yy=match[1][2:])
     return label
+
+
+_SHORT_MONTH = {"ja": "yy年M月"}
+"""Short month patterns where CLDR's "LLL yy" misleads: Japanese "12月 25" reads as 25 December."""
 
 
 def format_date(d: dt.date, *, locale: str = "en_US") -> str:
@@ -224,7 +230,8 @@ def _format_money(value: float, locale: str, currency: str, compact: bool) -> st
     babel_locale = _babel_locale(locale)
     if compact and abs(value) >= COMPACT_FROM:
         return format_compact_currency(value, currency, locale=babel_locale, fraction_digits=2)
-    digits = 2 if abs(value) < SMALL_MONEY and value != int(value) else 0
+    # cents below SMALL_MONEY, but never more decimals than the currency has (yen: none)
+    digits = min(2, get_currency_precision(currency)) if abs(value) < SMALL_MONEY and value != int(value) else 0
     pattern = _with_fraction_digits(babel_locale.currency_formats["standard"], digits)
     # NumberPattern.apply has no return annotation in babel, though it always returns the formatted str.
     return cast(str, pattern.apply(value, babel_locale, currency=currency, currency_digits=False))

@@ -398,4 +398,30 @@ def what_changed(metrics: Metrics, kpis: Sequence[str], *, locale: str = "en_US"
         if len(statements) >= limit:
             break
         add_change(mover.kpi)
-    return statements[:limit]
+    return [Statement(s.kpi, punctuated(s.text, locale), s.tone) for s in statements[:limit]]
+
+
+_FULL_WIDTH_PUNCTUATION = {"ja": ("、", "。")}
+"""Languages that write the clause and sentence marks full width (comma, full stop): the sentences are
+joined with ", ", "; " and a final "." here, whatever the language."""
+
+
+def punctuated(sentence: str, locale: str) -> str:
+    """``sentence`` with the language's own marks: in Japanese ", " is 、, "; " and the final "." are 。
+    (inside parentheses "; " is 、, as it separates list items there); decimal points are left alone."""
+    marks = _FULL_WIDTH_PUNCTUATION.get(locale.replace("-", "_").split("_", 1)[0].lower())
+    if not marks:
+        return sentence
+    comma, stop = marks
+    out: list[str] = []
+    depth, i = 0, 0
+    while i < len(sentence):
+        ch, pair = sentence[i], sentence[i:i + 2]
+        depth += 1 if ch in "(（" else -1 if ch in ")）" else 0
+        if pair in (", ", "; "):
+            out.append(stop if pair == "; " and depth == 0 else comma)
+            i += 2
+            continue
+        out.append(stop if ch == "." and i == len(sentence) - 1 else ch)
+        i += 1
+    return "".join(out)
