@@ -26,6 +26,7 @@ from reportgen.config.load import load_config
 from reportgen.pipeline.build import compute_for_config
 from reportgen.render.fmt import translate
 from tests.fixtures.smtp import SmtpServerHandle
+from tests.shared import needs_shared
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples" / "data"
@@ -174,3 +175,32 @@ def test_a_german_reader_gets_the_pdf_in_german(received: dict[str, EmailMessage
     assert "Umsatz" in text
     english = pdf_text(next(received["ceo@example.com"].iter_attachments()).get_content())
     assert "December 2025" in english and "Dezember" not in english
+
+
+def test_a_kpi_line_keeps_one_scale_and_the_tables_rules(received: dict[str, EmailMessage]) -> None:
+    """One number format per KPI (issue 18): the email's line for a KPI prints its value, plan and prior
+    year variances and to-date value in one scale, as the PDF table does (it said "$1.76M · vs plan
+    +$296,575"); a stock KPI has no year to date (its YTD is the month-end value again)."""
+    text = normal(received["ceo@example.com"].get_body(("plain",)).get_content())
+    lines = {line.split(":")[0].removeprefix("- "): line for line in kpi_lines(text.replace(" - ", "\n- "))}
+    revenue = lines["Sales revenue"]
+    amounts = re.findall(r"\$[\d.,]+[KMB]?", revenue)
+    assert len(amounts) >= 4 and all(a.endswith("M") for a in amounts), revenue
+    assert "vs plan +$0.30M (+20.3%)" in revenue
+    pipeline = lines["Sales pipeline size"]
+    assert "YTD" not in pipeline and re.search(r"vs prior year -\$[\d.]+M", pipeline), pipeline
+
+
+@needs_shared
+def test_a_partial_base_is_said_not_compared() -> None:
+    """The CRM export begins 20 Oct 2016, so 2017's year to date has a ten-week base: the PDF shows the base
+    marked partial with its reason and no change (it said "+2,118%"); the email line says the same."""
+    from reportgen.pipeline.checks import load_checked
+    from reportgen.render.email import headline_kpis
+
+    loaded = load_checked(REPO / "configs" / "crm-sales-opportunities.yaml")
+    metrics = compute_for_config(loaded, now=datetime(2026, 1, 15, tzinfo=UTC))
+    [created] = [r for r in headline_kpis(metrics, ["opportunities_created"], locale="en_US", currency="USD",
+                                          context="text")]
+    assert created.window is not None and created.window.change is None
+    assert created.window.text.endswith("vs prior year partial: deals begin Oct 20, 2016"), created.window.text

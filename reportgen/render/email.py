@@ -17,6 +17,7 @@ message is printed in black and white). Numbers are formatted as the PDF formats
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Sequence
@@ -25,10 +26,14 @@ from typing import TYPE_CHECKING, Any
 
 from reportgen.kpis.catalogue import Unit
 from reportgen.render import fmt
+from reportgen.render.formats import Formats, _missing, _num
+from reportgen.render.scoreboard import relative
+from reportgen.render.views import is_stock
 
 if TYPE_CHECKING:
     from reportgen.config.models import Audience, LoadedConfig
     from reportgen.engine.metrics import Metrics
+    from reportgen.render.kpiformat import KpiFormat
     from reportgen.render.narrative import Statement
 
 STATUS_FIRST = {"bad": 0, "warning": 1}
@@ -114,11 +119,12 @@ class WindowLine:
     change: str | None
     versus: str
     partial: str = ""
+    base: str = ""  # "vs prior year partial: deals begin Oct 20, 2016" when the comparison's base is partial
 
     @property
     def text(self) -> str:
         text = f"{self.label} {self.value}" + (f" ({self.change} {self.versus})" if self.change else "")
-        return text + (f" · {self.partial}" if self.partial else "")
+        return text + "".join(f" · {part}" for part in (self.partial, self.base) if part)
 
 
 @dataclass(frozen=True)
@@ -162,39 +168,56 @@ def headline_kpis(metrics: Metrics, kpi_ids: list[str], *, locale: str, currency
     The body is the story the PDF tells, not its first page: a KPI left out (churn, the only bad one,
     was seventh of ten) is news the reader never gets. A value the data does not cover reads "n/a" with
     its reason (never 0); a KPI the data cannot compute at all is listed with why; a partial period is
-    marked."""
-    numbers = EmailNumbers(locale, currency, context)
+    marked. Every number is in the KPI's one format on the scorecard (``scoreboard.kpi_formats``: the
+    PDF prints ``$1.76M`` and ``+$0.30M``, so does the email), and the comparisons follow the table's
+    rules: the engine's relative change, no plain variance against a partly covered base, no to-date
+    value for a stock KPI."""
+    from reportgen.render.scoreboard import kpi_formats
+
+    formats = Formats(locale=locale, currency=currency)
+    numbers = kpi_formats(metrics, kpi_ids, formats)
     period = metrics.periods[-1].label
     window = _shown_window(metrics)
     rows = []
     for kid in kpi_ids:
         if kid not in metrics.kpis:
             continue
-        kpi = metrics.kpis[kid]
+        kpi, f = metrics.kpis[kid], numbers[kid]
         row = metrics.row(kid, period) if kid not in metrics.unavailable else None
         if row is None:
             reason = metrics.unavailable.get(kid, "").removeprefix("unavailable: ")
-            rows.append(HeadlineKpi(id=kid, name=fmt.translate(kpi.name, locale), value=numbers.value(None, kpi.unit),
+            rows.append(HeadlineKpi(id=kid, name=fmt.translate(kpi.name, locale), value=f.value(None, context),
                                     variances=(), status="", status_text="", status_color="#595959", note=reason))
             continue
         value = float(row["value"]) if not _missing(row["value"]) else math.nan
         status = str(row["status"] or "") if not _missing(value) else ""
-        variances = tuple(v for key, label, ref in (("pl", "vs plan", row["target"]),
-                                                    ("py", "vs prior year", row["year_ago"]))
-                          if (v := variance(value, ref, kpi.unit, key=key, label=fmt.translate(label, locale),
-                                            numbers=numbers)) is not None)
+        plan = variance(value, row["target"], relative(value, _num(row["target"])), f, key="pl",
+                        label=fmt.translate("vs plan", locale), context=context)
+        prior_year = variance(value, row["year_ago"], _num(row["pct_year_ago"]), f, key="py",
+                              label=fmt.translate("vs prior year", locale), context=context,
+                              partial=_partial_base(row, "year_ago", formats))
         rows.append(HeadlineKpi(
             id=kid,
             name=fmt.translate(kpi.name, locale),
-            value=numbers.value(value, kpi.unit),
-            variances=variances,
+            value=f.value(value, context),
+            variances=tuple(v for v in (plan, prior_year) if v is not None),
             note=coverage_text(row, locale=locale),
-            window=window_line(metrics, kid, window, numbers=numbers),
+            window=None if is_stock(kpi, metrics.kpis) else window_line(metrics, kid, window, f, context=context),
             status=status,
             status_text=fmt.translate(status, locale) if status else "",
             status_color=STATUS_TEXT_COLORS.get(status, "#595959"),
         ))
     return sorted(rows, key=lambda r: STATUS_FIRST.get(r.status, len(STATUS_FIRST)))
+
+
+def _partial_base(row: Any, base: str, formats: Formats) -> str:
+    """The reason a comparison's base covers only part of its period ("deals begin Oct 20, 2016"),
+    '' when it is whole: the engine's typed reasons, in the reader's words."""
+    from reportgen.render.scoreboard import reason_texts
+
+    if _cell(row, f"{base}_coverage") != "partial":
+        return ""
+    return "; ".join(reason_texts(_cell(row, f"{base}_note"), formats)) or formats.t("partial")
 
 
 def _cell(row: Any, key: str) -> str:
@@ -234,9 +257,11 @@ def _shown_window(metrics: Metrics) -> str | None:
     return shown_window(metrics)
 
 
-def window_line(metrics: Metrics, kid: str, window: str | None, *, numbers: EmailNumbers) -> WindowLine | None:
-    """"YTD $14.92M (+35.4% vs prior year)": the to-date value against the same window a year earlier;
-    None when the KPI has no window form or no windowed value."""
+def window_line(metrics: Metrics, kid: str, window: str | None, f: KpiFormat, *,
+                context: fmt.Context = "html") -> WindowLine | None:
+    """"YTD $14.92M (+35.4% vs prior year)": the to-date value against the same window a year earlier
+    (the engine's change; points for a rate or a score); None when the KPI has no window form or no
+    windowed value."""
     from reportgen.render.views import WINDOW_LABELS
 
     if window is None:
@@ -244,24 +269,29 @@ def window_line(metrics: Metrics, kid: str, window: str | None, *, numbers: Emai
     row = metrics.window_row(kid, metrics.periods[-1].label, window)
     if row is None or _missing(row["value"]):
         return None
-    locale = numbers.locale
-    unit = metrics.kpis[kid].unit
+    locale = f.locale
     value = float(row["value"])
     change = None
-    if not _missing(row["year_ago"]):
-        ref = float(row["year_ago"])
-        change = numbers.delta(value - ref, unit) if unit == "percent" or ref == 0 else \
-            numbers.change((value - ref) / abs(ref))
+    base = _partial_base(row, "year_ago", Formats(locale=locale, currency=f.currency))
+    if base:  # no change against part of a window (kpi-spec.md, "Comparisons"): the base and why
+        base = f"{fmt.translate('vs prior year', locale)} {fmt.translate('partial', locale)}: {base}"
+    elif not _missing(row["year_ago"]):
+        pct = _num(row["pct_year_ago"])
+        if not (f.relative and _missing(pct)):
+            change = f.variance(value - float(row["year_ago"]), pct, context, nobreak=True)
     return WindowLine(label=fmt.translate(WINDOW_LABELS.get(window, (window.upper(),))[0], locale),
-                      value=numbers.value(value, unit), change=change,
+                      value=f.value(value, context), change=change,
                       versus=fmt.translate("vs prior year", locale),
-                      partial=fmt.translate("partial", locale) if _cell(row, "coverage") == "partial" else "")
+                      partial=fmt.translate("partial", locale) if _cell(row, "coverage") == "partial" else "",
+                      base=base)
 
 
-def variance(value: float, reference: Any, unit: Unit, *, key: str, label: str,
-             numbers: EmailNumbers) -> Variance | None:
-    """``+$12,300 (+3.0%)`` against a reference; rates vary in points only (``+2.1 pp``); None if no
-    reference or no value.
+def variance(value: float, reference: Any, pct: float, f: KpiFormat, *, key: str, label: str,
+             context: fmt.Context = "html", partial: str = "") -> Variance | None:
+    """``+$0.30M (+20.3%)`` against a reference in the KPI's format (``pct`` is the engine's relative
+    change); rates vary in points only (``+2.1 pp``), scores in points; None without a reference or a
+    value. Against a base that covers part of its period (``partial``: why) there is no variance, only
+    the base and its reason, as on the page (kpi-spec.md, "Comparisons").
 
     A relative change of a percentage ("+20% of 10%") is easily misread, so percent KPIs show the
     difference in percentage points alone, as the PDF does.
@@ -269,9 +299,11 @@ def variance(value: float, reference: Any, unit: Unit, *, key: str, label: str,
     if _missing(reference) or _missing(value):
         return None
     reference = float(reference)
+    if partial:
+        return Variance(key, label, f"{f.value(reference, context)} ({fmt.translate('partial', f.locale)}: {partial})")
     delta = value - reference
-    change = numbers.change(delta / abs(reference)) if unit != "percent" and reference != 0 else None
-    return Variance(key, label, numbers.delta(delta, unit), change)
+    change = f.change(pct, context, nobreak=True) if f.relative and not _missing(pct) else None
+    return Variance(key, label, f.delta(delta, context, nobreak=True), change)
 
 
 def chart_kpis(metrics: Metrics, kpi_ids: list[str], limit: int = MAX_CHARTS) -> list[str]:
@@ -301,21 +333,29 @@ def trend_png(metrics: Metrics, kid: str, *, locale: str, currency: str) -> byte
                       tick_label=lambda y: numbers.axis(y, kpi.unit))
 
 
+def _email_value(numbers: EmailNumbers, unit: Unit, value: float) -> str:
+    return numbers.value(value, unit)
+
+
 def email_charts(metrics: Metrics, kpi_ids: list[str], *, locale: str, currency: str) -> list[EmailChart]:
     """Up to two trend charts with Content-IDs that are stable within one message."""
+    from reportgen.render.alttext import series_alt
+
     charts = []
-    history = len(metrics.periods)
     numbers = EmailNumbers(locale, currency, "text")
+    formats = Formats(locale=locale, currency=currency)
     for kid in chart_kpis(metrics, kpi_ids):
         name = fmt.translate(metrics.kpis[kid].name, locale)
-        latest = metrics.series(kid).iloc[-1]
-        value = numbers.value(None if _missing(latest) else float(latest), metrics.kpis[kid].unit)
-        period = fmt.format_period(metrics.periods[-1].label, locale=locale)
+        unit = metrics.kpis[kid].unit
+        series = metrics.series(kid)
         charts.append(EmailChart(
             cid=f"trend-{kid.replace('_', '-')}",
             png=trend_png(metrics, kid, locale=locale, currency=currency),
             title=name,
-            alt=f"{name}, {history} periods; {period}: {value}",
+            # the one alt text of a series (span, low, high, last value and its direction), in the
+            # recipient's language and the email's numbers
+            alt=series_alt(name, series.tolist(), [str(p) for p in series.index], unit, formats,
+                           number=functools.partial(_email_value, numbers, unit)),
         ))
     return charts
 
@@ -323,7 +363,6 @@ def email_charts(metrics: Metrics, kpi_ids: list[str], *, locale: str, currency:
 def changed_lines(metrics: Metrics, kpi_ids: list[str], *, locale: str, currency: str) -> list[Statement]:
     """The PDF's "what changed" sentences (headline KPI, status slips, top movers), for the body too:
     the same sentences with the same numbers, each KPI in its one format on the scorecard."""
-    from reportgen.render.formats import Formats
     from reportgen.render.narrative import what_changed
     from reportgen.render.scoreboard import kpi_formats
 
@@ -389,9 +428,3 @@ def plain_text_body(*, title: str, company: str, period: str, segment_label: str
     lines += ["", t("The full scorecard is attached as a PDF.")]
     return "\n".join(lines) + "\n"
 
-
-def _missing(value: Any) -> bool:
-    try:
-        return not math.isfinite(float(value))
-    except (TypeError, ValueError):
-        return True

@@ -34,6 +34,7 @@ from reportgen.render.fmt import (
     format_value,
     translate,
 )
+from reportgen.render.formats import _missing
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -118,13 +119,6 @@ class Statement:
 def _language(locale: str) -> str:
     lang = locale.replace("-", "_").split("_", 1)[0].lower()
     return lang if lang in _PATTERNS else "en"
-
-
-def _missing(value: Any) -> bool:
-    try:
-        return value is None or not math.isfinite(float(value))
-    except (TypeError, ValueError):
-        return True
 
 
 def _present(value: Any) -> TypeGuard[float]:
