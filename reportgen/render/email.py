@@ -12,8 +12,8 @@ The PDF scorecard is the document of record and is attached; the body tells the 
 short: the "what changed" sentences, then every KPI of the audience as one line (bad and warning
 first), each with its value, the variance against plan and prior year, its to-date value and its
 status written out as a word (colour alone is invisible to colour-blind readers and lost when a
-message is printed in black and white). Numbers are formatted as the PDF formats them, in one place
-(:class:`EmailNumbers`).
+message is printed in black and white). Every number of a KPI is in the KPI's one format on the
+scorecard (``scoreboard.kpi_formats``), as the PDF prints it.
 """
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from reportgen.kpis.catalogue import Unit
 from reportgen.render import fmt
 from reportgen.render.formats import Formats, _missing, _num
 from reportgen.render.scoreboard import relative
@@ -58,42 +57,12 @@ _SIGN_BEFORE_SYMBOL = re.compile(r"(?<![\w\u2060])([+\-\u2212])(?=[^\d\s\u2060])
 TEMPLATE = "email/scorecard.html"
 
 
-@dataclass(frozen=True)
-class EmailNumbers:
-    """Every number of the email, formatted here and nowhere else in this module.
-
-    Why one place: the email must show the numbers as the PDF shows them (the reader compares the two),
-    so these are the PDF tile's choices (a compact value, a full signed variance, a signed relative
-    change) on :mod:`fmt`'s public functions; when the PDF's format changes, this is the one class to
-    switch. A sign followed by a currency symbol (``-$89,357``) is glued to it with a word joiner, so a
-    phone never breaks the line between them (Unicode allows a break there; before a digit it does not);
-    the HTML body also keeps each variance in a nowrap span."""
-
-    locale: str
-    currency: str
-    context: fmt.Context
-
-    def value(self, value: float | None, unit: Unit) -> str:
-        return fmt.format_value(value, unit, locale=self.locale, currency=self.currency, context=self.context,
-                                compact=True)
-
-    def axis(self, value: float | None, unit: Unit) -> str:
-        return self.value(value, unit)
-
-    def delta(self, value: float | None, unit: Unit) -> str:
-        return self._glued(fmt.format_delta(value, unit, locale=self.locale, currency=self.currency,
-                                            context=self.context))
-
-    def change(self, fraction: float | None) -> str:
-        return self._glued(fmt.format_change(fraction, locale=self.locale, context=self.context))
-
-    def sentence(self, text: str) -> str:
-        """A generated sentence (the "what changed" lines) in this context's minus sign, signs glued."""
-        return self._glued(text.replace("\u2212", "-") if self.context == "text" else text)
-
-    @staticmethod
-    def _glued(text: str) -> str:
-        return _SIGN_BEFORE_SYMBOL.sub(lambda m: m[1] + WORD_JOINER, text)
+def email_sentence(text: str, context: fmt.Context) -> str:
+    """A generated sentence (the "what changed" lines) in the body's minus sign, each sign before a
+    currency symbol glued to it (``-⁠$89,357``): Unicode allows a line break between "-" and "$" (not
+    between a sign and a digit), and a phone's mail client takes it."""
+    text = text.replace("\u2212", "-") if context == "text" else text
+    return _SIGN_BEFORE_SYMBOL.sub(lambda m: m[1] + WORD_JOINER, text)
 
 
 @dataclass(frozen=True)
@@ -323,18 +292,19 @@ def trend_png(metrics: Metrics, kid: str, *, locale: str, currency: str) -> byte
     """
     from reportgen.charts.raster import column_png
 
-    kpi = metrics.kpis[kid]
+    f = _kpi_format(metrics, kid, locale, currency)
     series = metrics.series(kid)
-    numbers = EmailNumbers(locale, currency, "text")
     labels = [fmt.format_period_short(label, locale=locale) for label in series.index]
     # a period the data does not cover is a gap in the chart, never a bar at 0
     values = [math.nan if _missing(v) else float(v) for v in series.to_list()]
     return column_png(values, labels, width=CHART_WIDTH_PX, height=CHART_HEIGHT_PX,
-                      tick_label=lambda y: numbers.axis(y, kpi.unit))
+                      tick_label=functools.partial(f.value, context="text"))
 
 
-def _email_value(numbers: EmailNumbers, unit: Unit, value: float) -> str:
-    return numbers.value(value, unit)
+def _kpi_format(metrics: Metrics, kid: str, locale: str, currency: str) -> KpiFormat:
+    from reportgen.render.scoreboard import kpi_formats
+
+    return kpi_formats(metrics, [kid], Formats(locale=locale, currency=currency))[kid]
 
 
 def email_charts(metrics: Metrics, kpi_ids: list[str], *, locale: str, currency: str) -> list[EmailChart]:
@@ -342,7 +312,6 @@ def email_charts(metrics: Metrics, kpi_ids: list[str], *, locale: str, currency:
     from reportgen.render.alttext import series_alt
 
     charts = []
-    numbers = EmailNumbers(locale, currency, "text")
     formats = Formats(locale=locale, currency=currency)
     for kid in chart_kpis(metrics, kpi_ids):
         name = fmt.translate(metrics.kpis[kid].name, locale)
@@ -355,7 +324,8 @@ def email_charts(metrics: Metrics, kpi_ids: list[str], *, locale: str, currency:
             # the one alt text of a series (span, low, high, last value and its direction), in the
             # recipient's language and the email's numbers
             alt=series_alt(name, series.tolist(), [str(p) for p in series.index], unit, formats,
-                           number=functools.partial(_email_value, numbers, unit)),
+                           number=functools.partial(_kpi_format(metrics, kid, locale, currency).value,
+                                                    context="text")),
         ))
     return charts
 
@@ -391,16 +361,16 @@ def render_email_body(metrics: Metrics, loaded: LoadedConfig, audience: Audience
     text_rows = headline_kpis(metrics, ids, locale=locale, currency=sc.currency, context="text")
     through = partial_through_text(metrics, ids, locale=locale)
     env = shared_environment(formats=Formats(locale, sc.currency))
-    html_numbers = EmailNumbers(locale, sc.currency, "html")
+
     html = render_template(env, TEMPLATE, dict(
         title=title, company=sc.company, period=period, partial_text=through, segment_label=segment_label,
-        kpis=html_rows, statements=[html_numbers.sentence(s.text) for s in statements],
+        kpis=html_rows, statements=[email_sentence(s.text, "html") for s in statements],
         charts=charts, lang=locale.split("_")[0], primary_color=sc.primary_color,
     ))
-    text_numbers = EmailNumbers(locale, sc.currency, "text")
+
     text = plain_text_body(title=title, company=sc.company, period=f"{period} ({through})" if through else period,
                            segment_label=segment_label, kpis=text_rows, locale=locale,
-                           statements=[text_numbers.sentence(s.text) for s in statements])
+                           statements=[email_sentence(s.text, "text") for s in statements])
     return EmailBody(html=html, text=text, images={chart.cid: chart.png for chart in charts})
 
 
