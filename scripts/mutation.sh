@@ -22,7 +22,9 @@
 # coverage, quality and ledger were not run there (2 cores shared by eight sessions).
 #
 # Environment: MUTATION_TIMEOUT (seconds per mutant, default 120), MUTATION_TESTS (pytest arguments
-# instead of the target's own selection, e.g. to measure an older test file), MUTATION_OUT.
+# instead of the target's own selection, e.g. to measure an older test file), MUTATION_OUT,
+# MUTATION_OPERATORS (all, the default, or selective: see SELECTIVE below), MUTATION_SURVIVORS (set:
+# rerun only the survivors of the target's last session in MUTATION_OUT, after adding tests).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,6 +32,8 @@ PY="$REPO/.venv/bin/python"
 BIN="$REPO/.venv/bin"
 OUT=${MUTATION_OUT:-$REPO/out/mutation}
 TIMEOUT=${MUTATION_TIMEOUT:-120}
+OPERATORS=${MUTATION_OPERATORS:-all}
+case "$OPERATORS" in all|selective) ;; *) echo "error: MUTATION_OPERATORS must be all or selective" >&2; exit 2 ;; esac
 [ -x "$BIN/cosmic-ray" ] || { echo "error: cosmic-ray is not installed; run: $PY -m pip install -e '.[test]'" >&2; exit 2; }
 
 # target -> module path, function (empty: the whole module), pytest arguments (fastest tests first)
@@ -37,9 +41,9 @@ target() {
   case "$1" in
     exports)  echo "reportgen/pipeline/exports.py||tests/test_security_exports.py -k 'not compute and not only_when_asked'" ;;
     period)   echo "reportgen/engine/coverage.py|reporting_period_problem|tests/test_gates.py tests/test_compute.py -k 'period or partial'" ;;
-    coverage) echo "reportgen/engine/coverage.py||tests/test_gates.py tests/test_compute.py tests/test_conformance.py" ;;
-    quality)  echo "reportgen/data/quality.py||tests/test_gates.py tests/test_data.py tests/test_messy_data.py" ;;
-    ledger)   echo "reportgen/delivery/ledger.py||tests/test_ledger.py tests/test_exactly_once.py" ;;
+    coverage) echo "reportgen/engine/coverage.py|text,reasons_of,note,combined,with_bases,period_coverage,window_coverage|tests/test_compute.py -k 'reasons or coverage or header_only or partial or empty_month or growth or ytd'" ;;
+    quality)  echo "reportgen/data/quality.py|check_quality,gate_lines,gate_hint,total_rejected|tests/test_gates.py tests/test_refusals.py tests/test_rows_and_lookups.py -k 'limit or share or column or gate_shows or ragged_lookup'" ;;
+    ledger)   echo "reportgen/delivery/ledger.py|claim,mark_transmitting,mark_sent,mark_failed,mark_unknown,resolve,_finish,_is_abandoned,states|tests/test_ledger.py -k 'not enqueue and not concurrent and not killed_run and not send_once'" ;;
     *) echo "error: unknown target '$1' (exports, period, coverage, quality, ledger)" >&2; exit 2 ;;
   esac
 }
@@ -62,8 +66,11 @@ for name in "${@:-exports period coverage quality ledger}"; do
       lines=$("$PY" - "$WORK/repo/$module" "$function" <<'EOF'
 import ast, sys
 tree = ast.parse(open(sys.argv[1], encoding="utf-8").read())
-[node] = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == sys.argv[2]]
-print(f"{node.lineno}-{node.end_lineno}")
+spans = []
+for name in sys.argv[2].split(","):
+    [node] = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == name]
+    spans.append(f'"{node.lineno}-{node.end_lineno}"')
+print(", ".join(spans))
 EOF
 )
     fi
@@ -78,15 +85,22 @@ test-command = "$PY -m pytest -x -q -p no:cacheprovider $tests"
 name = "local"
 
 [cosmic-ray.filters.line-filter]
-lines = { "$module" = ["${lines:-1-100000}"] }
+lines = { "$module" = [${lines:-"1-100000"}] }
 EOF
     echo "mutation: $name: $module${function:+ ($function, lines $lines)}; tests: $tests"
     cd "$WORK/repo"
+    if [ -n "${MUTATION_SURVIVORS:-}" ]; then
+      # the last session of this target, with only its survivors to run again: a mutant the old
+      # tests killed is killed by the new ones too, when tests were only added
+      [ -f "$OUT/$name.sqlite" ] || { echo "error: no earlier session $OUT/$name.sqlite to rerun" >&2; exit 2; }
+      cp "$OUT/$name.sqlite" "$session"
+      "$PY" -c "import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.execute(\"DELETE FROM work_results WHERE test_outcome = 'SURVIVED'\"); db.commit()" "$session"
+    else
     "$BIN/cosmic-ray" init "$config" "$session" >/dev/null
     "$BIN/cr-filter-lines" --config "$config" "$session"
     # A mutant inside a type annotation is equivalent: with `from __future__ import annotations`
     # (every reportgen module) annotations are never evaluated, so no test can tell. Skip those.
-    "$PY" - "$session" "$WORK/repo/$module" <<'EOF'
+    "$PY" - "$session" "$WORK/repo/$module" "$OPERATORS" <<'EOF'
 import ast, sys
 from cosmic_ray.work_db import WorkDB, use_db
 from cosmic_ray.work_item import WorkerOutcome, WorkResult
@@ -102,13 +116,49 @@ for node in ast.walk(ast.parse(source)):
     elif isinstance(node, ast.AnnAssign):
         notes = [node.annotation]
     spans += [((n.lineno, n.col_offset), (n.end_lineno, n.end_col_offset)) for n in notes if n is not None]
+lines = source.splitlines()
+# MUTATION_OPERATORS=selective: of cosmic-ray's 7-11 replacements per comparison or arithmetic
+# operator keep the negation and the off-by-one (`<`: `>=`, `<=`; `==`: `!=`) and one arithmetic
+# swap; every other operator kind (not, and/or, numbers, True/False, break/continue, loops,
+# exceptions, decorators) is kept whole.
+SELECTIVE = {
+    "ReplaceComparisonOperator": {("Eq", "NotEq"), ("NotEq", "Eq"), ("Lt", "GtE"), ("Lt", "LtE"), ("LtE", "Gt"),
+                                  ("LtE", "Lt"), ("Gt", "LtE"), ("Gt", "GtE"), ("GtE", "Lt"), ("GtE", "Gt"),
+                                  ("Is", "IsNot"), ("IsNot", "Is"), ("In", "NotIn"), ("NotIn", "In")},
+    "ReplaceBinaryOperator": {("Add", "Sub"), ("Sub", "Add"), ("Mul", "Div"), ("Div", "Mul"), ("FloorDiv", "Mul"),
+                              ("Mod", "FloorDiv"), ("Pow", "Mul"), ("BitOr", "BitAnd"), ("BitAnd", "BitOr"),
+                              ("BitXor", "BitOr"), ("LShift", "RShift"), ("RShift", "LShift")},
+}
+def selected(m):
+    family, _, pair = m.operator_name.split("/")[-1].partition("_")
+    return family not in SELECTIVE or tuple(pair.split("_")) in SELECTIVE[family]
+def bare_star(m):
+    """The `*` that ends a def's positional parameters: parso sees a multiplication there, and each
+    of its 11 "mutants" is a syntax error (reported killed, though no test judged it)."""
+    line, col = m.start_pos
+    text = lines[line - 1]
+    return "ReplaceBinaryOperator_Mul_" in m.operator_name and text[col:col + 1] == "*" \
+        and text[col + 1:].lstrip()[:1] in (",", ")")
 with use_db(sys.argv[1], WorkDB.Mode.open) as db:
-    skip = [item.job_id for item in db.pending_work_items
+    items = list(db.pending_work_items)
+    skip = [item.job_id for item in items
             if all(any(s <= tuple(m.start_pos) and tuple(m.end_pos) <= e for s, e in spans) for m in item.mutations)]
     if skip:
         db.set_multiple_results(skip, WorkResult(output="in a type annotation (never evaluated)",
                                                  worker_outcome=WorkerOutcome.SKIPPED))
+    stars = [item.job_id for item in items if item.job_id not in set(skip) and all(map(bare_star, item.mutations))]
+    if stars:
+        db.set_multiple_results(stars, WorkResult(output="the bare * of a def (a syntax error, not a mutant)",
+                                                  worker_outcome=WorkerOutcome.SKIPPED))
+    if sys.argv[3] == "selective":
+        done = set(skip) | set(stars)
+        unselected = [item.job_id for item in items if item.job_id not in done
+                      and not all(map(selected, item.mutations))]
+        if unselected:
+            db.set_multiple_results(unselected, WorkResult(output="not in the selective operator set",
+                                                           worker_outcome=WorkerOutcome.SKIPPED))
 EOF
+    fi
     "$BIN/cosmic-ray" baseline "$config" >/dev/null 2>&1 || {
       echo "error: $name: the tests fail without any mutation: $tests" >&2; exit 1; }
     started=$(date +%s)

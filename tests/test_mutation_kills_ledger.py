@@ -1,0 +1,142 @@
+"""The ledger's exactly-once rules at their edges: the survivors of the mutation run over
+reportgen.delivery.ledger (scripts/mutation.sh ledger, docs/mutation.md).
+
+Real SQLite files and real processes, as in test_ledger. Expected behaviour from the module's
+docstring: a claim whose owner process on this host is gone is taken over at once, one whose owner
+is alive is never taken over however old; another host's claim only once it is *older than*
+``stale_after``; and every change is in the journal before it commits, so the journal's last word on
+a row is the row.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from reportgen.delivery import journal
+from reportgen.delivery.ledger import Ledger, table_rows
+
+DELIVERY, PERIOD, TO = "exec-monthly", "2025-03", "a@example.com"
+START = datetime(2025, 4, 1, 8, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def _claimed_by(path: Path, owner: str, stage: str = "data") -> None:
+    """A ``sending`` row left by ``owner`` (host:pid:token) in ``stage``."""
+    assert Ledger(path, clock=Clock()).claim(DELIVERY, PERIOD, TO) is True
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE deliveries SET owner = ?, stage = ?", (owner, stage))
+
+
+def _status(ledger: Ledger) -> str:
+    return ledger.states(DELIVERY, PERIOD)[TO]
+
+
+def test_a_claim_of_a_live_process_on_this_host_is_never_taken_over_however_old(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        _claimed_by(path, f"{socket.gethostname()}:{alive.pid}:feedbeef0000")
+        clock = Clock()
+        clock.now += timedelta(days=3)  # far past stale_after: age does not matter on this host
+        ledger = Ledger(path, clock=clock)
+        assert ledger.claim(DELIVERY, PERIOD, TO) is False
+        assert _status(ledger) == "sending"
+    finally:
+        alive.kill()
+        alive.wait()
+    # the same claim once that process is gone: at once, no waiting for stale_after
+    assert Ledger(path, clock=Clock()).claim(DELIVERY, PERIOD, TO) is False
+    assert _status(Ledger(path)) == "unknown"  # it was in stage data: a person decides
+
+
+def test_a_claim_of_a_dead_process_on_this_host_that_never_reached_data_is_taken_over_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    _claimed_by(path, f"{socket.gethostname()}:{gone.pid}:feedbeef0000", stage="connecting")
+    ledger = Ledger(path, clock=Clock())
+    assert ledger.claim(DELIVERY, PERIOD, TO) is True
+    [entry] = ledger.history()
+    assert (entry.status, entry.attempts) == ("sending", 2)
+
+
+def test_an_earlier_ledger_of_this_very_process_is_dead_but_this_one_is_not(tmp_path: Path) -> None:
+    """Our pid with another token is an earlier incarnation that reused the pid; our own token is us."""
+    path = tmp_path / "ledger.sqlite"
+    _claimed_by(path, f"{socket.gethostname()}:{os.getpid()}:000000000000")
+    ledger = Ledger(path, clock=Clock())
+    assert ledger.claim(DELIVERY, PERIOD, TO) is False
+    assert _status(ledger) == "unknown"
+
+    ours = Ledger(tmp_path / "own.sqlite", clock=Clock())
+    assert ours.claim(DELIVERY, PERIOD, TO) is True
+    with sqlite3.connect(tmp_path / "own.sqlite") as db:
+        db.execute("UPDATE deliveries SET stage = 'data'")
+    assert ours.claim(DELIVERY, PERIOD, TO) is False  # in flight, and it is ours: not abandoned
+    assert _status(ours) == "sending"
+
+
+def test_another_host_claim_exactly_stale_after_old_is_not_yet_abandoned(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    _claimed_by(path, "other-host:4242:abc")
+    clock = Clock()
+    ledger = Ledger(path, clock=clock, stale_after=timedelta(minutes=30))
+    clock.now = START + timedelta(minutes=30)  # not older than 30 minutes
+    assert ledger.claim(DELIVERY, PERIOD, TO) is False and _status(ledger) == "sending"
+    clock.now += timedelta(seconds=1)
+    assert ledger.claim(DELIVERY, PERIOD, TO) is False and _status(ledger) == "unknown"
+
+
+def test_the_journal_has_every_change_of_a_row(tmp_path: Path) -> None:
+    """Each transition's new state is journaled: replaying the journal gives the database's rows."""
+    path = tmp_path / "ledger.sqlite"
+    ledger = Ledger(path, clock=Clock())
+    replayed: list[str] = []
+
+    def journal_agrees() -> None:
+        replay = journal.replay(journal.journal_path(path))
+        with sqlite3.connect(path) as db:
+            rows = {(r["delivery"], r["period"], r["recipient"]): r
+                    for r in table_rows(db, "deliveries", journal.ROW_COLUMNS)}
+        assert replay.rows == rows
+        replayed.append(str(replay.rows[(DELIVERY, PERIOD, TO)]["status"]))
+
+    ledger.claim(DELIVERY, PERIOD, TO, message_id="<m1@example.com>")
+    journal_agrees()
+    ledger.mark_failed(DELIVERY, PERIOD, TO, "451 try later")
+    journal_agrees()
+    ledger.claim(DELIVERY, PERIOD, TO)
+    ledger.mark_transmitting(DELIVERY, PERIOD, TO)
+    journal_agrees()
+    ledger.mark_unknown(DELIVERY, PERIOD, TO, "connection lost after DATA")
+    journal_agrees()
+    ledger.resolve(DELIVERY, PERIOD, TO, "failed", "not in the relay's log")
+    journal_agrees()
+    ledger.claim(DELIVERY, PERIOD, TO)
+    ledger.mark_sent(DELIVERY, PERIOD, TO, message_id="<m3@example.com>")
+    journal_agrees()
+    assert replayed == ["sending", "failed", "sending", "unknown", "failed", "sent"]
+    [entry] = ledger.history()
+    assert (entry.attempts, entry.message_id) == (3, "<m3@example.com>")
+
+
+def test_states_names_each_recipient_of_one_delivery_and_period(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "ledger.sqlite", clock=Clock())
+    ledger.claim(DELIVERY, PERIOD, "a@example.com")
+    ledger.claim(DELIVERY, PERIOD, "b@example.com")
+    ledger.mark_sent(DELIVERY, PERIOD, "b@example.com")
+    ledger.claim(DELIVERY, "2025-04", "c@example.com")
+    ledger.claim("other", PERIOD, "d@example.com")
+    assert ledger.states(DELIVERY, PERIOD) == {"a@example.com": "sending", "b@example.com": "sent"}
