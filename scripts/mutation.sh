@@ -2,9 +2,9 @@
 # Mutation testing (cosmic-ray) over the code that guards numbers and delivery (issue 22).
 #
 #   scripts/mutation.sh [TARGET...]          default: every target below
-#   TARGET: exports | period | coverage | quality | ledger
+#   TARGET: exports | period | coverage | spans | quality | ledger | ledger-file
 #
-# Each target is one module (or one function of it, by line range) and a fast test selection that
+# Each target is one module (or some of its functions, by line ranges) and a fast test selection that
 # covers it. cosmic-ray changes the module on disk for each mutant, so the run works on a copy of
 # this checkout (tracked and new files, with ../shared linked beside it) and the checkout is never
 # touched. The tests import the copy (PYTHONPATH), including the CLI subprocesses they start.
@@ -19,7 +19,9 @@
 #            `fillna(True)` in its clean-column shortcut (both send a column through the rewrite,
 #            whose Series.map gives the same values back: slower, not different)
 #   period   24/44 (55%) -> 44/44 (100%)   (coverage.reporting_period_problem)
-# coverage, quality and ledger were not run there (2 cores shared by eight sessions).
+# Measured 2026-12-06 with MUTATION_OPERATORS=selective (docs/mutation.md has every survivor):
+#   coverage 38/50 (76%) -> 50/50 (100%)   quality 19/28 (68%) -> 23/28 (82%; 2 left are equivalent)
+#   ledger   35/45 (78%) -> 45/45 (100%)
 #
 # Environment: MUTATION_TIMEOUT (seconds per mutant, default 120), MUTATION_TESTS (pytest arguments
 # instead of the target's own selection, e.g. to measure an older test file), MUTATION_OUT,
@@ -41,10 +43,12 @@ target() {
   case "$1" in
     exports)  echo "reportgen/pipeline/exports.py||tests/test_security_exports.py -k 'not compute and not only_when_asked'" ;;
     period)   echo "reportgen/engine/coverage.py|reporting_period_problem|tests/test_gates.py tests/test_compute.py -k 'period or partial'" ;;
-    coverage) echo "reportgen/engine/coverage.py|text,reasons_of,note,combined,with_bases,period_coverage,window_coverage|tests/test_compute.py -k 'reasons or coverage or header_only or partial or empty_month or growth or ytd'" ;;
-    quality)  echo "reportgen/data/quality.py|check_quality,gate_lines,gate_hint,total_rejected|tests/test_gates.py tests/test_refusals.py tests/test_rows_and_lookups.py -k 'limit or share or column or gate_shows or ragged_lookup'" ;;
-    ledger)   echo "reportgen/delivery/ledger.py|claim,mark_transmitting,mark_sent,mark_failed,mark_unknown,resolve,_finish,_is_abandoned,states|tests/test_ledger.py -k 'not enqueue and not concurrent and not killed_run and not send_once'" ;;
-    *) echo "error: unknown target '$1' (exports, period, coverage, quality, ledger)" >&2; exit 2 ;;
+    coverage) echo "reportgen/engine/coverage.py|text,reasons_of,note,combined,with_bases,period_coverage,window_coverage|tests/test_mutation_kills_coverage.py tests/test_compute.py -k 'mutation_kills or reasons or coverage or header_only or partial or empty_month or growth or ytd'" ;;
+    quality)  echo "reportgen/data/quality.py|check_quality,gate_lines,gate_hint,total_rejected|tests/test_mutation_kills_quality.py tests/test_refusals.py tests/test_rows_and_lookups.py tests/test_gates.py -k 'mutation_kills or limit or share or column or gate_shows or ragged_lookup'" ;;
+    ledger)   echo "reportgen/delivery/ledger.py|claim,mark_transmitting,mark_sent,mark_failed,mark_unknown,resolve,_finish,_is_abandoned,states|tests/test_mutation_kills_ledger.py tests/test_ledger.py -k 'not enqueue and not concurrent and not killed_run and not send_once'" ;;
+    spans)    echo "reportgen/engine/coverage.py|kpi_spans,base_functions,history_start|tests/test_mutation_kills_coverage.py tests/test_compute.py -k 'mutation_kills or reasons or coverage or header_only or partial or empty_month or growth or ytd'" ;;
+    ledger-file) echo "reportgen/delivery/ledger.py|__init__,check_writable,record_run,last_run,history,_prepare,_journal_row,_transaction,_rollback,table_rows,_process_exists|tests/test_mutation_kills_ledger.py tests/test_ledger.py tests/test_ledger_file.py -k 'not enqueue and not killed_run and not send_once'" ;;
+    *) echo "error: unknown target '$1' (exports, period, coverage, spans, quality, ledger, ledger-file)" >&2; exit 2 ;;
   esac
 }
 
@@ -96,11 +100,11 @@ EOF
       cp "$OUT/$name.sqlite" "$session"
       "$PY" -c "import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.execute(\"DELETE FROM work_results WHERE test_outcome = 'SURVIVED'\"); db.commit()" "$session"
     else
-    "$BIN/cosmic-ray" init "$config" "$session" >/dev/null
-    "$BIN/cr-filter-lines" --config "$config" "$session"
-    # A mutant inside a type annotation is equivalent: with `from __future__ import annotations`
-    # (every reportgen module) annotations are never evaluated, so no test can tell. Skip those.
-    "$PY" - "$session" "$WORK/repo/$module" "$OPERATORS" <<'EOF'
+      "$BIN/cosmic-ray" init "$config" "$session" >/dev/null
+      "$BIN/cr-filter-lines" --config "$config" "$session"
+      # A mutant inside a type annotation is equivalent: with `from __future__ import annotations`
+      # (every reportgen module) annotations are never evaluated, so no test can tell. Skip those.
+      "$PY" - "$session" "$WORK/repo/$module" "$OPERATORS" <<'EOF'
 import ast, sys
 from cosmic_ray.work_db import WorkDB, use_db
 from cosmic_ray.work_item import WorkerOutcome, WorkResult
@@ -173,8 +177,8 @@ ran = [str(t).lower() for w, t in rows if str(w).lower() != "skipped"]  # stored
 killed = sum(1 for t in ran if t != "survived")
 share = f"{killed / len(ran):.0%}" if ran else "n/a"
 print(f"mutation: {sys.argv[2]}: {killed} of {len(ran)} mutants killed ({share}), "
-      f"{len(ran) - killed} survived, {len(rows) - len(ran)} skipped (outside the target or in an "
-      f"annotation); {sys.argv[3]} s")
+      f"{len(ran) - killed} survived, {len(rows) - len(ran)} skipped (outside the target, in an "
+      f"annotation, a bare * or not selected); {sys.argv[3]} s")
 EOF
     cd "$REPO"
   done

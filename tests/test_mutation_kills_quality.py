@@ -61,11 +61,14 @@ def test_every_dataset_and_lookup_is_checked_after_one_with_an_unreadable_column
                       examples=("regions.csv:4: ragged",))
     leads = _record("leads", rejected={"unreadable created_date": 2}, lookups=(regions,))
     lines = gate_lines([unreadable, leads], 0.01)
-    assert lines[0] == ("dataset 'deals' (deals.csv): no value of column 'amount' can be read; "
-                        "check the column mapping and the number/date settings")
-    assert lines[4].startswith("dataset 'leads' (leads.csv): 2 of 100 rows (2.0%) cannot be used")
-    assert lines[5].startswith("lookup leads lookup.csv of dataset 'leads': 2 of 10 rows (20.0%) cannot be used")
-    assert lines[6] == "regions.csv:4: ragged"
+    assert lines[:2] == ["dataset 'deals' (deals.csv): no value of column 'amount' can be read; "
+                         "check the column mapping and the number/date settings", "deals.csv:2: a"]
+    # (how many example rows follow the headline is a presentation choice no document fixes)
+    headlines = [line for line in lines if not line.startswith(("deals.csv:", "regions.csv:"))]
+    assert len(headlines) == 3
+    assert headlines[1].startswith("dataset 'leads' (leads.csv): 2 of 100 rows (2.0%) cannot be used")
+    assert headlines[2].startswith("lookup leads lookup.csv of dataset 'leads': 2 of 10 rows (20.0%) cannot be used")
+    assert lines[-1] == "regions.csv:4: ragged"
     with pytest.raises(DataError) as refused:
         check_quality({"deals": unreadable, "leads": leads}, 0.01)
     assert str(refused.value).splitlines() == lines
