@@ -9,8 +9,13 @@ from its first date to its last date, both included; a period with at least one 
 """
 from __future__ import annotations
 
+import math
 from datetime import date
+from pathlib import Path
 
+from reportgen.config.models import KpiSpec
+from reportgen.data import load_canonical_folder
+from reportgen.engine import compute_metrics, resolve_kpis
 from reportgen.engine.coverage import (
     COVERED,
     NONE,
@@ -18,13 +23,14 @@ from reportgen.engine.coverage import (
     Coverage,
     Reason,
     Span,
+    base_functions,
     combined,
     period_coverage,
     reasons_of,
     window_coverage,
     with_bases,
 )
-from reportgen.kpis.periods import parse_period
+from reportgen.kpis.periods import parse_period, period_range
 
 FIRST, LAST = date(2025, 1, 20), date(2025, 2, 25)
 DEALS = Span("deals", "close_date", FIRST, LAST)
@@ -109,3 +115,29 @@ def test_growth_against_the_prior_period_or_the_year_ago_takes_that_period_cover
 def test_the_reasons_of_a_note_skip_text_they_did_not_write_and_keep_reading() -> None:
     assert reasons_of("computed by hand; deals end 2025-02-25") == [END]
     assert reasons_of("deals has no dated rows") == [Reason("deals", "no_dates")]
+
+
+def test_a_dataset_with_dates_but_none_in_the_column_placing_a_kpi_leaves_it_missing_with_that_reason(
+        tmp_path: Path) -> None:
+    """Only open deals: the export has created dates, but not one close (an open deal's expected
+    close date is not data). Revenue cannot be placed in any month: missing, saying why; the deals
+    created are placed by created_date and are counted (January is partial: they begin on the 5th)."""
+    (tmp_path / "deals.csv").write_text("deal_id,created_date,close_date,stage,amount\n"
+                                        "D1,2025-01-05,2025-03-20,open,100\nD2,2025-01-20,,open,50\n"
+                                        "D3,2025-02-10,,open,70\n")
+    months = period_range(parse_period("2025-01", "month"), parse_period("2025-02", "month"))
+    metrics = compute_metrics(load_canonical_folder(tmp_path), resolve_kpis(None), months)
+    revenue = metrics.row("revenue", "2025-02")
+    assert math.isnan(revenue["value"])
+    assert (revenue["coverage"], revenue["note"]) == ("none", "deals has no close_date")
+    created = metrics.row("opportunities_created", "2025-01")
+    assert (created["value"], created["coverage"], created["note"]) == (2, "partial", "deals begin 2025-01-05")
+
+
+def test_a_kpi_that_reads_a_growth_kpi_reads_its_base_period_too() -> None:
+    """A custom "growth in points" over revenue_growth compares with the prior period as revenue_growth
+    does (kpi-spec "Comparisons"), so it is only as covered as that period."""
+    kpis = resolve_kpis([KpiSpec(id="revenue"),
+                         KpiSpec(id="growth_points", expression="revenue_growth * 100", unit="percent")])
+    assert base_functions(kpis["growth_points"], kpis) == {"prior"}
+    assert base_functions(kpis["revenue"], kpis) == set()

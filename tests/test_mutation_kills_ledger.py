@@ -17,8 +17,11 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from reportgen.delivery import journal
 from reportgen.delivery.ledger import Ledger, table_rows
+from reportgen.errors import DeliveryError
 
 DELIVERY, PERIOD, TO = "exec-monthly", "2025-03", "a@example.com"
 START = datetime(2025, 4, 1, 8, 0, tzinfo=UTC)
@@ -140,3 +143,16 @@ def test_states_names_each_recipient_of_one_delivery_and_period(tmp_path: Path) 
     ledger.claim(DELIVERY, "2025-04", "c@example.com")
     ledger.claim("other", PERIOD, "d@example.com")
     assert ledger.states(DELIVERY, PERIOD) == {"a@example.com": "sending", "b@example.com": "sent"}
+
+
+def test_a_ledger_in_a_folder_not_made_yet_is_made_with_its_folders(tmp_path: Path) -> None:
+    """A fresh deployment: `state/ledger/` does not exist yet; the first send must not fail on it."""
+    path = tmp_path / "state" / "ledger" / "deliveries.sqlite"
+    assert Ledger(path).claim(DELIVERY, PERIOD, TO) is True
+    assert path.is_file()
+
+
+def test_a_ledger_path_that_cannot_be_opened_is_one_delivery_error(tmp_path: Path) -> None:
+    (tmp_path / "ledger.sqlite").mkdir()  # a folder where the file should be
+    with pytest.raises(DeliveryError, match=r"^cannot open delivery ledger .*ledger\.sqlite: unable to open"):
+        Ledger(tmp_path / "ledger.sqlite")
