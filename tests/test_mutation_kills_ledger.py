@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from reportgen.delivery import journal
-from reportgen.delivery.ledger import Ledger, table_rows
+from reportgen.delivery.ledger import Ledger, LedgerDamaged, table_rows
+from reportgen.delivery.ledger_repair import repair_ledger
 from reportgen.errors import DeliveryError
 
 DELIVERY, PERIOD, TO = "exec-monthly", "2025-03", "a@example.com"
@@ -156,3 +157,23 @@ def test_a_ledger_path_that_cannot_be_opened_is_one_delivery_error(tmp_path: Pat
     (tmp_path / "ledger.sqlite").mkdir()  # a folder where the file should be
     with pytest.raises(DeliveryError, match=r"^cannot open delivery ledger .*ledger\.sqlite: unable to open"):
         Ledger(tmp_path / "ledger.sqlite")
+
+
+def test_a_lost_database_beside_its_journal_is_not_restarted_empty(tmp_path: Path) -> None:
+    """The database file is gone (deleted, moved aside by hand) but its journal records a sent email:
+    an empty ledger would send it again. The ledger refuses, naming the repair, which brings the row
+    back from the journal."""
+    path = tmp_path / "ledger.sqlite"
+    with Ledger(path) as ledger:
+        ledger.claim(DELIVERY, PERIOD, TO)
+        ledger.mark_sent(DELIVERY, PERIOD, TO)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+    with pytest.raises(LedgerDamaged, match=r"^ledger .*ledger\.sqlite is missing, but its journal .* records 1 "
+                                            r"row.*`reportgen ledger repair CONFIG`"):
+        Ledger(path)
+    assert not path.exists()  # nothing created that would pass for the ledger
+
+    repair_ledger(path)
+    assert Ledger(path).claim(DELIVERY, PERIOD, TO) is False  # sent: never again
