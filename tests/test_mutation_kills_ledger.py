@@ -177,3 +177,52 @@ def test_a_lost_database_beside_its_journal_is_not_restarted_empty(tmp_path: Pat
 
     repair_ledger(path)
     assert Ledger(path).claim(DELIVERY, PERIOD, TO) is False  # sent: never again
+
+
+def test_by_default_another_host_claim_is_stale_after_one_hour(tmp_path: Path) -> None:
+    """The module docstring: a claim from another host is judged dead once older than 1 hour."""
+    path = tmp_path / "ledger.sqlite"
+    _claimed_by(path, "other-host:4242:abc")
+    clock = Clock()
+    ledger = Ledger(path, clock=clock)
+    clock.now = START + timedelta(minutes=59)
+    assert ledger.claim(DELIVERY, PERIOD, TO) is False and _status(ledger) == "sending"
+    clock.now = START + timedelta(minutes=61)
+    assert ledger.claim(DELIVERY, PERIOD, TO) is False and _status(ledger) == "unknown"
+
+
+def test_a_ledger_whose_folder_cannot_be_made_is_one_delivery_error(tmp_path: Path) -> None:
+    (tmp_path / "state").write_text("a file where the ledger's folder should be")
+    with pytest.raises(DeliveryError, match=r"^cannot create the folder of delivery ledger .*state/ledger\.sqlite: "):
+        Ledger(tmp_path / "state" / "ledger.sqlite")
+
+
+def test_a_journal_that_cannot_be_written_records_nothing(tmp_path: Path) -> None:
+    """The journal line is written before the commit; when it cannot be, the change is rolled back
+    (a claim the journal does not know would be lost by a repair) and the error is one line."""
+    path = tmp_path / "ledger.sqlite"
+    Ledger(path).close()
+    journal_file = journal.journal_path(path)
+    journal_file.unlink()
+    journal_file.mkdir()  # the journal cannot be opened for appending
+    ledger = Ledger(path)
+    with pytest.raises(DeliveryError) as failed:
+        ledger.claim(DELIVERY, PERIOD, TO)
+    assert str(failed.value) == (f"cannot write the journal of ledger {path}: Is a directory; nothing was recorded")
+    assert ledger.states(DELIVERY, PERIOD) == {}
+
+
+def test_a_journal_grown_over_the_compaction_size_is_rewritten_with_one_line_per_row(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    with Ledger(path) as ledger:
+        ledger.claim(DELIVERY, PERIOD, TO)
+        ledger.mark_sent(DELIVERY, PERIOD, TO)
+    journal_file = journal.journal_path(path)
+    last = journal_file.read_bytes().splitlines(keepends=True)[-1]
+    with open(journal_file, "ab") as grow:  # a long history of the same row, over the threshold
+        grow.write(last * (journal.COMPACT_OVER_BYTES // len(last) + 1))
+
+    Ledger(path).close()
+
+    assert journal_file.stat().st_size < 4096
+    assert [journal.decode(line)["status"] for line in journal_file.read_bytes().splitlines()] == ["sent"]  # type: ignore[index]
