@@ -43,10 +43,10 @@ target() {
   case "$1" in
     exports)  echo "reportgen/pipeline/exports.py||tests/test_security_exports.py -k 'not compute and not only_when_asked'" ;;
     period)   echo "reportgen/engine/coverage.py|reporting_period_problem|tests/test_gates.py tests/test_compute.py -k 'period or partial'" ;;
-    coverage) echo "reportgen/engine/coverage.py|text,reasons_of,note,combined,with_bases,period_coverage,window_coverage|tests/test_mutation_kills_coverage.py tests/test_compute.py -k 'mutation_kills or reasons or coverage or header_only or partial or empty_month or growth or ytd'" ;;
+    coverage) echo "reportgen/engine/coverage.py|text,reasons_of,note,combined,with_bases,period_coverage,window_coverage|tests/test_mutation_kills_coverage.py tests/test_compute.py tests/test_snapshots.py -k '(mutation_kills or snapshot or reasons or coverage or header_only or partial or empty_month or growth or ytd) and not postgresql'" ;;
     quality)  echo "reportgen/data/quality.py|check_quality,gate_lines,gate_hint,total_rejected|tests/test_mutation_kills_quality.py tests/test_refusals.py tests/test_rows_and_lookups.py tests/test_gates.py -k 'mutation_kills or limit or share or column or gate_shows or ragged_lookup'" ;;
     ledger)   echo "reportgen/delivery/ledger.py|claim,mark_transmitting,mark_sent,mark_failed,mark_unknown,resolve,_finish,_is_abandoned,states|tests/test_mutation_kills_ledger.py tests/test_ledger.py -k 'not enqueue and not concurrent and not killed_run and not send_once'" ;;
-    spans)    echo "reportgen/engine/coverage.py|kpi_spans,base_functions,history_start|tests/test_mutation_kills_coverage.py tests/test_compute.py -k 'mutation_kills or cycle or reasons or coverage or header_only or partial or empty_month or growth or ytd'" ;;
+    spans)    echo "reportgen/engine/coverage.py|kpi_spans,base_functions,history_start|tests/test_mutation_kills_coverage.py tests/test_compute.py tests/test_snapshots.py -k '(mutation_kills or cycle or snapshot or reasons or coverage or header_only or partial or empty_month or growth or ytd) and not postgresql'" ;;
     ledger-file) echo "reportgen/delivery/ledger.py|__init__,_refuse_a_lost_database,check_writable,record_run,last_run,history,_prepare,_journal_row,_transaction,_rollback,table_rows,_process_exists|tests/test_mutation_kills_ledger.py tests/test_ledger.py tests/test_ledger_file.py -k 'not enqueue and not killed_run and not send_once'" ;;
     *) echo "error: unknown target '$1' (exports, period, coverage, spans, quality, ledger, ledger-file)" >&2; exit 2 ;;
   esac

@@ -141,3 +141,14 @@ def test_a_kpi_that_reads_a_growth_kpi_reads_its_base_period_too() -> None:
                          KpiSpec(id="growth_points", expression="revenue_growth * 100", unit="percent")])
     assert base_functions(kpis["growth_points"], kpis) == {"prior"}
     assert base_functions(kpis["revenue"], kpis) == set()
+
+
+def test_a_snapshot_taken_on_the_first_day_of_a_period_covers_that_day() -> None:
+    """A state as of 1 March (a month-start export) speaks for March up to the 1st: partial, not
+    missing (kpi-spec "Coverage"; snapshot datasets cover the period holding their day, up to it)."""
+    days = (date(2025, 2, 1), date(2025, 3, 1))
+    status = Span("customers", "as_of", days[0], days[-1], snapshots=days)
+    assert period_coverage([status], date(2025, 3, 1), date(2025, 3, 31)) == \
+        Coverage(PARTIAL, (Reason("customers", "end", date(2025, 3, 1)),))
+    assert period_coverage([status], date(2025, 2, 1), date(2025, 2, 28)) == \
+        Coverage(PARTIAL, (Reason("customers", "end", date(2025, 2, 1)),))
