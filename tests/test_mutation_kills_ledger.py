@@ -195,7 +195,8 @@ def test_a_ledger_whose_folder_cannot_be_made_is_one_delivery_error(tmp_path: Pa
     (tmp_path / "state").write_text("a file where the ledger's folder should be")
     with pytest.raises(DeliveryError) as refused:
         Ledger(tmp_path / "state" / "ledger.sqlite")
-    assert str(refused.value) == f"cannot create the folder of delivery ledger {tmp_path}/state/ledger.sqlite: File exists"
+    assert str(refused.value) == (f"cannot create the folder of delivery ledger {tmp_path}/state/ledger.sqlite: "
+                                  "File exists")
 
 
 def test_a_journal_that_cannot_be_written_records_nothing(tmp_path: Path) -> None:
