@@ -143,6 +143,7 @@ class Ledger:
         except OSError as exc:
             raise DeliveryError(f"cannot create the folder of delivery ledger {self.path}: {exc.strerror or exc}") \
                 from exc
+        self._refuse_a_lost_database(repair_hint)
         try:
             self._db = sqlite3.connect(self.path, timeout=lock_timeout, isolation_level=None)
         except sqlite3.Error as exc:
@@ -157,6 +158,17 @@ class Ledger:
         except BaseException:
             self._db.close()
             raise
+
+    def _refuse_a_lost_database(self, repair_hint: str) -> None:
+        """No database but a journal of rows: the file was deleted or moved aside. Starting an empty
+        ledger would send again every email the journal records as sent; the repair rebuilds it."""
+        if self.path.exists() or not self.journal.exists():
+            return
+        replay = journal.replay(self.journal)
+        if replay.rows or replay.runs:
+            raise LedgerDamaged(f"ledger {self.path} is missing, but its journal {self.journal.name} records "
+                                f"{len(replay.rows)} row(s): an empty ledger would send them again; rebuild it "
+                                f"with `{repair_hint}`")
 
     def close(self) -> None:
         self._db.close()
