@@ -15,10 +15,12 @@ from reportgen.charts.svg import (
     SMALL_FONT_SIZE,
     STROKE_WIDTH,
     _check_same_length,
+    _circle,
     _is_missing,
     _is_present,
     _line,
     _linear,
+    _n,
     _new_id,
     _rect,
     _svg,
@@ -108,6 +110,53 @@ def variance_bar(
         body.append(_rect(x, (height - bar_h) / 2, length, bar_h, color, cls=cls))
     body.append(_line(zero_x, 0, zero_x, height, AC_COLOR, STROKE_WIDTH, cls="rg-axis"))
     return _svg(uid, width, height, title, body)
+
+
+def variance_pin(
+    pct: float | None,
+    scale: float,
+    *,
+    higher_is_better: bool,
+    width: int = 44,
+    height: int = 12,
+    title: str = "Relative variance",
+) -> str:
+    """One row's relative variance as an IBCS pin for a table cell: a thin needle from a zero axis in
+    the middle of the cell with a round head, GOOD or BAD by the KPI's direction. ``scale`` is the one
+    relative scale of the whole table (a fraction, 0.5 = 50 %), so equal lengths mean equal percentages
+    in every row. A change beyond it (+2,118 % beside +5 %) is cut at the cell's edge and ends in an
+    arrow head instead of the round one (class ``rg-overflow``): the number beside it gives the size,
+    and one outlier no longer flattens every other pin to a dot. Nothing is drawn for a missing change:
+    the caller leaves the pin out, the cell says why."""
+    uid = _new_id("pin")
+    zero_x = width / 2
+    mid = height / 2
+    half = width / 2 - 3.0
+    body: list[str] = []
+    if _is_present(pct) and scale > 0:
+        p = float(pct)
+        favourable = (p > 0) == higher_is_better
+        color, cls = (GOOD_COLOR, "rg-good") if favourable else (BAD_COLOR, "rg-bad")
+        if p == 0:
+            color, cls = AC_COLOR, "rg-zero"
+        over = abs(p) > scale
+        length = half if over else abs(p) / scale * half
+        sign = 1.0 if p >= 0 else -1.0
+        end = zero_x + sign * length
+        body.append(_line(zero_x, mid, end, mid, color, 2.0, cls=f"rg-pin {cls}"))
+        if over:
+            tip = end + sign * 2.6
+            body.append(_polygon([(end - sign * 0.6, mid - 3.0), (tip, mid), (end - sign * 0.6, mid + 3.0)], color,
+                                 cls=f"rg-pin-head rg-overflow {cls}"))
+        else:
+            body.append(_circle(end, mid, 2.4, color, cls=f"rg-pin-head {cls}"))
+    body.append(_line(zero_x, 0, zero_x, height, AC_COLOR, STROKE_WIDTH, cls="rg-axis"))
+    return _svg(uid, width, height, title, body)
+
+
+def _polygon(points: Sequence[tuple[float, float]], fill: str, *, cls: str) -> str:
+    coords = " ".join(f"{_n(x)},{_n(y)}" for x, y in points)
+    return f'<polygon class="{cls}" points="{coords}" fill="{fill}"/>'
 
 
 # --- Breakdown bars ----------------------------------------------------------------------------
