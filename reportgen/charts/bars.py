@@ -29,6 +29,16 @@ from reportgen.charts.svg import (
 )
 
 
+LABEL_SLACK = 1.15
+"""The category labels' room over the average-glyph estimate: a short label of wide letters ("Japan",
+"referral" in Inter) ran a few units past the chart's left edge, flagged on a 390 px phone."""
+
+
+def _label_width(labels: Sequence[str]) -> float:
+    """Room for the category labels left of the bars (anchored at their right end)."""
+    return _text_width(labels, FONT_SIZE) * LABEL_SLACK
+
+
 def variance_bars(
     labels: Sequence[str],
     deltas: Sequence[float | None],
@@ -48,7 +58,7 @@ def variance_bars(
     _check_same_length(labels, deltas)
     uid = _new_id("variance")
     texts = [value_format(float(d)) if _is_present(d) else missing_label for d in deltas]
-    label_w = _text_width(labels, FONT_SIZE) + 10
+    label_w = _label_width(labels) + 10
     value_w = _text_width(texts, SMALL_FONT_SIZE) + 6
     present = [float(d) for d in deltas if _is_present(d)]
     most_negative = -min([0.0, *present])
@@ -189,7 +199,7 @@ def breakdown_bars(
         zip(labels, values), key=lambda row: (_is_missing(row[1]), -float(row[1]) if _is_present(row[1]) else 0.0)
     )
     texts = [value_format(float(v)) if _is_present(v) else missing_label for _, v in rows]
-    label_w = _text_width([label for label, _ in rows], FONT_SIZE) + 10
+    label_w = _label_width([label for label, _ in rows]) + 10
     value_w = _text_width(texts, SMALL_FONT_SIZE) + 6
     present = [float(v) for _, v in rows if _is_present(v)]
     low, high = min([0.0, *present]), max([0.0, *present, *([maximum] if maximum is not None else [])])
@@ -253,7 +263,7 @@ def funnel(
     format_conversion = conversion_format or (lambda fraction: f"{fraction:.1%}")
     bar_h, gap = 24.0, 18.0
     texts = [value_format(float(v)) if _is_present(v) else missing_label for _, v in stages]
-    label_w = _text_width([name for name, _ in stages], FONT_SIZE) + 10
+    label_w = _label_width([name for name, _ in stages]) + 10
     value_w = _text_width(texts, SMALL_FONT_SIZE) + 8
     bar_area = max(width - label_w - value_w, 40.0)
     centre = label_w + bar_area / 2
