@@ -28,7 +28,6 @@ from reportgen.charts.svg import (
     _text_width,
 )
 
-
 LABEL_SLACK = 1.15
 """The category labels' room over the average-glyph estimate: a short label of wide letters ("Japan",
 "referral" in Inter) ran a few units past the chart's left edge, flagged on a 390 px phone."""
