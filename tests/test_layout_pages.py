@@ -214,3 +214,20 @@ def test_real_data_pages_fit_a_phone(out, chromium, config, audience):
     b = _build(config, audience, out / f"phone-{config}")
     report = inspect_html(chromium, b.html, 390)
     assert report.clean, report.summary()
+
+
+@pytest.mark.parametrize("locale", ["de_DE", "fr_FR", "ja_JP"])
+def test_the_executive_table_is_one_page_in_every_language(tmp_path, locale):
+    """Longer KPI names and sentences (French wraps "Durée moyenne du cycle de vente" to three lines)
+    still leave the 15 KPIs, the notation line and the footnotes on one A4 page (in German and French
+    the notes ran onto a second page)."""
+    from reportgen.config.load import parse_config
+    from reportgen.render import render_audience
+
+    loaded = load_config(REPO / "configs" / "example.yaml")
+    config = parse_config(loaded.text.replace("locale: en_US", f"locale: {locale}", 1), loaded.path)
+    metrics = compute_for_config(config, now=NOW)
+    rendered = render_audience(metrics, config, "executive", config.config.audiences["executive"], now=NOW)
+    path = tmp_path / f"{locale}.pdf"
+    path.write_bytes(rendered.pdf)
+    assert pdf_pages(path) == 1
