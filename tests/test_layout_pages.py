@@ -160,7 +160,6 @@ def test_client_cover_shares_the_first_page(out):
         first = pdf.pages[0].extract_text()
     assert "Sales Performance Review" in first
     assert "Executive summary" in first and "Sales revenue rose" in first, first[:500]
-    assert pdf_pages(b.pdf) <= 3
 
 
 def test_an_odd_last_card_takes_the_whole_row(out):
