@@ -59,7 +59,7 @@ def test_example_executive_is_one_page_with_every_kpi_and_variance_bars(executiv
         assert abs(page.width - 595.3) < 1 and abs(page.height - 841.9) < 1  # A4 portrait
         assert "What changed" in page.extract_text()
         head = {w["text"]: w for w in page.extract_words() if w["text"] in ("KPI", "ΔPL", "ΔPL%")}
-        names = page.crop((0, head["KPI"]["bottom"], head["KPI"]["x0"] + 80, page.height))  # the KPI column
+        names = page.crop((0, head["KPI"]["bottom"], head["KPI"]["x0"] + 73, page.height))  # the KPI column (26 mm)
         words = " ".join(names.extract_text().split())
         for kid in ids:
             assert " ".join(metrics.kpis[kid].name.split()) in words, (kid, words)

@@ -15,16 +15,27 @@ from reportgen.charts.svg import (
     SMALL_FONT_SIZE,
     STROKE_WIDTH,
     _check_same_length,
+    _circle,
     _is_missing,
     _is_present,
     _line,
     _linear,
+    _n,
     _new_id,
     _rect,
     _svg,
     _text,
     _text_width,
 )
+
+LABEL_SLACK = 1.15
+"""The category labels' room over the average-glyph estimate: a short label of wide letters ("Japan",
+"referral" in Inter) ran a few units past the chart's left edge, flagged on a 390 px phone."""
+
+
+def _label_width(labels: Sequence[str]) -> float:
+    """Room for the category labels left of the bars (anchored at their right end)."""
+    return _text_width(labels, FONT_SIZE) * LABEL_SLACK
 
 
 def variance_bars(
@@ -46,7 +57,7 @@ def variance_bars(
     _check_same_length(labels, deltas)
     uid = _new_id("variance")
     texts = [value_format(float(d)) if _is_present(d) else missing_label for d in deltas]
-    label_w = _text_width(labels, FONT_SIZE) + 10
+    label_w = _label_width(labels) + 10
     value_w = _text_width(texts, SMALL_FONT_SIZE) + 6
     present = [float(d) for d in deltas if _is_present(d)]
     most_negative = -min([0.0, *present])
@@ -110,6 +121,53 @@ def variance_bar(
     return _svg(uid, width, height, title, body)
 
 
+def variance_pin(
+    pct: float | None,
+    scale: float,
+    *,
+    higher_is_better: bool,
+    width: int = 44,
+    height: int = 12,
+    title: str = "Relative variance",
+) -> str:
+    """One row's relative variance as an IBCS pin for a table cell: a thin needle from a zero axis in
+    the middle of the cell with a round head, GOOD or BAD by the KPI's direction. ``scale`` is the one
+    relative scale of the whole table (a fraction, 0.5 = 50 %), so equal lengths mean equal percentages
+    in every row. A change beyond it (+2,118 % beside +5 %) is cut at the cell's edge and ends in an
+    arrow head instead of the round one (class ``rg-overflow``): the number beside it gives the size,
+    and one outlier no longer flattens every other pin to a dot. Nothing is drawn for a missing change:
+    the caller leaves the pin out, the cell says why."""
+    uid = _new_id("pin")
+    zero_x = width / 2
+    mid = height / 2
+    half = width / 2 - 3.0
+    body: list[str] = []
+    if _is_present(pct) and scale > 0:
+        p = float(pct)
+        favourable = (p > 0) == higher_is_better
+        color, cls = (GOOD_COLOR, "rg-good") if favourable else (BAD_COLOR, "rg-bad")
+        if p == 0:
+            color, cls = AC_COLOR, "rg-zero"
+        over = abs(p) > scale
+        length = half if over else abs(p) / scale * half
+        sign = 1.0 if p >= 0 else -1.0
+        end = zero_x + sign * length
+        body.append(_line(zero_x, mid, end, mid, color, 2.0, cls=f"rg-pin {cls}"))
+        if over:
+            tip = end + sign * 2.6
+            body.append(_polygon([(end - sign * 0.6, mid - 3.0), (tip, mid), (end - sign * 0.6, mid + 3.0)], color,
+                                 cls=f"rg-pin-head rg-overflow {cls}"))
+        else:
+            body.append(_circle(end, mid, 2.4, color, cls=f"rg-pin-head {cls}"))
+    body.append(_line(zero_x, 0, zero_x, height, AC_COLOR, STROKE_WIDTH, cls="rg-axis"))
+    return _svg(uid, width, height, title, body)
+
+
+def _polygon(points: Sequence[tuple[float, float]], fill: str, *, cls: str) -> str:
+    coords = " ".join(f"{_n(x)},{_n(y)}" for x, y in points)
+    return f'<polygon class="{cls}" points="{coords}" fill="{fill}"/>'
+
+
 # --- Breakdown bars ----------------------------------------------------------------------------
 
 
@@ -140,7 +198,7 @@ def breakdown_bars(
         zip(labels, values), key=lambda row: (_is_missing(row[1]), -float(row[1]) if _is_present(row[1]) else 0.0)
     )
     texts = [value_format(float(v)) if _is_present(v) else missing_label for _, v in rows]
-    label_w = _text_width([label for label, _ in rows], FONT_SIZE) + 10
+    label_w = _label_width([label for label, _ in rows]) + 10
     value_w = _text_width(texts, SMALL_FONT_SIZE) + 6
     present = [float(v) for _, v in rows if _is_present(v)]
     low, high = min([0.0, *present]), max([0.0, *present, *([maximum] if maximum is not None else [])])
@@ -204,7 +262,7 @@ def funnel(
     format_conversion = conversion_format or (lambda fraction: f"{fraction:.1%}")
     bar_h, gap = 24.0, 18.0
     texts = [value_format(float(v)) if _is_present(v) else missing_label for _, v in stages]
-    label_w = _text_width([name for name, _ in stages], FONT_SIZE) + 10
+    label_w = _label_width([name for name, _ in stages]) + 10
     value_w = _text_width(texts, SMALL_FONT_SIZE) + 8
     bar_area = max(width - label_w - value_w, 40.0)
     centre = label_w + bar_area / 2

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup
 
 from reportgen import charts
+from reportgen.charts.bars import variance_pin
 from reportgen.render import fmt
 from reportgen.render.alttext import series_alt
 from reportgen.render.formats import Formats, _missing, _num
@@ -50,6 +51,17 @@ shipped Inter font has (◐ is not in it, and a fallback font would be embedded 
 BAR_WIDTH, BAR_HEIGHT = 64, 12
 """The variance bar's drawing size (SVG units, about CSS px): the cell scales it."""
 
+PIN_WIDTH, PIN_HEIGHT = 44, 12
+"""The relative variance pin's drawing size."""
+
+PIN_SCALE_FLOOR = 0.10
+"""The relative scale is never under ±10 %: a table whose changes are all under 1 % does not draw
+them as full-length pins."""
+
+PIN_OUTLIER_FACTOR = 3.0
+"""A change more than this many times the table's median change (in size) is an outlier: it does not
+set the scale, its pin is cut at the edge with an overflow mark."""
+
 
 @dataclass(frozen=True)
 class Cell:
@@ -62,6 +74,8 @@ class Cell:
     missing: bool = False
     partial: bool = False
     note: int | None = None
+    pct: float = math.nan          # the relative change a plain % variance shows: its pin's length
+    pin: Markup | None = None      # the relative variance pin, on the table's one relative scale
 
 
 BLANK = Cell()
@@ -171,6 +185,7 @@ def executive_table(metrics: Metrics, ids: Sequence[str], objectives: Mapping[st
     formats_by_kpi = dict(numbers) if numbers is not None else kpi_formats(metrics, ids, formats)
     scales = _bar_scales(metrics, ids, formats_by_kpi)
     rows = {k: _row(metrics, k, windows, formats, formats_by_kpi[k], scales, notes) for k in ids}
+    rows = _with_pins(rows, metrics, formats)
     # a window column group nobody has a value in is left out (no empty columns)
     kept = [w for w in windows if w in WINDOW_LABELS
             and any(c.value != BLANK for r in rows.values() for c in r.windows if c.key == w)]
@@ -222,6 +237,37 @@ def _bar_scales(metrics: Metrics, ids: Sequence[str], fmts: Mapping[str, KpiForm
             unit = fmts[k].unit
             scales[unit] = max(scales.get(unit, 0.0), abs(d))
     return scales
+
+
+def pin_scale(changes: Sequence[float]) -> float:
+    """The table's one relative scale (IBCS: relative variances share one scale): the largest change
+    that is not an outlier (at most :data:`PIN_OUTLIER_FACTOR` times the median size), at least
+    :data:`PIN_SCALE_FLOOR`. An outlier such as +2,118 % against a ten-week base would otherwise
+    shrink every other pin to its head."""
+    sizes = sorted(abs(c) for c in changes if not _missing(c) and c != 0)
+    if not sizes:
+        return PIN_SCALE_FLOOR
+    median = sizes[len(sizes) // 2] if len(sizes) % 2 else (sizes[len(sizes) // 2 - 1] + sizes[len(sizes) // 2]) / 2
+    inliers = [v for v in sizes if v <= PIN_OUTLIER_FACTOR * median]
+    return max(max(inliers, default=median), PIN_SCALE_FLOOR)
+
+
+def _with_pins(rows: Mapping[str, ExecRow], metrics: Metrics, formats: Formats) -> dict[str, ExecRow]:
+    """The period's ΔPL% and ΔPY% cells with their pins, all on one scale. Only a plain relative change
+    has one: a rate's pp, a score's points, a partial base and a missing value draw none."""
+    scale = pin_scale([c.pct for r in rows.values() for c in (r.vs_plan, r.vs_year_ago)])
+    t = formats.t
+
+    def pinned(c: Cell, r: ExecRow, versus: str) -> Cell:
+        if _missing(c.pct) or c.missing or c.partial:
+            return c
+        higher = metrics.kpis[r.id].direction != "lower"
+        title = f"{r.name}: {c.text} {t(versus)}"
+        return replace(c, pin=Markup(variance_pin(c.pct, scale, higher_is_better=higher, width=PIN_WIDTH,
+                                                               height=PIN_HEIGHT, title=title)))
+
+    return {k: replace(r, vs_plan=pinned(r.vs_plan, r, "vs plan"),
+                       vs_year_ago=pinned(r.vs_year_ago, r, "vs prior year")) for k, r in rows.items()}
 
 
 def _row(metrics: Metrics, kid: str, windows: Sequence[str], formats: Formats, f: KpiFormat,
@@ -336,4 +382,4 @@ def _variance_cell(delta: float, pct: float, f: KpiFormat, direction: str, actua
         return BLANK
     if f.relative and _missing(pct):
         return Cell(f.change(pct), missing=True, note=zero_base())
-    return Cell(f.variance(delta, pct), variance_tone(delta, direction))
+    return Cell(f.variance(delta, pct), variance_tone(delta, direction), pct=pct if f.relative else math.nan)
