@@ -525,7 +525,7 @@ def test_partial_period_in_the_email(partial):
     assert "December 2025 (data through Dec 20)" in body.text
     assert "partial · data through Dec 20" in body.text
     assert "data through Dec 20" in body.html
-    assert re.search(r"YTD \$[\d.]+M \([+\u2212-][\d.]+% vs prior year\)", body.text.replace("\u2060", ""))  # the sign glued by a word joiner
+    assert re.search(r"YTD \$[\d.]+M \([+\u2212-][\d.]+% vs prior year\)", body.text.replace("\u2060", ""))
 
 
 def _write(rendered, tmp_path: Path) -> Path:
