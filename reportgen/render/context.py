@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -75,13 +76,13 @@ def build_context(metrics: Metrics, loaded: LoadedConfig, audience_name: str, au
     period = metrics.periods[-1]
     period_word = {"month": "Prior month", "quarter": "Prior quarter", "week": "Prior week"}.get(metrics.grain,
                                                                                                    "Prior period")
-    views = [kpi_view(metrics, k, formats, period_word=period_word) for k in ids]
+    numbers = kpi_formats(metrics, ids, formats)  # each KPI's one number format, for every page and chart
+    views = [replace(kpi_view(metrics, k, formats, period_word=period_word), number=numbers.get(k)) for k in ids]
     objectives = loaded.config.objectives or default_objectives(
         list(ids), {k: metrics.kpis[k].objective for k in ids if k in metrics.kpis})
     title = audience.title or sc.title
     segment_label = (f"{t(DIMENSION_LABELS.get(segment.dimension, segment.dimension.capitalize()))}: "
                      f"{segment.value}") if segment is not None else ""
-    numbers = kpi_formats(metrics, ids, formats)
     statements: list[Statement] = what_changed(metrics, ids, locale=formats.locale, currency=formats.currency,
                                                numbers=numbers)
     commentary = [(v.name, v.commentary) for v in views if v.commentary]
@@ -130,7 +131,8 @@ def build_context(metrics: Metrics, loaded: LoadedConfig, audience_name: str, au
         top = float(shown.max()) if shown.notna().any() else None
         ctx["breakdowns"] = [b for d in dims if (b := breakdown_view(metrics, "revenue", d, formats, extra, top))]
         # fresh views: the overview table shows the same KPIs, and SVG ids must be unique per page
-        ctx["activity"] = [kpi_view(metrics, k, formats, period_word=period_word) for k in ids if k in ACTIVITY_KPIS]
+        ctx["activity"] = [replace(kpi_view(metrics, k, formats, period_word=period_word), number=numbers.get(k))
+                           for k in ids if k in ACTIVITY_KPIS]
         ctx["pipeline"] = [v for v in views if v.id in ("pipeline_value", "open_opportunities",
                                                          "opportunities_created", "leads_created",
                                                          "lead_conversion_rate", "win_rate")]

@@ -23,6 +23,12 @@ def _missing(v: Any) -> bool:
     return not math.isfinite(_num(v))
 
 
+def _number_of(kpi: Any) -> KpiFormat | None:
+    """The one number format a KPI view carries (None for a bare unit, or a view without one)."""
+    number = getattr(kpi, "number", None)
+    return number if isinstance(number, KpiFormat) else None
+
+
 @dataclass(frozen=True)
 class Formats:
     """The scorecard's locale and currency bound to the fmt functions: what the template filters call."""
@@ -30,13 +36,24 @@ class Formats:
     locale: str = "en_US"
     currency: str = "USD"
 
-    def value(self, v: Any, unit: Unit, compact: bool = False) -> str:
+    # The templates pass a KPI (its view, which carries the KPI's one number format, ``number``) where
+    # they format one of its values: ``k.year_ago|value(k)``, so a KPI's actual, references, variances
+    # and to-date values share one scale on every page (kpiformat.py). A bare unit (``'percent'``)
+    # formats a value that belongs to no single KPI: a rep's quota, a breakdown's row.
+
+    def value(self, v: Any, unit: Unit | Any, compact: bool = False) -> str:
+        number = _number_of(unit)
+        if number is not None:
+            return number.value(_num(v))
         return fmt.format_value(_num(v), unit, locale=self.locale, currency=self.currency, compact=compact)
 
-    def compact(self, v: Any, unit: Unit) -> str:
+    def compact(self, v: Any, unit: Unit | Any) -> str:
         return self.value(v, unit, compact=True)
 
-    def delta(self, v: Any, unit: Unit) -> str:
+    def delta(self, v: Any, unit: Unit | Any) -> str:
+        number = _number_of(unit)
+        if number is not None:
+            return number.delta(_num(v))
         return fmt.format_delta(_num(v), unit, locale=self.locale, currency=self.currency)
 
     def change(self, v: Any) -> str:

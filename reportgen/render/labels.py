@@ -171,6 +171,13 @@ _LABEL_ROWS: tuple[tuple[str, str, str], ...] = (
     ("W{week}", "KW{week}", "S{week}"),
     ("FY{year}", "GJ {year}", "Exercice {year}"),
     ("FY{yy}", "GJ{yy}", "Ex.{yy}"),
+    # whole headings and phrases, never an English plural ending on a translated word ("Trends", not "Trend"+"s")
+    ('KPIs against benchmarks', 'KPIs im Vergleich zu Benchmarks', 'KPI par rapport aux références'),
+    ('Trends', 'Trends', 'Tendances'),
+    ('trend with prior year, plan and forecast', 'Verlauf mit Vorjahr, Plan und Prognose',
+     'tendance avec année précédente, budget et prévision'),
+    ('linear trend', 'linearer Trend', 'tendance linéaire'),
+    ('moving average', 'gleitender Durchschnitt', 'moyenne mobile'),
     # "What moves together" (reportgen.render.together): {a}, {b} KPI names, {k} of {m} changes
     ("What moves together", "Was sich gemeinsam bewegt", "Ce qui évolue ensemble"),
     ("Pair", "Paar", "Paire"),

@@ -117,11 +117,12 @@ def trend_view(metrics: Metrics, view: KpiView, formats: Formats, *, periods: in
         prior_year=year_ago + py_future,
         target=target + [None] * periods if any(not _missing(v) for v in target) else None,
         forecast=[*no_forecast, *fc] if periods else None,
-        value_format=lambda v: formats.compact(v, view.unit),
+        value_format=lambda v: formats.compact(v, view),  # the KPI's one format: "$1.00M", not "$500,000 / $1M"
         width_px=width_px,
         height_px=height_px,
         kind="line",
-        title=series_alt(f"{view.name}: trend with prior year, plan and forecast", actual, labels, view.unit, formats),
+        title=series_alt(f"{view.name}: {formats.t('trend with prior year, plan and forecast')}", actual, labels,
+                         view.unit, formats, number=view.number.value if view.number else None),
     )
     return TrendView(view, Markup(chart), fc[0] if fc else math.nan, future[0].label if future else "")
 

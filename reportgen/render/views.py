@@ -16,6 +16,7 @@ from reportgen.kpis.periods import PERIODS_PER_YEAR, WINDOWS, window_start
 from reportgen.render import fmt
 from reportgen.render.alttext import against_alt, series_alt
 from reportgen.render.formats import Formats, _missing, _num
+from reportgen.render.kpiformat import KpiFormat
 from reportgen.render.narrative import tone_of
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ class KpiView:
     note: str = ""                     # why, for the reader: "deals end Dec 31, 2025"
     window: WindowView | None = None   # the to-date value beside the period (YTD); None without a window form
     planned: bool = False              # a plan exists for some period shown: without one the tile has no PL row
+    number: KpiFormat | None = None    # the KPI's one number format on this scorecard (scoreboard.kpi_formats)
 
     @property
     def available(self) -> bool:
