@@ -209,3 +209,13 @@ def test_japanese_sentences_end_with_full_width_marks(built: dict[str, Any]) -> 
     assert punctuated("Sales rose 2.5%, on plan; x.", "en_US") == "Sales rose 2.5%, on plan; x."
     lines = [line for line in built["email"].text.splitlines() if line.startswith("* ")]
     assert lines and all(line.endswith("。") and ", " not in line for line in lines), lines
+
+
+def test_the_pdf_loads_the_cjk_faces_only_for_a_text_that_needs_them() -> None:
+    """WeasyPrint loads every face it is given (2.7 MB for the CJK pair: time and temporary files for
+    each Latin document, which a write-limited build could not afford)."""
+    from reportgen.assets import CJK_FAMILY, font_faces_css
+
+    assert CJK_FAMILY not in font_faces_css(embed=False, text="Sales revenue $1.76M, Umsatz 1,76 Mio. €")
+    assert CJK_FAMILY in font_faces_css(embed=False, text="売上高 $1.76M")
+    assert CJK_FAMILY in font_faces_css(embed=False)  # text unknown: every face

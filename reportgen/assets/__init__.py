@@ -60,15 +60,19 @@ def font_faces_css(embed: bool, language: str = "en", text: str | None = None) -
     """``@font-face`` rules for the shipped faces: Inter, and the CJK fallback.
 
     ``embed=False`` uses ``file://`` URLs, which is what WeasyPrint reads cheapest when it builds the
-    PDF here; the PDF always has the fallback, and embeds only the glyphs a page uses.
+    PDF here; given the document's ``text``, the CJK fallback only when the text has characters Inter
+    lacks (the PDF embeds only the glyphs a page uses).
     ``embed=True`` inlines each file as a base64 ``data:`` URL, for the self-contained HTML that is
     mailed or archived and must not depend on a path on this machine. Given the document's ``text``,
     the CJK faces are cut to the characters of it that Inter lacks (a Japanese scorecard: about 120 KB,
     not 3.6 MB of base64), and left out when there are none. Without it (a page whose text is not
     known yet) they are embedded whole, for a CJK ``language`` only.
     """
-    if not embed:
-        rules = [_font_face_rule(face, _font_url(face, embed)) for face in FONT_FACES + CJK_FONT_FACES]
+    if not embed:  # the PDF: the CJK files only for a text that needs them (WeasyPrint loads each face
+        # it is given, 2.7 MB for these two: about 0.1 s and temporary files for every Latin document)
+        needed = text is None or bool(frozenset(ord(ch) for ch in text if ch > "\x7f") - _inter_code_points())
+        faces = FONT_FACES + (CJK_FONT_FACES if needed else ())
+        rules = [_font_face_rule(face, _font_url(face, embed)) for face in faces]
     elif text is None:
         faces = FONT_FACES + (CJK_FONT_FACES if language in CJK_LANGUAGES else ())
         rules = [_font_face_rule(face, _font_url(face, embed)) for face in faces]

@@ -76,7 +76,7 @@ def render_scorecard(views: ScorecardViews, loaded: LoadedConfig) -> Rendered:
     # the fonts last: the HTML embeds only the CJK glyphs its own text uses
     html = html.replace(FONT_CSS_SLOT, font_faces_css(embed=True, language=views.context["lang"], text=html), 1)
     print_html = render_template(env, name, {**views.context, "media": "print",
-                                             "font_css": Markup(font_faces_css(embed=False))})
+                                             "font_css": Markup(font_faces_css(embed=False, text=html))})
     t2 = time.perf_counter()
     logo = [loaded.resolve(sc.logo)] if sc.logo else []
     print_html, charts = chart_assets(print_html)  # the charts as images served from memory
