@@ -55,3 +55,14 @@ def test_headings_are_translated_whole(tmp_path: Path) -> None:
         text = " ".join(p.extract_text() for p in pdf.pages)
     assert "KPI par rapport aux références" in text and "Tendances" in text
     assert "KPIs against" not in text and "Tendances" + "s" not in text and "tendance linéaire" in text
+
+
+def test_the_sales_manager_captions_are_in_the_readers_language(tmp_path: Path) -> None:
+    loaded = load_config(REPO / "configs" / "example.yaml")
+    scorecard = loaded.config.scorecard.model_copy(update={"locale": "de_DE"})
+    loaded = LoadedConfig(loaded.config.model_copy(update={"scorecard": scorecard}), loaded.path, loaded.source)
+    [built] = build(loaded, now=NOW, audience="sales_manager", output_dir=tmp_path, exports=False)
+    with pdfplumber.open(str(built.pdf)) as pdf:
+        text = " ".join(p.extract_text() for p in pdf.pages).replace("\n", " ")
+    assert "Umsatz gewonnener Deals im Dezember 2025" in text and "Anzahlen des Zeitraums" in text
+    assert "Revenue of won deals" not in text and "Counts of the period" not in text

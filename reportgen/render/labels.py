@@ -178,6 +178,22 @@ _LABEL_ROWS: tuple[tuple[str, str, str], ...] = (
      'tendance avec année précédente, budget et prévision'),
     ('linear trend', 'linearer Trend', 'tendance linéaire'),
     ('moving average', 'gleitender Durchschnitt', 'moyenne mobile'),
+    # sales-manager captions: {period} is the reported period, long form
+    ("Revenue of won deals in {period} against each rep's quota (PL). The bar is attainment; the tick marks 100%.",
+     'Umsatz gewonnener Deals im {period} gegen die Quote jedes Vertriebsmitarbeiters (PL). Der '
+     'Balken ist die Zielerreichung, der Strich markiert 100 %.',
+     "Chiffre d'affaires des affaires gagnées en {period} par rapport au quota de chaque commercial "
+     "(PL). La barre est l'atteinte, le trait marque 100 %."),
+    ('Revenue of won deals in {period}. No rep has a quota (targets rows with scope = rep), so there '
+     'is no attainment to show.',
+     'Umsatz gewonnener Deals im {period}. Kein Vertriebsmitarbeiter hat eine Quote (Zielzeilen mit '
+     'scope = rep), daher gibt es keine Zielerreichung.',
+     "Chiffre d'affaires des affaires gagnées en {period}. Aucun commercial n'a de quota (lignes "
+     "d'objectifs avec scope = rep) : pas d'atteinte à montrer."),
+    ('Counts of the period; the rates between stages are simple ratios of these counts, not cohorts.',
+     'Anzahlen des Zeitraums; die Quoten zwischen den Stufen sind einfache Verhältnisse dieser '
+     'Anzahlen, keine Kohorten.',
+     'Effectifs de la période ; les taux entre étapes sont de simples rapports de ces effectifs, pas des cohortes.'),
     # "What moves together" (reportgen.render.together): {a}, {b} KPI names, {k} of {m} changes
     ("What moves together", "Was sich gemeinsam bewegt", "Ce qui évolue ensemble"),
     ("Pair", "Paar", "Paire"),
