@@ -83,3 +83,19 @@ def test_the_order_lines_hint_only_when_duplicates_explain_the_loss() -> None:
     assert minority[0].endswith(": 1 duplicate deal_id, 2 unreadable amount")
     none = gate_lines([_record(rejected={"unreadable amount": 2})], 0.01)
     assert ORDER_LINES_HINT not in none[0]
+
+
+def test_an_unreadable_column_lists_its_example_rows_as_the_share_gate_does() -> None:
+    """The headline, then every example row the record kept (the loader keeps at most 5), as under the
+    share gate's headline: a reader fixing a column sees the same number of rows either way."""
+    examples = tuple(f"deals.csv:{n}: column 'amount': cannot read 'x' as a number" for n in range(2, 7))
+    lines = gate_lines([_record(unreadable_columns=("amount",), examples=examples)], 0.01)
+    assert lines[0].startswith("dataset 'deals' (deals.csv): no value of column 'amount' can be read")
+    assert lines[1:] == list(examples)
+
+
+def test_the_order_lines_hint_comes_when_duplicates_are_half_the_lost_rows() -> None:
+    [half] = gate_lines([_record(rejected={"duplicate deal_id": 5, "unreadable amount": 5})], 0.01)
+    assert ORDER_LINES_HINT in half
+    [less] = gate_lines([_record(rejected={"duplicate deal_id": 4, "unreadable amount": 5})], 0.01)
+    assert ORDER_LINES_HINT not in less

@@ -310,7 +310,7 @@ def gate_lines(quality: list[DatasetQuality], max_share: float) -> list[str]:
             cols = ", ".join(repr(c) for c in q_.unreadable_columns)
             lines.append(f"dataset {q_.name!r} ({q_.source}): no value of column {cols} can be read; "
                          "check the column mapping and the number/date settings")
-            lines += list(q_.examples[:3])
+            lines += list(q_.examples)  # at most EXAMPLES, as under the share gate's headline
             continue
         unusable = q_.total_rejected + q_.unmatched_required
         share = unusable / q_.rows_read if q_.rows_read else 0.0
@@ -329,7 +329,8 @@ def gate_lines(quality: list[DatasetQuality], max_share: float) -> list[str]:
 
 
 def gate_hint(q_: DatasetQuality) -> str:
-    """The setting that changes the gate's outcome, when one rule explains most of it."""
+    """The setting that changes the gate's outcome, when one rule explains at least half of it (duplicate
+    ids from an order-line export: half the lost rows is already the shape of one)."""
     dup = q_.rows_rejected.get("duplicate deal_id", 0)
     if dup and dup * 2 >= q_.total_rejected:
         return ("; if each row is one line of an order, set order_lines: true for the dataset to sum the lines "

@@ -15,7 +15,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
-    "coverage": ["Coverage", "Reason", "Span", "history_start", "kpi_spans", "period_coverage", "reasons_of",
+    "coverage": ["Coverage", "Reason", "Span", "kpi_spans", "period_coverage", "reasons_of",
                  "reporting_period_problem", "window_coverage"],
     "evaluate": ["period_values"],
     "metrics": ["WINDOW_ORD_STEP", "Metrics", "compute_metrics"],
@@ -29,7 +29,7 @@ _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
 # Spelled out (the same names, in the same order, as _EXPORTS) so that type checkers see the re-exports.
 __all__ = [
-    "Coverage", "Reason", "Span", "history_start", "kpi_spans", "period_coverage", "reasons_of",
+    "Coverage", "Reason", "Span", "kpi_spans", "period_coverage", "reasons_of",
     "reporting_period_problem", "window_coverage", "period_values",
     "WINDOW_ORD_STEP", "Metrics", "compute_metrics", "WHOLE", "Interval", "MeasureQuery",
     "_days_frame", "_periods_frame", "additive_columns", "explain", "plan_for", "plan_queries", "run_queries",
@@ -57,7 +57,6 @@ if TYPE_CHECKING:
         Coverage,
         Reason,
         Span,
-        history_start,
         kpi_spans,
         period_coverage,
         reasons_of,

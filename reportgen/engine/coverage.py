@@ -159,13 +159,6 @@ def with_bases(by_ordinal: dict[int, Coverage], bases: set[str], periods_per_yea
             for o, c in by_ordinal.items()}
 
 
-def history_start(kpi: ResolvedKpi, kpis: dict[str, ResolvedKpi], quality: dict[str, DatasetQuality]) -> date | None:
-    """The first day the data can speak for this KPI: the latest first date over the columns its rows
-    are placed by (a pipeline export whose first close is in March 2017 says nothing about revenue in
-    2016, even though its first *created* date is in October 2016)."""
-    return max((s.first for s in kpi_spans(kpi, kpis, quality) if s.first is not None), default=None)
-
-
 def period_coverage(spans: list[Span], start: date, end: date) -> Coverage:
     """How far the spans cover the days [start, end]: not at all (missing), partly, or fully."""
     missing: list[Reason] = []
