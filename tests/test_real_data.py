@@ -256,5 +256,7 @@ def _assert_pdf_shows_its_kpis(pdf: Path, metric_csv: Path, loaded) -> None:
                  for c in (False, True)}
         if value is not None and r["unit"] in ("money", "count"):  # a table row scaled to its unit ($K 219)
             shown |= {f"{value / scale:,.{digits}f}" for scale in (1, 1e3, 1e6, 1e9) for digits in (0, 1, 2)}
+        if value is not None and r["unit"] in ("days", "hours"):  # the KPI's one format: 67.3d, 9.4h
+            shown |= {f"{value:,.1f}{r['unit'][0]}"}
         assert any(re.search(rf"(?<![\d.,]){re.escape(s)}(?![\d])", text) for s in shown), \
             (pdf.name, r["kpi"], report, shown)
