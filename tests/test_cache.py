@@ -196,3 +196,16 @@ def test_an_entry_deferred_to_the_end_of_the_queries_is_written_by_exit_at_the_l
     key = cache.fingerprint(load_config(cfg), date.today())
     assert (cache_folder / f"{key}.duckdb").is_file() and (cache_folder / f"{key}.json").is_file()
     assert not list(cache_folder.glob(".tmp-*"))
+
+
+@pytest.mark.parametrize("size", [0, 1, 10, 11, 25])
+def test_a_file_hashes_to_the_sha256_of_its_bytes_in_any_number_of_pieces(tmp_path: Path, size: int,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import hashlib
+
+    monkeypatch.setattr(cache, "HASH_CHUNK", 5)  # pieces of 5 bytes: empty, one piece, exact pieces, a remainder
+    path = tmp_path / "f.csv"
+    path.write_bytes(bytes(range(size)))
+    got = hashlib.sha256()
+    cache._hash_file(path, got)
+    assert got.digest() == hashlib.sha256(hashlib.sha256(bytes(range(size))).digest()).digest()

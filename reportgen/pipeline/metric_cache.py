@@ -155,9 +155,9 @@ def _code_version() -> str:
     digest = hashlib.blake2b(digest_size=16)
     for path in sorted(root.rglob("*.py")):
         digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
-    import pandas as pd
+    from importlib.metadata import version  # without importing pandas (another thread may be at it)
 
-    return f"{digest.hexdigest()} {data_cache.code_version()} pandas {pd.__version__}"
+    return f"{digest.hexdigest()} {data_cache.code_version()} pandas {version('pandas')} pyarrow {version('pyarrow')}"
 
 
 def _forget(meta: Path, table: Path, exc: BaseException) -> None:
