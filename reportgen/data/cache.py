@@ -106,7 +106,7 @@ def restore(con: duckdb.DuckDBPyConnection, key: str, data: LoadedData, *, writa
         con.execute(f"ATTACH {lit(str(db))} AS {q(alias)} (READ_ONLY)")
     except (OSError, ValueError, KeyError, TypeError, duckdb.Error) as exc:  # absent, damaged, another
         # DuckDB's format: a cold load instead
-        _forget(db, meta, exc)
+        forget((db, meta), exc)
         return False
     kind = "TABLE" if writable else "VIEW"
     try:
@@ -117,7 +117,7 @@ def restore(con: duckdb.DuckDBPyConnection, key: str, data: LoadedData, *, writa
         for name in names:
             con.execute(f"DROP {kind} IF EXISTS main.{q(name)}")
         con.execute(f"DETACH {q(alias)}")
-        _forget(db, meta, exc)
+        forget((db, meta), exc)
         return False
     if writable:
         con.execute(f"DETACH {q(alias)}")
@@ -208,7 +208,7 @@ def _write(cursor: duckdb.DuckDBPyConnection, alias: str, names: list[str], tmp:
         meta_tmp = folder / f".tmp-{key}.json"
         meta_tmp.write_text(json.dumps(record), encoding="utf-8")
         os.replace(meta_tmp, folder / f"{key}.json")
-        _prune(folder)
+        prune(folder, KEEP, ".duckdb")
     except Exception:  # noqa: BLE001 - a background writer never puts a traceback in a build: the next loads cold
         _remove_partial(tmp)
 
@@ -296,21 +296,22 @@ def quality_of(record: dict[str, Any]) -> DatasetQuality:
     return DatasetQuality(**values)
 
 
-def _forget(db: Path, meta: Path, exc: BaseException) -> None:
+def forget(paths: tuple[Path, ...], exc: BaseException) -> None:
     """An entry that is absent or cannot be used: remove what is left of it (nothing to say: a cold
-    load follows, and it gives the same result)."""
+    load or a fresh compute follows, and it gives the same result). For this cache and the metrics'."""
     if isinstance(exc, FileNotFoundError):
         return
-    for path in (db, meta):
+    for path in paths:
         with contextlib.suppress(OSError):
             path.unlink()
 
 
-def _prune(folder: Path) -> None:
-    """Keep the ``KEEP`` most recently used entries, and remove the half-written files of a process
-    that was killed while writing one (an hour old: no write takes that long)."""
+def prune(folder: Path, keep: int, body_suffix: str) -> None:
+    """Keep the ``keep`` most recently used entries (a ``.json`` record and its ``body_suffix`` file),
+    and remove the half-written files of a process that was killed while writing one (an hour old:
+    no write takes that long). For this cache and the metrics'."""
     entries = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
     stale = [p for p in folder.glob(".tmp-*") if p.stat().st_mtime < time.time() - 3600]
-    for path in stale + [p for meta in entries[KEEP:] for p in (meta, meta.with_suffix(".duckdb"))]:
+    for path in stale + [p for meta in entries[keep:] for p in (meta, meta.with_suffix(body_suffix))]:
         with contextlib.suppress(OSError):
             path.unlink()

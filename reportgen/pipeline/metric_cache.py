@@ -27,7 +27,6 @@ import hashlib
 import json
 import os
 import tempfile
-import time
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -88,7 +87,7 @@ def restore_metrics(key: str, loaded: LoadedConfig, periods: list[Period]) -> Me
                           quality, record["grain"], tuple(record["windows"]))
     except (OSError, ValueError, KeyError, TypeError, ImportError) as exc:  # pyarrow raises ValueError
         # subclasses (ArrowInvalid) on a damaged file
-        _forget(meta, table_path, exc)
+        data_cache.forget((meta, table_path), exc)
         return None
     with contextlib.suppress(OSError):
         os.utime(meta)  # most recently used
@@ -121,7 +120,7 @@ def store_metrics(key: str, metrics: Metrics) -> None:
             json.dump(record, f)
         os.replace(tmp_table, folder / f"{key}.parquet")
         os.replace(tmp_meta, folder / f"{key}.json")
-        _prune(folder)
+        data_cache.prune(folder, KEEP, ".parquet")
     except (OSError, ValueError, TypeError, ImportError):  # full disk, read-only home: the next computes
         for path in (tmp_table, tmp_meta):
             if path:
@@ -158,19 +157,3 @@ def _code_version() -> str:
     from importlib.metadata import version  # without importing pandas (another thread may be at it)
 
     return f"{digest.hexdigest()} {data_cache.code_version()} pandas {version('pandas')} pyarrow {version('pyarrow')}"
-
-
-def _forget(meta: Path, table: Path, exc: BaseException) -> None:
-    if isinstance(exc, FileNotFoundError):
-        return
-    for path in (meta, table):
-        with contextlib.suppress(OSError):
-            path.unlink()
-
-
-def _prune(folder: Path) -> None:
-    entries = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
-    stale = [p for p in folder.glob(".tmp-*") if p.stat().st_mtime < time.time() - 3600]
-    for path in stale + [p for meta in entries[KEEP:] for p in (meta, meta.with_suffix(".parquet"))]:
-        with contextlib.suppress(OSError):
-            path.unlink()
