@@ -209,3 +209,16 @@ def test_a_file_hashes_to_the_sha256_of_its_bytes_in_any_number_of_pieces(tmp_pa
     got = hashlib.sha256()
     cache._hash_file(path, got)
     assert got.digest() == hashlib.sha256(hashlib.sha256(bytes(range(size))).digest()).digest()
+
+
+def test_prune_keeps_the_most_recently_used_entries_and_clears_half_written_files(tmp_path: Path) -> None:
+    for age, key in enumerate(["new", "mid", "old"]):
+        for suffix in (".json", ".parquet"):
+            (tmp_path / f"{key}{suffix}").write_text("x")
+            os.utime(tmp_path / f"{key}{suffix}", (1_000_000 - age, 1_000_000 - age))
+    (tmp_path / ".tmp-killed.parquet").write_text("x")
+    os.utime(tmp_path / ".tmp-killed.parquet", (0, 0))  # a writer killed long ago
+    (tmp_path / ".tmp-writing.parquet").write_text("x")  # one writing now
+    cache.prune(tmp_path, 2, ".parquet")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".tmp-writing.parquet", "mid.json", "mid.parquet",
+                                                          "new.json", "new.parquet"]
