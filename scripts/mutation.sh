@@ -22,7 +22,8 @@
 # Measured 2026-12-06 with MUTATION_OPERATORS=selective (docs/mutation.md has every survivor):
 #   coverage 38/50 (76%) -> 50/50 (100%); with main's snapshot datasets 51/67 -> 65/67 (2 equivalent)
 #   spans    18/25 (72%) -> 23/25 (92%);  with snapshots 28/36 -> 33/36
-#   quality  19/28 (68%) -> 23/28 (82%; 2 of the 5 left are equivalent, 3 unspecified)
+#   quality  19/28 (68%) -> 23/28 (82%) -> 24/26 (92%) after the headline lists every example row and
+#            the hint's edge was pinned; the 2 left are equivalent
 #   ledger   35/45 (78%) -> 45/45 (100%)
 #   ledger-file 36/54 (67%) -> 49/59 (83%; 5 of the 10 left equivalent); it found a bug: a lost
 #            database beside its journal was restarted empty (fixed)
