@@ -99,3 +99,9 @@ def test_the_order_lines_hint_comes_when_duplicates_are_half_the_lost_rows() -> 
     assert ORDER_LINES_HINT in half
     [less] = gate_lines([_record(rejected={"duplicate deal_id": 4, "unreadable amount": 5})], 0.01)
     assert ORDER_LINES_HINT not in less
+
+
+def test_no_order_lines_hint_without_duplicate_ids() -> None:
+    """Two unreadable amounts in a small file, and no duplicate id: nothing suggests order lines."""
+    [line] = gate_lines([_record(rows_read=10, rejected={"unreadable amount": 2})], 0.01)
+    assert "2 unreadable amount" in line and ORDER_LINES_HINT not in line
