@@ -10,6 +10,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from email.message import EmailMessage
 from pathlib import Path
@@ -135,7 +136,8 @@ def test_concurrent_processes_never_claim_the_same_row(tmp_path: Path) -> None:
     Ledger(path).close()
     keys = [f"r{i}@example.com" for i in range(40)]
 
-    workers = [_worker("claim", str(path), *keys) for _ in range(4)]
+    (tmp_path / "barrier").mkdir()
+    workers = [_worker("claim", str(path), *keys, barrier=f"{tmp_path / 'barrier'}:4") for _ in range(4)]
     outputs = [worker.communicate(timeout=60)[0] for worker in workers]
 
     assert [w.returncode for w in workers] == [0, 0, 0, 0]
@@ -197,9 +199,10 @@ def test_send_once_records_refused_recipient_as_failed(smtp_server: SmtpServerHa
     assert entries["b@example.com"].error == "b@example.com: 550 5.1.1 <b@example.com>: mailbox unavailable"
 
 
-def _worker(*args: str) -> subprocess.Popen[str]:
+def _worker(*args: str, barrier: str = "") -> subprocess.Popen[str]:
+    env = {**os.environ, "LEDGER_BARRIER": barrier} if barrier else None
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.test_ledger", *args], cwd=REPO, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-m", "tests.test_ledger", *args], cwd=REPO, stdout=subprocess.PIPE, text=True, env=env
     )
 
 
@@ -224,6 +227,20 @@ def _message(recipient: str) -> EmailMessage:
     )
 
 
+def _wait_for_the_others() -> None:
+    """Stay alive until every claiming worker has finished (``LEDGER_BARRIER=folder:count``): a worker that
+    exits with its claims open is rightly judged dead by one still claiming, which takes the claims over
+    (crash recovery), so "no two processes claim one row" is only a question while they all live."""
+    barrier = os.environ.get("LEDGER_BARRIER")
+    if not barrier:
+        return
+    folder, count = barrier.rsplit(":", 1)
+    Path(folder, f"done-{os.getpid()}").touch()
+    deadline = time.monotonic() + 50
+    while len(list(Path(folder).glob("done-*"))) < int(count) and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def _main(argv: list[str]) -> None:
     """Worker process: ``send LEDGER HOST PORT RECIPIENT...`` or ``claim LEDGER KEY...``."""
     command, ledger_path, *rest = argv
@@ -232,6 +249,7 @@ def _main(argv: list[str]) -> None:
         for key in rest:
             if ledger.claim(DELIVERY, PERIOD, key):
                 print(key, flush=True)
+        _wait_for_the_others()
         return
     host, port, *recipients = rest
     settings = _settings(host, int(port))
