@@ -34,3 +34,11 @@ def repo_root() -> Path:
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     return require_shared()
+
+
+@pytest.fixture()
+def cache_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The warm cache turned on, in a folder of this test's own (every other test runs with it off)."""
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("REPORTGEN_CACHE_DIR", str(folder))
+    return folder

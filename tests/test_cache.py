@@ -19,13 +19,6 @@ from tests.shared import CONFORMANCE, needs_shared
 TODAY = date(2026, 1, 5)
 
 
-@pytest.fixture()
-def cache_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "cache"
-    monkeypatch.setenv("REPORTGEN_CACHE_DIR", str(folder))
-    return folder
-
-
 def _config(folder: Path, data: Path) -> Path:
     """A config over every canonical CSV of ``data`` (copied, so the test may change them)."""
     names = []

@@ -23,13 +23,6 @@ from reportgen.pipeline.build import Segment, compute_for_config
 NOW = datetime(2026, 1, 5, tzinfo=UTC)
 
 
-@pytest.fixture()
-def cache_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "cache"
-    monkeypatch.setenv("REPORTGEN_CACHE_DIR", str(folder))
-    return folder
-
-
 def _config(folder: Path, *, target: int = 300) -> Path:
     (folder / "deals.csv").write_text(
         "deal_id,created_date,close_date,stage,amount,region\n"

@@ -13,13 +13,6 @@ from reportgen.render.environment import make_environment
 from reportgen.render.sandbox import render_template
 
 
-@pytest.fixture()
-def cache_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "cache"
-    monkeypatch.setenv("REPORTGEN_CACHE_DIR", str(folder))
-    return folder
-
-
 def _template(folder: Path, text: str) -> Path:
     folder.mkdir(exist_ok=True)
     (folder / "acme.html").write_text(text, encoding="utf-8")

@@ -219,14 +219,15 @@ def _remove_partial(tmp: str) -> None:
             os.remove(path)
 
 
-def clear(folder: Path | None = None) -> int:
-    """Remove every entry of the cache folder; the number of entries removed."""
+def clear(folder: Path | None = None, suffixes: tuple[str, ...] = (".duckdb", ".json", ".wal")) -> int:
+    """Remove every entry of the cache folder (files ending in ``suffixes``: this cache's by default,
+    the metric cache passes its own); the number of entries removed (one ``.json`` record each)."""
     folder = folder or cache_dir()
     if folder is None or not folder.is_dir():
         return 0
     removed = 0
     for path in folder.iterdir():
-        if path.suffix in (".duckdb", ".json", ".wal") and path.is_file():
+        if path.suffix in suffixes and path.is_file():
             removed += path.suffix == ".json"
             path.unlink(missing_ok=True)
     return removed

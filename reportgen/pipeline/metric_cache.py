@@ -136,15 +136,7 @@ def metrics_dir() -> Path | None:
 
 def clear(folder: Path | None = None) -> int:
     """Remove every metric entry; the number of entries removed."""
-    folder = folder or metrics_dir()
-    if folder is None or not folder.is_dir():
-        return 0
-    removed = 0
-    for path in folder.iterdir():
-        if path.suffix in (".json", ".parquet") and path.is_file():
-            removed += path.suffix == ".json"
-            path.unlink(missing_ok=True)
-    return removed
+    return data_cache.clear(folder or metrics_dir(), (".json", ".parquet"))
 
 
 @cache
