@@ -22,13 +22,9 @@ import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from reportgen.errors import ConfigError
-
-if TYPE_CHECKING:
-    from reportgen.config.issues import Issue
-    from reportgen.config.models import LoadedConfig
 
 #: function -> the column of the KPI's metric row it reads
 FUNCTIONS = {"prior": "prior", "year_ago": "year_ago", "target": "target", "change": "pct_prior",
@@ -226,20 +222,3 @@ def _read(kpi: str, column: str, label: str, row_of: Callable[[str], Row | None]
 
 def _shown(value: float) -> str:
     return f"{value:,.2f}".rstrip("0").rstrip(".") if abs(value) >= 100 else f"{value:.4g}"
-
-
-def condition_problems(loaded: LoadedConfig, only: set[str] | None = None) -> list[Issue]:
-    """Each delivery's (or each of the ``only`` named) ``when:`` reads only KPIs the config computes."""
-    from reportgen.config.issues import issue_at, suggestion
-    from reportgen.config.models import computed_kpi_ids
-
-    known = computed_kpi_ids(loaded.config)
-    issues = []
-    for i, spec in enumerate(loaded.config.deliveries):
-        if spec.when is None or (only is not None and spec.name not in only):
-            continue
-        for kpi in sorted(parse_condition(spec.when).kpis - known):
-            issues.append(issue_at(loaded, ("deliveries", i, "when"), f"delivery {spec.name!r}: condition reads "
-                                   f"unknown KPI {kpi!r}", " ".join(h for h in (
-                                       suggestion(kpi, known), f"(KPIs: {', '.join(sorted(known))})") if h)))
-    return issues

@@ -13,7 +13,9 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from reportgen.config.base import ConfigModel
 
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 SUBJECT_PLACEHOLDERS = frozenset({"title", "period", "company", "segment"})
@@ -49,10 +51,8 @@ def _reject_line_breaks(value: str | None, field: str) -> str | None:
     return value
 
 
-class SmtpSettings(BaseModel):
+class SmtpSettings(ConfigModel):
     """How to reach the outgoing mail server. Secrets are read from environment variables, never YAML."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     host: str = Field(description="SMTP server host name, e.g. 'smtp.example.com'.")
     port: int = Field(
@@ -131,10 +131,8 @@ class SmtpSettings(BaseModel):
         return self
 
 
-class Recipient(BaseModel):
+class Recipient(ConfigModel):
     """One person a scorecard is mailed to."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     email: str = Field(description="Mailbox address, e.g. 'ana@example.com'.")
     name: str | None = Field(default=None, description="Display name for the To: header, e.g. 'Ana Müller'.")
@@ -154,10 +152,8 @@ class Recipient(BaseModel):
         return _reject_line_breaks(value, "value")
 
 
-class DeliverySpec(BaseModel):
+class DeliverySpec(ConfigModel):
     """One scheduled mailing: which audience's scorecard, to whom, when, with which attachments."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(description="Unique name of this delivery; the ledger records sends under it.")
     audience: str = Field(description="Audience whose scorecard is sent, e.g. 'executive'.")
@@ -270,12 +266,10 @@ class DeliverySpec(BaseModel):
         return value
 
 
-class LedgerSettings(BaseModel):
+class LedgerSettings(ConfigModel):
     """Where the delivery ledger lives and how long to wait for another run's lock on it.
 
     Written as a plain path (``ledger: state/ledger.sqlite``) or as a mapping with these keys."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     path: str = Field(default="reportgen-ledger.sqlite",
                       description="Ledger file, relative to the config file; its journal is written beside it "

@@ -170,7 +170,6 @@ def _unknown_kpi_hint(kpi: str, known: set[str]) -> str:
 
 def _check_conditions(loaded: LoadedConfig) -> list[Issue]:
     """Each delivery's ``when:`` reads only KPIs the config computes (the rule lives with the conditions)."""
-    from reportgen.config.conditions import condition_problems
 
     return condition_problems(loaded)
 
@@ -187,3 +186,19 @@ def default_objectives(kpis: list[str], objective_of: dict[str, str] | None = No
         objective = (objective_of or {}).get(kpi) or (BUILTIN_KPIS[kpi].objective if kpi in BUILTIN_KPIS else "other")
         groups.setdefault(objective, []).append(kpi)
     return {k: v for k, v in groups.items() if v}
+
+
+def condition_problems(loaded: LoadedConfig, only: set[str] | None = None) -> list[Issue]:
+    """Each delivery's (or each of the ``only`` named) ``when:`` reads only KPIs the config computes."""
+    from reportgen.config.conditions import parse_condition
+
+    known = computed_kpi_ids(loaded.config)
+    issues = []
+    for i, spec in enumerate(loaded.config.deliveries):
+        if spec.when is None or (only is not None and spec.name not in only):
+            continue
+        for kpi in sorted(parse_condition(spec.when).kpis - known):
+            issues.append(issue_at(loaded, ("deliveries", i, "when"), f"delivery {spec.name!r}: condition reads "
+                                   f"unknown KPI {kpi!r}", " ".join(h for h in (
+                                       suggestion(kpi, known), f"(KPIs: {', '.join(sorted(known))})") if h)))
+    return issues

@@ -20,7 +20,7 @@ from reportgen.kpis.datasets import StageName
 if TYPE_CHECKING:
     import duckdb
 
-    from reportgen.config.models import Dataset
+    from reportgen.config.datasets import Dataset
 
 #: Rows read to settle number and date styles (a full scan settles D/M order only when the sample cannot).
 SAMPLE_ROWS = 50_000

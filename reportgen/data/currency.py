@@ -17,7 +17,8 @@ from reportgen.data.sql import lit, one_row, q
 from reportgen.errors import DataError
 
 if TYPE_CHECKING:
-    from reportgen.config.models import Dataset, LoadedConfig
+    from reportgen.config.datasets import Dataset
+    from reportgen.config.models import LoadedConfig
     from reportgen.data.loaded import LoadedData
 
 #: The canonical dataset of exchange rates.

@@ -53,7 +53,8 @@ from reportgen.kpis.catalogue import CANONICAL_DATASETS
 if TYPE_CHECKING:
     import duckdb
 
-    from reportgen.config.models import Dataset, LoadedConfig
+    from reportgen.config.datasets import Dataset
+    from reportgen.config.models import LoadedConfig
 
 #: DuckDB's memory budget (``REPORTGEN_DUCKDB_MEMORY_LIMIT`` overrides it, e.g. ``2GB``). Beyond it DuckDB
 #: spills to a private temp folder instead of growing: a 10M-row export then peaks near 0.5 GB instead

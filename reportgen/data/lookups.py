@@ -25,7 +25,8 @@ from reportgen.errors import DataError
 if TYPE_CHECKING:
     import duckdb
 
-    from reportgen.config.models import Dataset, LoadedConfig, Lookup
+    from reportgen.config.datasets import Dataset, Lookup
+    from reportgen.config.models import LoadedConfig
 
 #: A key repeated in a lookup with other values: the first row is used, the later ones counted.
 CONFLICT = "key repeated with other values"
@@ -80,7 +81,7 @@ def read_lookup(con: duckdb.DuckDBPyConnection, lk_name: str, dataset: str, lk: 
                 workdir: Path) -> tuple[str, DatasetQuality]:
     """The lookup's usable rows, one per key (``__key`` and the columns it brings), as a table; and its
     quality record (lines read, ragged and rule-rejected lines with their numbers)."""
-    from reportgen.config.models import Dataset as DatasetModel
+    from reportgen.config.datasets import Dataset as DatasetModel
 
     spec = DatasetModel(path=lk.path, format=lk.format, sheet=lk.sheet, delimiter=lk.delimiter, encoding=lk.encoding)
     source = open_source(con, lk_name, spec, loaded, workdir)

@@ -19,7 +19,8 @@ from reportgen.kpis.catalogue import CANONICAL_DATASETS, ColumnSpec
 if TYPE_CHECKING:
     import duckdb
 
-    from reportgen.config.models import Dataset, LoadedConfig
+    from reportgen.config.datasets import Dataset
+    from reportgen.config.models import LoadedConfig
 
 #: The source name under which a dataset's row number can be mapped (``columns: {__row: lead_id}``).
 ROW_NUMBER = "__row"

@@ -75,7 +75,8 @@ def profile_file(path: Path, con: duckdb.DuckDBPyConnection | None = None) -> Fi
     ``problem`` instead of columns (never an exception: one bad file must not hide the others)."""
     import duckdb
 
-    from reportgen.config.models import Config, Dataset, LoadedConfig
+    from reportgen.config.datasets import Dataset
+    from reportgen.config.models import Config, LoadedConfig
 
     path = path.resolve()
     con = con or duckdb.connect()

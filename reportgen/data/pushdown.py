@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     import duckdb
     import pandas as pd
 
-    from reportgen.config.models import Dataset
+    from reportgen.config.datasets import Dataset
 
 #: SQLAlchemy dialect name -> SQLGlot dialect, for the databases pushdown runs on by default (tested
 #: against a real server). Others need ``pushdown: true`` and are refused unless listed here.

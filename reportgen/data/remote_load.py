@@ -24,7 +24,8 @@ from reportgen.errors import DataError
 if TYPE_CHECKING:
     import duckdb
 
-    from reportgen.config.models import Dataset, LoadedConfig
+    from reportgen.config.datasets import Dataset
+    from reportgen.config.models import LoadedConfig
 
 
 def load_pushed_down(data: LoadedData, name: str, ds: Dataset, loaded: LoadedConfig, today: date, dialect: str,

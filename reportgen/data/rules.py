@@ -17,7 +17,7 @@ from reportgen.data.structure import SETTINGS
 if TYPE_CHECKING:
     import duckdb
 
-    from reportgen.config.models import Dataset, Quality
+    from reportgen.config.datasets import Dataset, Quality
 
 #: The id column of each dataset whose rows have one.
 ID_COLUMNS = {"deals": "deal_id", "leads": "lead_id", "activities": "activity_id", "tickets": "ticket_id"}

@@ -20,7 +20,7 @@ from reportgen.data.sql import q
 from reportgen.errors import DataError
 
 if TYPE_CHECKING:
-    from reportgen.config.models import Dataset
+    from reportgen.config.datasets import Dataset
     from reportgen.data.loaded import LoadedData
 
 

@@ -25,7 +25,8 @@ from reportgen.errors import DataError
 if TYPE_CHECKING:
     import duckdb
 
-    from reportgen.config.models import Dataset, LoadedConfig
+    from reportgen.config.datasets import Dataset
+    from reportgen.config.models import LoadedConfig
 
 #: Code pages tried by ``encoding: auto`` when a file is not UTF-8, in order of preference on a tie.
 AUTO_ENCODINGS: tuple[str, ...] = ("cp1252", "cp850", "mac_roman", "latin-1")

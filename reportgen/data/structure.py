@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from reportgen.data.sql import lit
 
 if TYPE_CHECKING:
-    from reportgen.config.models import Quality
+    from reportgen.config.datasets import Quality
     from reportgen.data.columns import Column
 
 BLANK, TOTAL, HEADER = "blank row", "total row", "repeated header line"

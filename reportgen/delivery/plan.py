@@ -120,7 +120,7 @@ def preflight(loaded: LoadedConfig, specs: list[DeliverySpec], *, dry_run: bool,
     source and each condition. All problems are raised together, one line each.
 
     Without it, ``send`` mailed delivery 1 and only then found delivery 2's audience misspelt."""
-    from reportgen.config.conditions import condition_problems
+    from reportgen.config.meaning import condition_problems
     from reportgen.delivery.smtp import credentials_from_env
     from reportgen.pipeline.build import audiences_of
 
