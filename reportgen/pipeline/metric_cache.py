@@ -141,11 +141,12 @@ def clear(folder: Path | None = None) -> int:
 
 @cache
 def _code_version() -> str:
-    """A hash of the source of every reportgen module: any change to the code may change a number."""
+    """A hash of the source of every reportgen module (any change to the code may change a number) and
+    the libraries that compute and store the table; DuckDB's version is in the data key already."""
     root = Path(__file__).resolve().parent.parent
     digest = hashlib.blake2b(digest_size=16)
     for path in sorted(root.rglob("*.py")):
         digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
     from importlib.metadata import version  # without importing pandas (another thread may be at it)
 
-    return f"{digest.hexdigest()} {data_cache.code_version()} pandas {version('pandas')} pyarrow {version('pyarrow')}"
+    return f"{digest.hexdigest()} pandas {version('pandas')} pyarrow {version('pyarrow')}"
