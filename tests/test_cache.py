@@ -7,13 +7,14 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
 import pytest
 
 from reportgen.config.load import load_config
-from reportgen.data import cache, load_datasets
+from reportgen.data import cache, digests, load_datasets
 from tests.shared import CONFORMANCE, needs_shared
 
 TODAY = date(2026, 1, 5)
@@ -196,12 +197,52 @@ def test_a_file_hashes_to_the_sha256_of_its_bytes_in_any_number_of_pieces(tmp_pa
                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     import hashlib
 
-    monkeypatch.setattr(cache, "HASH_CHUNK", 5)  # pieces of 5 bytes: empty, one piece, exact pieces, a remainder
+    monkeypatch.setattr(digests, "HASH_CHUNK", 5)  # pieces of 5 bytes: empty, one piece, exact pieces, a remainder
     path = tmp_path / "f.csv"
     path.write_bytes(bytes(range(size)))
-    got = hashlib.sha256()
-    cache._hash_file(path, got)
-    assert got.digest() == hashlib.sha256(hashlib.sha256(bytes(range(size))).digest()).digest()
+    assert digests.hash_bytes(path) == hashlib.sha256(bytes(range(size))).digest()
+
+
+def test_a_remembered_hash_is_used_only_while_the_file_is_provably_unchanged(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import hashlib
+
+    folder, path = tmp_path / "cache", tmp_path / "deals.csv"
+    path.write_bytes(b"id,amount\n1,100\n")
+    reads: list[Path] = []
+    real_hash = digests.hash_bytes
+    monkeypatch.setattr(digests, "hash_bytes", lambda p: reads.append(p) or real_hash(p))
+
+    # written a moment ago: hashed every time, nothing remembered (a write in the same clock tick
+    # would leave the status as it is)
+    assert digests.file_digest(path, folder) == hashlib.sha256(path.read_bytes()).digest()
+    assert digests.file_digest(path, folder) and len(reads) == 2
+    assert not (folder / digests.FOLDER).exists()
+
+    # settled (its last change 10 s before the hash): remembered, then not read again
+    later = time.time_ns() + 10_000_000_000
+    monkeypatch.setattr(digests.time, "time_ns", lambda: later)
+    digests.file_digest(path, folder)
+    assert digests.file_digest(path, folder) == hashlib.sha256(path.read_bytes()).digest() and len(reads) == 3
+
+    # rewritten with the same size and its modification time put back (cp -p, touch -r): ctime moved
+    stat = path.stat()
+    path.write_bytes(b"id,amount\n1,900\n")
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert path.stat().st_size == stat.st_size and path.stat().st_mtime_ns == stat.st_mtime_ns
+    assert digests.file_digest(path, folder) == hashlib.sha256(b"id,amount\n1,900\n").digest()
+    assert len(reads) == 4
+
+    # replaced by another file (a new export moved into place): another inode
+    other = tmp_path / "new.csv"
+    other.write_bytes(b"id,amount\n1,555\n")
+    os.replace(other, path)
+    assert digests.file_digest(path, folder) == hashlib.sha256(b"id,amount\n1,555\n").digest()
+    # a damaged record is read past, never trusted
+    for record in (folder / digests.FOLDER).glob("*.json"):
+        record.write_text("{not json")
+    assert digests.file_digest(path, folder) == hashlib.sha256(b"id,amount\n1,555\n").digest()
+    assert len(reads) == 6
 
 
 def test_prune_keeps_the_most_recently_used_entries_and_clears_half_written_files(tmp_path: Path) -> None:

@@ -219,3 +219,15 @@ def test_the_pdf_loads_the_cjk_faces_only_for_a_text_that_needs_them() -> None:
     assert CJK_FAMILY not in font_faces_css(embed=False, text="Sales revenue $1.76M, Umsatz 1,76 Mio. €")
     assert CJK_FAMILY in font_faces_css(embed=False, text="売上高 $1.76M")
     assert CJK_FAMILY in font_faces_css(embed=False)  # text unknown: every face
+
+
+def test_the_shipped_list_of_inter_s_characters_is_the_font_s_own() -> None:
+    """Which characters need the CJK faces is decided from ``Inter.codepoints`` (reading the font cost
+    every build 0.07 s): the list must be exactly the character map of the shipped Inter, or a
+    character Inter lacks would be drawn as tofu. After the font changes: ``write_code_points()``."""
+    from reportgen.assets import INTER_CODE_POINTS, _inter_code_points, font_code_points
+
+    shipped = font_code_points(FONTS_DIR / "Inter-Regular.otf")
+    assert _inter_code_points() == shipped, f"{INTER_CODE_POINTS.name} is stale: run write_code_points()"
+    for face in ("Inter-Regular.woff2", "Inter-SemiBold.woff2", "Inter-Bold.woff2", "Inter-Italic.woff2"):
+        assert font_code_points(FONTS_DIR / face) >= shipped, face  # each face draws what the list says

@@ -6,14 +6,17 @@ limits."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from reportgen.errors import RenderError
 from reportgen.render.sandbox import make_sandbox, render_template
-from tests.hostile import cli, config_folder, one_error_line
+from tests.hostile import REPO, cli, config_folder, one_error_line
 
 TWO_AUDIENCES = "acme: {template: acme.html}\n  executive: {template: executive}"
 HUGE = 3_000_000_000
@@ -158,7 +161,8 @@ def test_a_limit_that_is_not_positive_is_one_line(tmp_path: Path, monkeypatch: p
                                                   value: str) -> None:
     monkeypatch.setenv("REPORTGEN_PDF_SECONDS", value)
     line, _, _ = _build(tmp_path, "<p>hi</p>", audiences="acme: {template: acme.html}")
-    assert line == (f"error: audience 'acme': environment variable REPORTGEN_PDF_SECONDS={value!r}: expected a "
+    # one setting for every audience: the build stops before it reads any data, not per audience
+    assert line == (f"error: environment variable REPORTGEN_PDF_SECONDS={value!r}: expected a "
                     "positive number (default 60)")
 
 
@@ -187,3 +191,82 @@ def test_a_layout_process_killed_between_documents_is_replaced(tmp_path: Path) -
     os.kill(limits._worker.pid, signal.SIGKILL)  # as the system's OOM killer would
     time.sleep(0.2)
     assert build(loaded, now=now, output_dir=tmp_path / "out", exports=False)[0].pages >= 1
+
+
+# -- the layout process starts before the data step ---------------------------------------------
+
+def _cli_env(tmp_path: Path, *args: object, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, *map(str, args)], capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path, env={**os.environ, **env})
+
+
+def test_the_build_process_never_imports_weasyprint_its_layout_process_does(tmp_path: Path) -> None:
+    """The layout process is forked before the data step and imports WeasyPrint on another core: the
+    build's own process must not import it as well (0.4 s on a warm build's critical path), and the
+    PDF still comes out whole."""
+    config = config_folder(tmp_path)
+    run = _cli_env(tmp_path, "-X", "importtime", "-m", "reportgen", "build", config, "-o", tmp_path / "out",
+                   env={"REPORTGEN_CACHE_DIR": "off"})
+    assert run.returncode == 0, run.stderr
+    imported = {line.rsplit("|", 1)[-1].strip() for line in run.stderr.splitlines() if line.startswith("import time")}
+    assert "pandas.core.frame" in imported  # the import log is this process's own (the child's goes nowhere)
+    assert not {name for name in imported if name.split(".")[0] == "weasyprint"}
+    from reportgen.atomic import check_pdf
+
+    assert check_pdf(tmp_path / "out" / "c-executive.pdf") >= 1
+
+
+def test_a_weasyprint_that_cannot_load_is_one_line(tmp_path: Path) -> None:
+    """WeasyPrint's system libraries missing (Pango): the layout process reports it as the answer to
+    the document, in one line, instead of dying unexplained."""
+    fake = tmp_path / "fake" / "weasyprint"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise OSError(\"cannot load library 'libpango-1.0-0': not found\")\n")
+    config = config_folder(tmp_path / "cfg")
+    run = _cli_env(tmp_path, "-m", "reportgen", "build", config, "-o", tmp_path / "out",
+                   env={"PYTHONPATH": f"{tmp_path / 'fake'}{os.pathsep}{REPO}", "REPORTGEN_CACHE_DIR": "off"})
+    assert one_error_line(run) == ("error: audience 'executive': WeasyPrint could not be loaded: OSError: cannot "
+                                   "load library 'libpango-1.0-0': not found")
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").glob("*.pdf"))
+
+
+def test_the_warm_up_parses_the_very_stylesheets_a_scorecard_starts_with(tmp_path: Path) -> None:
+    """The warm-up only helps if its texts are the ones the print HTML carries (the parsed sheets are
+    kept by their exact text): for every shipped template, a Latin and a CJK page."""
+    from reportgen.config.load import load_config
+    from reportgen.render.document import layout_warm_up
+    from reportgen.render.printdoc import split_styles
+
+    for template in ("executive", "client", "sales_manager"):
+        for locale in ("en_US", "ja_JP"):
+            folder = tmp_path / f"{template}-{locale}"
+            loaded = load_config(config_folder(folder, scorecard=f"locale: {locale}\n",
+                                               audiences=f"a: {{template: {template}}}"))
+            request = _print_request(loaded)
+            split = split_styles(request.html)
+            assert split is not None
+            warm = layout_warm_up(loaded)
+            assert (warm.base_url, warm.roots, warm.files) == (request.base_url, request.roots, request.files)
+            assert warm.styles[1] in split[1], (template, locale)  # the shipped stylesheet, always
+            if locale == "en_US":
+                assert warm.styles[0] in split[1], template  # the Latin font rules
+
+
+def _print_request(loaded: Any) -> Any:
+    """The request the build sends to the layout process for the config's one audience."""
+    from datetime import UTC, datetime
+
+    from reportgen.pipeline.build import build
+    from reportgen.render import limits
+
+    sent: list[Any] = []
+    real = limits._LayoutProcess.run
+
+    def run(self: Any, request: Any) -> Any:
+        sent.append(request)
+        return real(self, request)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(limits._LayoutProcess, "run", run)
+        build(loaded, now=datetime(2026, 1, 5, tzinfo=UTC), output_dir=loaded.path.parent / "out", exports=False)
+    return sent[0]

@@ -24,7 +24,9 @@ def cache_path_command() -> None:
 
 @cache_group.command("clear")
 def cache_clear_command() -> None:
-    """Remove every cached dataset and computed metric table; the next build reads its files again."""
+    """Remove every cached dataset, computed metric table, compiled template and remembered file hash;
+    the next build reads its files again."""
+    from reportgen.data import digests
     from reportgen.data.cache import cache_dir, clear
     from reportgen.pipeline import metric_cache
 
@@ -34,4 +36,5 @@ def cache_clear_command() -> None:
         return
     removed = clear(folder) + metric_cache.clear(folder / metric_cache.FOLDER)
     shutil.rmtree(folder / "templates", ignore_errors=True)  # compiled templates (render.sandbox)
+    shutil.rmtree(folder / digests.FOLDER, ignore_errors=True)  # remembered file hashes
     click.echo(f"removed {removed} cached entries from {folder}")

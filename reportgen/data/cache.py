@@ -7,7 +7,8 @@ retries. So after a load, the canonical tables go into a DuckDB file in the cach
 quality record beside them, under a fingerprint of everything the load reads:
 
 - the bytes of every file the config's datasets and lookups name (hashed, not dated: a file rewritten
-  with the same size within the same clock tick must not bring back last run's numbers);
+  with the same size within the same clock tick must not bring back last run's numbers; the hash is
+  remembered while the file provably did not change, ``reportgen.data.digests``);
 - the config's ``datasets``, ``quality`` and ``scorecard`` sections;
 - the source of the modules that load data (any change to reportgen's loader is a new key);
 - the scorecard's day (``today``): future-date rules and coverage read it.
@@ -35,6 +36,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from reportgen.data.digests import file_digest
 from reportgen.data.quality import DatasetQuality
 from reportgen.data.sql import lit, q
 from reportgen.errors import ReportgenError
@@ -80,7 +82,7 @@ def fingerprint(loaded: LoadedConfig, today: date) -> str | None:
             try:
                 real = loaded.resolve(path, key=key)
                 digest.update(f"\n{key}\n".encode())
-                _hash_file(real, digest)
+                digest.update(file_digest(real, cache_dir()))
             except (OSError, ReportgenError, ValueError):
                 return None
     return digest.hexdigest()
@@ -231,26 +233,6 @@ def clear(folder: Path | None = None, suffixes: tuple[str, ...] = (".duckdb", ".
             removed += path.suffix == ".json"
             path.unlink(missing_ok=True)
     return removed
-
-
-def _hash_file(path: Path, digest: Any) -> None:
-    """Add a file's bytes to ``digest``. SHA-256 because processors hash it in hardware: an 80 MB
-    export takes about 0.07 s here (BLAKE2b: 0.15 s).
-
-    The file is read and hashed in 16 MB pieces (both calls let go of the GIL): ``hashlib.file_digest``
-    loops in Python over 256 KB chunks, and each of its 320 turns waited for the GIL while the import
-    thread (pandas, WeasyPrint) held it, so the same hash took 0.34 s inside a build. (Not ``mmap``: a
-    file truncated while mapped kills the process with SIGBUS.)"""
-    file_hash = hashlib.sha256()
-    buffer = bytearray(HASH_CHUNK)
-    view = memoryview(buffer)
-    with path.open("rb", buffering=0) as f:
-        while size := f.readinto(buffer):
-            file_hash.update(view[:size])
-    digest.update(file_hash.digest())
-
-
-HASH_CHUNK = 16 * 1024 * 1024
 
 
 @cache

@@ -252,10 +252,13 @@ def breakdown_kpis_for(loaded: LoadedConfig, audiences: dict[str, Audience]) -> 
 
 
 def scorecard_metrics(loaded: LoadedConfig, *, now: datetime, audience: str | None = None, period: str | None = None,
-                      segment: Segment | None = None, duckdb_threads: int | None = None) -> Metrics:
+                      segment: Segment | None = None, duckdb_threads: int | None = None,
+                      layout_started: bool = False) -> Metrics:
     """The data half of :func:`build`: load the config's data and compute what its audiences' (or one
-    audience's) scorecards show, with pandas and WeasyPrint imported while DuckDB reads the data."""
-    prefetch("pandas", "weasyprint")
+    audience's) scorecards show, with pandas and pypdf (which reads the PDF back) imported while DuckDB
+    reads the data, and WeasyPrint too unless the PDF layout process was ``layout_started`` (it
+    imports its own)."""
+    prefetch("pandas", "pypdf", *(() if layout_started else ("weasyprint",)))
     return compute_for_config(loaded, now=now, period=period, segment=segment,
                               breakdown_kpis=breakdown_kpis_for(loaded, audiences_of(loaded, audience)),
                               duckdb_threads=duckdb_threads)
@@ -278,13 +281,14 @@ def build(loaded: LoadedConfig, *, now: datetime, audience: str | None = None, p
     warnings travel with the result (``BuiltScorecard.warnings``) and the CLI prints them."""
     from reportgen.atomic import atomic_write_bytes, atomic_write_text, check_pdf
     from reportgen.pipeline.checks import raise_on_issues
-    from reportgen.render import render_scorecard, scorecard_views
+    from reportgen.render import render_scorecard, scorecard_views, start_layout
 
     raise_on_issues(loaded)  # what `validate` checks, once per loaded config: no caller builds past it
     t0 = time.perf_counter()
     audiences = audiences_of(loaded, audience)
-    if metrics is None:  # load + compute
-        metrics = scorecard_metrics(loaded, now=now, audience=audience, period=period, segment=segment)
+    if metrics is None:  # load + compute, while the PDF layout process gets ready on another core
+        metrics = scorecard_metrics(loaded, now=now, audience=audience, period=period, segment=segment,
+                                    layout_started=start_layout(loaded))
     t_data = time.perf_counter() - t0
     out_dir = output_dir or loaded.resolve(loaded.config.scorecard.output_dir, key=("scorecard", "output_dir"))
     if xlsx is None:

@@ -30,6 +30,7 @@ from reportgen.render.document import (
                           render_audience,
                           render_scorecard,
                           scorecard_views,
+                          start_layout,
 )
 from reportgen.render.environment import (
                           BUILTIN_PREFIX,
@@ -120,6 +121,7 @@ __all__ = [
     "render_scorecard",
     "rep_activity",
     "scorecard_views",
+    "start_layout",
     "shared_environment",
     "template_dirs",
     "template_name",

@@ -14,10 +14,11 @@ from markupsafe import Markup
 from reportgen.assets import FONTS_DIR, font_faces_css
 from reportgen.charts.custom import CustomCharts, theme_for
 from reportgen.config.models import Audience, LoadedConfig
+from reportgen.errors import ReportgenError
 from reportgen.render.context import build_context
 from reportgen.render.environment import builtin_template_dir, shared_environment, template_dirs, template_name
 from reportgen.render.formats import Formats
-from reportgen.render.limits import PdfRequest, write_pdf_bounded
+from reportgen.render.limits import LayoutWarmUp, PdfRequest, start_layout_process, write_pdf_bounded
 from reportgen.render.printdoc import chart_assets
 from reportgen.render.sandbox import render_template
 
@@ -78,16 +79,40 @@ def render_scorecard(views: ScorecardViews, loaded: LoadedConfig) -> Rendered:
     print_html = render_template(env, name, {**views.context, "media": "print",
                                              "font_css": Markup(font_faces_css(embed=False, text=html))})
     t2 = time.perf_counter()
-    logo = [loaded.resolve(sc.logo)] if sc.logo else []
     print_html, charts = chart_assets(print_html)  # the charts as images served from memory
-    request = PdfRequest(print_html, builtin_template_dir().as_uri() + "/",
-                         roots=(FONTS_DIR, builtin_template_dir(), *user_dirs), files=tuple(logo), memory=charts,
+    served = layout_warm_up(loaded)
+    request = PdfRequest(print_html, served.base_url, roots=served.roots, files=served.files, memory=charts,
                          pdf_a=sc.pdf_a)
     pdf, warnings = write_pdf_bounded(request)  # in a child process under a time and memory budget
     t3 = time.perf_counter()
     for w in warnings:
         log.debug("WeasyPrint (%s): %s", views.audience_name, w)  # the caller reports Rendered.warnings
     return Rendered(html, pdf, {"charts": views.seconds, "html": t2 - t1, "pdf": t3 - t2}, tuple(warnings))
+
+
+def layout_warm_up(loaded: LoadedConfig) -> LayoutWarmUp:
+    """What the PDF layout of this config's scorecards may fetch (fonts, templates, the logo), from
+    where, and the stylesheets each of its documents starts with: the Latin font rules and the
+    shipped stylesheet, in the very text ``base.html`` puts in their ``<style>`` elements (any other
+    text, a template folder's own ``scorecard.css`` say, is parsed at its first document instead)."""
+    sc = loaded.config.scorecard
+    shipped = (builtin_template_dir() / "scorecard.css").read_text(encoding="utf-8")
+    return LayoutWarmUp(builtin_template_dir().as_uri() + "/",
+                        roots=(FONTS_DIR, builtin_template_dir(), *template_dirs(loaded)),
+                        files=(loaded.resolve(sc.logo),) if sc.logo else (),
+                        styles=(font_faces_css(embed=False, text=""), shipped.removesuffix("\n")))
+
+
+def start_layout(loaded: LoadedConfig) -> bool:
+    """Start the PDF layout process for this config's scorecards now, before the data step, so it
+    imports WeasyPrint and parses the shipped stylesheets on another core (see
+    :func:`reportgen.render.limits.start_layout_process`). True when it runs: this process then needs
+    no WeasyPrint of its own. A logo the path policy refuses is left to the render to report."""
+    try:
+        warm_up = layout_warm_up(loaded)
+    except ReportgenError:
+        warm_up = None
+    return start_layout_process(warm_up=warm_up)
 
 
 def render_audience(metrics: Metrics, loaded: LoadedConfig, audience_name: str, audience: Audience, *,
