@@ -193,8 +193,8 @@ def warm_up() -> None:
         render,  # noqa: F401
     )
     from reportgen import engine as compute  # noqa: F401
+    from reportgen.pdf.limits import start_layout_process
     from reportgen.pipeline import build  # noqa: F401
-    from reportgen.render.limits import start_layout_process
 
     try:
         start_layout_process()  # forked before the first job starts DuckDB's threads

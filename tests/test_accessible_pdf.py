@@ -1,4 +1,4 @@
-"""Accessible PDFs (render/pdf.py, render/alttext.py), read back with pypdf: a structure tree in reading
+"""Accessible PDFs (pdf/writer.py, render/alttext.py), read back with pypdf: a structure tree in reading
 order, the document language, the title shown, and figures whose alt text carries the chart's data.
 
 The expected numbers come from the metric table and fmt, not from the alt-text code.

@@ -1,5 +1,5 @@
-"""The print HTML taken apart for WeasyPrint (render/printdoc.py) and the stylesheets parsed once per
-process (render/pdf.py): the PDF must look exactly as if WeasyPrint had been given the whole page."""
+"""The print HTML taken apart for WeasyPrint (pdf/printdoc.py) and the stylesheets parsed once per
+process (pdf/writer.py): the PDF must look exactly as if WeasyPrint had been given the whole page."""
 from __future__ import annotations
 
 import logging
@@ -9,10 +9,10 @@ import pytest
 
 from reportgen import charts
 from reportgen.assets import FONTS_DIR, font_faces_css
+from reportgen.pdf.printdoc import chart_assets, split_styles
+from reportgen.pdf.uasheet import NOTE_RULES, lean_html_class, lean_ua_stylesheet, uses_notes
+from reportgen.pdf.writer import font_configuration, stylesheet
 from reportgen.render import asset_fetcher, write_pdf
-from reportgen.render.pdf import font_configuration, stylesheet
-from reportgen.render.printdoc import chart_assets, split_styles
-from reportgen.render.uasheet import NOTE_RULES, lean_html_class, lean_ua_stylesheet, uses_notes
 from tests.pdftools import pdf_text, render_png
 
 PAGE = """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>t</title>
@@ -119,7 +119,7 @@ def test_the_lean_user_agent_stylesheet_leaves_out_only_the_five_note_rules() ->
     from weasyprint import HTML
     from weasyprint.html import UA
 
-    assert lean_ua_stylesheet() is not None, "the installed WeasyPrint's stylesheet changed: see render/uasheet.py"
+    assert lean_ua_stylesheet() is not None, "the installed WeasyPrint's stylesheet changed: see pdf/uasheet.py"
     removed = [m[0].split(" ", 1)[0] for m in NOTE_RULES.finditer(UA)]
     assert removed == ["::footnote-call", "::footnote-marker", "::note-call", "::note-marker", "::note-callback"]
     assert issubclass(lean_html_class(), HTML) and lean_html_class() is not HTML

@@ -181,8 +181,8 @@ def test_a_layout_process_killed_between_documents_is_replaced(tmp_path: Path) -
     from datetime import UTC, datetime
 
     from reportgen.config.load import load_config
+    from reportgen.pdf import limits
     from reportgen.pipeline.build import build
-    from reportgen.render import limits
 
     loaded = load_config(config_folder(tmp_path))
     now = datetime(2026, 1, 5, tzinfo=UTC)
@@ -234,8 +234,8 @@ def test_the_warm_up_parses_the_very_stylesheets_a_scorecard_starts_with(tmp_pat
     """The warm-up only helps if its texts are the ones the print HTML carries (the parsed sheets are
     kept by their exact text): for every shipped template, a Latin and a CJK page."""
     from reportgen.config.load import load_config
+    from reportgen.pdf.printdoc import split_styles
     from reportgen.render.document import layout_warm_up
-    from reportgen.render.printdoc import split_styles
 
     for template in ("executive", "client", "sales_manager"):
         for locale in ("en_US", "ja_JP"):
@@ -256,8 +256,8 @@ def _print_request(loaded: Any) -> Any:
     """The request the build sends to the layout process for the config's one audience."""
     from datetime import UTC, datetime
 
+    from reportgen.pdf import limits
     from reportgen.pipeline.build import build
-    from reportgen.render import limits
 
     sent: list[Any] = []
     real = limits._LayoutProcess.run

@@ -301,7 +301,7 @@ def _with_scorecard(loaded: LoadedConfig, **changes: object) -> LoadedConfig:
 def build_command(config: Path, audience: str | None, period: str | None, output_dir: Path | None,
                   segment: str | None, xlsx: bool | None, now_text: str | None, strict: bool) -> None:
     """Build scorecards: NAME-AUDIENCE.html and .pdf (+ metric CSV/XLSX)."""
-    from reportgen.render.limits import start_layout_process
+    from reportgen.pdf.limits import start_layout_process
 
     start_layout_process()  # WeasyPrint loads in the layout process while this one reads the config
     from reportgen.pipeline.build import AudiencesFailed, Segment, build

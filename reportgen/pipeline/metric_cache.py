@@ -67,14 +67,16 @@ def metrics_key(loaded: LoadedConfig, data_key: str, *, report: Period, start: P
 
 def restore_metrics(key: str, loaded: LoadedConfig, periods: list[Period]) -> Metrics | None:
     """The metrics stored under ``key``, or None (absent or unusable: the caller computes them)."""
-    import pandas as pd
-
-    from reportgen.engine import Metrics, resolve_kpis
-
     folder = metrics_dir()
     if folder is None:
         return None
     meta, table_path = folder / f"{key}.json", folder / f"{key}.parquet"
+    if not meta.is_file():  # a miss answers before pandas is imported: the load starts at once
+        return None
+    import pandas as pd
+
+    from reportgen.engine import Metrics, resolve_kpis
+
     try:
         record = json.loads(meta.read_text(encoding="utf-8"))
         table = pd.read_parquet(table_path)

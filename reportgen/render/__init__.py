@@ -15,13 +15,21 @@ tests can treat them as failures and the build can print them.
 The package, in the order of that flow: :mod:`.formats` (locale and currency bound to the fmt
 functions), :mod:`.environment` (the Jinja sandbox and where templates are found), :mod:`.views` (one
 KPI as a tile or a row), :mod:`.sections` (breakdowns, trends, leaderboard, funnel, data quality),
-:mod:`.context` (everything one page reads), :mod:`.printdoc` (the print HTML taken apart for
-WeasyPrint), :mod:`.pdf` (WeasyPrint) and :mod:`.document`
-(``render_audience``). Every name other modules and tests import from ``reportgen.render`` is
-re-exported here.
+:mod:`.context` (everything one page reads) and :mod:`.document` (``render_audience``); the PDF is laid
+out by :mod:`reportgen.pdf` (WeasyPrint, in a process of its own). Every name other modules and tests
+import from ``reportgen.render`` is re-exported here.
 """
 from __future__ import annotations
 
+from reportgen.pdf.writer import (
+                          MEMORY_SCHEME,
+                          AssetFetcher,
+                          RefusedURL,
+                          asset_fetcher,
+                          font_configuration,
+                          weasyprint_warnings,
+                          write_pdf,
+)
 from reportgen.render.context import build_context, config_hash, logo_data_url, page_css_size
 from reportgen.render.document import (
                           Rendered,
@@ -42,15 +50,6 @@ from reportgen.render.environment import (
                           template_name,
 )
 from reportgen.render.formats import Formats
-from reportgen.render.pdf import (
-                          MEMORY_SCHEME,
-                          AssetFetcher,
-                          RefusedURL,
-                          asset_fetcher,
-                          font_configuration,
-                          weasyprint_warnings,
-                          write_pdf,
-)
 from reportgen.render.sections import (
                           ACTIVITY_KPIS,
                           DIMENSION_LABELS,

@@ -1,5 +1,5 @@
 """One audience's scorecard: the context rendered twice (screen HTML, print HTML) and the PDF written
-(the print HTML's charts handed to WeasyPrint as in-memory images, see :mod:`.printdoc`)."""
+(the print HTML's charts handed to WeasyPrint as in-memory images, see :mod:`reportgen.pdf.printdoc`)."""
 from __future__ import annotations
 
 import logging
@@ -15,11 +15,11 @@ from reportgen.assets import FONTS_DIR, font_faces_css
 from reportgen.charts.custom import CustomCharts, theme_for
 from reportgen.config.models import Audience, LoadedConfig
 from reportgen.errors import ReportgenError
+from reportgen.pdf.limits import LayoutWarmUp, PdfRequest, start_layout_process, write_pdf_bounded
+from reportgen.pdf.printdoc import chart_assets
 from reportgen.render.context import build_context
 from reportgen.render.environment import builtin_template_dir, shared_environment, template_dirs, template_name
 from reportgen.render.formats import Formats
-from reportgen.render.limits import LayoutWarmUp, PdfRequest, start_layout_process, write_pdf_bounded
-from reportgen.render.printdoc import chart_assets
 from reportgen.render.sandbox import render_template
 
 if TYPE_CHECKING:
@@ -106,7 +106,7 @@ def layout_warm_up(loaded: LoadedConfig) -> LayoutWarmUp:
 def start_layout(loaded: LoadedConfig) -> bool:
     """Start the PDF layout process for this config's scorecards now, before the data step, so it
     imports WeasyPrint and parses the shipped stylesheets on another core (see
-    :func:`reportgen.render.limits.start_layout_process`). True when it runs: this process then needs
+    :func:`reportgen.pdf.limits.start_layout_process`). True when it runs: this process then needs
     no WeasyPrint of its own. A logo the path policy refuses is left to the render to report."""
     try:
         warm_up = layout_warm_up(loaded)

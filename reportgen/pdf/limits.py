@@ -1,6 +1,6 @@
 """The PDF layout under real limits: a forked process with a wall-clock deadline and a memory cap.
 
-Why: the template's budget (:mod:`.sandbox`) ends when the HTML is written; WeasyPrint's layout of
+Why: the template's budget (:mod:`reportgen.render.sandbox`) ends when the HTML is written; WeasyPrint's layout of
 that HTML was unbounded (a 50,000-row table ran past 120 s at 1.2 GB, 10,000 nested ``<div>`` were
 a ``RecursionError``, ``letter-spacing: 1e9px`` an ``OverflowError``). The layout now runs in a
 child forked from this process at its first PDF (:class:`_LayoutProcess`): it starts with
@@ -103,7 +103,7 @@ class PdfRequest:
 class LayoutWarmUp:
     """What the layout process can prepare before the first document arrives: the stylesheets every
     document of this config starts with, parsed with a fetcher of the same policy (the parsed sheets
-    are kept per process, :func:`reportgen.render.pdf.stylesheet`)."""
+    are kept per process, :func:`reportgen.pdf.writer.stylesheet`)."""
 
     base_url: str
     roots: tuple[Path, ...]
@@ -139,7 +139,7 @@ def _layout_process(limits: PdfLimits) -> _LayoutProcess:
 
 
 def write_pdf_bounded(request: PdfRequest, limits: PdfLimits | None = None) -> tuple[bytes, list[str]]:
-    """:func:`reportgen.render.pdf.write_pdf` of ``request`` in the layout process, under ``limits``."""
+    """:func:`reportgen.pdf.writer.write_pdf` of ``request`` in the layout process, under ``limits``."""
     limits = limits or PdfLimits.from_environment()
     if not hasattr(os, "fork"):
         return _layout(request)
@@ -164,7 +164,7 @@ def write_pdf_bounded(request: PdfRequest, limits: PdfLimits | None = None) -> t
 
 
 def _layout(request: PdfRequest) -> tuple[bytes, list[str]]:
-    from reportgen.render.pdf import asset_fetcher, write_pdf
+    from reportgen.pdf.writer import asset_fetcher, write_pdf
 
     fetcher, refusals = bounded_asset_fetcher(asset_fetcher(request.roots, request.files, request.memory))
     return _checked(write_pdf(request.html, base_url=request.base_url, fetcher=fetcher, pdf_a=request.pdf_a),
@@ -250,7 +250,7 @@ class _LayoutProcess:
 _TIMEOUT = object()
 
 LAYOUT_MODULES = ("weasyprint", "weasyprint.urls", "weasyprint.text.fonts", "weasyprint.css.counters",
-                  "weasyprint.html", "reportgen.render.pdf", "reportgen.render.printdoc", "reportgen.render.uasheet")
+                  "weasyprint.html", "reportgen.pdf.writer", "reportgen.pdf.printdoc", "reportgen.pdf.uasheet")
 """What the layout imports. Imported here before the fork: a fork copies only the thread that calls
 it, so a module another thread was importing at that moment (the start-up prefetch of WeasyPrint)
 would stay locked in the child forever; importing it here waits for that thread to finish it."""
@@ -276,7 +276,7 @@ def _imported() -> tuple[str, str] | None:
 def _warm(warm_up: LayoutWarmUp) -> None:
     """Parse the stylesheets, ignoring any failure: the first document meets and reports it. (Laying
     out a small page as well made the first document 0.015 s faster for 0.05 s more here.)"""
-    from reportgen.render.pdf import asset_fetcher, stylesheet
+    from reportgen.pdf.writer import asset_fetcher, stylesheet
 
     with contextlib.suppress(Exception):
         fetcher = asset_fetcher(warm_up.roots, warm_up.files)

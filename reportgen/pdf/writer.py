@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from reportgen.errors import RenderError
-from reportgen.render.printdoc import split_styles
-from reportgen.render.uasheet import lean_html_class, uses_notes
+from reportgen.pdf.printdoc import split_styles
+from reportgen.pdf.uasheet import lean_html_class, uses_notes
 
 MEMORY_SCHEME = "reportgen-asset"
 """``reportgen-asset:<name>`` URLs are served from the in-memory assets given to the fetcher."""
@@ -156,7 +156,7 @@ def write_pdf(html: str, *, base_url: str, fetcher: Any, pdf_a: bool = False,
     """WeasyPrint the documented way: HTML string + base URL + fetcher -> PDF bytes (and warnings).
 
     The ``<style>`` elements of the head go to WeasyPrint as stylesheets parsed once per process
-    (:func:`stylesheet`), in document order, when :func:`~reportgen.render.printdoc.split_styles`
+    (:func:`stylesheet`), in document order, when :func:`~reportgen.pdf.printdoc.split_styles`
     finds that this keeps their meaning; otherwise the document goes whole, as it always did. A split
     document without footnotes or notes is rendered with the lean user-agent stylesheet
     (:mod:`.uasheet`).

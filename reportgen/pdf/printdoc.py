@@ -5,7 +5,7 @@ element and per character. A chart inlined as ``<svg>`` is a few dozen elements 
 parses as HTML, cascades the whole stylesheet over and then serialises again for its SVG renderer;
 as ``<img src="reportgen-asset:chart-N.svg">`` it is one element, and the SVG goes straight to the
 SVG renderer (the same drawing, pixel for pixel). The scorecard's stylesheet is the same text in
-every report of a run, so :mod:`.pdf` parses it once per process instead of once per report; for
+every report of a run, so :mod:`.writer` parses it once per process instead of once per report; for
 that it needs the ``<style>`` text out of the document, in order.
 
 Only text is handled here (no WeasyPrint import); the HTML file written for people keeps its
