@@ -78,6 +78,9 @@ def run_once(cmd: W.Command) -> Sample:
     stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     if proc.returncode != 0:
         raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd.argv)}\n{stderr[-3000:]}")
+    for folder in cmd.leaves:
+        if not any(folder.glob("*.json")):
+            raise SystemExit(f"{' '.join(cmd.argv)} left no entry in {folder}: its timing would not be what it says")
     return Sample(seconds, usage.ru_maxrss / 1024)
 
 

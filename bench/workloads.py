@@ -30,12 +30,15 @@ class Command:
     argv: list[str]
     cwd: Path = REPO
     cache: str = "off"  # REPORTGEN_CACHE_DIR for the process: "off", or the warm cache's folder
+    leaves: tuple[Path, ...] = ()  # folders that must hold files once it ran (a cache it was timed writing)
 
 
 def build_cached(config: Path, out: Path, cache: Path) -> Command:
     """The executive build with the warm cache of loaded data in ``cache`` (empty: a cold build that
-    pays for writing the entry; filled by an earlier build of the same config: a warm one)."""
-    return Command(build(config, out).argv, cache=str(cache))
+    pays for writing the entry; filled by an earlier build of the same config: a warm one). Either
+    way, the data entry and the metrics entry must be there when it is done: a build whose cache
+    writer failed quietly would time as a cold build that costs nothing."""
+    return Command(build(config, out).argv, cache=str(cache), leaves=(cache, cache / "metrics"))
 
 
 def baseline_available() -> bool:
