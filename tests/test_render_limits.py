@@ -216,6 +216,23 @@ def test_the_build_process_never_imports_weasyprint_its_layout_process_does(tmp_
     assert check_pdf(tmp_path / "out" / "c-executive.pdf") >= 1
 
 
+def test_the_layout_process_imports_weasyprint_itself_only_from_a_one_thread_parent(tmp_path: Path) -> None:
+    """A fork copies only the calling thread: a lock another thread (Python's, or a library's own:
+    OpenBLAS, DuckDB, Arrow) held at that moment stays locked in the child, so the child may import
+    only when nothing else runs; otherwise the parent imports WeasyPrint before the fork, as it did."""
+    code = ("import threading, reportgen.pdf.limits as L\n"
+            "print(L._forks_cleanly())\n"
+            "import numpy\n"
+            "print(L._forks_cleanly())\n")
+    run = _cli_env(tmp_path, "-c", code, env={})
+    assert run.returncode == 0 and run.stdout.split() == ["True", "False"], run.stderr
+    code = ("import threading, time, reportgen.pdf.limits as L\n"
+            "threading.Thread(target=time.sleep, args=(1,)).start()\n"
+            "print(L._forks_cleanly())\n")
+    run = _cli_env(tmp_path, "-c", code, env={})
+    assert run.returncode == 0 and run.stdout.split() == ["False"], run.stderr
+
+
 def test_a_weasyprint_that_cannot_load_is_one_line(tmp_path: Path) -> None:
     """WeasyPrint's system libraries missing (Pango): the layout process reports it as the answer to
     the document, in one line, instead of dying unexplained."""

@@ -21,6 +21,7 @@ import os
 import pickle
 import selectors
 import signal
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -178,16 +179,17 @@ _worker: _LayoutProcess | None = None
 class _LayoutProcess:
     """A child forked once per process that lays out one document after another.
 
-    Forked from a process with no other thread, it imports WeasyPrint itself, in parallel with its
-    parent; forked from one with threads, it starts with WeasyPrint imported by the parent (a thread
-    may be importing a module the child needs, and a fork keeps that module locked forever). It lives
+    Forked from a process with no other thread (:func:`_forks_cleanly`), it imports WeasyPrint itself,
+    in parallel with its parent; forked from one with threads, it starts with WeasyPrint imported by the
+    parent (a thread may be importing a module the child needs, or hold a lock the child's imports
+    take, and a fork keeps it locked forever). It lives
     on, so its fonts, parsed stylesheets and WeasyPrint's own caches stay warm (a child per document
     lost them: 0.35 s -> 0.55 s a PDF). Its address space is capped once, when its imports are done.
     After a timeout it is killed, after a memory failure or a death it is replaced; the next document
     gets a fresh one."""
 
     def __init__(self, limits: PdfLimits) -> None:
-        imports_in_child = threading.active_count() == 1
+        imports_in_child = _forks_cleanly()
         if not imports_in_child:
             _import_before_fork()
         self.limits = limits
@@ -254,6 +256,17 @@ LAYOUT_MODULES = ("weasyprint", "weasyprint.urls", "weasyprint.text.fonts", "wea
 """What the layout imports. Imported here before the fork: a fork copies only the thread that calls
 it, so a module another thread was importing at that moment (the start-up prefetch of WeasyPrint)
 would stay locked in the child forever; importing it here waits for that thread to finish it."""
+
+
+NATIVE_THREADS = ("numpy", "duckdb", "pyarrow")
+"""Libraries that start threads of their own once imported or used (OpenBLAS's pool, DuckDB's workers,
+Arrow's pool), which ``threading`` does not count."""
+
+
+def _forks_cleanly() -> bool:
+    """True when this process has one thread: no other Python thread, and none of the libraries that
+    start native threads imported yet (``reportgen build`` forks before it imports any of them)."""
+    return threading.active_count() == 1 and not any(name in sys.modules for name in NATIVE_THREADS)
 
 
 def _import_before_fork() -> None:
