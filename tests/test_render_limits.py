@@ -233,6 +233,19 @@ def test_the_layout_process_imports_weasyprint_itself_only_from_a_one_thread_par
     assert run.returncode == 0 and run.stdout.split() == ["False"], run.stderr
 
 
+def test_the_layout_process_keeps_none_of_its_parent_s_pipes_open(tmp_path: Path) -> None:
+    """A pipe the parent closes must reach end of file at the other end even while the layout process
+    lives (a session's Chromium driver waited 60 s for it at shutdown)."""
+    code = ("import os, select, reportgen.pdf.limits as L\n"
+            "r, w = os.pipe()\n"
+            "L.start_layout_process()\n"
+            "os.close(w)\n"
+            "ready, _, _ = select.select([r], [], [], 10)\n"
+            "print('eof' if ready and os.read(r, 1) == b'' else 'held open')\n")
+    run = _cli_env(tmp_path, "-c", code, env={})
+    assert run.returncode == 0 and run.stdout.strip() == "eof", (run.stdout, run.stderr)
+
+
 def test_a_weasyprint_that_cannot_load_is_one_line(tmp_path: Path) -> None:
     """WeasyPrint's system libraries missing (Pango): the layout process reports it as the answer to
     the document, in one line, instead of dying unexplained."""

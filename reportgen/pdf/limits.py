@@ -198,8 +198,7 @@ class _LayoutProcess:
         self._replies, to_parent = os.pipe()
         self.pid = os.fork()
         if self.pid == 0:
-            os.close(self.requests)
-            os.close(self._replies)
+            _close_inherited(keep=(to_child, to_parent))
             _serve(to_child, to_parent, limits, imports_in_child)
         os.close(to_child)
         os.close(to_parent)
@@ -256,6 +255,20 @@ LAYOUT_MODULES = ("weasyprint", "weasyprint.urls", "weasyprint.text.fonts", "wea
 """What the layout imports. Imported here before the fork: a fork copies only the thread that calls
 it, so a module another thread was importing at that moment (the start-up prefetch of WeasyPrint)
 would stay locked in the child forever; importing it here waits for that thread to finish it."""
+
+
+def _close_inherited(keep: tuple[int, ...]) -> None:
+    """Close every file descriptor the child inherited but its own pipes and the standard streams.
+
+    Why: a pipe or socket of the parent (a browser driver's, a server's connection, the other ends of
+    this child's own pipes) held open by the child is never closed for the process at the other end,
+    which then waits for an end of file that comes only when the child exits: a test session's headless
+    Chromium took the 60 s of its shutdown timeout to stop because of it."""
+    low = 3
+    for fd in sorted(keep):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else 65536)
 
 
 NATIVE_THREADS = ("numpy", "duckdb", "pyarrow")
