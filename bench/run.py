@@ -184,6 +184,9 @@ def cache_rows(rows: int, pairs: int, scratch: Path) -> list[Row]:
         return W.build_cached(config_next, out, out / "cache")
 
     new, new_off = alternate([new_export, lambda out: W.build(config_next, out)], pairs, scratch, following)
+    # the same build against itself: how far apart two identical runs land here (what "unchanged" can mean)
+    same_a, same_b = alternate([lambda out: W.build(config, out), lambda out: W.build(config, out)], pairs, scratch,
+                               data)
     return [
         Row(f"executive build, {n} CSV, warm cache", "stack floor", med(hot), med(floor), med(hot) / med(floor),
             "x slower", 1.0, peak(hot), spread=spread(pair_ratios(hot, floor))),
@@ -193,6 +196,9 @@ def cache_rows(rows: int, pairs: int, scratch: Path) -> list[Row]:
         Row(f"executive build, {n} CSV, cold: a new export, the cache holding the last one's build",
             "same build, cache off", med(new), med(new_off), med(new) / med(new_off), "x slower", 1.0, peak(new),
             spread=spread(pair_ratios(new, new_off))),
+        Row(f"executive build, {n} CSV, cache off (the noise: the same build twice)", "same build, cache off",
+            med(same_a), med(same_b), med(same_a) / med(same_b), "x slower", 1.0, peak(same_a),
+            spread=spread(pair_ratios(same_a, same_b))),
     ]
 
 

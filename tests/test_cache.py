@@ -57,7 +57,7 @@ def test_a_warm_load_gives_the_same_tables_and_records_as_a_cold_one(tmp_path: P
     cold = load_datasets(loaded, today=TODAY)
     cache.wait()  # the entry is written while the build goes on
     key = cache.fingerprint(loaded, TODAY)
-    assert key and (cache_folder / f"{key}.duckdb").is_file() and (cache_folder / f"{key}.json").is_file()
+    assert key and (cache_folder / f"{key}{cache.BODY}").is_file() and (cache_folder / f"{key}.json").is_file()
     # the entry alone rebuilds the data: restore it into a fresh connection without any file read
     from reportgen.data import LoadedData, connect
 
@@ -94,7 +94,7 @@ def test_a_damaged_entry_loads_cold_with_the_same_result(tmp_path: Path, cache_f
     load_datasets(loaded, today=TODAY)
     cache.wait()
     key = cache.fingerprint(loaded, TODAY)
-    (cache_folder / f"{key}.duckdb").write_bytes(b"not a database" * 100)
+    (cache_folder / f"{key}{cache.BODY}").write_bytes(b"not a database" * 100)
     data = load_datasets(loaded, today=TODAY)
     assert data.con.execute("SELECT sum(amount) FROM deals").fetchone() == (100,)
     assert data.quality["deals"].rows_read == 1
@@ -188,7 +188,7 @@ def test_an_entry_deferred_to_the_end_of_the_queries_is_written_by_exit_at_the_l
                          capture_output=True, text=True, env=env)
     assert run.returncode == 0, run.stderr
     key = cache.fingerprint(load_config(cfg), date.today())
-    assert (cache_folder / f"{key}.duckdb").is_file() and (cache_folder / f"{key}.json").is_file()
+    assert (cache_folder / f"{key}{cache.BODY}").is_file() and (cache_folder / f"{key}.json").is_file()
     assert not list(cache_folder.glob(".tmp-*"))
 
 
@@ -256,3 +256,42 @@ def test_prune_keeps_the_most_recently_used_entries_and_clears_half_written_file
     cache.prune(tmp_path, 2, ".parquet")
     assert sorted(p.name for p in tmp_path.iterdir()) == [".tmp-writing.parquet", "mid.json", "mid.parquet",
                                                           "new.json", "new.parquet"]
+
+
+def test_prune_keeps_fewer_entries_when_their_bodies_pass_the_byte_bound(tmp_path: Path) -> None:
+    for age, (key, size) in enumerate([("new", 600), ("mid", 600), ("old", 10)]):
+        (tmp_path / f"{key}.json").write_text("x")
+        (tmp_path / f"{key}.arrows").write_bytes(b"x" * size)
+        for suffix in (".json", ".arrows"):
+            os.utime(tmp_path / f"{key}{suffix}", (1_000_000 - age, 1_000_000 - age))
+    cache.prune(tmp_path, 8, ".arrows", keep_bytes=1000)  # new + mid = 1,200 bytes: mid and older go
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new.arrows", "new.json"]
+    cache.prune(tmp_path, 8, ".arrows", keep_bytes=100)  # the most recent stays whatever its size
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new.arrows", "new.json"]
+
+
+def test_an_entry_that_reads_back_with_other_types_is_not_used(tmp_path: Path, cache_folder: Path) -> None:
+    """The Arrow round trip must give the very DuckDB types the load made (a DECIMAL read back as a
+    DOUBLE would change sums in the last digit): an entry whose tables do not is forgotten, and the
+    data is loaded from its file."""
+    import json
+
+    cfg = _one_deal(tmp_path)
+    loaded = load_config(cfg)
+    load_datasets(loaded, today=TODAY)
+    cache.wait()
+    key = cache.fingerprint(loaded, TODAY)
+    meta = cache_folder / f"{key}.json"
+    record = json.loads(meta.read_text())
+    columns = record["datasets"]["deals"]["duckdb"]
+    assert any(name == "amount" for name, _ in columns)
+    record["datasets"]["deals"]["duckdb"] = [[name, "VARCHAR"] for name, _ in columns]  # as if written otherwise
+    meta.write_text(json.dumps(record))
+    data = load_datasets(loaded, today=TODAY)
+    assert data.con.execute("SELECT sum(amount) FROM deals").fetchone() == (100,)
+    assert data.quality["deals"].rows_read == 1
+    cache.wait()  # the cold load wrote the entry again, with the types it has
+    again = json.loads(meta.read_text())["datasets"]["deals"]["duckdb"]
+    assert again == columns
+    restored = load_datasets(loaded, today=TODAY)
+    assert restored.con.execute("SELECT sum(amount) FROM deals").fetchone() == (100,)

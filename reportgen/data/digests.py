@@ -36,11 +36,22 @@ than the coarsest clock tick of a file system in use (FAT's 2 s)."""
 HASH_CHUNK = 16 * 1024 * 1024
 
 
+def remembered(path: Path, cache: Path | None) -> bytes | None:
+    """The SHA-256 of the file at ``path`` if ``cache`` remembers it for the file as it is now, else None."""
+    if cache is None:
+        return None
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        known = json.loads(_record(path, cache).read_text(encoding="utf-8"))
+        if known["status"] == _status(path):
+            return bytes.fromhex(known["sha256"])
+    return None
+
+
 def file_digest(path: Path, cache: Path | None) -> bytes:
     """The SHA-256 of the file at ``path``: remembered in ``cache`` (the cache folder; None: never)
     while the file is unchanged, else read and hashed."""
     before = _status(path)
-    record = cache / FOLDER / f"{hashlib.sha256(os.fsencode(path)).hexdigest()}.json" if cache else None
+    record = _record(path, cache) if cache else None
     if record is not None:
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
             known = json.loads(record.read_text(encoding="utf-8"))
@@ -68,6 +79,10 @@ def hash_bytes(path: Path) -> bytes:
         while size := f.readinto(buffer):
             file_hash.update(view[:size])
     return file_hash.digest()
+
+
+def _record(path: Path, cache: Path) -> Path:
+    return cache / FOLDER / f"{hashlib.sha256(os.fsencode(path)).hexdigest()}.json"
 
 
 def _status(path: Path) -> list[int]:

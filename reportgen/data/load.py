@@ -149,7 +149,7 @@ def load_datasets(loaded: LoadedConfig, con: duckdb.DuckDBPyConnection | None = 
     today = today or date.today()
     data = LoadedData(con, {}, {})
     key = cache_key or (cache.fingerprint(loaded, today) if cache.cache_dir() is not None else None)
-    if key is None or not cache.restore(con, key, data, writable=writable):
+    if key is None or not cache.restore(con, key, data):
         _load_each(data, loaded, today)
         if key is not None:
             cache.store(con, key, data, background=not writable)
