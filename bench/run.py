@@ -196,8 +196,9 @@ def cache_rows(rows: int, pairs: int, scratch: Path) -> list[Row]:
         Row(f"executive build, {n} CSV, cold: a new export, the cache holding the last one's build",
             "same build, cache off", med(new), med(new_off), med(new) / med(new_off), "x slower", 1.0, peak(new),
             spread=spread(pair_ratios(new, new_off))),
+        # a check of the run itself: two identical builds more than 5% apart mean the machine is too busy to trust it
         Row(f"executive build, {n} CSV, cache off (the noise: the same build twice)", "same build, cache off",
-            med(same_a), med(same_b), med(same_a) / med(same_b), "x slower", 1.0, peak(same_a),
+            med(same_a), med(same_b), med(same_a) / med(same_b), "x slower", 1.05, peak(same_a),
             spread=spread(pair_ratios(same_a, same_b))),
     ]
 
