@@ -137,8 +137,9 @@ def load_datasets(loaded: LoadedConfig, con: duckdb.DuckDBPyConnection | None = 
     """Load every dataset of a config; raise one ``DataError`` naming dataset and column on bad data.
 
     ``check`` applies the config's quality gate (share of unusable rows, wholly unreadable columns).
-    Data whose files, settings and loader did not change comes from the warm cache (``cache``), as
-    read-only views unless ``writable`` (the caller changes the tables in place). ``cache_key`` is the
+    Data whose files, settings and loader did not change comes from the warm cache (``cache``). Data read
+    cold is written to it in the background unless ``writable`` (the caller changes the tables in place,
+    so the entry is written at once, before it does). ``cache_key`` is the
     config's ``cache.fingerprint`` when the caller already has it (hashing an 80 MB export twice costs
     0.05 s). ``duckdb_threads`` sizes a connection made here (see :func:`connect`).
     """
