@@ -175,3 +175,19 @@ def _wait_for_status(path: Path, status: str, timeout: float) -> None:
                 pass  # created, not yet migrated
         time.sleep(0.1)
     pytest.fail(f"no ledger row reached {status!r} within {timeout}s")
+
+
+def test_send_lays_out_its_scorecards_in_a_process_that_loaded_weasyprint_apart(tmp_path: Path) -> None:
+    """`send` forks the layout process before it reads any data, as `build` does: its own process never
+    imports WeasyPrint, and the attached PDF comes out whole."""
+    config = tmp_path / "sales.yaml"
+    config.write_text(config_text(2525, deliveries=ONE))
+    run = subprocess.run([sys.executable, "-X", "importtime", "-m", "reportgen", "send", str(config), "--now", NOW,
+                          "--dry-run", "-o", str(tmp_path / "eml")], capture_output=True, text=True, timeout=180,
+                         cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in run.stderr.splitlines() if line.startswith("import time")}
+    assert "pandas.core.frame" in imported
+    assert not {name for name in imported if name.split(".")[0] == "weasyprint"}
+    [eml] = list((tmp_path / "eml").rglob("*.eml"))
+    assert b"%PDF-" in parse(eml.read_bytes()).get_payload()[-1].get_payload(decode=True)

@@ -71,6 +71,10 @@ def _print_report(report: DeliveryReport) -> None:
 def send_command(config: Path, deliveries: tuple[str, ...], audience: str | None, period: str | None, dry_run: bool,
                  output_dir: Path | None, workers: int, cluster: str | None, now_text: str | None) -> None:
     """Send deliveries now; messages already sent for the period are not sent again."""
+    if workers <= 1 and not cluster:  # the scorecards are laid out here: WeasyPrint loads while the data does
+        from reportgen.pdf.limits import start_layout_process
+
+        start_layout_process()
     from reportgen.delivery.deliver import deliver
     from reportgen.delivery.plan import delivery_period, preflight, select_deliveries
 
