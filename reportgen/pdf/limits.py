@@ -3,11 +3,12 @@
 Why: the template's budget (:mod:`reportgen.render.sandbox`) ends when the HTML is written; WeasyPrint's layout of
 that HTML was unbounded (a 50,000-row table ran past 120 s at 1.2 GB, 10,000 nested ``<div>`` were
 a ``RecursionError``, ``letter-spacing: 1e9px`` an ``OverflowError``). The layout now runs in a
-child forked from this process at its first PDF (:class:`_LayoutProcess`): it starts with
-WeasyPrint imported, caps its address space (``RLIMIT_AS``) at its size plus the memory budget,
-and lays out one document after another, so its caches stay warm; the document goes to it and the
-PDF comes back through pipes. The parent waits at most the time budget and kills it after. The
-batch's worker processes each fork their own, so a batch is bounded the same way.
+child forked from this process (:class:`_LayoutProcess`), before the data step where a command
+knows it will lay out (:func:`start_layout_process`: the child then imports WeasyPrint on another
+core), else at the first PDF. It caps its address space (``RLIMIT_AS``) at its size plus the memory
+budget and lays out one document after another, so its caches stay warm; the document goes to it
+and the PDF comes back through pipes. The parent waits at most the time budget and kills it after.
+The batch's worker processes each fork their own, so a batch is bounded the same way.
 
 Every way the child can fail is one :class:`RenderError` line naming the limit and its setting:
 ``REPORTGEN_PDF_SECONDS`` (default 60) and ``REPORTGEN_PDF_MEMORY_MB`` (default 1024), chosen by
@@ -28,9 +29,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
-from reportgen.bounded import MAX_ASSET_BYTES, regular_file_problem
+from reportgen.bounded import MAX_ASSET_BYTES
 from reportgen.errors import RenderError, ReportgenError
 
 PDF_SECONDS = 60.0
@@ -65,27 +65,6 @@ def _positive(name: str, default: float, kind: type[int] | type[float]) -> float
         raise ReportgenError(f"environment variable {name}={text!r}: expected a positive number "
                              f"(default {default:g})")
     return value
-
-
-def bounded_asset_fetcher(fetcher: Any, limit: int = MAX_ASSET_BYTES) -> tuple[Any, list[str]]:
-    """``fetcher`` made to refuse a ``file:`` URL that is not a regular file under ``limit`` bytes,
-    and the list its refusals are written to. WeasyPrint turns any fetch error into a warning and
-    goes on without the image; the caller fails the scorecard on a refusal instead (a FIFO would
-    hang the read, a 3 GB image would exhaust memory)."""
-    refusals: list[str] = []
-    original = fetcher.fetch
-
-    def fetch(url: str, headers: Any = None) -> Any:
-        if url.split(":", 1)[0].lower() == "file":
-            path = Path(unquote(urlsplit(url).path))
-            problem = regular_file_problem(path, limit)
-            if problem and problem != "not found":  # not found: WeasyPrint's own warning says so
-                refusals.append(f"{path}: {problem}")
-                raise ValueError(f"{path}: {problem}")
-        return original(url, headers)
-
-    fetcher.fetch = fetch  # an instance attribute: WeasyPrint calls fetcher(url) -> self.fetch(url)
-    return fetcher, refusals
 
 
 @dataclass(frozen=True)
@@ -165,7 +144,7 @@ def write_pdf_bounded(request: PdfRequest, limits: PdfLimits | None = None) -> t
 
 
 def _layout(request: PdfRequest) -> tuple[bytes, list[str]]:
-    from reportgen.pdf.writer import asset_fetcher, write_pdf
+    from reportgen.pdf.writer import asset_fetcher, bounded_asset_fetcher, write_pdf
 
     fetcher, refusals = bounded_asset_fetcher(asset_fetcher(request.roots, request.files, request.memory))
     return _checked(write_pdf(request.html, base_url=request.base_url, fetcher=fetcher, pdf_a=request.pdf_a),

@@ -12,7 +12,9 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
+from reportgen.bounded import MAX_ASSET_BYTES, regular_file_problem
 from reportgen.errors import RenderError
 from reportgen.pdf.printdoc import split_styles
 from reportgen.pdf.uasheet import lean_html_class, uses_notes
@@ -184,3 +186,23 @@ def write_pdf(html: str, *, base_url: str, fetcher: Any, pdf_a: bool = False,
             raise RenderError(f"WeasyPrint could not write its temporary files: {exc.strerror or exc}") from None
     return pdf, list(warnings)
 
+
+def bounded_asset_fetcher(fetcher: Any, limit: int = MAX_ASSET_BYTES) -> tuple[Any, list[str]]:
+    """``fetcher`` made to refuse a ``file:`` URL that is not a regular file under ``limit`` bytes,
+    and the list its refusals are written to. WeasyPrint turns any fetch error into a warning and
+    goes on without the image; the caller fails the scorecard on a refusal instead (a FIFO would
+    hang the read, a 3 GB image would exhaust memory)."""
+    refusals: list[str] = []
+    original = fetcher.fetch
+
+    def fetch(url: str, headers: Any = None) -> Any:
+        if url.split(":", 1)[0].lower() == "file":
+            path = Path(unquote(urlsplit(url).path))
+            problem = regular_file_problem(path, limit)
+            if problem and problem != "not found":  # not found: WeasyPrint's own warning says so
+                refusals.append(f"{path}: {problem}")
+                raise ValueError(f"{path}: {problem}")
+        return original(url, headers)
+
+    fetcher.fetch = fetch  # an instance attribute: WeasyPrint calls fetcher(url) -> self.fetch(url)
+    return fetcher, refusals
