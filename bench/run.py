@@ -206,11 +206,14 @@ def cache_rows(rows: int, pairs: int, scratch: Path) -> list[Row]:
 def next_export(data: Path, target: Path) -> Path:
     """``data`` with one more deal (a copy of its last row under a new id): another file, as next
     month's export is, that builds the same scorecard."""
-    if not target.exists():
-        text = data.read_text(encoding="utf-8")
-        last = text.rstrip("\n").rsplit("\n", 1)[1]
-        deal_id, rest = last.split(",", 1)
-        target.write_text(text + f"{int(deal_id) + 10**9},{rest}\n", encoding="utf-8")
+    if not target.exists():  # copied, not read: this process's size is in the peak memory of every child it forks
+        shutil.copyfile(data, target)
+        with data.open("rb") as f:
+            f.seek(max(0, data.stat().st_size - 4096))
+            last = f.read().rstrip(b"\n").rsplit(b"\n", 1)[-1]
+        deal_id, rest = last.split(b",", 1)
+        with target.open("ab") as f:
+            f.write(str(int(deal_id) + 10**9).encode() + b"," + rest + b"\n")
     return target
 
 
