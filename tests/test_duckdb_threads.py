@@ -13,20 +13,13 @@ from reportgen.data.load import DUCKDB_THREADS, connect
 from reportgen.delivery.deliver import SendGroup
 from reportgen.delivery.groupdata import SharedData
 from reportgen.pipeline.build import load_data
+from tests.test_cache import _one_deal
 
 TODAY = date(2025, 2, 3)
 
 
 def _threads(con) -> int:
     return int(con.execute("SELECT current_setting('threads')").fetchone()[0])
-
-
-def _one_deal(folder: Path) -> Path:
-    (folder / "deals.csv").write_text("deal_id,created_date,close_date,stage,amount\n"
-                                      "D1,2025-01-05,2025-01-20,won,100\n")
-    cfg = folder / "sc.yaml"
-    cfg.write_text("scorecard: {as_of: 2025-01-31}\ndatasets:\n  deals: {path: deals.csv}\n")
-    return cfg
 
 
 def test_connect_takes_the_thread_count_it_is_given() -> None:

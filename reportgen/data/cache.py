@@ -36,7 +36,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reportgen.data.digests import file_digest, remembered
+from reportgen.data.digests import hashed, remembered
 from reportgen.data.quality import DatasetQuality
 from reportgen.data.sql import q
 from reportgen.errors import ReportgenError
@@ -73,6 +73,7 @@ def fingerprint(loaded: LoadedConfig, today: date) -> str | None:
     """The key of this config's loaded data on ``today``, or None when it cannot be cached (a SQL
     dataset, a file that is missing or outside the path policy: the loader reports those itself)."""
     config = loaded.config
+    folder = cache_dir()
     digest = hashlib.sha256()
     digest.update(f"layout {LAYOUT}\n{code_version()}\n{today.isoformat()}\n".encode())
     digest.update(config.model_dump_json(include={"datasets", "quality", "scorecard"}).encode())
@@ -85,9 +86,10 @@ def fingerprint(loaded: LoadedConfig, today: date) -> str | None:
             try:
                 real = loaded.resolve(path, key=key)
                 digest.update(f"\n{key}\n".encode())
-                if remembered(real, cache_dir()) is None:  # a new or changed export: the load that most
-                    prefetch("duckdb")  # likely follows needs DuckDB, imported while this hashes (no GIL)
-                digest.update(file_digest(real, cache_dir()))
+                known = remembered(real, folder)
+                if known is None:  # a new or changed export: the load that most likely follows needs
+                    prefetch("duckdb")  # DuckDB, imported while this hashes (hashing lets go of the GIL)
+                digest.update(known or hashed(real, folder))
             except (OSError, ReportgenError, ValueError):
                 return None
     return digest.hexdigest()
@@ -234,7 +236,7 @@ def _write(cursor: duckdb.DuckDBPyConnection, names: list[str], record: dict[str
                 os.remove(tmp)
 
 
-def clear(folder: Path | None = None, suffixes: tuple[str, ...] = (".arrows", ".json", ".duckdb", ".wal")) -> int:
+def clear(folder: Path | None = None, suffixes: tuple[str, ...] = (BODY, ".json", ".duckdb", ".wal")) -> int:
     """Remove every entry of the cache folder (files ending in ``suffixes``: this cache's by default,
     the metric cache passes its own); the number of entries removed (one ``.json`` record each)."""
     folder = folder or cache_dir()
@@ -316,6 +318,7 @@ def prune(folder: Path, keep: int, body_suffix: str, keep_bytes: int | None = No
             break
         kept += 1
     stale = [p for p in folder.glob(".tmp-*") if p.stat().st_mtime < time.time() - 3600]
-    for path in stale + [p for meta in entries[kept:] for p in (meta, meta.with_suffix(body_suffix))]:
+    # every file of a pruned entry, whatever its suffix (an older layout's body, a DuckDB .wal)
+    for path in stale + [p for meta in entries[kept:] for p in folder.glob(f"{meta.stem}.*")]:
         with contextlib.suppress(OSError):
             path.unlink()

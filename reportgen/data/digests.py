@@ -49,18 +49,18 @@ def remembered(path: Path, cache: Path | None) -> bytes | None:
 
 def file_digest(path: Path, cache: Path | None) -> bytes:
     """The SHA-256 of the file at ``path``: remembered in ``cache`` (the cache folder; None: never)
-    while the file is unchanged, else read and hashed."""
+    while the file is unchanged, else read and hashed (:func:`hashed`)."""
+    return remembered(path, cache) or hashed(path, cache)
+
+
+def hashed(path: Path, cache: Path | None) -> bytes:
+    """The SHA-256 of the file at ``path``, read and hashed, and remembered in ``cache`` when the file
+    has settled and did not change while it was read."""
     before = _status(path)
-    record = _record(path, cache) if cache else None
-    if record is not None:
-        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-            known = json.loads(record.read_text(encoding="utf-8"))
-            if known["status"] == before:
-                return bytes.fromhex(known["sha256"])
     started = time.time_ns()
     digest = hash_bytes(path)
-    if record is not None and started - before[4] >= SETTLED_NS and _status(path) == before:
-        _remember(record, {"path": os.fsdecode(path), "status": before, "sha256": digest.hex()})
+    if cache is not None and started - before[4] >= SETTLED_NS and _status(path) == before:
+        _remember(_record(path, cache), {"path": os.fsdecode(path), "status": before, "sha256": digest.hex()})
     return digest
 
 

@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
@@ -80,9 +82,8 @@ def render_scorecard(views: ScorecardViews, loaded: LoadedConfig) -> Rendered:
                                              "font_css": Markup(font_faces_css(embed=False, text=html))})
     t2 = time.perf_counter()
     print_html, charts = chart_assets(print_html)  # the charts as images served from memory
-    served = layout_warm_up(loaded)
-    request = PdfRequest(print_html, served.base_url, roots=served.roots, files=served.files, memory=charts,
-                         pdf_a=sc.pdf_a)
+    base_url, roots, files = _layout_sources(loaded)
+    request = PdfRequest(print_html, base_url, roots=roots, files=files, memory=charts, pdf_a=sc.pdf_a)
     pdf, warnings = write_pdf_bounded(request)  # in a child process under a time and memory budget
     t3 = time.perf_counter()
     for w in warnings:
@@ -95,12 +96,22 @@ def layout_warm_up(loaded: LoadedConfig) -> LayoutWarmUp:
     where, and the stylesheets each of its documents starts with: the Latin font rules and the
     shipped stylesheet, in the very text ``base.html`` puts in their ``<style>`` elements (any other
     text, a template folder's own ``scorecard.css`` say, is parsed at its first document instead)."""
+    base_url, roots, files = _layout_sources(loaded)
+    return LayoutWarmUp(base_url, roots=roots, files=files, styles=_shipped_styles())
+
+
+def _layout_sources(loaded: LoadedConfig) -> tuple[str, tuple[Path, ...], tuple[Path, ...]]:
+    """The base URL of a scorecard's print HTML, the folders its fetcher serves and the files (the logo)."""
     sc = loaded.config.scorecard
+    return (builtin_template_dir().as_uri() + "/", (FONTS_DIR, builtin_template_dir(), *template_dirs(loaded)),
+            (loaded.resolve(sc.logo),) if sc.logo else ())
+
+
+@lru_cache(maxsize=1)
+def _shipped_styles() -> tuple[str, ...]:
+    """The Latin font rules and the shipped stylesheet as ``base.html`` writes them (read once)."""
     shipped = (builtin_template_dir() / "scorecard.css").read_text(encoding="utf-8")
-    return LayoutWarmUp(builtin_template_dir().as_uri() + "/",
-                        roots=(FONTS_DIR, builtin_template_dir(), *template_dirs(loaded)),
-                        files=(loaded.resolve(sc.logo),) if sc.logo else (),
-                        styles=(font_faces_css(embed=False, text=""), shipped.removesuffix("\n")))
+    return font_faces_css(embed=False, text=""), shipped.removesuffix("\n")
 
 
 def start_layout(loaded: LoadedConfig) -> bool:
